@@ -1,0 +1,54 @@
+"""benchgrid: run benchmark grids as many small jobs over a few long-lived workers.
+
+Heavy dependencies (pandas, scikit-learn, matplotlib) load only when a name
+that needs them is first used, so ``benchgrid --help`` and a worker's start
+stay fast.
+
+Examples
+--------
+>>> import benchgrid as bg
+>>> bg.BenchgridError.__name__
+'BenchgridError'
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ._errors import BenchgridError, InputError, LockTimeout, ProjectError
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (imported on first use)
+_LAZY = {
+    "Project": "benchgrid.api._project",
+    "current_job": "benchgrid.worker._context",
+    "Task": "benchgrid.ml._task",
+    "SOAK": "benchgrid.ml._soak",
+    "pvalue": "benchgrid.ml._pvalue",
+    "plot_pvalue": "benchgrid.plots._pvalue_plot",
+    "plot_timeline": "benchgrid.plots._timeline",
+    "plot_scores": "benchgrid.plots._scores",
+    "write_report": "benchgrid.report._html",
+}
+
+__all__ = [
+    "BenchgridError",
+    "InputError",
+    "LockTimeout",
+    "ProjectError",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'benchgrid' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

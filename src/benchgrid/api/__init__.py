@@ -1,0 +1,1 @@
+"""benchgrid.api layer (see DESIGN.md)."""

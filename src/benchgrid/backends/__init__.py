@@ -1,0 +1,1 @@
+"""benchgrid.backends layer (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""benchgrid.cli layer (see DESIGN.md)."""

@@ -1,0 +1,78 @@
+"""The ``benchgrid`` command: parse, call the public API, format, exit code.
+
+Each subcommand lives in its own module ``benchgrid.cli._cmd_<name>`` with
+``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``.
+Modules are imported only for the command that runs, so ``--help`` is fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from .._errors import BenchgridError
+
+# command name -> (module, one-line help); order is the order in --help
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("_cmd_demo", "run the seed example end to end (SOAK on simulated data)"),
+    "init": ("_cmd_init", "create a project directory from a job table or an ML grid file"),
+    "add": ("_cmd_add", "append jobs to a project (workers already running pick them up)"),
+    "jobs": ("_cmd_jobs", "print the job table"),
+    "try": ("_cmd_try", "run one job per (task, learner) locally and extrapolate the grid's cost"),
+    "work": ("_cmd_work", "run one worker: claim jobs, run them, record results, until none is left"),
+    "run": ("_cmd_run", "run N local worker processes with a progress bar and wait"),
+    "submit": ("_cmd_submit", "submit W workers as a SLURM job array"),
+    "cancel": ("_cmd_cancel", "cancel this project's SLURM workers"),
+    "status": ("_cmd_status", "counts per state, running jobs, errors, throughput and ETA"),
+    "results": ("_cmd_results", "one table, one row per job, to stdout or a .csv/.parquet file"),
+    "retry": ("_cmd_retry", "put errored or expired jobs back in the queue"),
+    "plot": ("_cmd_plot", "draw a timeline, score or p-value plot"),
+    "report": ("_cmd_report", "write a self-contained HTML report"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # exit code 2 with a hint, as argparse does
+        self.print_usage(sys.stderr)
+        self.exit(2, f"benchgrid: error: {message}\n")
+
+
+def build_parser(command: str | None) -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="benchgrid",
+        description="Run benchmark grids as many small jobs over a few long-lived workers.",
+    )
+    parser.add_argument("--version", action="version", version="benchgrid 0.1.0")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if name == command:
+            module = importlib.import_module(f"benchgrid.cli.{module_name}")
+            module.add_arguments(p)
+            p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``benchgrid`` command; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(command if command in COMMANDS else None)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except BenchgridError as err:
+        print(f"benchgrid: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("benchgrid: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""benchgrid.ml layer (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""benchgrid.plots layer (see DESIGN.md)."""

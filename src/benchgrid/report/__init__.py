@@ -1,0 +1,1 @@
+"""benchgrid.report layer (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""benchgrid.store layer (see DESIGN.md)."""

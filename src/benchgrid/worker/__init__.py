@@ -1,0 +1,1 @@
+"""benchgrid.worker layer (see DESIGN.md)."""
