@@ -1,0 +1,131 @@
+"""Learners: scikit-learn estimators checked once, cloned for every job."""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+from .._errors import InputError
+from ._ids import check_id, digest
+
+__all__ = ["check_learners", "algorithm_name", "learner_key", "set_random_state"]
+
+
+def check_learners(learners: Any) -> dict[str, Any]:
+    """Validate ``learners`` (dict id -> estimator) and return it as a dict.
+
+    Each learner must have ``fit`` and ``predict``, be accepted by
+    :func:`sklearn.base.clone` and survive :mod:`pickle` (workers load it
+    from the project directory, maybe on another host).
+
+    Examples
+    --------
+    >>> from sklearn.dummy import DummyRegressor
+    >>> list(check_learners({"featureless": DummyRegressor()}))
+    ['featureless']
+    >>> check_learners({"bad": "DummyRegressor"})
+    Traceback (most recent call last):
+    ...
+    benchgrid._errors.InputError: learner 'bad' must be a scikit-learn estimator ...
+    """
+    if not isinstance(learners, dict) or not learners:
+        raise InputError(
+            f"learners must be a non-empty dict id -> estimator, got {type(learners).__name__}; "
+            "e.g. {'featureless': DummyRegressor(), 'tree': DecisionTreeRegressor()}"
+        )
+    for lid, est in learners.items():
+        check_id("learner id", lid)
+        _check_one(lid, est)
+    return dict(learners)
+
+
+def _check_one(lid: str, est: Any) -> None:
+    from sklearn.base import clone
+
+    if not (callable(getattr(est, "fit", None)) and callable(getattr(est, "predict", None))):
+        raise InputError(
+            f"learner {lid!r} must be a scikit-learn estimator with fit and predict, "
+            f"got {est!r} ({type(est).__name__}); pass an instance, e.g. DecisionTreeRegressor()"
+        )
+    if isinstance(est, type):
+        raise InputError(
+            f"learner {lid!r} must be an estimator instance, got the class {est.__name__}; "
+            f"write {est.__name__}()"
+        )
+    try:
+        clone(est)
+    except Exception as err:  # sklearn raises TypeError/RuntimeError; say which learner
+        raise InputError(
+            f"learner {lid!r} must be accepted by sklearn.base.clone, got {est!r}: {err}; "
+            "follow the scikit-learn estimator rules (parameters set in __init__ unchanged)"
+        ) from None
+    try:
+        pickle.loads(pickle.dumps(est))
+    except Exception as err:
+        raise InputError(
+            f"learner {lid!r} must be picklable (workers load it from the project), "
+            f"got {est!r}: {type(err).__name__}: {err}; define custom classes and "
+            "functions at the top level of an importable module, not in a lambda or __main__"
+        ) from None
+
+
+def algorithm_name(est: Any) -> str:
+    """Class name of the estimator (of the last step for a pipeline).
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn.linear_model import Ridge
+    >>> algorithm_name(make_pipeline(StandardScaler(), Ridge()))
+    'Ridge'
+    """
+    steps = getattr(est, "steps", None)
+    if isinstance(steps, list) and steps:
+        return algorithm_name(steps[-1][1])
+    return type(est).__name__
+
+
+def learner_key(est: Any) -> str:
+    """Content key of a learner: a hash of its class and parameters, not its fitted state."""
+    import joblib
+    from sklearn.base import clone
+
+    return joblib.hash(clone(est))[:12]
+
+
+def set_random_state(est: Any, seed: int) -> list[str]:
+    """Set every ``random_state`` parameter that is None (nested ones too) to ``seed``.
+
+    A random_state the user fixed is kept: they asked for it. None means
+    "anything", which would make results depend on the run; the per-job seed
+    makes them depend on the project seed and the job only.
+    Returns the names of the parameters that were set.
+
+    Examples
+    --------
+    >>> from sklearn.tree import DecisionTreeRegressor
+    >>> est = DecisionTreeRegressor()
+    >>> set_random_state(est, 7), est.random_state
+    (['random_state'], 7)
+    """
+    if not hasattr(est, "get_params"):
+        return []
+    names = [
+        k
+        for k, v in est.get_params(deep=True).items()
+        if (k == "random_state" or k.endswith("__random_state")) and v is None
+    ]
+    if names:
+        est.set_params(**{k: int(seed) % 2**32 for k in names})
+    return names
+
+
+def describe_learner(est: Any) -> dict[str, Any]:
+    """A JSON-able summary (kept in project metadata)."""
+    return {"key": learner_key(est), "algorithm": algorithm_name(est), "repr": repr(est)}
+
+
+def learners_digest(learners: dict[str, Any]) -> str:
+    """One key for a dict of learners (used in messages and metadata)."""
+    return digest({k: learner_key(v) for k, v in learners.items()})

@@ -1,0 +1,241 @@
+"""Measures: names on top of sklearn.metrics, callables, checked against task types."""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from .._errors import InputError
+
+__all__ = ["Measure", "check_measures", "MEASURE_NAMES", "score"]
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A score computed on the test rows of one job.
+
+    Parameters
+    ----------
+    name : str
+        Column name in the results.
+    fn : callable
+        ``fn(y_true, y_pred) -> float`` when ``needs="predict"``;
+        ``fn(y_true, proba) -> float`` when ``needs="proba"``, where ``proba``
+        is ``predict_proba``'s array (columns in the order of the fitted
+        learner's ``classes_``).
+    needs : {"predict", "proba"}
+        What the learner must output.
+    task_type : {"regression", "classification"} or None
+        The task type the measure is for; None means any.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> def max_error(y_true, y_pred):
+    ...     return float(np.max(np.abs(y_true - y_pred)))
+    >>> m = Measure("max_error", max_error, task_type="regression")
+    >>> score(m, np.array([1.0, 2.0]), y_pred=np.array([1.5, 2.0]))
+    0.5
+    """
+
+    name: str
+    fn: Callable[..., float]
+    needs: str = "predict"
+    task_type: str | None = None
+    with_labels: bool = False  # named proba measures also get the class labels
+
+
+# -- named measures: module-level functions so that they pickle by name -----
+def _rmse(y, p):
+    from sklearn.metrics import root_mean_squared_error
+
+    return root_mean_squared_error(y, p)
+
+
+def _ce(y, p):
+    return float(np.mean(np.asarray(y) != np.asarray(p)))
+
+
+def _binary_or_macro(metric_name: str, y, p, labels) -> float:
+    import sklearn.metrics as skm
+
+    metric = getattr(skm, metric_name)
+    if len(labels) == 2:  # positive class: the second label, as for auc's proba[:, 1]
+        return metric(y, p, pos_label=labels[1], average="binary", zero_division=0)
+    return metric(y, p, labels=labels, average="macro", zero_division=0)
+
+
+def _f1(y, p, labels):
+    return _binary_or_macro("f1_score", y, p, labels)
+
+
+def _precision(y, p, labels):
+    return _binary_or_macro("precision_score", y, p, labels)
+
+
+def _recall(y, p, labels):
+    return _binary_or_macro("recall_score", y, p, labels)
+
+
+def _auc(y, proba, labels):
+    from sklearn.metrics import roc_auc_score
+
+    if len(labels) == 2:
+        return roc_auc_score(y == labels[1], proba[:, 1])
+    return roc_auc_score(y, proba, multi_class="ovr", labels=labels)
+
+
+def _logloss(y, proba, labels):
+    from sklearn.metrics import log_loss
+
+    return log_loss(y, proba, labels=labels)
+
+
+def _named() -> dict[str, Measure]:
+    import sklearn.metrics as skm
+
+    reg, clf = "regression", "classification"
+    return {
+        "rmse": Measure("rmse", _rmse, task_type=reg),
+        "mse": Measure("mse", skm.mean_squared_error, task_type=reg),
+        "mae": Measure("mae", skm.mean_absolute_error, task_type=reg),
+        "medae": Measure("medae", skm.median_absolute_error, task_type=reg),
+        "mape": Measure("mape", skm.mean_absolute_percentage_error, task_type=reg),
+        "r2": Measure("r2", skm.r2_score, task_type=reg),
+        "accuracy": Measure("accuracy", skm.accuracy_score, task_type=clf),
+        "ce": Measure("ce", _ce, task_type=clf),
+        "balanced_accuracy": Measure(
+            "balanced_accuracy", skm.balanced_accuracy_score, task_type=clf
+        ),
+        "f1": Measure("f1", _f1, task_type=clf, with_labels=True),
+        "precision": Measure(
+            "precision", _precision, task_type=clf, with_labels=True
+        ),
+        "recall": Measure(
+            "recall", _recall, task_type=clf, with_labels=True
+        ),
+        "auc": Measure("auc", _auc, needs="proba", task_type=clf, with_labels=True),
+        "logloss": Measure("logloss", _logloss, needs="proba", task_type=clf, with_labels=True),
+    }
+
+
+#: Names accepted in ``measures=[...]``.
+MEASURE_NAMES = (
+    "rmse", "mse", "mae", "medae", "mape", "r2",
+    "accuracy", "ce", "balanced_accuracy", "f1", "precision", "recall", "auc", "logloss",
+)  # fmt: skip
+
+
+def check_measures(
+    measures: Any, task_types: dict[str, str], learners: dict[str, Any] | None = None
+) -> list[Measure | str]:
+    """Resolve and check ``measures`` against every task and learner.
+
+    Returns a list of names (for named measures, stored as text) and
+    :class:`Measure` objects (for callables, stored pickled). A measure
+    for another task type, or a probability measure with a learner
+    that has no ``predict_proba``, is an :class:`InputError`.
+
+    Examples
+    --------
+    >>> check_measures(["rmse", "mae"], {"easy": "regression"})
+    ['rmse', 'mae']
+    >>> check_measures(["accuracy"], {"easy": "regression"})
+    Traceback (most recent call last):
+    ...
+    benchgrid._errors.InputError: measure 'accuracy' is for classification tasks, ...
+    """
+    if measures is None:
+        types = set(task_types.values())
+        measures = (["rmse", "mae"] if "regression" in types else []) + (
+            ["ce", "accuracy"] if "classification" in types else []
+        )
+    if isinstance(measures, (str, Measure)) or callable(measures):
+        measures = [measures]
+    if isinstance(measures, dict):
+        measures = [Measure(str(k), v) if not isinstance(v, Measure) else v
+                    for k, v in measures.items()]
+    if not isinstance(measures, (list, tuple)) or not measures:
+        raise InputError(
+            f"measures must be a non-empty list of names or callables, got {measures!r}; "
+            f"e.g. ['rmse', 'mae']; names: {', '.join(MEASURE_NAMES)}"
+        )
+    named = _named()
+    out: list[Measure | str] = []
+    for m in measures:
+        m = _resolve(m, named)
+        measure = named[m] if isinstance(m, str) else m
+        for tid, ttype in task_types.items():
+            if measure.task_type not in (None, ttype):
+                fits = [n for n, v in named.items() if v.task_type == ttype]
+                raise InputError(
+                    f"measure {measure.name!r} is for {measure.task_type} tasks, but task "
+                    f"{tid!r} is a {ttype} task; use one of {', '.join(fits)}, "
+                    "or give that task its own project"
+                )
+        if measure.needs == "proba":
+            for lid, est in (learners or {}).items():
+                if not hasattr(est, "predict_proba"):
+                    raise InputError(
+                        f"measure {measure.name!r} needs predicted probabilities, but learner "
+                        f"{lid!r} has no predict_proba; drop the measure or use a learner "
+                        "that has it (e.g. SVC(probability=True))"
+                    )
+        out.append(m)
+    names = [m if isinstance(m, str) else m.name for m in out]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        raise InputError(f"measure names must be unique, got {sorted(dup)!r} twice")
+    return out
+
+
+def _resolve(m: Any, named: dict[str, Measure]) -> Measure | str:
+    from ._ids import check_id
+
+    if isinstance(m, str):
+        if m not in named:
+            raise InputError(
+                f"measure must be one of {', '.join(MEASURE_NAMES)} or a callable, "
+                f"got {m!r}; for another metric pass a function (y_true, y_pred) -> float"
+            )
+        return m
+    if not isinstance(m, Measure):
+        if not callable(m):
+            raise InputError(
+                f"measure must be a name or a callable (y_true, y_pred) -> float, got {m!r}"
+            )
+        m = Measure(getattr(m, "__name__", type(m).__name__), m)
+    check_id("measure name", m.name)
+    if m.needs not in ("predict", "proba"):
+        raise InputError(f"Measure.needs must be 'predict' or 'proba', got {m.needs!r}")
+    try:
+        pickle.loads(pickle.dumps(m))
+    except Exception as err:
+        raise InputError(
+            f"measure {m.name!r} must be picklable (workers load it from the project), "
+            f"got {m.fn!r}: {err}; define it at the top level of an importable module"
+        ) from None
+    return m
+
+
+def resolve(measures: list[Measure | str]) -> list[Measure]:
+    """Turn stored names back into :class:`Measure` objects (in a worker)."""
+    named = _named()
+    return [named[m] if isinstance(m, str) else m for m in measures]
+
+
+def score(
+    measure: Measure,
+    y_true: Any,
+    y_pred: Any = None,
+    proba: Any = None,
+    labels: Any = None,
+) -> float:
+    """Compute one measure as a Python float."""
+    out = y_pred if measure.needs == "predict" else proba
+    if measure.with_labels:
+        return float(measure.fn(y_true, out, labels))
+    return float(measure.fn(y_true, out))

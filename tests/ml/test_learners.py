@@ -1,0 +1,57 @@
+import pytest
+from sklearn.dummy import DummyRegressor
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.tree import DecisionTreeRegressor
+
+from benchgrid import InputError
+from benchgrid.ml._learners import (algorithm_name, check_learners, learner_key,
+                                    set_random_state)
+
+
+class Unpicklable(DummyRegressor):
+    def __init__(self, fn=None):
+        self.fn = fn
+
+
+def test_valid():
+    out = check_learners({"f": DummyRegressor(), "p": make_pipeline(StandardScaler(), Ridge())})
+    assert list(out) == ["f", "p"]
+    assert algorithm_name(out["p"]) == "Ridge"
+
+
+@pytest.mark.parametrize(
+    "learners, match",
+    [
+        ({"x": "tree"}, r"learner 'x' must be a scikit-learn estimator with fit and predict, got 'tree'"),
+        ({"x": DecisionTreeRegressor}, r"must be an estimator instance, got the class DecisionTreeRegressor"),
+        ({"x": Unpicklable(fn=lambda y: y)}, r"learner 'x' must be picklable"),
+        ({"../x": DummyRegressor()}, r"learner id must be a safe file name"),
+        ({}, r"learners must be a non-empty dict"),
+        ([DummyRegressor()], r"learners must be a non-empty dict"),
+    ],
+)
+def test_bad(learners, match):
+    with pytest.raises(InputError, match=match):
+        check_learners(learners)
+
+
+def test_key_ignores_fitted_state_not_params():
+    import numpy as np
+
+    a = DecisionTreeRegressor(max_depth=2)
+    k = learner_key(a)
+    a.fit(np.zeros((4, 1)), np.arange(4.0))
+    assert learner_key(a) == k
+    assert learner_key(DecisionTreeRegressor(max_depth=3)) != k
+
+
+def test_nested_random_state_only_when_none():
+    pipe = make_pipeline(StandardScaler(), RandomForestRegressor(n_estimators=2))
+    assert set_random_state(pipe, 5) == ["randomforestregressor__random_state"]
+    assert pipe[-1].random_state == 5
+    fixed = RandomForestRegressor(random_state=42)
+    assert set_random_state(fixed, 5) == [] and fixed.random_state == 42
+    assert set_random_state(DummyRegressor(), 5) == []
