@@ -1,1 +1,1 @@
-"""benchgrid.api layer (see DESIGN.md)."""
+"""benchgrid.api: the Project class (create, open, run, submit, status, results)."""

@@ -1,0 +1,57 @@
+"""What every backend shares: waiting on a project with a progress display."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from ..store._state import ProjectState
+from ..store._views import Status, status_of
+
+__all__ = ["wait_for_project", "format_counts"]
+
+
+def format_counts(counts: dict[str, int]) -> str:
+    order = ("done", "running", "pending", "queued", "error", "failed", "stranded")
+    return ", ".join(f"{counts[s]} {s}" for s in order if counts.get(s))
+
+
+def wait_for_project(
+    state: ProjectState,
+    alive: Callable[[], bool],
+    *,
+    progress: bool = True,
+    poll_s: float = 0.5,
+) -> Status:
+    """Refresh ``state`` until ``alive()`` is False; show a rich progress bar meanwhile."""
+    if not progress:
+        while alive():
+            time.sleep(poll_s)
+        return status_of(state.refresh())
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    with Progress(
+        TextColumn("[bold]jobs"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        transient=False,
+    ) as bar:
+        task = bar.add_task("jobs", total=None, detail="")
+        while True:
+            t0 = time.perf_counter()
+            state.refresh()
+            counts = state.counts()
+            tp = state.throughput()
+            rate = tp["recent_per_s"] or tp["overall_per_s"]
+            detail = format_counts(counts) + (f" | {rate:,.1f} jobs/s" if rate else "")
+            finished = counts["done"] + counts["error"] + counts["failed"]
+            bar.update(task, total=state.n, completed=finished, detail=detail)
+            if not alive():
+                break
+            # re-reading grows with the log; poll less often on huge projects
+            time.sleep(max(poll_s, 5 * (time.perf_counter() - t0)))
+    return status_of(state.refresh())

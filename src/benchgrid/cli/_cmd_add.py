@@ -1,0 +1,35 @@
+"""benchgrid add DIR (--jobs FILE | --grid more.py [--replace])"""
+
+from __future__ import annotations
+
+import argparse
+
+from .._errors import InputError
+
+HELP = "append jobs to a project (workers already running pick them up)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", help="the project directory")
+    p.add_argument("--jobs", help="job table file (.csv, .json, .jsonl, .parquet); rows already present are skipped")
+    p.add_argument("--grid", help="a Python file defining more tasks and/or learners (ML projects)")
+    p.add_argument("--replace", action="store_true", help="ML: a changed task or learner replaces the old one")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..api._project import Project
+
+    proj = Project.open(args.dir)
+    if bool(args.jobs) == bool(args.grid):
+        raise InputError("add needs exactly one of --jobs FILE or --grid FILE")
+    if args.jobs:
+        from ._common import read_jobs_file
+
+        n = proj.add_jobs(read_jobs_file(args.jobs))
+    else:
+        from ..ml._gridfile import load_grid_file
+
+        grid = load_grid_file(args.grid, require=())
+        n = proj.add(tasks=grid.get("tasks"), learners=grid.get("learners"), replace=args.replace)
+    print(f"added {n} jobs to {proj.path}")
+    return 0

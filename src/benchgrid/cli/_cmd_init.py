@@ -1,0 +1,49 @@
+"""benchgrid init DIR (--jobs FILE --runner MOD:FUNC | --grid grid.py)"""
+
+from __future__ import annotations
+
+import argparse
+
+from .._errors import InputError
+
+HELP = "create a project directory from a job table or an ML grid file"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", help="the project directory to create (must not exist, or be empty)")
+    p.add_argument("--jobs", help="job table: .csv, .json, .jsonl or .parquet, one job per row")
+    p.add_argument("--runner", help="'package.module:function' called with each row as keyword arguments")
+    p.add_argument("--grid", help="a Python file defining tasks, learners, cv and measures (ML grid)")
+    p.add_argument("--random-state", type=int, default=0, help="project seed (per-job seeds derive from it)")
+    p.add_argument("--lease-s", type=float, default=60.0, help="seconds without heartbeat before a worker is dead")
+    p.add_argument("--max-attempts", type=int, default=3, help="runs a job may lose to dead workers")
+    p.add_argument("--lock", default="lease", help="'lease' (any filesystem, default) or 'flock' (one machine)")
+    p.add_argument("--group-shared", action="store_true", help="let the group read and write the project")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..api._project import Project
+
+    options = dict(
+        random_state=args.random_state,
+        lease_s=args.lease_s,
+        max_attempts=args.max_attempts,
+        lock=args.lock,
+        group_shared=args.group_shared,
+    )
+    if args.grid:
+        if args.jobs or args.runner:
+            raise InputError("give either --grid or --jobs with --runner, not both")
+        from ..ml._gridfile import load_grid_file
+
+        grid = load_grid_file(args.grid)
+        proj = Project.create(args.dir, grid.pop("tasks"), grid.pop("learners"), grid.pop("cv"), **grid, **options)
+    else:
+        if not args.jobs or not args.runner:
+            raise InputError("init needs --jobs FILE and --runner 'package.module:function' (or --grid grid.py)")
+        from ._common import read_jobs_file
+
+        proj = Project.create(args.dir, read_jobs_file(args.jobs), args.runner, **options)
+    n = len(proj.jobs())
+    print(f"created {proj.path} with {n} jobs; run them with: benchgrid run {args.dir} --workers 2")
+    return 0

@@ -1,0 +1,35 @@
+"""benchgrid results DIR [-o FILE]"""
+
+from __future__ import annotations
+
+import argparse
+
+from .._errors import InputError
+
+HELP = "one table, one row per job, to stdout or a .csv/.parquet file"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", help="the project directory")
+    p.add_argument("-o", "--output", help="write to this .csv or .parquet file")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..api._project import Project
+
+    if args.output and not args.output.endswith((".csv", ".parquet")):
+        raise InputError(f"-o must end in .csv or .parquet, got {args.output!r}")
+    df = Project.open(args.dir).results()
+    if not args.output:
+        print(df.to_string(index=False))
+        return 0
+    tmp = args.output + ".tmp"
+    if args.output.endswith(".csv"):
+        df.to_csv(tmp, index=False)
+    else:
+        df.to_parquet(tmp, index=False)
+    import os
+
+    os.replace(tmp, args.output)
+    print(f"wrote {len(df)} rows to {args.output}")
+    return 0

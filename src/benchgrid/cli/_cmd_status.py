@@ -1,0 +1,51 @@
+"""benchgrid status DIR [--json]"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+HELP = "counts per state, running jobs, errors, throughput and ETA"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", help="the project directory")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--watch", action="store_true", help="live view until the project is done")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..api._project import Project
+    from ._common import fmt_seconds
+
+    proj = Project.open(args.dir)
+    if args.watch:
+        from ._watch import watch
+
+        return watch(proj)
+    status = proj.status()
+    if args.json:
+        print(json.dumps(status.to_dict(), indent=1))
+        return 0
+    c = status.counts
+    print(f"project {proj.path}: {status.n_jobs} jobs")
+    print("  " + "  ".join(f"{s} {c[s]}" for s in c))
+    w = status.workers
+    print(f"  workers: {w.get('alive', 0)} alive, {w.get('dead', 0)} dead, {w.get('exited', 0)} exited")
+    rate = status.recent_per_s or status.overall_per_s
+    print(f"  throughput: {rate or 0:,.2f} jobs/s   ETA: {fmt_seconds(status.eta_s)}")
+    if status.running:
+        print("  running:")
+        for r in status.running[:20]:
+            print(f"    job {r['job_id']} (attempt {r['attempt']}) on {r['worker']} @ {r['host']}: {fmt_seconds(r['elapsed_s'])}")
+    if status.errors:
+        print("  recent errors (benchgrid results DIR, or Project.errors() for tracebacks):")
+        for e in status.errors:
+            print(f"    job {e['job_id']} attempt {e['attempt']}: {e['error']}")
+    if status.stranded:
+        print(f"  stranded jobs: {status.stranded[:20]}")
+    if status.stale_results:
+        print(f"  {status.stale_results} result(s) of superseded attempts were ignored (fencing)")
+    if status.hint:
+        print(f"  hint: {status.hint}")
+    return 0

@@ -1,0 +1,164 @@
+"""The job table: append-only JSON-lines parts of 10,000 jobs each.
+
+A job is a row with an id (its position), a content key and parameters.
+Row ``i`` lives on line ``i % PART_SIZE`` of part ``i // PART_SIZE``, so a
+worker finds a job without reading the table; parts are read once and
+cached. The number of committed jobs is the ``n`` of the last claim record
+(see ``_queue``), so lines past it (an ``add`` killed mid-write) are ignored
+and truncated by the next ``add``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from .._errors import InputError
+
+__all__ = ["PART_SIZE", "JobTable", "content_key", "job_seed", "normalize_jobs"]
+
+PART_SIZE = 10_000
+
+Params = dict[str, Any]
+
+
+def _canonical(value: Any) -> Any:
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    return value
+
+
+def normalize_jobs(jobs: Any) -> list[Params]:
+    """Turn a list of dicts or a DataFrame into JSON-able parameter dicts, checking them.
+
+    Examples
+    --------
+    >>> normalize_jobs([{"x": 1}, {"x": 2}])
+    [{'x': 1}, {'x': 2}]
+    >>> normalize_jobs([])
+    Traceback (most recent call last):
+    ...
+    benchgrid._errors.InputError: jobs must hold at least one job, got an empty list; ...
+    """
+    if hasattr(jobs, "to_dict") and hasattr(jobs, "columns"):
+        jobs = jobs.to_dict(orient="records")
+    if isinstance(jobs, (str, bytes, dict)) or not isinstance(jobs, Iterable):
+        raise InputError(
+            f"jobs must be a list of dicts or a pandas DataFrame, got {type(jobs).__name__}"
+        )
+    rows = list(jobs)
+    if not rows:
+        raise InputError("jobs must hold at least one job, got an empty list; give one dict per job")
+    out = []
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise InputError(f"jobs[{i}] must be a dict of parameters, got {row!r}")
+        for name in row:
+            if not isinstance(name, str) or not name.isidentifier():
+                raise InputError(
+                    f"jobs[{i}] has parameter name {name!r}; names must be Python identifiers "
+                    "because the runner receives them as keyword arguments"
+                )
+        params = {k: _canonical(v) for k, v in row.items()}
+        try:
+            json.dumps(params, allow_nan=False)
+        except (TypeError, ValueError) as err:
+            raise InputError(f"jobs[{i}] is not JSON-serializable ({err}); use numbers, strings, lists") from None
+        out.append(params)
+    return out
+
+
+def content_key(params: Params) -> str:
+    """A short hash of the parameters: the job's identity across runs and adds."""
+    text = json.dumps(params, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def job_seed(random_state: int, key: str) -> int:
+    """Per-job seed from the project seed and the job's content key (not its worker or order).
+
+    Examples
+    --------
+    >>> job_seed(0, "abc") == job_seed(0, "abc") != job_seed(1, "abc")
+    True
+    """
+    digest = hashlib.sha256(f"{random_state}:{key}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+class JobTable:
+    """Read and append rows of the job table of one project."""
+
+    def __init__(self, jobs_dir: Path):
+        self.dir = jobs_dir
+        self._parts: dict[int, list[dict[str, Any]]] = {}
+
+    def part_path(self, part: int) -> Path:
+        return self.dir / f"part-{part:05d}.jsonl"
+
+    def _load_part(self, part: int) -> list[dict[str, Any]]:
+        try:
+            with open(self.part_path(part), "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            return []
+        rows = []
+        for line in data.split(b"\n"):
+            if not line:
+                continue
+            try:
+                rows.append(json.loads(line))
+            except ValueError:
+                break  # a torn line from an interrupted add: everything after it is uncommitted
+        return rows
+
+    def get(self, job_id: int) -> dict[str, Any]:
+        """Row ``job_id``: ``{"id", "key", "params"}``, read through a per-part cache."""
+        part, line = divmod(job_id, PART_SIZE)
+        rows = self._parts.get(part)
+        if rows is None or line >= len(rows):
+            rows = self._parts[part] = self._load_part(part)  # re-open: jobs may have been added
+        if line >= len(rows):
+            raise KeyError(job_id)
+        return rows[line]
+
+    def rows(self, n_jobs: int) -> list[dict[str, Any]]:
+        """All committed rows (the first ``n_jobs``)."""
+        out: list[dict[str, Any]] = []
+        for part in range(math.ceil(n_jobs / PART_SIZE)):
+            out.extend(self._load_part(part))
+        return out[:n_jobs]
+
+    def append(self, params_list: Sequence[Params], n_committed: int) -> int:
+        """Write rows after the ``n_committed`` first; call while holding the project lock.
+
+        Returns the new number of rows, which the caller commits in the claims log.
+        """
+        self.dir.mkdir(exist_ok=True)
+        last_part = n_committed // PART_SIZE
+        keep = n_committed % PART_SIZE
+        path = self.part_path(last_part)
+        if path.exists():  # drop uncommitted lines of an interrupted add
+            with open(path, "rb") as f:
+                lines = f.read().split(b"\n")
+            if len(lines) - 1 != keep or (lines and lines[-1]):
+                with open(path, "wb") as f:
+                    f.write(b"".join(line + b"\n" for line in lines[:keep]))
+        job_id = n_committed
+        by_part: dict[int, list[bytes]] = {}
+        for params in params_list:
+            row = {"id": job_id, "key": content_key(params), "params": params}
+            by_part.setdefault(job_id // PART_SIZE, []).append(
+                json.dumps(row, separators=(",", ":")).encode() + b"\n"
+            )
+            job_id += 1
+        for part, lines_ in by_part.items():
+            with open(self.part_path(part), "ab") as f:
+                f.write(b"".join(lines_))
+        self._parts.clear()
+        return job_id

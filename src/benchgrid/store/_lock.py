@@ -1,0 +1,100 @@
+"""The project lock: one small class per strategy, chosen by name.
+
+``lease`` (default) is flufl.lock: the lock is a hard link created with
+``link()``, which is atomic on NFS, Lustre and GPFS, and it carries a
+lifetime, so a holder killed inside the critical section blocks the others
+for at most ``lifetime_s`` plus flufl's 10 s clock slop. ``flock`` is
+filelock's ``FileLock`` (kernel advisory lock): faster, released by the
+kernel when the holder dies, but it excludes nothing across NFS clients and
+fails on Lustre without ``-o flock``, so it is for a single machine only.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Protocol
+
+from .._errors import InputError, LockTimeout
+
+__all__ = ["ProjectLock", "LeaseLock", "FlockLock", "make_lock", "LOCK_MODES"]
+
+LOCK_MODES = ("lease", "flock")
+
+
+class ProjectLock(Protocol):
+    def __enter__(self) -> "ProjectLock": ...
+    def __exit__(self, *exc: object) -> None: ...
+
+
+class LeaseLock:
+    """Cross-host lock with a lease (flufl.lock, link-based).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> lock = LeaseLock(pathlib.Path(tempfile.mkdtemp()) / "lock", lifetime_s=5)
+    >>> with lock:
+    ...     pass
+    """
+
+    def __init__(self, path: Path, lifetime_s: float = 15.0, timeout_s: float | None = None):
+        from flufl.lock import Lock
+
+        class _Lock(Lock):  # type: ignore[misc]
+            # flufl sleeps 0.01-2 s between tries; claims need millisecond waits
+            def _sleep(self) -> None:
+                self._naps = min(getattr(self, "_naps", 0) + 1, 8)
+                time.sleep(random.uniform(0.0002, 0.0005 * 2**self._naps))
+
+        self._lock = _Lock(str(path), lifetime=timedelta(seconds=max(1, round(lifetime_s))))
+        self._timeout_s = timeout_s
+
+    def __enter__(self) -> "LeaseLock":
+        from flufl.lock import TimeOutError
+
+        self._lock._naps = 0
+        try:
+            timeout = None if self._timeout_s is None else timedelta(seconds=self._timeout_s)
+            self._lock.lock(timeout=timeout)
+        except TimeOutError:
+            raise LockTimeout(
+                f"could not take the project lock {self._lock.lockfile!r} within "
+                f"{self._timeout_s} s; another process holds it"
+            ) from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.unlock(unconditionally=True)
+
+
+class FlockLock:
+    """Single-machine lock on the kernel's flock (filelock.FileLock)."""
+
+    def __init__(self, path: Path, lifetime_s: float = 15.0, timeout_s: float | None = None):
+        from filelock import FileLock
+
+        self._lock = FileLock(str(path) + ".flock", timeout=-1 if timeout_s is None else timeout_s)
+
+    def __enter__(self) -> "FlockLock":
+        from filelock import Timeout
+
+        try:
+            self._lock.acquire()
+        except Timeout:
+            raise LockTimeout(f"could not take the project lock {self._lock.lock_file!r}") from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
+def make_lock(mode: str, path: Path, lifetime_s: float = 15.0, timeout_s: float | None = None) -> ProjectLock:
+    """Build the lock named ``mode`` (one of ``LOCK_MODES``)."""
+    if mode == "lease":
+        return LeaseLock(path, lifetime_s, timeout_s)
+    if mode == "flock":
+        return FlockLock(path, lifetime_s, timeout_s)
+    raise InputError(f"lock must be one of {LOCK_MODES}, got {mode!r}")

@@ -1,0 +1,192 @@
+"""Checksummed, append-only record files.
+
+One record per line: ``<crc32 as 8 hex digits> <compact JSON>\\n``. A line
+that is cut short (a writer killed mid-write) or damaged fails its checksum
+and is skipped by readers, so a torn last record is ignored. Writers repair a
+torn tail by starting on a fresh line, which keeps every later record
+readable.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> p = pathlib.Path(tempfile.mkdtemp()) / "x.log"
+>>> _ = append_records(p, [{"op": "claim", "job": 1}])
+>>> with open(p, "ab") as f:
+...     _ = f.write(b"0badc0de {\\"torn")
+>>> [r["job"] for r in read_records(p)[0]]
+[1]
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import time
+import zlib
+from pathlib import Path
+from typing import Any, Iterable
+
+__all__ = [
+    "encode",
+    "decode",
+    "append_records",
+    "read_records",
+    "read_last_record",
+    "record_at",
+    "iter_records",
+    "read_json",
+    "write_json_atomic",
+]
+
+Record = dict[str, Any]
+
+
+def _json_default(value: Any) -> Any:
+    # numpy scalars and arrays are common in runner results
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"result values must be JSON-serializable, got {type(value).__name__}")
+
+
+def encode(record: Record) -> bytes:
+    """Encode one record as a checksummed line."""
+    body = json.dumps(record, separators=(",", ":"), default=_json_default).encode()
+    return b"%08x %s\n" % (zlib.crc32(body), body)
+
+
+def decode(line: bytes) -> Record | None:
+    """Decode one line; None when it is torn or damaged."""
+    if len(line) < 11 or not line.endswith(b"\n") or line[8:9] != b" ":
+        return None
+    body = line[9:-1]
+    try:
+        if int(line[:8], 16) != zlib.crc32(body):
+            return None
+        record = json.loads(body)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def append_records(path: Path, records: Iterable[Record], *, before_write: Any = None) -> int:
+    """Append records in one write; return the byte offset where they start.
+
+    For a file shared between workers, call this only while holding the
+    project lock: the file is opened afresh (no stale pages on NFS) and closed
+    before returning (data reaches the server before the lock is released).
+    ``before_write(offset)`` runs after the offset is known and before the
+    bytes are written; the claim protocol uses it to publish the offset.
+    """
+    data = b"".join(encode(r) for r in records)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o666)
+    try:
+        size = os.fstat(fd).st_size
+        if size > 0 and os.pread(fd, 1, size - 1) != b"\n":
+            os.write(fd, b"\n")  # a torn tail stays a line of its own
+            size += 1
+        if before_write is not None:
+            before_write(size)
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+    return size
+
+
+def _read_bytes(path: Path, offset: int = 0, size: int = -1) -> bytes:
+    for attempt in range(20):
+        try:
+            with open(path, "rb") as f:
+                f.seek(offset)
+                return f.read(size)
+        except FileNotFoundError:
+            return b""
+        except OSError as err:  # ESTALE on NFS while another client replaces a file
+            if err.errno != errno.ESTALE or attempt == 19:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    return b""
+
+
+def read_records(path: Path, offset: int = 0) -> tuple[list[Record], int]:
+    """Read every complete record from ``offset``; return them and the offset after them.
+
+    The returned offset stops before a trailing partial line, so an
+    incremental reader picks the line up once it is complete.
+    """
+    data = _read_bytes(path, offset)
+    end = data.rfind(b"\n") + 1
+    records = []
+    for line in data[:end].splitlines(keepends=True):
+        record = decode(line)
+        if record is not None:
+            records.append(record)
+    return records, offset + end
+
+
+def iter_records(path: Path, offset: int, max_bytes: int = 1 << 16) -> list[tuple[Record | None, int]]:
+    """Lines from ``offset`` (at most ``max_bytes``): each decoded record (None if torn) and the offset after it."""
+    data = _read_bytes(path, offset, max_bytes)
+    out: list[tuple[Record | None, int]] = []
+    pos = 0
+    while True:
+        end = data.find(b"\n", pos)
+        if end < 0:
+            return out
+        out.append((decode(data[pos : end + 1]), offset + end + 1))
+        pos = end + 1
+
+
+def read_last_record(path: Path, window: int = 16384) -> Record | None:
+    """The last valid record of a file, reading only its tail (O(1) in its length)."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return None
+    while True:
+        start = max(0, size - window)
+        data = _read_bytes(path, start, size - start)
+        lines = data.splitlines(keepends=True)
+        if start > 0:
+            lines = lines[1:]  # the first line may begin before the window
+        for line in reversed(lines):
+            record = decode(line)
+            if record is not None:
+                return record
+        if start == 0:
+            return None
+        window *= 4
+
+
+def record_at(path: Path, offset: int, max_len: int = 1 << 20) -> Record | None:
+    """The record that starts exactly at ``offset``, or None."""
+    data = _read_bytes(path, offset, max_len)
+    end = data.find(b"\n")
+    return None if end < 0 else decode(data[: end + 1])
+
+
+def read_json(path: Path) -> Any:
+    """Read a JSON file, retrying the transient failures of NFS (ESTALE, torn replace)."""
+    last: Exception | None = None
+    for attempt in range(20):
+        try:
+            with open(path, "rb") as f:
+                return json.loads(f.read())
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError) as err:
+            last = err
+            time.sleep(0.01 * (attempt + 1))
+    assert last is not None
+    raise last
+
+
+def write_json_atomic(path: Path, value: Any) -> None:
+    """Write JSON to a temp file in the same folder, then rename it over ``path``."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as f:
+        json.dump(value, f, indent=1, default=_json_default)
+        f.flush()
+    os.replace(tmp, path)

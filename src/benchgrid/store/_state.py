@@ -1,0 +1,154 @@
+"""The state of every job, derived from the logs (never stored, never rewritten).
+
+Job states:
+
+``pending``   never claimed
+``running``   claimed by a live worker
+``queued``    put back (lease expired, handed back, retry) and waiting for a worker
+``done``      has an accepted result
+``error``     the runner raised; its traceback is recorded (``retry --errors``)
+``failed``    lost ``max_attempts`` runs to dead workers (``retry --expired``)
+``stranded``  held by a worker whose lease expired, not yet put back because no
+              live worker has looked (any ``benchgrid work``/``run`` does it)
+
+A result is accepted only if its attempt is the job's latest (fencing).
+:class:`ProjectState` reads the logs incrementally, so a progress display
+re-reads only what was appended since its last look.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from ._layout import Layout
+from ._leases import is_dead, list_leases
+from ._queue import Queue
+from ._records import iter_records, read_records
+
+__all__ = ["ProjectState", "STATES"]
+
+STATES = ("pending", "running", "queued", "done", "error", "failed", "stranded")
+
+
+class ProjectState:
+    """Incremental reader of a project's logs.
+
+    Examples
+    --------
+    >>> # state = ProjectState(Path("proj")).refresh(); state.counts()
+    """
+
+    def __init__(self, root: Path, queue: Queue | None = None):
+        self.root = Path(root)
+        self.layout = Layout(self.root)
+        self._offsets: dict[Path, int] = {}
+        self.n = 0
+        self.next = 0
+        self.rq = 0
+        self.claimed: dict[int, tuple[int, str, float]] = {}  # job -> (attempt, worker, t) of latest claim
+        self.requeued: dict[int, tuple[int, int, str]] = {}  # job -> (attempt, end offset, why)
+        self.failed: dict[int, tuple[int, str]] = {}
+        self.final: dict[int, tuple[int, str, dict[str, Any]]] = {}  # job -> (attempt, worker, record)
+        self.n_final_records = 0  # done/error records read, accepted or not (fenced out)
+        self.leases: dict[str, dict[str, Any]] = {}
+        self.first_claim_t: float | None = None
+
+    def _new(self, path: Path) -> list[dict[str, Any]]:
+        records, end = read_records(path, self._offsets.get(path, 0))
+        self._offsets[path] = end
+        return records
+
+    def refresh(self) -> "ProjectState":
+        """Read what was appended since the last call."""
+        for r in self._new(self.layout.claims):
+            self.n, self.next, self.rq = int(r["n"]), int(r["next"]), int(r["rq"])
+            if r.get("op") == "claim":
+                if self.first_claim_t is None:
+                    self.first_claim_t = float(r["t"])
+                for job, attempt, _lost in r["c"]:
+                    if job not in self.claimed or attempt >= self.claimed[job][0]:
+                        self.claimed[job] = (attempt, r["w"], float(r["t"]))
+        path = self.layout.requeue
+        for rec, line_end in iter_records(path, self._offsets.get(path, 0), max_bytes=-1):
+            self._offsets[path] = line_end
+            if rec is not None and (rec["job"] not in self.requeued or rec["a"] >= self.requeued[rec["job"]][0]):
+                self.requeued[rec["job"]] = (rec["a"], line_end, rec.get("why", ""))
+        for r in self._new(self.layout.events):
+            if r.get("op") == "failed":
+                self.failed[r["job"]] = (r["a"], r.get("reason", ""))
+        self.leases = list_leases(self.root)
+        for wid in self.leases:
+            for r in self._new(self.layout.worker_dir(wid) / "events.log"):
+                if r.get("op") in ("done", "error"):
+                    self.n_final_records += 1
+                    job, attempt = r["job"], r["a"]
+                    old = self.final.get(job)
+                    if old is None or attempt > old[0]:
+                        self.final[job] = (attempt, wid, r)
+        return self
+
+    # -- per job -------------------------------------------------------------
+    def latest_attempt(self, job: int) -> int:
+        return max(
+            self.claimed.get(job, (0,))[0],
+            self.requeued.get(job, (0,))[0],
+            self.failed.get(job, (0,))[0],
+        )
+
+    def state_of(self, job: int, now: float | None = None) -> str:
+        attempt = self.latest_attempt(job)
+        if attempt == 0:
+            return "pending"
+        final = self.final.get(job)
+        if final is not None and final[0] == attempt:
+            return "done" if final[2]["op"] == "done" else "error"
+        if job in self.failed and self.failed[job][0] == attempt:
+            return "failed"
+        rq = self.requeued.get(job)
+        if rq is not None and rq[0] == attempt and rq[1] > self.rq:
+            return "queued"
+        claim = self.claimed.get(job)
+        if claim is not None and claim[0] == attempt:
+            lease = self.leases.get(claim[1])
+            if lease is None:
+                return "running"  # claimed a moment ago; lease file not visible yet
+            if lease.get("revoked") or lease.get("state") != "running" or is_dead(lease, now):
+                return "stranded"
+            return "running"
+        return "stranded"
+
+    def states(self) -> dict[int, str]:
+        now = time.time()
+        return {job: self.state_of(job, now) for job in range(self.n)}
+
+    def counts(self) -> dict[str, int]:
+        """Number of jobs in each state (every state present, zeros included)."""
+        now = time.time()
+        touched = set(self.claimed) | set(self.requeued) | set(self.failed)
+        counts = Counter({s: 0 for s in STATES})
+        counts.update(self.state_of(job, now) for job in touched)
+        counts["pending"] += self.n - len(touched)
+        return dict(counts)
+
+    def accepted(self, job: int) -> dict[str, Any] | None:
+        """The accepted final record (done or error) of a job, or None."""
+        final = self.final.get(job)
+        return final[2] if final is not None and final[0] == self.latest_attempt(job) else None
+
+    def throughput(self, window_s: float = 30.0) -> dict[str, float | None]:
+        """Jobs finished per second (recent window and overall) and the ETA in seconds."""
+        ends = sorted(float(r["t1"]) for _a, _w, r in self.final.values())
+        now = time.time()
+        counts = self.counts()
+        remaining = sum(counts[s] for s in ("pending", "running", "queued", "stranded"))
+        if not ends:
+            return {"recent_per_s": None, "overall_per_s": None, "eta_s": None}
+        start = self.first_claim_t or ends[0]
+        overall = len(ends) / max(ends[-1] - start, 1e-9)
+        recent_n = sum(1 for t in ends if t >= now - window_s)
+        recent = recent_n / min(window_s, max(now - start, 1e-9)) if recent_n else 0.0
+        rate = recent or overall
+        return {"recent_per_s": recent, "overall_per_s": overall, "eta_s": remaining / rate if rate else None}

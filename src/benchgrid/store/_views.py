@@ -1,0 +1,139 @@
+"""Views of a project's state for people: the status summary and the results table."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ._jobs import JobTable
+from ._leases import is_dead
+from ._state import ProjectState
+
+__all__ = ["Status", "status_of", "results_rows", "error_rows"]
+
+
+@dataclass
+class Status:
+    """Counts per state, running jobs, recent errors, throughput and ETA of one project."""
+
+    n_jobs: int
+    counts: dict[str, int]
+    running: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    stranded: list[int] = field(default_factory=list)
+    workers: dict[str, int] = field(default_factory=dict)
+    recent_per_s: float | None = None
+    overall_per_s: float | None = None
+    eta_s: float | None = None
+    stale_results: int = 0
+    hint: str = ""
+
+    @property
+    def finished(self) -> bool:
+        """True when no job is pending, running, queued or stranded."""
+        return all(self.counts.get(s, 0) == 0 for s in ("pending", "running", "queued", "stranded"))
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["finished"] = self.finished
+        return out
+
+
+def status_of(state: ProjectState, root_hint: str = "DIR", n_errors: int = 5) -> Status:
+    """Summarise a refreshed :class:`ProjectState`."""
+    now = time.time()
+    counts = state.counts()
+    states = {job: state.state_of(job, now) for job in set(state.claimed) | set(state.requeued) | set(state.failed)}
+    running = []
+    for job, s in sorted(states.items()):
+        if s == "running":
+            attempt, wid, t_claim = state.claimed[job]
+            lease = state.leases.get(wid, {})
+            current = lease.get("current")
+            started = current[2] if current and current[0] == job else t_claim
+            running.append(
+                {"job_id": job, "attempt": attempt, "worker": wid, "host": lease.get("host"),
+                 "elapsed_s": round(now - started, 1)}
+            )
+    errors = sorted(
+        (
+            {"job_id": job, "attempt": rec["a"], "worker": wid, "error": rec.get("err", ""), "t": rec["t1"]}
+            for job, (a, wid, rec) in state.final.items()
+            if rec["op"] == "error" and states.get(job) == "error"
+        ),
+        key=lambda e: -e["t"],
+    )[:n_errors]
+    stranded = sorted(job for job, s in states.items() if s == "stranded")
+    workers = {"alive": 0, "dead": 0, "exited": 0}
+    for lease in state.leases.values():
+        if lease.get("state") != "running" or lease.get("revoked"):
+            workers["exited"] += 1
+        elif is_dead(lease, now):
+            workers["dead"] += 1
+        else:
+            workers["alive"] += 1
+    stale = state.n_final_records - sum(1 for job in state.final if state.accepted(job) is not None)
+    tp = state.throughput()
+    hint = ""
+    if stranded and workers["alive"] == 0:
+        hint = (
+            f"{len(stranded)} job(s) are stranded on workers that stopped without handing them back; "
+            f"`benchgrid run {root_hint}` (or `benchgrid work {root_hint}`) puts them back and finishes them"
+        )
+    elif (counts["pending"] or counts["queued"]) and workers["alive"] == 0:
+        hint = f"no worker is running; start some with `benchgrid run {root_hint} --workers N` or `benchgrid submit`"
+    elif counts["failed"] or counts["error"]:
+        hint = f"rerun failed jobs with `benchgrid retry {root_hint} --errors --expired`"
+    return Status(
+        n_jobs=state.n, counts=counts, running=running, errors=errors, stranded=stranded, workers=workers,
+        recent_per_s=tp["recent_per_s"], overall_per_s=tp["overall_per_s"], eta_s=tp["eta_s"],
+        stale_results=stale, hint=hint,
+    )
+
+
+def results_rows(state: ProjectState, table: JobTable) -> list[dict[str, Any]]:
+    """One dict per job: parameters, result values, and how and where it ran."""
+    now = time.time()
+    rows = []
+    for job_row in table.rows(state.n):
+        job = job_row["id"]
+        row: dict[str, Any] = {"job_id": job, **job_row["params"]}
+        s = state.state_of(job, now) if state.latest_attempt(job) else "pending"
+        final = state.accepted(job)
+        claim = state.claimed.get(job)
+        if final is not None:
+            wid = state.final[job][1]
+            row.update(final.get("r") or {})
+        else:
+            wid = claim[1] if claim else None
+        lease = state.leases.get(wid, {}) if wid else {}
+        t0 = final["t0"] if final else None
+        t1 = final["t1"] if final else None
+        row.update(
+            state=s,
+            attempt=state.latest_attempt(job),
+            worker=wid,
+            host=lease.get("host"),
+            pid=lease.get("pid"),
+            claimed_at=claim[2] if claim else None,
+            started_at=t0,
+            ended_at=t1,
+            duration_s=(t1 - t0) if final else None,
+            error=final.get("err") if final and final["op"] == "error" else (state.failed[job][1] if s == "failed" else None),
+        )
+        rows.append(row)
+    return rows
+
+
+def error_rows(state: ProjectState) -> list[dict[str, Any]]:
+    """Every job in state 'error' or 'failed', with its traceback or reason."""
+    now = time.time()
+    out = []
+    for job, (attempt, wid, rec) in sorted(state.final.items()):
+        if rec["op"] == "error" and state.state_of(job, now) == "error":
+            out.append({"job_id": job, "attempt": attempt, "worker": wid, "error": rec.get("err"), "traceback": rec.get("tb")})
+    for job, (attempt, reason) in sorted(state.failed.items()):
+        if state.state_of(job, now) == "failed":
+            out.append({"job_id": job, "attempt": attempt, "worker": None, "error": reason, "traceback": None})
+    return out

@@ -1,0 +1,76 @@
+"""Expected job durations for the walltime rule, learned from what workers recorded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+from ..store._layout import Layout
+from ..store._records import read_records
+
+__all__ = ["DurationModel"]
+
+
+class DurationModel:
+    """Mean observed duration per duration key, read incrementally from every worker's events.
+
+    A job handed back after running ``s`` seconds is at least ``s`` seconds
+    long, so hand-backs raise the estimate of their key too.
+
+    Examples
+    --------
+    >>> m = DurationModel(Path("/nonexistent"), key_columns=["learner"], default_s=10.0)
+    >>> m.estimate({"learner": "rf"})
+    10.0
+    >>> m.observe({"learner": "rf"}, 4.0); m.estimate({"learner": "rf"})
+    4.0
+    """
+
+    def __init__(self, root: Path, key_columns: Sequence[str] | None, default_s: float | None):
+        self.layout = Layout(root)
+        self.key_columns = list(key_columns or [])
+        self.default_s = default_s
+        self._sum: dict[tuple[Any, ...], float] = {}
+        self._n: dict[tuple[Any, ...], int] = {}
+        self._floor: dict[tuple[Any, ...], float] = {}
+        self._offsets: dict[Path, int] = {}
+
+    def key(self, params: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(str(params.get(c)) for c in self.key_columns)
+
+    def observe(self, params: dict[str, Any], seconds: float) -> None:
+        k = self.key(params)
+        self._sum[k] = self._sum.get(k, 0.0) + seconds
+        self._n[k] = self._n.get(k, 0) + 1
+
+    def observe_lower_bound(self, params: dict[str, Any], seconds: float) -> None:
+        k = self.key(params)
+        self._floor[k] = max(self._floor.get(k, 0.0), seconds)
+
+    def estimate(self, params: dict[str, Any]) -> float | None:
+        """Expected seconds for a job like ``params``; None when nothing is known."""
+        k = self.key(params)
+        mean = self._sum[k] / self._n[k] if self._n.get(k) else None
+        floor = self._floor.get(k)
+        known = [v for v in (mean, floor) if v is not None]
+        return max(known) if known else self.default_s
+
+    def refresh(self, job_params: Any, skip: str = "") -> None:
+        """Read other workers' new records; ``job_params(job_id)`` gives a job's parameters.
+
+        ``skip`` names the calling worker, which observes its own jobs directly.
+        """
+        workers = self.layout.workers_dir
+        if not workers.exists():
+            return
+        for d in workers.iterdir():
+            if d.name == skip:
+                continue
+            path = d / "events.log"
+            records, end = read_records(path, self._offsets.get(path, 0))
+            self._offsets[path] = end
+            for r in records:
+                if r.get("op") == "done":
+                    self.observe(job_params(r["job"]), float(r["t1"]) - float(r["t0"]))
+                elif r.get("op") == "handback" and r.get("t0") is not None:
+                    self.observe_lower_bound(job_params(r["job"]), float(r["t1"]) - float(r["t0"]))
