@@ -1,0 +1,295 @@
+"""Defaults from configuration files, so a lab sets its account, partition and setup once.
+
+Two TOML files, both optional:
+
+- the user's: ``$BENCHGRID_CONFIG`` if set, else
+  ``$XDG_CONFIG_HOME/benchgrid/config.toml``, else
+  ``~/.config/benchgrid/config.toml``;
+- the project's: ``<project>/config.toml``.
+
+Precedence, highest first: the command line (or keyword arguments), the
+project file, the user file, the built-in defaults. A value replaces the one
+below it as a whole (a ``setup`` list from the project replaces the user's).
+Unknown tables or keys, and values of the wrong type, are an
+:class:`~benchgrid.InputError` naming the key and the file. An example::
+
+    [slurm]
+    account = "def-lab"
+    partition = "cpu"
+    time = "2:00:00"
+    mem_gb = 4
+    cpus_per_worker = 1
+    setup = ["module load python/3.11", "source ~/venvs/bench/bin/activate"]
+    sbatch_args = ["--constraint=cascade"]
+    max_parallel = 100
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ._errors import InputError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+__all__ = [
+    "BUILTIN_DEFAULTS",
+    "Settings",
+    "project_config_path",
+    "read_config",
+    "slurm_settings",
+    "user_config_path",
+]
+
+PROJECT_CONFIG_NAME = "config.toml"
+
+
+def _string(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _positive_number(value: Any) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _string_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _string_or_list(value: Any) -> bool:
+    return isinstance(value, str) or _string_list(value)
+
+
+# table -> key -> (check, rule in words)
+_SCHEMA: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
+    "slurm": {
+        "account": (_string, "a non-empty string"),
+        "partition": (_string, "a non-empty string"),
+        "qos": (_string, "a non-empty string"),
+        "gres": (_string, "a non-empty string"),
+        "time": (_string, "a SLURM time string such as \"2:00:00\""),
+        "mem_gb": (_positive_number, "a number > 0"),
+        "cpus_per_worker": (_positive_int, "an integer >= 1"),
+        "max_parallel": (_positive_int, "an integer >= 1"),
+        "setup": (_string_or_list, "a string or a list of strings (shell lines)"),
+        "sbatch_args": (_string_list, "a list of strings, one sbatch option each"),
+    },
+}
+
+#: Values used when neither a file nor the caller sets them.
+BUILTIN_DEFAULTS: dict[str, dict[str, Any]] = {
+    "slurm": {"cpus_per_worker": 1, "setup": [], "sbatch_args": []},
+}
+
+
+def user_config_path(environ: Mapping[str, str] | None = None) -> Path:
+    """Where the user's configuration file is (it need not exist).
+
+    Parameters
+    ----------
+    environ : mapping, optional
+        The environment to read; default ``os.environ``.
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    >>> user_config_path({"BENCHGRID_CONFIG": "/etc/lab.toml"})
+    PosixPath('/etc/lab.toml')
+    >>> user_config_path({"XDG_CONFIG_HOME": "/home/ada/.cfg", "HOME": "/home/ada"})
+    PosixPath('/home/ada/.cfg/benchgrid/config.toml')
+    """
+    env = os.environ if environ is None else environ
+    if env.get("BENCHGRID_CONFIG"):
+        return Path(env["BENCHGRID_CONFIG"]).expanduser()
+    if env.get("XDG_CONFIG_HOME"):
+        return Path(env["XDG_CONFIG_HOME"]) / "benchgrid" / "config.toml"
+    home = env.get("HOME")
+    return (Path(home) if home else Path.home()) / ".config" / "benchgrid" / "config.toml"
+
+
+def project_config_path(project_dir: str | os.PathLike[str]) -> Path:
+    """The project's configuration file, ``<project_dir>/config.toml``.
+
+    Examples
+    --------
+    >>> project_config_path("/scratch/grid")
+    PosixPath('/scratch/grid/config.toml')
+    """
+    return Path(project_dir) / PROJECT_CONFIG_NAME
+
+
+def read_config(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+    """Read and check one configuration file; a missing file is empty.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A TOML file.
+
+    Returns
+    -------
+    dict
+        ``{table: {key: value}}`` with only the keys the file sets.
+
+    Raises
+    ------
+    InputError
+        If the file is not valid TOML, or has an unknown table or key, or a
+        value of the wrong type; the message names the file and the key.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "config.toml"
+    >>> _ = p.write_text('[slurm]\\naccount = "def-lab"\\nmem_gb = 4\\n')
+    >>> read_config(p)
+    {'slurm': {'account': 'def-lab', 'mem_gb': 4}}
+    >>> _ = p.write_text('[slurm]\\naccout = "def-lab"\\n')
+    >>> read_config(p)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    benchgrid._errors.InputError: unknown key 'slurm.accout' in .../config.toml; known keys of [slurm]: account, cpus_per_worker, gres, max_parallel, mem_gb, partition, qos, sbatch_args, setup, time
+    """
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(f"{path} is not valid TOML: {err}") from None
+    except OSError as err:
+        raise InputError(f"cannot read the configuration file {path}: {err.strerror}") from None
+    checked: dict[str, dict[str, Any]] = {}
+    for table, values in data.items():
+        if table not in _SCHEMA:
+            raise InputError(
+                f"unknown table {table!r} in {path}; known tables: "
+                + ", ".join(f"[{t}]" for t in sorted(_SCHEMA))
+            )
+        if not isinstance(values, dict):
+            raise InputError(f"{table!r} in {path} must be a table ([{table}]), got {values!r}")
+        schema = _SCHEMA[table]
+        for key, value in values.items():
+            if key not in schema:
+                raise InputError(
+                    f"unknown key '{table}.{key}' in {path}; known keys of [{table}]: "
+                    + ", ".join(sorted(schema))
+                )
+            check, rule = schema[key]
+            if not check(value):
+                raise InputError(f"'{table}.{key}' in {path} must be {rule}, got {value!r}")
+        checked[table] = dict(values)
+    if "time" in checked.get("slurm", {}):
+        # Imported here: the config module must not pull in the backends at import.
+        from .backends._slurm_script import parse_slurm_time
+
+        parse_slurm_time(checked["slurm"]["time"], name=f"'slurm.time' in {path}")
+    return checked
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved values of one table and where each came from.
+
+    Attributes
+    ----------
+    values : dict
+        Key -> value after precedence.
+    sources : dict
+        Key -> ``"command line"``, a file path, or ``"built-in default"``.
+    """
+
+    values: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        """One line per value: ``key = value  # source``, for ``--dry-run``."""
+        return "\n".join(
+            f"{key} = {self.values[key]!r}  # {self.sources[key]}" for key in sorted(self.values)
+        )
+
+
+def slurm_settings(
+    project_dir: str | os.PathLike[str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """The ``[slurm]`` settings: overrides > project file > user file > built-in.
+
+    Parameters
+    ----------
+    project_dir : str or path-like, optional
+        The project whose ``config.toml`` to read; None reads only the user file.
+    overrides : mapping, optional
+        Values from the command line or keyword arguments; None values count
+        as not given. Keys must be ``[slurm]`` keys.
+    environ : mapping, optional
+        The environment used to find the user file; default ``os.environ``.
+
+    Returns
+    -------
+    Settings
+
+    Raises
+    ------
+    InputError
+        From :func:`read_config`, or for an unknown override key.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> home = pathlib.Path(tempfile.mkdtemp())
+    >>> cfg = home / "config.toml"
+    >>> _ = cfg.write_text('[slurm]\\naccount = "def-lab"\\ntime = "1:00:00"\\n')
+    >>> s = slurm_settings(overrides={"time": "3:00:00", "qos": None},
+    ...                    environ={"BENCHGRID_CONFIG": str(cfg)})
+    >>> s.values["account"], s.values["time"], s.sources["time"]
+    ('def-lab', '3:00:00', 'command line')
+    """
+    schema = _SCHEMA["slurm"]
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+
+    def apply(layer: Mapping[str, Any], source: str) -> None:
+        for key, value in layer.items():
+            if value is not None:
+                values[key] = value
+                sources[key] = source
+
+    apply(BUILTIN_DEFAULTS["slurm"], "built-in default")
+    user_path = user_config_path(environ)
+    apply(read_config(user_path).get("slurm", {}), str(user_path))
+    if project_dir is not None:
+        project_path = project_config_path(project_dir)
+        apply(read_config(project_path).get("slurm", {}), str(project_path))
+    if overrides:
+        unknown = sorted(set(overrides) - set(schema))
+        if unknown:
+            raise InputError(
+                f"unknown SLURM option(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(schema))}"
+            )
+        apply(overrides, "command line")
+    return Settings(values, sources)
