@@ -19,6 +19,7 @@ from __future__ import annotations
 import getpass
 import os
 import platform
+import shlex
 import socket
 import stat
 import sys
@@ -183,5 +184,5 @@ def check_private(root: Path | str) -> None:
             who = "other users" if mode & stat.S_IWOTH else "the group"
             raise ProjectError(
                 f"refusing to load pickled inputs: {str(path)!r} is writable by {who} "
-                f"(mode {stat.filemode(mode)}); run `chmod -R go-w {str(root)!r}`"
+                f"(mode {stat.filemode(mode)}); run `chmod -R go-w {shlex.quote(str(root))}`"
             )
