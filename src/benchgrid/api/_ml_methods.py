@@ -1,7 +1,242 @@
-"""Machine-learning methods of :class:`benchgrid.Project` (filled by the ML layer)."""
+"""Machine-learning methods of :class:`benchgrid.Project`: scores, add, try_jobs.
+
+The generic core owns the job table and the results; these methods read
+and extend an ML project through the core's public methods (``jobs``,
+``results``, ``add_jobs``) and the files the ML layer stores under
+``inputs/`` (see :mod:`benchgrid.ml._inputs`).
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .._errors import InputError, ProjectError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["MLMethods"]
+
+_REPLACED = "replaced.json"  # under inputs/: (kind, id, key) superseded by add(replace=True)
+
 
 class MLMethods:
-    """Mixin holding ``add``, ``try_jobs`` and the ML views of a project."""
+    """Mixin holding ``scores``, ``predictions``, ``add`` and ``try_jobs``."""
+
+    path: Path
+
+    # provided by Project (the generic core)
+    if TYPE_CHECKING:
+        metadata: dict[str, Any]
+
+        def jobs(self) -> pd.DataFrame: ...
+        def results(self) -> pd.DataFrame: ...
+        def add_jobs(self, jobs: Any) -> int: ...
+
+    def _ml(self) -> dict[str, Any]:
+        ml = self.metadata.get("ml")
+        if ml is None:
+            raise ProjectError(
+                f"project {str(self.path)!r} is not an ML project (it was created from a "
+                "job table and a runner); use results() instead"
+            )
+        return dict(ml)
+
+    def scores(self) -> pd.DataFrame:
+        """The score table: one row per job, with the splitter's column names.
+
+        Like :meth:`results`, but metadata columns carry the splitter's
+        own names (``test.subset``, ``train.subsets``, ``n.train.groups``:
+        the shape of mlr3resampling's ``score()``), and rows of tasks or
+        learners replaced by ``add(..., replace=True)`` are left out.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import benchgrid as bg
+        >>> from benchgrid.ml._demo import demo_grid
+        >>> g = demo_grid()
+        >>> proj = bg.Project.create(pathlib.Path(tempfile.mkdtemp()) / "p", g["tasks"],
+        ...                          g["learners"], g["cv"], measures=g["measures"])
+        >>> _ = proj.run(n_workers=0, progress=False)
+        >>> s = proj.scores()
+        >>> len(s), {"test.subset", "train.subsets", "rmse"} <= set(s.columns)
+        (72, True)
+        """
+        ml = self._ml()
+        table = self.results().rename(columns=ml.get("columns", {}))
+        replaced = _read_replaced(self.path)
+        if replaced and len(table):
+            drop = table.apply(
+                lambda r: ("task", r["task_id"], r["task_key"]) in replaced
+                or ("learner", r["learner_id"], r["learner_key"]) in replaced,
+                axis=1,
+            )
+            table = table[~drop].reset_index(drop=True)
+        return table
+
+    def predictions(self) -> pd.DataFrame:
+        """Test-set predictions as a long table (needs ``save_predictions=True``).
+
+        Columns: job_id, task_id, learner_id, iteration, row (in the task),
+        truth, response, and ``prob.<class>`` for classifiers.
+        """
+        import pandas as pd
+
+        if not self._ml().get("save_predictions"):
+            raise InputError(
+                "predictions() needs a project created with save_predictions=True; "
+                "create the project again with it"
+            )
+        files = sorted((self.path / "predictions").glob("*.parquet"))
+        if not files:
+            return pd.DataFrame(columns=["job_id", "task_id", "learner_id", "iteration", "row",
+                                         "truth", "response"])  # fmt: skip
+        pred = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+        jobs = self.jobs()[["job_id", "task_id", "learner_id", "iteration"]]
+        return jobs.merge(pred, on="job_id", how="inner")
+
+    def add(self, tasks: Any = None, learners: Any = None, *, replace: bool = False) -> int:
+        """Append jobs for new tasks and/or learners; return how many were added.
+
+        New tasks get a job per (learner, split) for every learner of the
+        project, new learners one per (task, split) for every task; the
+        project's cv and measures apply. Done results stay, and workers
+        already running pick the new jobs up. A task or learner id already in
+        the project with another definition is an error unless
+        ``replace=True``, which adds jobs for the new definition and drops the
+        old one's rows from :meth:`scores`.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import benchgrid as bg
+        >>> from sklearn.linear_model import Ridge
+        >>> from benchgrid.ml._demo import demo_grid
+        >>> g = demo_grid()
+        >>> proj = bg.Project.create(pathlib.Path(tempfile.mkdtemp()) / "p", g["tasks"],
+        ...                          g["learners"], g["cv"], measures=g["measures"])
+        >>> proj.add(learners={"ridge": Ridge()})
+        36
+        """
+        from ..ml import _grid, _inputs, _learners
+        from ..ml._splits import Splits, compute_splits
+
+        self._ml()
+        inputs = self.path / "inputs"
+        _check_private(self.path)
+        config, objects = _inputs.read_config(inputs)
+        jobs = self.jobs()
+        old_tasks = dict(zip(jobs["task_id"], jobs["task_key"]))
+        old_learners = dict(zip(jobs["learner_id"], jobs["learner_key"]))
+        new_tasks = _grid.check_tasks(tasks) if tasks is not None else {}
+        new_learners = _learners.check_learners(learners) if learners is not None else {}
+        if not new_tasks and not new_learners:
+            raise InputError("add needs tasks= or learners=, got neither")
+        replaced = []
+        for kind, new, old, key_of in (
+            ("task", new_tasks, old_tasks, lambda t: t.key),
+            ("learner", new_learners, old_learners, _learners.learner_key),
+        ):
+            for nid in list(new):
+                key = key_of(new[nid])
+                if nid not in old:
+                    continue
+                if key == old[nid]:
+                    del new[nid]  # same definition: nothing new to run
+                elif not replace:
+                    raise InputError(
+                        f"{kind} {nid!r} is already in the project with another definition "
+                        f"(key {old[nid]} != {key}); give it a new id, or pass replace=True "
+                        "to drop its old results"
+                    )
+                else:
+                    replaced.append((kind, nid, old[nid]))
+
+        kept_tasks = {t: k for t, k in old_tasks.items() if t not in new_tasks}
+        kept_learners = {i: k for i, k in old_learners.items() if i not in new_learners}
+        loaded_learners = {i: _inputs.read_learner(inputs, i, k) for i, k in kept_learners.items()}
+        all_learners = {**loaded_learners, **new_learners}
+        measures = [m if isinstance(m, str) else objects["measures"][m["pickled"]]
+                    for m in config["measures"]]  # fmt: skip
+        from ..ml._measures import check_measures
+
+        check_measures(measures, {t: v.task_type for t, v in new_tasks.items()}, all_learners)
+        splits = {t: compute_splits(objects["cv"], task, t) for t, task in new_tasks.items()}
+        new_jobs = _grid.make_jobs(new_tasks, all_learners, splits) if new_tasks else []
+        if new_learners and kept_tasks:
+            old_t = {t: _inputs.read_task(inputs, t, k) for t, k in kept_tasks.items()}
+            old_s = {t: Splits.load(_inputs.splits_path(inputs, t, k))
+                     for t, k in kept_tasks.items()}  # fmt: skip
+            new_jobs += _grid.make_jobs(old_t, new_learners, old_s)
+        if not new_jobs:
+            return 0
+        order = self._ml().get("order")
+        new_jobs = _grid.order_jobs(new_jobs, "grid" if order == "grid" else "train_size",
+                                    {}, {}, {}, [], 0)  # fmt: skip
+        _grid.write_grid_inputs(inputs, new_tasks, all_learners, splits)
+        if replaced:
+            _write_replaced(self.path, _read_replaced(self.path) | set(replaced))
+        return self.add_jobs(new_jobs)
+
+    def try_jobs(self, sample: int | None = None, *, seed: int = 0) -> pd.DataFrame:
+        """Run one job per (task, learner) here and extrapolate the grid's CPU time.
+
+        The tried job is the pair's largest training set (or ``sample`` rows
+        of it). Returns one row per pair: n_train, n_test, fit_s,
+        predict_s, peak_mem_mb, error, n_jobs and est_cpu_s (the pair's
+        jobs, assuming time grows linearly with training rows). Nothing is
+        written to the project.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import benchgrid as bg
+        >>> from benchgrid.ml._demo import demo_grid
+        >>> g = demo_grid()
+        >>> proj = bg.Project.create(pathlib.Path(tempfile.mkdtemp()) / "p", g["tasks"],
+        ...                          g["learners"], g["cv"], measures=g["measures"])
+        >>> t = proj.try_jobs()
+        >>> len(t), int(t["n_jobs"].sum()), bool(t["error"].isna().all())
+        (4, 72, True)
+        """
+        from ..ml import _runner
+        from ..ml._try import try_grid
+
+        self._ml()
+        if sample is not None and (not isinstance(sample, int) or sample < 2):
+            raise InputError(f"sample must be an int >= 2 (training rows), got {sample!r}")
+        root = self.path
+        _runner._check_private_once(root)
+        _, measures = _runner._config(root)
+        jobs = self.jobs().to_dict(orient="records")
+        return try_grid(
+            jobs,
+            lambda j: _runner._task(root, j["task_id"], j["task_key"]),
+            lambda j: _runner._splits(root, j["task_id"], j["task_key"]),
+            lambda j: _runner._learner(root, j["learner_id"], j["learner_key"]),
+            measures,
+            seed,
+            sample,
+        )
+
+
+def _check_private(root: Path) -> None:
+    from ..store import check_private
+
+    check_private(root)
+
+
+def _read_replaced(root: Path) -> set[tuple[str, str, str]]:
+    path = root / "inputs" / _REPLACED
+    if not path.exists():
+        return set()
+    return {tuple(x) for x in json.loads(path.read_text())}  # type: ignore[misc]
+
+
+def _write_replaced(root: Path, items: set[tuple[str, str, str]]) -> None:
+    from ..ml._inputs import write_bytes_atomic
+
+    write_bytes_atomic(root / "inputs" / _REPLACED, json.dumps(sorted(items)).encode())

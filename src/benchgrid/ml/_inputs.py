@@ -1,0 +1,108 @@
+"""What the ML layer stores under ``<project>/inputs/`` and how workers read it.
+
+::
+
+    inputs/ml.json                          measures, save flags (text)
+    inputs/ml_objects.pkl                   callable measures and the cv (pickled)
+    inputs/tasks/<task_id>.<task_key>.parquet  the task's columns
+    inputs/tasks/<task_id>.<task_key>.json     target, features, roles, type
+    inputs/splits/<task_id>.<task_key>.npz     every split's indices + metadata
+    inputs/learners/<learner_id>.<learner_key>.pkl  the unfitted estimator
+
+Files are named by content key, so extending a project (``proj.add``) only
+adds files and never changes one a running worker may be reading. Every
+write is a temp file + ``os.replace``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ._splits import Splits
+from ._task import Task
+
+__all__ = [
+    "write_config", "read_config", "write_task", "read_task", "write_learner",
+    "read_learner", "splits_path", "write_bytes_atomic",
+]  # fmt: skip
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temp file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_config(inputs: Path, config: dict[str, Any], objects: dict[str, Any]) -> None:
+    write_bytes_atomic(inputs / "ml.json", json.dumps(config, indent=1).encode())
+    write_bytes_atomic(inputs / "ml_objects.pkl", pickle.dumps(objects))
+
+
+def read_config(inputs: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Config and pickled objects. Call ``check_private`` before this."""
+    config = json.loads((inputs / "ml.json").read_text())
+    with open(inputs / "ml_objects.pkl", "rb") as fh:
+        objects = pickle.load(fh)
+    return config, objects
+
+
+def _task_stem(inputs: Path, task_id: str, task_key: str) -> Path:
+    return inputs / "tasks" / f"{task_id}.{task_key}"
+
+
+def splits_path(inputs: Path, task_id: str, task_key: str) -> Path:
+    return inputs / "splits" / f"{task_id}.{task_key}.npz"
+
+
+def write_task(inputs: Path, task_id: str, task: Task, splits: Splits) -> None:
+    import io
+
+    stem = _task_stem(inputs, task_id, task.key)
+    buf = io.BytesIO()
+    task.data.to_parquet(buf, index=False)
+    write_bytes_atomic(stem.with_suffix(".parquet"), buf.getvalue())
+    info = {**task.describe(), "from_arrays": task.from_arrays}
+    write_bytes_atomic(stem.with_suffix(".json"), json.dumps(info, indent=1).encode())
+    splits.save(splits_path(inputs, task_id, task.key))
+
+
+def read_task(inputs: Path, task_id: str, task_key: str) -> Task:
+    import pandas as pd
+
+    stem = _task_stem(inputs, task_id, task_key)
+    info = json.loads(stem.with_suffix(".json").read_text())
+    data = pd.read_parquet(stem.with_suffix(".parquet"))
+    task = Task(
+        data,
+        target=info["target"],
+        features=info["features"],
+        task_type=info["task_type"],
+        id=task_id,
+        **info["roles"],
+    )
+    task.from_arrays = info["from_arrays"]
+    task._key = task_key  # the key it was stored under (dtypes may differ after parquet)
+    return task
+
+
+def write_learner(inputs: Path, learner_id: str, key: str, est: Any) -> None:
+    path = inputs / "learners" / f"{learner_id}.{key}.pkl"
+    write_bytes_atomic(path, pickle.dumps(est))
+
+
+def read_learner(inputs: Path, learner_id: str, key: str) -> Any:
+    """The unfitted estimator. Call ``check_private`` before this."""
+    with open(inputs / "learners" / f"{learner_id}.{key}.pkl", "rb") as fh:
+        return pickle.load(fh)

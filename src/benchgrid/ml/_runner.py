@@ -1,0 +1,197 @@
+"""The job runner: one (task, learner, split) -> fit, predict, score.
+
+The core calls ``run_ml_job(**params)`` in a worker (the project's runner is
+``"benchgrid.ml._runner:run_ml_job"``). Inputs are loaded on first use and
+cached per process, so a worker that runs 1,000 jobs of one task reads the
+task once.
+"""
+
+from __future__ import annotations
+
+import functools
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._inputs import read_config, read_learner, read_task, splits_path, write_bytes_atomic
+from ._learners import set_random_state
+from ._measures import Measure, resolve, score
+from ._splits import Splits
+from ._task import Task
+
+__all__ = ["run_ml_job", "run_in_project", "fit_and_score", "peak_mem_mb"]
+
+RUNNER = "benchgrid.ml._runner:run_ml_job"
+_checked: set[Path] = set()
+
+
+def run_ml_job(**params: Any) -> dict[str, float]:
+    """Run one ML job of the current project; called by a benchgrid worker.
+
+    Parameters
+    ----------
+    **params
+        The job's row of the job table (``task_id``, ``task_key``,
+        ``learner_id``, ``learner_key``, ``iteration``, ...).
+
+    Returns
+    -------
+    dict
+        One float per measure, then ``fit_s``, ``predict_s``, ``n_train``,
+        ``n_test`` and ``peak_mem_mb`` (the worker's peak resident memory).
+    """
+    from benchgrid.worker._context import current_job
+
+    ctx = current_job()
+    return run_in_project(Path(ctx.project_dir), params, seed=ctx.seed, job_id=ctx.job_id)
+
+
+def run_in_project(
+    project_dir: Path, params: dict[str, Any], *, seed: int, job_id: int | None = None
+) -> dict[str, float]:
+    """Run one job given its project directory and seed (no worker needed)."""
+    project_dir = Path(project_dir)
+    _check_private_once(project_dir)
+    config, measures = _config(project_dir)
+    task = _task(project_dir, params["task_id"], params["task_key"])
+    splits = _splits(project_dir, params["task_id"], params["task_key"])
+    train, test = splits.get(int(params["iteration"]) - 1)
+    est = _learner(project_dir, params["learner_id"], params["learner_key"])
+    want_pred = bool(config.get("save_predictions")) and job_id is not None
+    result, pred, fitted = fit_and_score(
+        est, task, train, test, measures, seed, want_predictions=want_pred
+    )
+    if want_pred and pred is not None:
+        import io
+
+        pred.insert(0, "job_id", job_id)
+        buf = io.BytesIO()
+        pred.to_parquet(buf, index=False)
+        write_bytes_atomic(project_dir / "predictions" / f"{job_id}.parquet", buf.getvalue())
+    if config.get("save_models") and job_id is not None:
+        import pickle
+
+        write_bytes_atomic(project_dir / "models" / f"{job_id}.pkl", pickle.dumps(fitted))
+    return result
+
+
+def fit_and_score(
+    learner: Any,
+    task: Task,
+    train: np.ndarray,
+    test: np.ndarray,
+    measures: list[Measure],
+    seed: int,
+    *,
+    want_predictions: bool = False,
+) -> tuple[dict[str, float], Any, Any]:
+    """Clone, seed, fit on ``train``, predict ``test``, score; time each step.
+
+    Returns ``(result, predictions or None, fitted estimator)``.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sklearn.dummy import DummyRegressor
+    >>> from benchgrid.ml._measures import resolve
+    >>> task = Task(pd.DataFrame({"x": [0.0, 1, 2, 3], "y": [1.0, 1, 3, 3]}), target="y")
+    >>> res, _, _ = fit_and_score(DummyRegressor(), task, np.array([0, 3]),
+    ...                           np.array([1, 2]), resolve(["mae"]), seed=0)
+    >>> res["mae"], res["n_train"], res["n_test"]
+    (1.0, 2, 2)
+    """
+    from sklearn.base import clone
+
+    est = clone(learner)
+    set_random_state(est, seed)
+    X, y = task.X, task.y
+    X_train, X_test = _rows(X, train), _rows(X, test)
+    y_train, y_test = y[train], y[test]
+
+    t0 = time.perf_counter()
+    est.fit(X_train, y_train)
+    t1 = time.perf_counter()
+    y_pred = est.predict(X_test)
+    proba = None
+    if any(m.needs == "proba" for m in measures) or (
+        want_predictions and task.task_type == "classification" and hasattr(est, "predict_proba")
+    ):
+        proba = est.predict_proba(X_test)
+    t2 = time.perf_counter()
+
+    labels = getattr(est, "classes_", None)
+    if labels is None and task.task_type == "classification":
+        labels = np.unique(y_train)
+    result: dict[str, float] = {
+        m.name: score(m, y_test, y_pred=y_pred, proba=proba, labels=labels) for m in measures
+    }
+    result.update(
+        fit_s=t1 - t0,
+        predict_s=t2 - t1,
+        n_train=int(len(train)),
+        n_test=int(len(test)),
+        peak_mem_mb=peak_mem_mb(),
+    )
+    pred = None
+    if want_predictions:
+        import pandas as pd
+
+        pred = pd.DataFrame({"row": test, "truth": y_test, "response": y_pred})
+        if proba is not None and labels is not None:
+            for j, c in enumerate(labels):
+                pred[f"prob.{c}"] = proba[:, j]
+    return result, pred, est
+
+
+def _rows(X: Any, idx: np.ndarray) -> Any:
+    # same indexing as sklearn.utils._safe_indexing, so results match cross_validate
+    return X.iloc[idx] if hasattr(X, "iloc") else X[idx]
+
+
+def peak_mem_mb() -> float:
+    """Peak resident memory of this process in MB (ru_maxrss)."""
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 2**20 if sys.platform == "darwin" else rss / 1024  # bytes on macOS, KB on Linux
+
+
+# -- per-process caches ------------------------------------------------------
+def _check_private_once(project_dir: Path) -> None:
+    if project_dir not in _checked:
+        from benchgrid.store import check_private
+
+        check_private(project_dir)  # before unpickling anything from the project
+        _checked.add(project_dir)
+
+
+@functools.lru_cache(maxsize=8)
+def _config(project_dir: Path) -> tuple[dict[str, Any], list[Measure]]:
+    config, objects = read_config(project_dir / "inputs")
+    stored = [m if isinstance(m, str) else objects["measures"][m["pickled"]]
+              for m in config["measures"]]
+    return config, resolve(stored)
+
+
+@functools.lru_cache(maxsize=16)
+def _task(project_dir: Path, task_id: str, task_key: str) -> Task:
+    return read_task(project_dir / "inputs", task_id, task_key)
+
+
+@functools.lru_cache(maxsize=16)
+def _splits(project_dir: Path, task_id: str, task_key: str) -> Splits:
+    return Splits.load(splits_path(project_dir / "inputs", task_id, task_key))
+
+
+@functools.lru_cache(maxsize=64)
+def _learner(project_dir: Path, learner_id: str, learner_key: str) -> Any:
+    return read_learner(project_dir / "inputs", learner_id, learner_key)
+
+
+def clear_caches() -> None:
+    """Forget cached inputs (tests; a project replaced in place)."""
+    for f in (_config, _task, _splits, _learner):
+        f.cache_clear()
+    _checked.clear()

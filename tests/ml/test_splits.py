@@ -1,0 +1,128 @@
+import numpy as np
+import pytest
+from sklearn.model_selection import (GroupKFold, KFold, LeaveOneGroupOut, RepeatedKFold,
+                                     ShuffleSplit, StratifiedKFold)
+
+import benchgrid as bg
+
+pytestmark = pytest.mark.filterwarnings("ignore:The groups parameter is ignored")
+from benchgrid import InputError
+from benchgrid.ml._splits import Splits, check_cv, compute_splits
+
+SPLITTERS = {
+    "kfold": KFold(3, shuffle=True, random_state=0),
+    "int": 3,
+    "stratified": StratifiedKFold(3),
+    "group": GroupKFold(3),
+    "logo": LeaveOneGroupOut(),
+    "shuffle": ShuffleSplit(4, test_size=0.25, random_state=0),
+    "repeated": RepeatedKFold(n_splits=2, n_repeats=2, random_state=0),
+    "soak": bg.SOAK(folds=3, random_state=0),
+    "fold column": None,
+}
+
+
+@pytest.fixture
+def task(reg_df):
+    return bg.Task(reg_df, target="y", features=["x"], subset="person", stratum="person",
+                   group="grp")
+
+
+@pytest.mark.parametrize("name", SPLITTERS)
+def test_every_splitter_gives_valid_splits(reg_df, task, name):
+    cv = check_cv(SPLITTERS[name])
+    if name == "fold column":
+        task = bg.Task(reg_df, target="y", features=["x"], fold="fold")
+    s = compute_splits(cv, task, "t")
+    assert len(s) >= 2
+    for i in range(len(s)):
+        train, test = s.get(i)
+        assert len(train) and len(test)
+        assert not set(train) & set(test)
+        assert s.meta[i]["iteration"] == i + 1
+
+
+@pytest.mark.parametrize("name", ["group", "logo", "soak"])
+def test_groups_never_cross(task, name):
+    s = compute_splits(SPLITTERS[name], task, "t")
+    grp = task.role("group")
+    for i in range(len(s)):
+        train, test = s.get(i)
+        assert not set(grp[train]) & set(grp[test])
+
+
+def test_stratum_is_y_for_stratified(task):
+    s = compute_splits(StratifiedKFold(3), task, "t")
+    person = task.role("stratum")
+    for i in range(len(s)):
+        _, test = s.get(i)
+        counts = [int((person[test] == p).sum()) for p in ("Alice", "Bob", "Carol")]
+        assert max(counts) - min(counts) <= 1  # 10 rows per person, 3 folds
+
+
+def test_fold_role_is_honoured(reg_df):
+    task = bg.Task(reg_df, target="y", features=["x"], fold="fold")
+    s = compute_splits(None, task, "t")
+    assert [m["test.fold"] for m in s.meta] == [1, 2, 3]
+    for i, f in enumerate([1, 2, 3]):
+        _, test = s.get(i)
+        assert (reg_df["fold"].to_numpy()[test] == f).all()
+        assert len(test) == (reg_df["fold"] == f).sum()
+
+
+def test_soak_metadata_kept(task):
+    s = compute_splits(bg.SOAK(folds=3, random_state=0), task, "t")
+    assert {"test.subset", "train.subsets", "test.fold", "n.train.groups"} <= set(s.meta[0])
+    assert {m["train.subsets"] for m in s.meta} == {"same", "other", "all"}
+
+
+def test_roundtrip(tmp_path, task):
+    s = compute_splits(bg.SOAK(folds=3, random_state=0), task, "t")
+    path = tmp_path / "a b" / "t.npz"
+    s.save(path)
+    back = Splits.load(path)
+    assert back.meta == s.meta
+    for i in range(len(s)):
+        for a, b in zip(s.get(i), back.get(i)):
+            np.testing.assert_array_equal(a, b)
+    assert back.train.dtype == np.int32
+    assert [p.name for p in path.parent.iterdir()] == ["t.npz"]  # no temp file left
+
+
+@pytest.mark.parametrize(
+    "cv, match",
+    [
+        ([(np.arange(0), np.arange(30))], r"cv must not yield an empty train set"),
+        ([(np.arange(30), np.arange(0))], r"cv must not yield an empty test set"),
+        ([(np.arange(10), np.arange(25, 31))], r"test indices must be in \[0, 30\)"),
+        (GroupKFold(3), r"GroupKFold.*failed on task 't'.*group="),
+        (None, r"task 't' has no fold role"),
+    ],
+)
+def test_bad_splits(reg_df, cv, match):
+    task = bg.Task(reg_df, target="y", features=["x"])
+    with pytest.raises(InputError, match=match):
+        compute_splits(check_cv(cv), task, "t")
+
+
+def test_fold_role_with_sklearn_cv_is_an_error(reg_df):
+    task = bg.Task(reg_df, target="y", features=["x"], fold="fold")
+    with pytest.raises(InputError, match=r"has a fold column 'fold' but cv is KFold.*cv=None"):
+        compute_splits(KFold(3), task, "t")
+
+
+@pytest.mark.parametrize("cv", ["KFold", 1, [(1, 2, 3)], {"a": 1}, object()])
+def test_bad_cv(cv):
+    with pytest.raises(InputError, match=r"cv (as an iterable )?must"):
+        check_cv(cv)
+
+
+def test_group_role_ignored_by_splitter_warns(task):
+    with pytest.warns(UserWarning, match="groups parameter is ignored by KFold"):
+        compute_splits(KFold(3), task, "t")
+
+
+def test_generator_is_materialised(task):
+    gen = ((np.arange(15), np.arange(15, 30)) for _ in range(2))
+    cv = check_cv(gen)
+    assert len(compute_splits(cv, task, "a")) == 2 == len(compute_splits(cv, task, "b"))
