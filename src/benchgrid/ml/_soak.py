@@ -565,7 +565,11 @@ def _nested_groups(
     if len(base) == 0:
         return [base for _ in n_list]
     n_strata = int(strat.max()) + 1
-    pairs = np.unique(group[base] * n_strata + strat[base])
+    n_groups_all = int(group.max()) + 1
+    # distinct pairs by marking (np.unique hashes and sorts: slow on 1e5 rows)
+    seen = np.zeros(n_groups_all * n_strata, dtype=bool)
+    seen[group[base] * n_strata + strat[base]] = True
+    pairs = np.flatnonzero(seen)
     pairs = pairs[rng.permutation(len(pairs))]
     pair_stratum = pairs % n_strata
     order = np.argsort(pair_stratum, kind="stable")
@@ -578,8 +582,9 @@ def _nested_groups(
     L[order] = np.repeat(counts, counts)
     out = []
     for n_groups in n_list:
-        kept = np.unique(pairs[max_size * k <= n_groups * L] // n_strata)
-        out.append(base[np.isin(group[base], kept)])
+        kept = np.zeros(n_groups_all, dtype=bool)
+        kept[pairs[max_size * k <= n_groups * L] // n_strata] = True
+        out.append(base[kept[group[base]]])
     return out
 
 
