@@ -58,8 +58,9 @@ def read_config(inputs: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     return config, objects
 
 
-def _task_stem(inputs: Path, task_id: str, task_key: str) -> Path:
-    return inputs / "tasks" / f"{task_id}.{task_key}"
+def _task_file(inputs: Path, task_id: str, task_key: str, ext: str) -> Path:
+    # not Path.with_suffix: ids may contain dots, and the key is one
+    return inputs / "tasks" / f"{task_id}.{task_key}{ext}"
 
 
 def splits_path(inputs: Path, task_id: str, task_key: str) -> Path:
@@ -69,21 +70,21 @@ def splits_path(inputs: Path, task_id: str, task_key: str) -> Path:
 def write_task(inputs: Path, task_id: str, task: Task, splits: Splits) -> None:
     import io
 
-    stem = _task_stem(inputs, task_id, task.key)
     buf = io.BytesIO()
     task.data.to_parquet(buf, index=False)
-    write_bytes_atomic(stem.with_suffix(".parquet"), buf.getvalue())
+    write_bytes_atomic(_task_file(inputs, task_id, task.key, ".parquet"), buf.getvalue())
     info = {**task.describe(), "from_arrays": task.from_arrays}
-    write_bytes_atomic(stem.with_suffix(".json"), json.dumps(info, indent=1).encode())
+    write_bytes_atomic(
+        _task_file(inputs, task_id, task.key, ".json"), json.dumps(info, indent=1).encode()
+    )
     splits.save(splits_path(inputs, task_id, task.key))
 
 
 def read_task(inputs: Path, task_id: str, task_key: str) -> Task:
     import pandas as pd
 
-    stem = _task_stem(inputs, task_id, task_key)
-    info = json.loads(stem.with_suffix(".json").read_text())
-    data = pd.read_parquet(stem.with_suffix(".parquet"))
+    info = json.loads(_task_file(inputs, task_id, task_key, ".json").read_text())
+    data = pd.read_parquet(_task_file(inputs, task_id, task_key, ".parquet"))
     task = Task(
         data,
         target=info["target"],

@@ -1,0 +1,71 @@
+"""The runner called directly, with a JobContext built here (no worker)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold, StratifiedKFold
+
+import benchgrid as bg
+from benchgrid.ml._grid import build_ml_project
+from benchgrid.ml._runner import run_ml_job
+from benchgrid.worker._context import JobContext, reset_current_job, set_current_job
+
+
+def _run(project_dir, spec, job, seed=123, job_id=0):
+    token = set_current_job(JobContext(project_dir, job_id, 1, seed, "test"))
+    try:
+        return run_ml_job(**job)
+    finally:
+        reset_current_job(token)
+
+
+def test_result_keys_and_values(project_dir, reg_df, private_ok):
+    tasks = {"t": bg.Task(reg_df, target="y", features=["x"])}
+    spec = build_ml_project(tasks, {"forest": RandomForestRegressor(n_estimators=5)},
+                            KFold(3), measures=["rmse", "mae"], order="grid")
+    spec.write_inputs(project_dir / "inputs")
+    res = _run(project_dir, spec, spec.jobs[0])
+    assert list(res) == ["rmse", "mae", "fit_s", "predict_s", "n_train", "n_test", "peak_mem_mb"]
+    assert all(isinstance(v, (int, float)) for v in res.values())
+    assert res["n_train"] == 20 and res["n_test"] == 10 and res["peak_mem_mb"] > 1
+    # same seed, same scores; another seed, other scores (random_state was None)
+    assert _run(project_dir, spec, spec.jobs[0])["rmse"] == res["rmse"]
+    assert _run(project_dir, spec, spec.jobs[0], seed=7)["rmse"] != res["rmse"]
+
+
+def test_classification_with_proba_and_predictions(project_dir, clf_df, private_ok):
+    tasks = {"c": bg.Task(clf_df, target="label", features=["x", "z"])}
+    spec = build_ml_project(tasks, {"logreg": LogisticRegression()}, StratifiedKFold(3),
+                            measures=["accuracy", "auc", "logloss"], save_predictions=True,
+                            save_models=True)
+    spec.write_inputs(project_dir / "inputs")
+    res = _run(project_dir, spec, spec.jobs[0], job_id=5)
+    assert 0 <= res["accuracy"] <= 1 and 0 <= res["auc"] <= 1 and res["logloss"] > 0
+    pred = pd.read_parquet(project_dir / "predictions" / "5.parquet")
+    assert list(pred.columns) == ["job_id", "row", "truth", "response", "prob.high", "prob.low"]
+    assert len(pred) == res["n_test"]
+    assert (project_dir / "models" / "5.pkl").exists()
+
+
+def test_check_private_is_called_before_unpickling(project_dir, reg_df, monkeypatch):
+    import benchgrid.store as store
+    from benchgrid import ProjectError
+    from benchgrid.ml import _runner
+
+    _runner.clear_caches()
+    spec = build_ml_project({"t": bg.Task(reg_df, target="y")},
+                            {"forest": RandomForestRegressor(n_estimators=2)}, KFold(3))
+    spec.write_inputs(project_dir / "inputs")
+
+    def refuse(path):
+        raise ProjectError("writable by others")
+
+    monkeypatch.setattr(store, "check_private", refuse)
+    loads = []
+    monkeypatch.setattr("pickle.load", lambda *a, **k: loads.append(1))
+    with pytest.raises(ProjectError, match="writable by others"):
+        _run(project_dir, spec, spec.jobs[0])
+    assert loads == []
+    _runner.clear_caches()
