@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 from .._errors import BenchgridError
 
@@ -34,7 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # exit code 2 with a hint, as argparse does
+    def error(self, message: str) -> NoReturn:  # exit code 2 with a hint, as argparse does
         self.print_usage(sys.stderr)
         self.exit(2, f"benchgrid: error: {message}\n")
 

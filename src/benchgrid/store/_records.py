@@ -187,6 +187,6 @@ def write_json_atomic(path: Path, value: Any) -> None:
     """Write JSON to a temp file in the same folder, then rename it over ``path``."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w") as f:
-        json.dump(value, f, indent=1, default=_json_default)
+        json.dump(value, f, default=_json_default)
         f.flush()
     os.replace(tmp, path)

@@ -102,14 +102,16 @@ def results_rows(state: ProjectState, table: JobTable) -> list[dict[str, Any]]:
         s = state.state_of(job, now) if state.latest_attempt(job) else "pending"
         final = state.accepted(job)
         claim = state.claimed.get(job)
+        wid: str | None = None
+        t0: float | None = None
+        t1: float | None = None
         if final is not None:
             wid = state.final[job][1]
             row.update(final.get("r") or {})
-        else:
-            wid = claim[1] if claim else None
+            t0, t1 = float(final["t0"]), float(final["t1"])
+        elif claim is not None:
+            wid = claim[1]
         lease = state.leases.get(wid, {}) if wid else {}
-        t0 = final["t0"] if final else None
-        t1 = final["t1"] if final else None
         row.update(
             state=s,
             attempt=state.latest_attempt(job),
@@ -119,7 +121,7 @@ def results_rows(state: ProjectState, table: JobTable) -> list[dict[str, Any]]:
             claimed_at=claim[2] if claim else None,
             started_at=t0,
             ended_at=t1,
-            duration_s=(t1 - t0) if final else None,
+            duration_s=None if t0 is None or t1 is None else t1 - t0,
             error=final.get("err") if final and final["op"] == "error" else (state.failed[job][1] if s == "failed" else None),
         )
         rows.append(row)
