@@ -31,6 +31,7 @@ def test_valid():
         ({"../x": DummyRegressor()}, r"learner id must be a safe file name"),
         ({}, r"learners must be a non-empty dict"),
         ([DummyRegressor()], r"learners must be a non-empty dict"),
+        ([("a", DummyRegressor()), ("a", Ridge())], r"learner ids must be unique, got 'a' twice"),
     ],
 )
 def test_bad(learners, match):

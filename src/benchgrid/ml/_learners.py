@@ -6,13 +6,16 @@ import pickle
 from typing import Any
 
 from .._errors import InputError
-from ._ids import check_id, digest
+from ._ids import check_id, check_unique, digest
 
 __all__ = ["check_learners", "algorithm_name", "learner_key", "set_random_state"]
 
 
 def check_learners(learners: Any) -> dict[str, Any]:
-    """Validate ``learners`` (dict id -> estimator) and return it as a dict.
+    """Validate ``learners`` and return them as a dict id -> estimator.
+
+    ``learners`` is a dict id -> estimator or a list of (id, estimator)
+    pairs, as in :class:`sklearn.pipeline.Pipeline` steps.
 
     Each learner must have ``fit`` and ``predict``, be accepted by
     :func:`sklearn.base.clone` and survive :mod:`pickle` (workers load it
@@ -28,9 +31,15 @@ def check_learners(learners: Any) -> dict[str, Any]:
     ...
     benchgrid._errors.InputError: learner 'bad' must be a scikit-learn estimator ...
     """
+    if isinstance(learners, (list, tuple)) and all(
+        isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in learners
+    ):  # [(id, estimator), ...] as in Pipeline steps
+        check_unique("learner", [lid for lid, _ in learners])
+        learners = dict(learners)
     if not isinstance(learners, dict) or not learners:
         raise InputError(
-            f"learners must be a non-empty dict id -> estimator, got {type(learners).__name__}; "
+            f"learners must be a non-empty dict id -> estimator (or list of (id, estimator)), "
+            f"got {type(learners).__name__}; "
             "e.g. {'featureless': DummyRegressor(), 'tree': DecisionTreeRegressor()}"
         )
     for lid, est in learners.items():

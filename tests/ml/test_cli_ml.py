@@ -1,0 +1,103 @@
+"""ML through the command line: bad grids exit 2 and write nothing; demo; try."""
+
+import textwrap
+
+import pytest
+
+from benchgrid.cli.main import main
+
+HEADER = """
+import numpy as np
+import pandas as pd
+import benchgrid as bg
+from sklearn.dummy import DummyRegressor
+from sklearn.tree import DecisionTreeRegressor
+from sklearn.model_selection import KFold
+
+df = pd.read_csv({csv!r})
+tasks = {{"t": bg.Task(df, target="y", features=["x"])}}
+learners = {{"featureless": DummyRegressor()}}
+cv = KFold(3)
+measures = ["rmse"]
+"""
+
+BAD = {
+    "target missing": ('tasks = {"t": bg.Task(df, target="nope")}',
+                       r"target must name a column of data, got 'nope'"),
+    "feature missing": ('tasks = {"t": bg.Task(df, target="y", features=["x", "w"])}',
+                        r"features must name a column of data, got 'w'"),
+    "nan target": ('df.loc[3, "y"] = np.nan\ntasks = {"t": bg.Task(df, target="y")}',
+                   r"target column 'y' must have no missing value, got 1 \(first at row 3\)"),
+    "role missing": ('tasks = {"t": bg.Task(df, target="y", group="team")}',
+                     r"group must name a column of data, got 'team'"),
+    "not an estimator": ('learners = {"x": "tree"}',
+                         r"learner 'x' must be a scikit-learn estimator"),
+    "unpicklable": ('class Local(DecisionTreeRegressor):\n    pass\nlearners = {"l": Local()}',
+                    r"learner 'l' must be picklable"),
+    "duplicate task": ('tasks = [bg.Task(df, target="y", id="a"), bg.Task(df, target="x", id="a")]',
+                       r"task ids must be unique, got 'a' twice"),
+    "duplicate learner": ('learners = [("a", DummyRegressor()), ("a", DecisionTreeRegressor())]',
+                          r"learner ids must be unique, got 'a' twice"),
+    "unsafe task id": ('tasks = {"../x": tasks["t"]}', r"task id must be a safe file name .*'../x'"),
+    "empty learner id": ('learners = {"": DummyRegressor()}', r"learner id must be a safe file name .*''"),
+    "measure type": ('measures = ["accuracy"]', r"measure 'accuracy' is for classification tasks, "
+                     r"but task 't' is a regression task"),
+    "empty train": ("cv = [(np.arange(0), np.arange(12))]", r"cv must not yield an empty train set"),
+    "empty test": ("cv = [(np.arange(12), np.arange(0))]", r"cv must not yield an empty test set"),
+    "no cv": ("del cv", r"must define cv"),
+    "code error": ("1 / 0", r"raised ZeroDivisionError at line \d+"),
+}
+
+
+@pytest.fixture
+def grid_dir(tmp_path, reg_df):
+    d = tmp_path / "a dir with 'quotes'"
+    d.mkdir()
+    reg_df[["x", "y"]].head(12).to_csv(d / "data.csv", index=False)
+    return d
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_bad_grid_exits_2_and_writes_nothing(grid_dir, capsys, case):
+    snippet, match = BAD[case]
+    grid = grid_dir / "grid.py"
+    grid.write_text(HEADER.format(csv=str(grid_dir / "data.csv")) + textwrap.dedent(snippet) + "\n")
+    out_dir = grid_dir / "proj"
+    assert main(["init", str(out_dir), "--grid", str(grid)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("benchgrid: error: ")
+    import re
+
+    assert re.search(match, err), err
+    assert not out_dir.exists()
+    assert sorted(p.name for p in grid_dir.iterdir()) == ["data.csv", "grid.py"]
+
+
+def test_init_try_add_from_grid_files(grid_dir, capsys):
+    grid = grid_dir / "grid.py"
+    grid.write_text(HEADER.format(csv=str(grid_dir / "data.csv")))
+    proj = str(grid_dir / "proj")
+    assert main(["init", proj, "--grid", str(grid)]) == 0
+    assert main(["try", proj, "--workers", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "3 jobs, estimated CPU time" in out and "on 2 workers" in out
+    more = grid_dir / "more.py"
+    more.write_text("from sklearn.linear_model import Ridge\nlearners = {'ridge': Ridge()}\n")
+    assert main(["add", proj, "--grid", str(more)]) == 0
+    assert "added 3 jobs" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_demo(tmp_path, capsys):
+    out = tmp_path / "demo dir"
+    assert main(["demo", str(out), "--workers", "2", "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert "mean test scores over 3 folds" in text and "impossible" in text
+    assert (out / "results.csv").stat().st_size > 0 and (out / "pvalue.png").stat().st_size > 0
+    assert str(out / "results.csv") in text
+    import pandas as pd
+
+    scores = pd.read_csv(out / "results.csv")
+    assert len(scores) == 72 and {"test.subset", "train.subsets", "rmse", "mae"} <= set(scores)
+    # the demo refuses to overwrite
+    assert main(["demo", str(out)]) == 2
