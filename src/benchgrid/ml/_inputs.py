@@ -85,17 +85,7 @@ def read_task(inputs: Path, task_id: str, task_key: str) -> Task:
 
     info = json.loads(_task_file(inputs, task_id, task_key, ".json").read_text())
     data = pd.read_parquet(_task_file(inputs, task_id, task_key, ".parquet"))
-    task = Task(
-        data,
-        target=info["target"],
-        features=info["features"],
-        task_type=info["task_type"],
-        id=task_id,
-        **info["roles"],
-    )
-    task.from_arrays = info["from_arrays"]
-    task._key = task_key  # the key it was stored under (dtypes may differ after parquet)
-    return task
+    return Task._restore(data, info, task_id, task_key)
 
 
 def write_learner(inputs: Path, learner_id: str, key: str, est: Any) -> None:

@@ -9,11 +9,13 @@ task once.
 from __future__ import annotations
 
 import functools
+import os
 import resource
 import sys
 import time
+from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -175,14 +177,55 @@ def _config(project_dir: Path) -> tuple[dict[str, Any], list[Measure]]:
     return config, resolve(stored)
 
 
-@functools.lru_cache(maxsize=16)
+class _Cache:
+    """Least-recently-used cache bounded by bytes, not entries.
+
+    Jobs are ordered by training size, so a worker alternates between all
+    tasks of the grid: an LRU of a few entries would reload a task for
+    nearly every job. Holding every task that fits in the budget avoids that.
+    """
+
+    def __init__(self, budget_mb: float) -> None:
+        self.budget = budget_mb * 2**20
+        self.items: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
+        self.used = 0
+
+    def get(self, key: Any, load: Callable[[], Any], size: Callable[[Any], int]) -> Any:
+        hit = self.items.get(key)
+        if hit is not None:
+            self.items.move_to_end(key)
+            return hit[0]
+        value = load()
+        n = size(value)
+        self.items[key] = (value, n)
+        self.used += n
+        while self.used > self.budget and len(self.items) > 1:
+            _, (_, old) = self.items.popitem(last=False)
+            self.used -= old
+        return value
+
+    def clear(self) -> None:
+        self.items.clear()
+        self.used = 0
+
+
+_inputs_cache = _Cache(float(os.environ.get("BENCHGRID_CACHE_MB", 1024)))
+
+
 def _task(project_dir: Path, task_id: str, task_key: str) -> Task:
-    return read_task(project_dir / "inputs", task_id, task_key)
+    return _inputs_cache.get(
+        ("task", project_dir, task_id, task_key),
+        lambda: read_task(project_dir / "inputs", task_id, task_key),
+        lambda t: int(t.data.memory_usage(index=False, deep=False).sum()) + 2**10,
+    )
 
 
-@functools.lru_cache(maxsize=16)
 def _splits(project_dir: Path, task_id: str, task_key: str) -> Splits:
-    return Splits.load(splits_path(project_dir / "inputs", task_id, task_key))
+    return _inputs_cache.get(
+        ("splits", project_dir, task_id, task_key),
+        lambda: Splits.load(splits_path(project_dir / "inputs", task_id, task_key)),
+        lambda s: s.train.nbytes + s.test.nbytes + 2**10,
+    )
 
 
 @functools.lru_cache(maxsize=64)
@@ -192,6 +235,7 @@ def _learner(project_dir: Path, learner_id: str, learner_key: str) -> Any:
 
 def clear_caches() -> None:
     """Forget cached inputs (tests; a project replaced in place)."""
-    for f in (_config, _task, _splits, _learner):
+    for f in (_config, _learner):
         f.cache_clear()
+    _inputs_cache.clear()
     _checked.clear()

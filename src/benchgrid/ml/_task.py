@@ -100,6 +100,24 @@ class Task:
         self._X: Any = None
         self._y: np.ndarray | None = None
 
+    @classmethod
+    def _restore(cls, data: pd.DataFrame, info: dict[str, Any], task_id: str, key: str) -> Task:
+        """Rebuild a task stored by a project, without checking it again.
+
+        It was checked at creation; a worker loads many tasks and should not
+        pay for that twice.
+        """
+        self = cls.__new__(cls)
+        self.data = data
+        self.target = info["target"]
+        self.features = list(info["features"])
+        self.roles = dict(info["roles"])
+        self.task_type = info["task_type"]
+        self.from_arrays = bool(info["from_arrays"])
+        self.id = task_id
+        self._key, self._X, self._y = key, None, None
+        return self
+
     # -- views a learner and a splitter use ---------------------------------
     @property
     def n_rows(self) -> int:
