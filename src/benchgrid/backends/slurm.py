@@ -247,7 +247,8 @@ def _append_record(path: Path, record: dict[str, Any]) -> None:
 
 def recorded_job_ids(project: "Project | str | os.PathLike[str]") -> list[str]:
     """Array job ids this project submitted, oldest first (a torn last line is ignored)."""
-    path = Path(getattr(project, "path", project)) / SLURM_DIR / JOBS_FILE
+    root = project.path if hasattr(project, "path") else Path(project)  # type: ignore[arg-type]
+    path = Path(root) / SLURM_DIR / JOBS_FILE
     try:
         lines = path.read_text().splitlines()
     except FileNotFoundError:
