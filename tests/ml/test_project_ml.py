@@ -110,3 +110,11 @@ def test_try_jobs(project_dir, reg_df):
     assert t["n_train"].tolist() == [5, 5] and t["n_jobs"].tolist() == [3, 3]
     assert (t["est_cpu_s"] > 0).all() and t["error"].isna().all()
     assert proj.status().counts["done"] == 0  # nothing recorded
+
+
+def test_column_parquet_cannot_store_is_input_error(project_dir, reg_df):
+    reg_df["mixed"] = [1, "a"] * 15
+    task = bg.Task(reg_df, target="y", features=["x", "mixed"])
+    with pytest.raises(InputError, match=r"task 't' must have columns Parquet can store"):
+        bg.Project.create(project_dir / "p", {"t": task}, {"ridge": Ridge()}, KFold(3))
+    assert list(project_dir.iterdir()) == []  # no directory, no temp sibling

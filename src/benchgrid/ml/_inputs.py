@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .._errors import InputError
 from ._splits import Splits
 from ._task import Task
 
@@ -71,7 +72,14 @@ def write_task(inputs: Path, task_id: str, task: Task, splits: Splits) -> None:
     import io
 
     buf = io.BytesIO()
-    task.data.to_parquet(buf, index=False)
+    try:
+        task.data.to_parquet(buf, index=False)
+    except Exception as err:  # pyarrow: mixed types in an object column, ...
+        raise InputError(
+            f"task {task_id!r} must have columns Parquet can store, got "
+            f"{type(err).__name__}: {err}; give each column one type, e.g. "
+            "df[col] = df[col].astype(str)"
+        ) from None
     write_bytes_atomic(_task_file(inputs, task_id, task.key, ".parquet"), buf.getvalue())
     info = {**task.describe(), "from_arrays": task.from_arrays}
     write_bytes_atomic(
