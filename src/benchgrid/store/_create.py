@@ -12,7 +12,7 @@ from typing import Any, Callable
 from .._errors import InputError, ProjectError
 from ._jobs import JobTable, content_key, normalize_jobs
 from ._layout import FORMAT_VERSION, Layout, environment, write_project_json
-from ._lock import LOCK_MODES
+from ._lock import LOCK_MODES, MIN_LOCK_LEASE_S
 from ._records import append_records
 
 __all__ = ["create_project", "check_settings", "check_new_path"]
@@ -26,8 +26,10 @@ def check_settings(settings: dict[str, Any]) -> None:
         raise InputError(f"max_attempts must be an integer >= 1, got {settings['max_attempts']!r}")
     if settings["lock"] not in LOCK_MODES:
         raise InputError(f"lock must be one of {LOCK_MODES}, got {settings['lock']!r}")
-    if not (isinstance(settings["lock_lease_s"], (int, float)) and settings["lock_lease_s"] >= 1):
-        raise InputError(f"lock_lease_s must be a number >= 1 (seconds), got {settings['lock_lease_s']!r}")
+    if not (isinstance(settings["lock_lease_s"], (int, float)) and settings["lock_lease_s"] >= MIN_LOCK_LEASE_S):
+        raise InputError(
+            f"lock_lease_s must be a number >= {MIN_LOCK_LEASE_S} (seconds), got {settings['lock_lease_s']!r}"
+        )
 
 
 def check_new_path(path: Path) -> None:

@@ -3,7 +3,8 @@
 ``lease`` (default) is flufl.lock: the lock is a hard link created with
 ``link()``, which is atomic on NFS, Lustre and GPFS, and it carries a
 lifetime, so a holder killed inside the critical section blocks the others
-for at most ``lifetime_s`` plus flufl's 10 s clock slop. ``flock`` is
+for at most ``lifetime_s`` (half of it flufl's lifetime, half the slop that
+covers clock skew between hosts). ``flock`` is
 filelock's ``FileLock`` (kernel advisory lock): faster, released by the
 kernel when the holder dies, but it excludes nothing across NFS clients and
 fails on Lustre without ``-o flock``, so it is for a single machine only.
@@ -11,17 +12,19 @@ fails on Lustre without ``-o flock``, so it is for a single machine only.
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from .._errors import InputError, LockTimeout
 
 __all__ = ["ProjectLock", "LeaseLock", "FlockLock", "make_lock", "LOCK_MODES"]
 
 LOCK_MODES = ("lease", "flock")
+MIN_LOCK_LEASE_S = 2.0
 
 
 class ProjectLock(Protocol):
@@ -42,14 +45,26 @@ class LeaseLock:
 
     def __init__(self, path: Path, lifetime_s: float = 15.0, timeout_s: float | None = None):
         from flufl.lock import Lock
+        from flufl.lock._lockfile import CLOCK_SLOP
 
         class _Lock(Lock):  # type: ignore[misc]
-            # flufl sleeps 0.01-2 s between tries; claims need millisecond waits
-            def _sleep(self) -> None:
+            @property
+            def _releasetime(self) -> Any:  # shifted so that the slop is ours, not flufl's 10 s
+                t = Lock._releasetime.fget(self)  # type: ignore[attr-defined]
+                return t if t == -1 else t - self._slop_shift
+
+            def _sleep(self) -> None:  # flufl sleeps 0.01-2 s; claims need millisecond waits
                 self._naps = min(getattr(self, "_naps", 0) + 1, 8)
                 time.sleep(random.uniform(0.0002, 0.0005 * 2**self._naps))
 
-        self._lock = _Lock(str(path), lifetime=timedelta(seconds=max(1, round(lifetime_s))))
+        # A dead holder's lock is broken `lifetime + slop` after it was taken; flufl's
+        # slop (CLOCK_SLOP, 10 s, for clock skew between hosts) is fixed, so it is
+        # re-scaled here to make the whole lease lifetime_s. flufl stores the expiry
+        # as a whole-second mtime, hence at least 1 s of each.
+        lifetime = max(1, math.ceil(lifetime_s / 2))
+        slop = max(1.0, lifetime_s - lifetime)
+        self._lock = _Lock(str(path), lifetime=timedelta(seconds=lifetime))
+        self._lock._slop_shift = CLOCK_SLOP - timedelta(seconds=slop)
         self._timeout_s = timeout_s
 
     def __enter__(self) -> "LeaseLock":

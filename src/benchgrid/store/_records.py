@@ -3,8 +3,8 @@
 One record per line: ``<crc32 as 8 hex digits> <compact JSON>\\n``. A line
 that is cut short (a writer killed mid-write) or damaged fails its checksum
 and is skipped by readers, so a torn last record is ignored. Writers repair a
-torn tail by starting on a fresh line, which keeps every later record
-readable.
+torn tail by ending it with ``~torn`` (so it can never pass its checksum)
+and a newline, which keeps every later record readable.
 
 Examples
 --------
@@ -40,6 +40,7 @@ __all__ = [
 ]
 
 Record = dict[str, Any]
+TORN_TAIL_MARK = b"~torn\n"
 
 
 def _json_default(value: Any) -> Any:
@@ -85,8 +86,10 @@ def append_records(path: Path, records: Iterable[Record], *, before_write: Any =
     try:
         size = os.fstat(fd).st_size
         if size > 0 and os.pread(fd, 1, size - 1) != b"\n":
-            os.write(fd, b"\n")  # a torn tail stays a line of its own
-            size += 1
+            # a torn tail stays a line of its own, and an invalid one: a record
+            # cut just before its newline must not become valid by our newline
+            os.write(fd, TORN_TAIL_MARK)
+            size += len(TORN_TAIL_MARK)
         if before_write is not None:
             before_write(size)
         os.write(fd, data)
