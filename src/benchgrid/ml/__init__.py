@@ -1,1 +1,41 @@
-"""benchgrid.ml layer (see DESIGN.md)."""
+"""benchgrid.ml: tasks × scikit-learn learners × splits as benchgrid jobs (see docs/ml.md).
+
+Names load on first use, so importing a submodule stays light.
+
+Examples
+--------
+>>> from benchgrid.ml import Measure, MEASURE_NAMES
+>>> "rmse" in MEASURE_NAMES
+True
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "Task": "benchgrid.ml._task",
+    "Measure": "benchgrid.ml._measures",
+    "MEASURE_NAMES": "benchgrid.ml._measures",
+    "SOAK": "benchgrid.ml._soak",
+    "pvalue": "benchgrid.ml._pvalue",
+    "build_ml_project": "benchgrid.ml._grid",
+    "MLSpec": "benchgrid.ml._grid",
+    "run_ml_job": "benchgrid.ml._runner",
+    "load_grid_file": "benchgrid.ml._gridfile",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'benchgrid.ml' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
