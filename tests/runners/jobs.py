@@ -34,3 +34,29 @@ def seeded(i: int, **params):
     from benchgrid import current_job
 
     return {"seed": current_job().seed}
+
+
+def mark_and_sleep(i: int, marker_dir: str, first_s: float = 0.0, then_s: float = 0.0, **params):
+    """Leave ``started-<i>-<attempt>-<pid>`` in ``marker_dir``, then sleep.
+
+    The first attempt sleeps ``first_s`` and later ones ``then_s``, so a test
+    can catch a worker in the middle of a long job and see a second worker
+    finish it quickly.
+    """
+    from benchgrid import current_job
+
+    attempt = current_job().attempt
+    with open(os.path.join(marker_dir, f"started-{i}-{attempt}-{os.getpid()}"), "w"):
+        pass
+    seconds = first_s if attempt == 1 else then_s
+    time.sleep(seconds)
+    return {"slept": seconds, "pid": os.getpid()}
+
+
+def fail_first_attempt(i: int, fail_every: int = 3, **params):
+    """Raise on every ``fail_every``-th job on its first attempt only (so a retry succeeds)."""
+    from benchgrid import current_job
+
+    if i % fail_every == 0 and current_job().attempt == 1:
+        raise ValueError(f"job {i} fails on purpose")
+    return {"value": i}
