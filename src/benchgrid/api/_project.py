@@ -141,17 +141,16 @@ class Project(MLMethods):
 
         Workers already running pick the new jobs up.
         """
-        params_list = normalize_jobs(jobs)
+        params_jsons = normalize_jobs(jobs)
         queue = self._queue()
         existing = {row["key"] for row in queue.jobs.rows(int(queue.cursor()["n"]))}
-        new, seen = [], set()
-        for params in params_list:
-            key = content_key(params)
-            if key not in existing and key not in seen:
-                new.append(params)
-                seen.add(key)
+        new: dict[str, str] = {}
+        for text in params_jsons:
+            key = content_key(text)
+            if key not in existing:
+                new.setdefault(key, text)
         if new:
-            queue.add(new)
+            queue.add(list(new.values()))
         return len(new)
 
     def jobs(self) -> "pd.DataFrame":

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .._errors import InputError, ProjectError
-from ._jobs import JobTable, content_key, normalize_jobs
+from ._jobs import JobTable, normalize_jobs
 from ._layout import FORMAT_VERSION, Layout, environment, write_project_json
 from ._lock import LOCK_MODES, MIN_LOCK_LEASE_S
 from ._records import append_records
@@ -59,13 +59,12 @@ def create_project(
     path = Path(path).absolute()
     check_new_path(path)
     check_settings(settings)
-    params_list = normalize_jobs(jobs)
+    params_jsons = normalize_jobs(jobs)
     seen: dict[str, int] = {}
-    for i, params in enumerate(params_list):
-        key = content_key(params)
-        if key in seen:
-            raise InputError(f"jobs[{i}] repeats jobs[{seen[key]}] ({params!r}); each job must be unique")
-        seen[key] = i
+    for i, text in enumerate(params_jsons):
+        if text in seen:
+            raise InputError(f"jobs[{i}] repeats jobs[{seen[text]}] ({text}); each job must be unique")
+        seen[text] = i
     if not path.parent.exists():
         raise InputError(f"the parent folder of {str(path)!r} does not exist; create it first")
     tmp = path.parent / f".{path.name}.creating-{os.getpid()}-{secrets.token_hex(3)}"
@@ -77,7 +76,7 @@ def create_project(
             d.mkdir()
         if write_inputs is not None:
             write_inputs(layout.inputs_dir)
-        n = JobTable(layout.jobs_dir).append(params_list, 0)
+        n = JobTable(layout.jobs_dir).append(params_jsons, 0)
         append_records(layout.claims, [{"op": "init", "next": 0, "rq": 0, "n": n, "t": time.time()}])
         write_project_json(
             tmp,

@@ -25,58 +25,69 @@ PART_SIZE = 10_000
 Params = dict[str, Any]
 
 
-def _canonical(value: Any) -> Any:
-    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return repr(value)
-    return value
+def _json_scalar(value: Any) -> Any:
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:  # numpy scalars
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON-serializable")
 
 
-def normalize_jobs(jobs: Any) -> list[Params]:
-    """Turn a list of dicts or a DataFrame into JSON-able parameter dicts, checking them.
+def _nan_to_none(value: Any) -> Any:
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def canonical_json(params: Params) -> str:
+    """The parameters as compact JSON with sorted keys: what the table stores and the key hashes."""
+    return json.dumps(params, sort_keys=True, separators=(",", ":"), allow_nan=False, default=_json_scalar)
+
+
+def normalize_jobs(jobs: Any) -> list[str]:
+    """Check a list of dicts or a DataFrame and return each job as canonical JSON.
 
     Examples
     --------
-    >>> normalize_jobs([{"x": 1}, {"x": 2}])
-    [{'x': 1}, {'x': 2}]
+    >>> normalize_jobs([{"x": 1, "b": "u"}, {"x": 2, "b": "v"}])
+    ['{"b":"u","x":1}', '{"b":"v","x":2}']
     >>> normalize_jobs([])
     Traceback (most recent call last):
     ...
-    benchgrid._errors.InputError: jobs must hold at least one job, got an empty list; ...
+    benchgrid._errors.InputError: jobs must hold at least one job, got an empty list; give one dict per job
     """
     if hasattr(jobs, "to_dict") and hasattr(jobs, "columns"):
         jobs = jobs.to_dict(orient="records")
     if isinstance(jobs, (str, bytes, dict)) or not isinstance(jobs, Iterable):
-        raise InputError(
-            f"jobs must be a list of dicts or a pandas DataFrame, got {type(jobs).__name__}"
-        )
+        raise InputError(f"jobs must be a list of dicts or a pandas DataFrame, got {type(jobs).__name__}")
     rows = list(jobs)
     if not rows:
         raise InputError("jobs must hold at least one job, got an empty list; give one dict per job")
     out = []
+    checked_names: set[Any] = set()
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
             raise InputError(f"jobs[{i}] must be a dict of parameters, got {row!r}")
         for name in row:
+            if name in checked_names:
+                continue
             if not isinstance(name, str) or not name.isidentifier():
                 raise InputError(
                     f"jobs[{i}] has parameter name {name!r}; names must be Python identifiers "
                     "because the runner receives them as keyword arguments"
                 )
-        params = {k: _canonical(v) for k, v in row.items()}
+            checked_names.add(name)
         try:
-            json.dumps(params, allow_nan=False)
+            try:
+                out.append(canonical_json(row))
+            except ValueError:  # NaN: a missing value in a table; stored as null
+                out.append(canonical_json({k: _nan_to_none(v) for k, v in row.items()}))
         except (TypeError, ValueError) as err:
-            raise InputError(f"jobs[{i}] is not JSON-serializable ({err}); use numbers, strings, lists") from None
-        out.append(params)
+            raise InputError(
+                f"jobs[{i}] cannot be stored ({err}); use numbers, strings, booleans, None and lists of them"
+            ) from None
     return out
 
 
-def content_key(params: Params) -> str:
-    """A short hash of the parameters: the job's identity across runs and adds."""
-    text = json.dumps(params, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:20]
+def content_key(params_json: str) -> str:
+    """A short hash of a job's canonical JSON: its identity across runs and adds."""
+    return hashlib.sha256(params_json.encode()).hexdigest()[:20]
 
 
 def job_seed(random_state: int, key: str) -> int:
@@ -134,8 +145,8 @@ class JobTable:
             out.extend(self._load_part(part))
         return out[:n_jobs]
 
-    def append(self, params_list: Sequence[Params], n_committed: int) -> int:
-        """Write rows after the ``n_committed`` first; call while holding the project lock.
+    def append(self, params_jsons: Sequence[str], n_committed: int) -> int:
+        """Write rows (canonical JSON) after the ``n_committed`` first; call holding the project lock.
 
         Returns the new number of rows, which the caller commits in the claims log.
         """
@@ -150,15 +161,14 @@ class JobTable:
                 with open(path, "wb") as f:
                     f.write(b"".join(line + b"\n" for line in lines[:keep]))
         job_id = n_committed
-        by_part: dict[int, list[bytes]] = {}
-        for params in params_list:
-            row = {"id": job_id, "key": content_key(params), "params": params}
+        by_part: dict[int, list[str]] = {}
+        for text in params_jsons:
             by_part.setdefault(job_id // PART_SIZE, []).append(
-                json.dumps(row, separators=(",", ":")).encode() + b"\n"
+                f'{{"id":{job_id},"key":"{content_key(text)}","params":{text}}}\n'
             )
             job_id += 1
         for part, lines_ in by_part.items():
-            with open(self.part_path(part), "ab") as f:
-                f.write(b"".join(lines_))
+            with open(self.part_path(part), "a") as f:
+                f.write("".join(lines_))
         self._parts.clear()
         return job_id

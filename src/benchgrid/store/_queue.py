@@ -160,11 +160,11 @@ class Queue:
         append_records(self.layout.events, records)
 
     # -- growing the table ---------------------------------------------------
-    def add(self, params_list: list[dict[str, Any]]) -> int:
-        """Append jobs to the table and commit them; returns the new job count."""
+    def add(self, params_jsons: list[str]) -> int:
+        """Append jobs (canonical JSON) to the table and commit them; returns the new job count."""
         with self.lock:
             cur = self.cursor()
-            n = self.jobs.append(params_list, int(cur["n"]))
+            n = self.jobs.append(params_jsons, int(cur["n"]))
             append_records(
                 self.layout.claims,
                 [{"op": "add", "next": cur["next"], "rq": cur["rq"], "n": n, "t": time.time()}],
