@@ -24,14 +24,17 @@ def run(args: argparse.Namespace) -> int:
 
         return watch(proj)
     status = proj.status()
+    slurm = _slurm_counts(proj)
     if args.json:
-        print(json.dumps(status.to_dict(), indent=1))
+        print(json.dumps({**status.to_dict(), "slurm_workers": slurm}, indent=1))
         return 0
     c = status.counts
     print(f"project {proj.path}: {status.n_jobs} jobs")
     print("  " + "  ".join(f"{s} {c[s]}" for s in c))
     w = status.workers
     print(f"  workers: {w.get('alive', 0)} alive, {w.get('dead', 0)} dead, {w.get('exited', 0)} exited")
+    if slurm is not None:
+        print(f"  SLURM workers: {slurm['pending']} pending, {slurm['running']} running, {slurm['ended']} ended")
     rate = status.recent_per_s or status.overall_per_s
     print(f"  throughput: {rate or 0:,.2f} jobs/s   ETA: {fmt_seconds(status.eta_s)}")
     if status.running:
@@ -49,3 +52,16 @@ def run(args: argparse.Namespace) -> int:
     if status.hint:
         print(f"  hint: {status.hint}")
     return 0
+
+
+def _slurm_counts(proj: object) -> dict[str, int] | None:
+    """SLURM worker counts when the project was ever submitted (and squeue answers)."""
+    from ..backends import slurm
+
+    if not slurm.recorded_job_ids(proj):  # type: ignore[arg-type]
+        return None
+    try:
+        return slurm.worker_counts(proj)  # type: ignore[arg-type]
+    except Exception as err:  # noqa: BLE001 - status must work off the cluster too
+        print(f"  (SLURM workers unknown: {err})")
+        return None

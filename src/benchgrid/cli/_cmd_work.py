@@ -13,6 +13,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", help="readable prefix of the worker id (default: host name)")
     p.add_argument("--max-jobs", type=int, help="stop after this many jobs")
     p.add_argument("--until", help="deadline: Unix seconds, ISO time or +DURATION (+30m); jobs that would not finish are not started")
+    p.add_argument("--max-batch", type=int, default=64, help="most jobs claimed at once when jobs are tiny")
     p.add_argument("--default-job-s", type=float, help="expected seconds of a job of an unseen kind (walltime rule)")
 
 
@@ -21,7 +22,8 @@ def run(args: argparse.Namespace) -> int:
     from ._common import parse_until
 
     worker = Worker(
-        args.dir, name=args.name, max_jobs=args.max_jobs, until=parse_until(args.until), default_job_s=args.default_job_s
+        args.dir, name=args.name, max_jobs=args.max_jobs, until=parse_until(args.until), default_job_s=args.default_job_s,
+        max_batch=args.max_batch,
     )
     s = worker.run()
     print(

@@ -130,6 +130,8 @@ class Worker:
         self.settings: dict[str, Any] = self.info["settings"]
         if max_jobs is not None and max_jobs < 1:
             raise InputError(f"max_jobs must be >= 1, got {max_jobs!r}")
+        if max_batch < 1:
+            raise InputError(f"max_batch must be >= 1, got {max_batch!r}")
         self.max_jobs = max_jobs
         self.until = until
         self.max_batch = max_batch
