@@ -48,6 +48,9 @@ class LeaseLock:
         from flufl.lock._lockfile import CLOCK_SLOP
 
         class _Lock(Lock):  # type: ignore[misc]
+            _slop_shift = timedelta(0)
+            _naps = 0
+
             @property
             def _releasetime(self) -> Any:  # shifted so that the slop is ours, not flufl's 10 s
                 t = Lock._releasetime.fget(self)  # type: ignore[attr-defined]
