@@ -1,0 +1,69 @@
+"""benchgrid plot DIR [DIR ...] {timeline,scores,pvalue} [-o FILE] [--measure M] [--color-by C]"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from .._errors import InputError
+
+HELP = "draw a timeline, score or p-value plot"
+KINDS = ("timeline", "scores", "pvalue")
+SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", nargs="+", help="the project directory (several for a timeline: one panel each)")
+    p.add_argument("kind", metavar="{timeline,scores,pvalue}", help="which plot")
+    p.add_argument("-o", "--output", help="image file, .png, .svg or .pdf (default: ./KIND.png)")
+    p.add_argument("--measure", help="score column for scores and pvalue (default: the first measure)")
+    p.add_argument("--color-by", default="learner",
+                   help="timeline colours: learner (default), state, or a results column")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.kind not in KINDS:
+        raise InputError(f"plot kind must be one of {', '.join(KINDS)}, got {args.kind!r}")
+    out = Path(args.output or f"{args.kind}.png")
+    if out.suffix.lower() not in SUFFIXES:
+        raise InputError(f"-o must end in one of {', '.join(SUFFIXES)}, got {str(out)!r}")
+    if len(args.dir) > 1 and args.kind != "timeline":
+        raise InputError(f"{args.kind} plots one project, got {len(args.dir)} directories; "
+                         "give one (only timeline takes several, one panel each)")
+    from ..api._project import Project
+
+    projects = [Project.open(d) for d in args.dir]  # every path checked before drawing
+    fig = _draw(args, projects)
+    # draw to a temporary sibling, then rename: no half-written image on failure
+    tmp = out.with_name(f".{out.stem}.tmp-{os.getpid()}{out.suffix}")
+    try:
+        fig.savefig(tmp, dpi=150)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    print(f"wrote {out}")
+    return 0
+
+
+def _draw(args: argparse.Namespace, projects: list):  # type: ignore[no-untyped-def]
+    if args.kind == "timeline":
+        from ..plots._timeline import plot_timeline
+
+        runs = projects[0] if len(projects) == 1 else projects
+        return plot_timeline(runs, color_by=args.color_by)
+    proj = projects[0]
+    if args.kind == "scores":
+        from ..plots._scores import plot_scores
+
+        return plot_scores(proj, args.measure)
+    from ..ml._pvalue import pvalue
+    from ..plots._scores import score_table
+
+    scores, measure = score_table(proj, args.measure)
+    if "train.subsets" not in scores.columns:
+        raise InputError(
+            f"a pvalue plot needs SOAK results (columns test.subset and train.subsets), got a project "
+            f"split by {proj.metadata['ml'].get('cv', 'another splitter')}; use `benchgrid plot DIR scores`"
+        )
+    return pvalue(scores, measure).plot()

@@ -1,0 +1,462 @@
+"""Worker timelines (a Gantt chart): how well the jobs were spread over the workers.
+
+One row per worker (host and pid), one bar per job from its start to its end
+with a mark at its start, x in seconds since the run's first start. Each row
+lies on a light grey band that spans the whole run, so a worker's idle gaps
+and the tail (workers done while the last one still runs) show as grey. A
+caption gives the makespan, the lower bound ``max(total / W, longest job)``
+and their ratio: 1.0 is a perfect spread.
+
+Several runs (projects or result tables: a laptop, two clusters) give one
+panel per run on a shared time axis, so they can be compared at a glance.
+
+matplotlib is imported inside the functions and figures are built with
+:class:`matplotlib.figure.Figure` directly (no pyplot state; Agg renders).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping, Sequence, Union
+
+from .._errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from ..api._project import Project
+
+__all__ = ["plot_timeline", "timeline_segments", "timeline_summary"]
+
+SUFFIXES = (".png", ".svg", ".pdf")
+STATE_COLORS = {
+    "done": "#4477AA",
+    "error": "#CC3311",
+    "handed back": "#EE7733",
+    "running": "#009988",
+}
+STATE_HATCH = {"error": "////", "handed back": "xxx", "running": "..."}
+IDLE_COLOR = "#ebebeb"
+BAR_HEIGHT = 0.72
+
+Run = Union["Project", "pd.DataFrame", str, "os.PathLike[str]"]
+
+
+# -- data ---------------------------------------------------------------------------
+def timeline_segments(proj_or_results: Run) -> pd.DataFrame:
+    """The pieces of work a timeline draws, one row per (job, attempt) a worker ran.
+
+    From a project: finished jobs (done or error), jobs handed back (read from
+    each worker's ``events.log``) and jobs running now (from the leases). From
+    a results table (``proj.results()`` or ``proj.scores()``, possibly read
+    back from CSV): its rows that have a start time.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``worker, label, job_id, start, end, state`` (times in epoch seconds;
+        ``label`` is "host pid"), then the job's other columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> res = pd.DataFrame({"job_id": [0, 1], "worker": ["w1", "w1"], "host": "n1",
+    ...                     "pid": 7, "started_at": [10.0, 12.0], "ended_at": [12.0, 13.5],
+    ...                     "state": "done"})
+    >>> timeline_segments(res)[["label", "start", "end", "state"]].values.tolist()
+    [['n1 7', 10.0, 12.0, 'done'], ['n1 7', 12.0, 13.5, 'done']]
+    """
+    import pandas as pd
+
+    results, root = _as_results(proj_or_results)
+    for col in ("started_at", "ended_at"):
+        if col not in results.columns:
+            raise InputError(
+                f"results must have column {col!r} (as proj.results() has), got columns "
+                f"{list(results.columns)!r}"
+            )
+    finished = results[results["started_at"].notna() & results["ended_at"].notna()].copy()
+    finished["start"] = finished["started_at"].astype(float)
+    finished["end"] = finished["ended_at"].astype(float)
+    if "state" not in finished.columns:
+        finished["state"] = "done"
+    parts = [finished]
+    if root is not None:
+        parts += _handbacks_and_running(root, results)
+    seg = pd.concat(parts, ignore_index=True) if len(parts) > 1 else finished
+    if "worker" not in seg.columns:
+        seg["worker"] = _host_pid(seg)
+    seg["worker"] = seg["worker"].where(seg["worker"].notna(), "unknown").astype(str)
+    seg["label"] = _host_pid(seg).where(lambda s: s != "", seg["worker"])
+    # two workers with one host and pid (in-process debug runs) stay apart
+    dup = seg.groupby("label")["worker"].transform("nunique") > 1
+    seg.loc[dup, "label"] = seg.loc[dup, "label"] + " " + seg.loc[dup, "worker"]
+    front = ["worker", "label", "job_id", "start", "end", "state"]
+    seg = seg[[c for c in front if c in seg.columns] + [c for c in seg.columns if c not in front]]
+    return seg.sort_values(["start", "end"], kind="stable").reset_index(drop=True)
+
+
+def _as_results(obj: Any) -> tuple[pd.DataFrame, Path | None]:
+    import pandas as pd
+
+    from ..api._project import Project
+
+    if isinstance(obj, (str, os.PathLike)):
+        obj = Project.open(obj)
+    if isinstance(obj, Project):
+        return obj.results(), obj.path
+    if isinstance(obj, pd.DataFrame):
+        return obj, None
+    raise InputError(
+        "proj_or_results must be a Project, a project directory or a results DataFrame "
+        f"(or a list or dict of them), got {type(obj).__name__}"
+    )
+
+
+def _host_pid(df: pd.DataFrame) -> pd.Series:
+    import pandas as pd
+
+    if "host" not in df.columns or "pid" not in df.columns:
+        return pd.Series("", index=df.index)
+    ok = df["host"].notna() & df["pid"].notna()
+    pid = pd.to_numeric(df["pid"], errors="coerce").astype("Int64").astype(str)
+    return (df["host"].astype(str) + " " + pid).where(ok, "")
+
+
+def _handbacks_and_running(root: Path, results: pd.DataFrame) -> list[pd.DataFrame]:
+    """Handed-back attempts from the workers' event logs, and jobs running now."""
+    import pandas as pd
+
+    from ..store._leases import is_dead, list_leases
+    from ..store._records import read_records
+
+    params = results.drop(
+        columns=[c for c in ("state", "attempt", "worker", "host", "pid", "claimed_at", "started_at",
+                             "ended_at", "duration_s", "error") if c in results.columns]
+    ).set_index("job_id", drop=False) if "job_id" in results.columns else None
+    rows: list[dict[str, Any]] = []
+    now = time.time()
+    for wid, lease in list_leases(root).items():
+        who = {"worker": wid, "host": lease.get("host"), "pid": lease.get("pid")}
+        try:
+            records, _ = read_records(root / "workers" / wid / "events.log")
+        except OSError:
+            records = []
+        for r in records:
+            if r.get("op") == "handback" and r.get("t0") is not None:
+                rows.append({**who, "job_id": r["job"], "attempt": r.get("a"), "start": float(r["t0"]),
+                             "end": float(r["t1"]), "state": "handed back", "error": r.get("why")})
+        current = lease.get("current")
+        if (current and lease.get("state") == "running" and not lease.get("revoked")
+                and not is_dead(lease, now)):
+            job, attempt, started = current[0], current[1], current[2]
+            rows.append({**who, "job_id": job, "attempt": attempt, "start": float(started),
+                         "end": now, "state": "running"})
+    if not rows:
+        return []
+    extra = pd.DataFrame(rows)
+    if params is not None:
+        known = extra["job_id"].isin(params.index)
+        cols = [c for c in params.columns if c != "job_id"]
+        extra.loc[known, cols] = params.loc[extra.loc[known, "job_id"], cols].to_numpy()
+    return [extra]
+
+
+def timeline_summary(segments: pd.DataFrame) -> dict[str, float]:
+    """Makespan, lower bound and their ratio for one run's segments.
+
+    ``total_s`` sums every segment (work handed back was work done too),
+    ``n_workers`` counts the rows, and ``lower_bound_s`` is
+    ``max(total_s / n_workers, longest_s)``: no schedule of these jobs on
+    these workers can finish sooner.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> seg = pd.DataFrame({"worker": ["a", "a", "b"], "start": [0.0, 2.0, 0.0],
+    ...                     "end": [2.0, 3.0, 1.0]})
+    >>> timeline_summary(seg)
+    {'makespan_s': 3.0, 'total_s': 4.0, 'n_workers': 2, 'longest_s': 2.0, 'lower_bound_s': 2.0, 'ratio': 1.5}
+    """
+    dur = segments["end"] - segments["start"]
+    makespan = float(segments["end"].max() - segments["start"].min())
+    total = float(dur.sum())
+    n_workers = int(segments["worker"].nunique())
+    longest = float(dur.max())
+    bound = max(total / n_workers, longest)
+    return {
+        "makespan_s": makespan,
+        "total_s": total,
+        "n_workers": n_workers,
+        "longest_s": longest,
+        "lower_bound_s": bound,
+        "ratio": makespan / bound if bound > 0 else float("nan"),
+    }
+
+
+# -- the plot -----------------------------------------------------------------------
+def plot_timeline(
+    proj_or_results: Run | Sequence[Run] | Mapping[str, Run],
+    *,
+    color_by: str = "learner",
+    share_x: bool = True,
+    title: str | None = None,
+    path: str | os.PathLike[str] | None = None,
+) -> Figure:
+    """Plot the timeline of jobs per worker: one row per worker, one panel per run.
+
+    Each job is a bar from its start to its end with a dark mark at its
+    start (so back-to-back and very short jobs stay visible). Rows lie on a
+    grey band spanning the run: grey is idle time. A dashed line marks the
+    lower bound ``max(total / W, longest job)``, a solid one the makespan; the
+    panel's caption gives both and their ratio.
+
+    Parameters
+    ----------
+    proj_or_results : Project, path, DataFrame, or a list or dict of them
+        A project (or its directory), or a results table (``proj.results()``,
+        ``proj.scores()`` or a CSV of one). A list or a dict ``{name: run}``
+        gives one panel per run, named by its key (or its directory).
+    color_by : {"learner", "state"} or a column name, default="learner"
+        "learner" colours by ``learner_id`` (tables without one, from generic
+        projects, are coloured by state); errored and handed-back jobs are
+        then hatched. "state" colours done, error, handed back and running.
+    share_x : bool, default=True
+        One time scale for every panel, so runs compare by length.
+    title : str, optional
+        A title above the panels.
+    path : str or Path, optional
+        Save the figure there; the format follows the suffix (.png, .svg, .pdf).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes per run; its y tick labels are the workers.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from benchgrid import plot_timeline
+    >>> res = pd.DataFrame({"job_id": range(4), "learner_id": ["a", "b", "a", "b"],
+    ...                     "worker": ["w1", "w2", "w1", "w2"], "host": "node1",
+    ...                     "pid": [11, 12, 11, 12], "started_at": [0.0, 0.0, 2.0, 1.0],
+    ...                     "ended_at": [2.0, 1.0, 3.0, 4.0], "state": "done"})
+    >>> fig = plot_timeline({"laptop": res, "cluster": res})
+    >>> len(fig.axes), [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    (2, ['node1 11', 'node1 12'])
+    """
+    if path is not None and Path(path).suffix.lower() not in SUFFIXES:
+        raise InputError(f"path must end in one of {SUFFIXES!r}, got {str(path)!r}")
+    if not isinstance(color_by, str):
+        raise InputError(f"color_by must be 'learner', 'state' or a column name, got {color_by!r}")
+    runs = _named_runs(proj_or_results)
+    panels = []
+    for name, run in runs:
+        seg = timeline_segments(run)
+        if len(seg) == 0:
+            where = f"run {name!r}" if name else "the project"
+            raise InputError(f"{where} has no started jobs to draw; run it first (benchgrid run DIR)")
+        panels.append((name, seg))
+    key = _color_column(color_by, [seg for _, seg in panels])
+    if key == "state":
+        categories = [s for s in STATE_COLORS if any((seg["state"] == s).any() for _, seg in panels)]
+    else:
+        categories = list(dict.fromkeys(v for _, seg in panels for v in seg[key].astype(str)))
+    colors = _palette(categories, state=key == "state")
+    fig = _draw(panels, key, colors, share_x=share_x, title=title)
+    if path is not None:
+        fig.savefig(path, dpi=150)
+    return fig
+
+
+def _named_runs(obj: Any) -> list[tuple[str, Any]]:
+    import pandas as pd
+
+    if isinstance(obj, Mapping):
+        if not obj:
+            raise InputError("proj_or_results must hold at least one run, got an empty dict")
+        return [(str(k), v) for k, v in obj.items()]
+    if isinstance(obj, (list, tuple)):
+        if not obj:
+            raise InputError("proj_or_results must hold at least one run, got an empty list")
+        names = [_run_name(v, i) for i, v in enumerate(obj)]
+        if len(set(names)) < len(names):
+            names = [f"{n} ({i + 1})" for i, n in enumerate(names)]
+        return list(zip(names, obj))
+    if isinstance(obj, pd.DataFrame):
+        return [("", obj)]
+    return [(_run_name(obj, 0), obj)]
+
+
+def _run_name(obj: Any, i: int) -> str:
+    import pandas as pd
+
+    if isinstance(obj, pd.DataFrame):
+        return f"run {i + 1}"
+    p = Path(getattr(obj, "path", obj)) if isinstance(obj, (str, os.PathLike)) or hasattr(obj, "path") else None
+    if p is None:
+        return f"run {i + 1}"
+    # `benchgrid demo X` and similar layouts keep the project in X/project
+    return f"{p.parent.name}/{p.name}" if p.name == "project" and p.parent.name else p.name
+
+
+def _color_column(color_by: str, segs: list[pd.DataFrame]) -> str:
+    if color_by == "state":
+        return "state"
+    if color_by == "learner":
+        return "learner_id" if all("learner_id" in s.columns and s["learner_id"].notna().any()
+                                   for s in segs) else "state"
+    if all(color_by in s.columns for s in segs):
+        return color_by
+    cols = sorted(set.intersection(*(set(map(str, s.columns)) for s in segs)))
+    raise InputError(
+        f"color_by must be 'learner', 'state' or a column of the results, got {color_by!r}; "
+        f"columns are {cols!r}"
+    )
+
+
+def _palette(categories: list[str], *, state: bool) -> dict[str, Any]:
+    if state:
+        return {c: STATE_COLORS[c] for c in categories}
+    from matplotlib import colormaps
+
+    # no red or orange: they mark errors and hand-backs (hatch edges) in this mode
+    base = [colormaps["tab10"](i) for i in (2, 0, 4, 9, 5, 6, 8, 7)]
+    if len(categories) > len(base):
+        base = [colormaps["tab20"](i) for i in range(20)]
+    return {c: base[i % len(base)] for i, c in enumerate(categories)}
+
+
+def fmt_duration(seconds: float) -> str:
+    """A duration for a caption: ``"42.1 s"``, ``"12 min 5 s"``, ``"3 h 07 min"``.
+
+    Examples
+    --------
+    >>> fmt_duration(0.0123), fmt_duration(42.14), fmt_duration(725), fmt_duration(11220)
+    ('0.0123 s', '42.1 s', '12 min 05 s', '3 h 07 min')
+    """
+    if seconds < 1:
+        return f"{seconds:.3g} s"
+    if seconds < 600:
+        return f"{seconds:.3g} s" if seconds < 100 else f"{seconds:.0f} s"
+    minutes = int(round(seconds)) // 60
+    if minutes < 120:
+        return f"{minutes} min {int(round(seconds)) % 60:02d} s"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def _panel_height(n_rows: int) -> float:
+    # 0.3 in per worker up to 24 workers, then thinner rows so 500 workers still fit
+    return 1.15 + 0.3 * min(n_rows, 24) + 0.045 * max(n_rows - 24, 0)
+
+
+def _draw(panels: list[tuple[str, pd.DataFrame]], key: str, colors: dict[str, Any], *,
+          share_x: bool, title: str | None) -> Figure:
+    from matplotlib.figure import Figure
+
+    heights = [_panel_height(seg["worker"].nunique()) for _, seg in panels]
+    fig = Figure(figsize=(10.5, min(0.9 + sum(heights), 200.0)), layout="constrained")
+    axes = fig.subplots(len(panels), 1, sharex=share_x, squeeze=False,
+                        gridspec_kw={"height_ratios": heights})[:, 0]
+    spans = []
+    for i, (ax, (name, seg)) in enumerate(zip(axes, panels)):
+        spans.append(_draw_panel(ax, name, seg, key, colors))
+        if share_x and i < len(panels) - 1:
+            ax.tick_params(labelbottom=False)
+        else:
+            ax.set_xlabel("seconds since the first start")
+    if share_x:  # shared axes: the last set_xlim wins, so set the longest run's
+        axes[0].set_xlim(0, max(max(spans), 1e-9) * 1.01)
+    _legend(fig, panels, key, colors)
+    if title:
+        fig.suptitle(title, fontsize=12)
+    return fig
+
+
+def _draw_panel(ax: Axes, name: str, seg: pd.DataFrame, key: str, colors: dict[str, Any]) -> float:
+    """Draw one run; return its makespan."""
+    import numpy as np
+    from matplotlib.collections import PolyCollection
+
+    summary = timeline_summary(seg)
+    t_first = float(seg["start"].min())
+    x0 = (seg["start"] - t_first).to_numpy(float)
+    # a job too short to see still gets a sliver (0.25 % of the run) next to its start mark
+    x1 = np.maximum((seg["end"] - t_first).to_numpy(float), x0 + 0.0025 * float(seg["end"].max() - t_first))
+    # rows in order of each worker's first start (ties by label), the first at the top
+    labels = seg.drop_duplicates("worker").set_index("worker")["label"]
+    first = seg.groupby("worker")["start"].min().to_frame().assign(label=labels)
+    first = first.sort_values(["start", "label"], kind="stable")
+    row_of = {w: i for i, w in enumerate(first.index)}
+    y = seg["worker"].map(row_of).to_numpy(float)
+    n_rows = len(row_of)
+    makespan = summary["makespan_s"]
+
+    ax.barh(range(n_rows), makespan, left=0, height=BAR_HEIGHT + 0.12, color=IDLE_COLOR,
+            linewidth=0, zorder=1)
+    h = BAR_HEIGHT / 2
+    values = seg[key].astype(str).to_numpy()
+    states = seg["state"].astype(str).to_numpy()
+    hatched = key != "state"
+    for value in dict.fromkeys(values):
+        for state in dict.fromkeys(states[values == value]):
+            m = (values == value) & (states == state)
+            verts = np.stack([
+                np.column_stack([x0[m], y[m] - h]), np.column_stack([x0[m], y[m] + h]),
+                np.column_stack([x1[m], y[m] + h]), np.column_stack([x1[m], y[m] - h]),
+            ], axis=1)
+            special = hatched and state in STATE_HATCH
+            ax.add_collection(PolyCollection(
+                list(verts), facecolors=colors[value], zorder=2,
+                edgecolors=STATE_COLORS.get(state, "none") if special else "none",
+                linewidths=0.9 if special else 0, hatch=STATE_HATCH[state] if special else None,
+            ))
+    # the start mark: a short dark tick, visible even for jobs too short to be a bar
+    ax.scatter(x0, y, marker="|", s=(72 * 0.22) ** 2, linewidths=0.8, color="0.15", zorder=3)
+    bound = summary["lower_bound_s"]
+    ax.axvline(bound, color="0.25", linestyle=(0, (4, 3)), linewidth=1, zorder=4)
+    ax.axvline(makespan, color="0.1", linewidth=1.2, zorder=4)
+
+    ax.set_ylim(n_rows - 0.5, -0.5)
+    ax.set_xlim(0, makespan * 1.01 if makespan > 0 else 1)
+    step = max(1, math.ceil(n_rows / 40))
+    ticks = list(range(0, n_rows, step))
+    ax.set_yticks(ticks, [labels[first.index[i]] for i in ticks], fontsize=8 if n_rows <= 24 else 6)
+    ax.tick_params(axis="y", length=0)
+    ax.set_ylabel(f"worker ({n_rows})" if step == 1 else f"worker ({n_rows}, every {step}th)")
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    caption = (
+        f"makespan {fmt_duration(makespan)}  ·  lower bound {fmt_duration(bound)} = "
+        f"max({fmt_duration(summary['total_s'])} of jobs / {n_rows} workers, longest job "
+        f"{fmt_duration(summary['longest_s'])})  ·  ratio {summary['ratio']:.2f}"
+    )
+    n_jobs = len(seg)
+    head = f"{name}: {n_jobs} jobs" if name else f"{n_jobs} jobs"
+    ax.set_title(f"{head}\n{caption}", loc="left", fontsize=9)
+    return makespan
+
+
+def _legend(fig: Figure, panels: list[tuple[str, pd.DataFrame]], key: str, colors: dict[str, Any]) -> None:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles: list[Any] = [Patch(facecolor=c, label=v) for v, c in colors.items()]
+    if key != "state":
+        present = {s for _, seg in panels for s in seg["state"].astype(str)}
+        handles += [Patch(facecolor="white", edgecolor=STATE_COLORS[s], hatch=STATE_HATCH[s],
+                          label=s) for s in STATE_HATCH if s in present]
+    handles += [
+        Patch(facecolor=IDLE_COLOR, label="idle"),
+        Line2D([], [], color="0.15", marker="|", linestyle="none", markersize=9, label="job start"),
+        Line2D([], [], color="0.25", linestyle=(0, (4, 3)), label="lower bound"),
+        Line2D([], [], color="0.1", linewidth=1.2, label="makespan"),
+    ]
+    what = {"state": "state", "learner_id": "learner"}.get(key, key)
+    fig.legend(handles=handles, loc="outside upper center", ncols=min(len(handles), 8),
+               frameon=False, fontsize=8, title=f"colour: {what}", title_fontsize=8)
