@@ -18,8 +18,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..worker._worker import Worker
+    import signal
+
+    from ..worker._worker import HANDBACK_SIGNALS, Worker
     from ._common import parse_until
+
+    # Block the hand-back signals before the runner's imports start threads (numpy's
+    # BLAS pool): a thread that does not block SIGTERM would take it and die by it.
+    signal.pthread_sigmask(signal.SIG_BLOCK, HANDBACK_SIGNALS)
 
     worker = Worker(
         args.dir, name=args.name, max_jobs=args.max_jobs, until=parse_until(args.until), default_job_s=args.default_job_s,

@@ -1,0 +1,38 @@
+"""SIGTERM hands the job back even when the runner's imports started threads (numpy, BLAS)."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import benchgrid as bg
+
+from .helpers import start_worker, stop_all, wait_exit, wait_started, wait_state
+
+
+def test_sigterm_with_blas_threads_hands_back(proj_dir: Path) -> None:
+    markers = proj_dir.parent / "markers"
+    markers.mkdir()
+    proj = bg.Project.create(
+        proj_dir, [{"i": 0, "marker_dir": str(markers), "first_s": 120.0}], "tests.runners.heavy:mark_and_sleep_numpy"
+    )
+    env_threads = os.environ.get("OPENBLAS_NUM_THREADS")
+    os.environ["OPENBLAS_NUM_THREADS"] = "4"  # a thread pool even on a 2-core machine
+    try:
+        w = start_worker(proj_dir, "blas")
+    finally:
+        if env_threads is None:
+            os.environ.pop("OPENBLAS_NUM_THREADS")
+        else:
+            os.environ["OPENBLAS_NUM_THREADS"] = env_threads
+    try:
+        pid = wait_started(markers, 0, 1, timeout_s=60)
+        assert len(os.listdir(f"/proc/{pid}/task")) > 3  # the worker really has extra threads
+        os.kill(w.pid, signal.SIGTERM)
+        assert wait_exit(w, 10) == 0  # exited cleanly, not killed by the signal (-15)
+        state = wait_state(proj_dir, 0, "queued", timeout_s=5)
+        assert state.latest_attempt(0) == 2
+        assert proj.status().counts["running"] == 0
+    finally:
+        stop_all([w])
