@@ -19,6 +19,14 @@ from typing import Any, Callable
 
 import numpy as np
 
+# Imported when a worker loads its runner (before its first claim), not inside
+# the first job: otherwise seconds of imports count as that job's run time
+# and show up in the timeline and in duration-based estimates.
+import pandas  # noqa: F401
+import pyarrow.parquet  # noqa: F401
+import sklearn.base  # noqa: F401
+import sklearn.metrics  # noqa: F401
+
 from ._inputs import read_config, read_learner, read_task, splits_path, write_bytes_atomic
 from ._learners import set_random_state
 from ._measures import Measure, resolve, score
