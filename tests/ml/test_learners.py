@@ -56,3 +56,19 @@ def test_nested_random_state_only_when_none():
     fixed = RandomForestRegressor(random_state=42)
     assert set_random_state(fixed, 5) == [] and fixed.random_state == 42
     assert set_random_state(DummyRegressor(), 5) == []
+
+
+def test_keys_are_stable_across_processes():
+    """Job seeds derive from these keys: they must not change with hash randomisation."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("from sklearn.ensemble import RandomForestRegressor as R;"
+            "from benchgrid.ml._learners import learner_key as k;print(k(R(max_features=0.5)))")
+    keys = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                       env={**os.environ, "PYTHONHASHSEED": seed}).stdout.strip()
+        for seed in ("1", "2")
+    }
+    assert keys == {learner_key(RandomForestRegressor(max_features=0.5))}

@@ -126,3 +126,35 @@ def test_generator_is_materialised(task):
     gen = ((np.arange(15), np.arange(15, 30)) for _ in range(2))
     cv = check_cv(gen)
     assert len(compute_splits(cv, task, "a")) == 2 == len(compute_splits(cv, task, "b"))
+
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+@settings(max_examples=25, deadline=None)
+@given(n_rows=st.integers(6, 50), n_splits=st.integers(2, 5), shuffle=st.booleans(),
+       seed=st.integers(0, 1000), n_learners=st.integers(1, 3))
+def test_stored_splits_equal_the_splitter_and_jobs_equal_grid_size(
+        tmp_path_factory, n_rows, n_splits, shuffle, seed, n_learners):
+    import pandas as pd
+    from sklearn.dummy import DummyRegressor
+
+    from benchgrid.ml._grid import make_jobs
+
+    df = pd.DataFrame({"x": np.arange(n_rows, dtype=float), "y": np.arange(n_rows) ** 2.0})
+    task = bg.Task(df, target="y")
+    cv = KFold(n_splits, shuffle=shuffle, random_state=seed if shuffle else None)
+    s = compute_splits(cv, task, "t")
+    path = tmp_path_factory.mktemp("s") / "t.npz"
+    s.save(path)
+    back = Splits.load(path)
+    raw = list(cv.split(task.X))
+    assert len(back) == len(raw)
+    for i, (tr, te) in enumerate(raw):
+        np.testing.assert_array_equal(back.get(i)[0], tr)
+        np.testing.assert_array_equal(back.get(i)[1], te)
+    learners = {f"l{j}": DummyRegressor(quantile=None) for j in range(n_learners)}
+    jobs = make_jobs({"t": task}, learners, {"t": back})
+    assert len(jobs) == n_learners * n_splits
+    assert len({j["content_key"] for j in jobs}) == len(jobs)
