@@ -29,7 +29,9 @@ class MLMethods:
 
     # provided by Project (the generic core)
     if TYPE_CHECKING:
-        metadata: dict[str, Any]
+
+        @property
+        def metadata(self) -> dict[str, Any]: ...
 
         def jobs(self) -> pd.DataFrame: ...
         def results(self) -> pd.DataFrame: ...

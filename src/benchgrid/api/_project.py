@@ -187,11 +187,18 @@ class Project(MLMethods):
         return status_of(self.state(), root_hint=_shell_path(self.path))
 
     def results(self) -> "pd.DataFrame":
-        """One row per job: its parameters, result values, state, attempt, worker, host and times."""
+        """One row per job: its parameters, result values, state, attempt, worker, host and times.
+
+        For ML projects the splitter's metadata columns keep their own names
+        (``test.subset``, ``train.subsets``, ``n.train.groups``), as in
+        mlr3resampling's ``score()`` table.
+        """
         import pandas as pd
 
         state = self.state()
-        return pd.DataFrame(results_rows(state, self._queue().jobs))
+        table = pd.DataFrame(results_rows(state, self._queue().jobs))
+        # ML projects: job parameters are identifiers (test_subset); show the splitter's names (test.subset)
+        return table.rename(columns=self.metadata.get("ml", {}).get("columns", {}))
 
     def errors(self) -> "pd.DataFrame":
         """Jobs in state error or failed, with traceback or reason."""
