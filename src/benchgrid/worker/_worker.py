@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import random
 import re
 import secrets
 import signal
@@ -236,6 +237,20 @@ class Worker:
         expected = self.durations.estimate(row["params"])
         return expected is None or time.time() + expected <= self.until
 
+    def _expiry_interval(self) -> float:
+        """Seconds until this worker next looks for dead workers.
+
+        Every worker looks every ``lease_s / 2`` while there are few; with many
+        (a 1,000-task array) the interval grows with their number, so the
+        shared filesystem sees about 16 scans per ``lease_s / 2`` in all, jittered
+        so that workers started together do not scan together.
+        """
+        try:
+            n_workers = len(os.listdir(self.layout.workers_dir))
+        except OSError:
+            n_workers = 1
+        return self.lease_s / 2 * max(1.0, n_workers / 16) * random.uniform(0.75, 1.25)
+
     def _batch_size(self) -> int:
         if self._mean_s is None:
             return 1
@@ -371,7 +386,7 @@ class Worker:
                 return "deadline reached"
             if now >= next_expiry:
                 expire_dead_workers(self.queue, by=self.worker_id)
-                next_expiry = now + self.lease_s / 2
+                next_expiry = now + self._expiry_interval()
             if self.until is not None and now >= next_duration_refresh:
                 self.durations.refresh(lambda j: self.queue.jobs.get(j)["params"], skip=self.worker_id)
                 next_duration_refresh = now + 30
