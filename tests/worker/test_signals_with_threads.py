@@ -36,3 +36,15 @@ def test_sigterm_with_blas_threads_hands_back(proj_dir: Path) -> None:
         assert proj.status().counts["running"] == 0
     finally:
         stop_all([w])
+
+
+def test_work_called_in_process_leaves_the_signal_mask_as_it_was(proj_dir: Path) -> None:
+    """A blocked mask would leak into every process started afterwards (they could not be stopped)."""
+    from benchgrid.cli.main import main
+
+    proj = bg.Project.create(proj_dir, [{"i": 1}], "tests.runners.jobs:echo")
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    assert main(["work", str(proj_dir), "--until", "tomorrow"]) == 2
+    assert main(["work", str(proj_dir)]) == 0
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == before
+    assert proj.status().counts["done"] == 1

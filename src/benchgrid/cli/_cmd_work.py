@@ -23,15 +23,18 @@ def run(args: argparse.Namespace) -> int:
     from ..worker._worker import HANDBACK_SIGNALS, Worker
     from ._common import parse_until
 
+    until = parse_until(args.until)
     # Block the hand-back signals before the runner's imports start threads (numpy's
     # BLAS pool): a thread that does not block SIGTERM would take it and die by it.
-    signal.pthread_sigmask(signal.SIG_BLOCK, HANDBACK_SIGNALS)
-
-    worker = Worker(
-        args.dir, name=args.name, max_jobs=args.max_jobs, until=parse_until(args.until), default_job_s=args.default_job_s,
-        max_batch=args.max_batch,
-    )
-    s = worker.run()
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, HANDBACK_SIGNALS)
+    try:
+        worker = Worker(
+            args.dir, name=args.name, max_jobs=args.max_jobs, until=until, default_job_s=args.default_job_s,
+            max_batch=args.max_batch,
+        )
+        s = worker.run()
+    finally:  # called in-process (tests, notebooks): leave the caller's mask as it was
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
     print(
         f"worker {s.worker_id}: {s.done} done, {s.errors} errors, {s.handed_back} handed back "
         f"in {s.seconds:.1f} s ({s.reason})",

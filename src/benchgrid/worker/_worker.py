@@ -162,6 +162,7 @@ class Worker:
         self._events_file: Any = None
         self._revoked_path = str(self.dir / "revoked")
         self._revoked_checked = 0.0
+        self._signals_done = False
         self.log = logging.getLogger(f"benchgrid.worker.{self.worker_id}")
 
     # -- files of this worker --------------------------------------------------
@@ -218,6 +219,8 @@ class Worker:
         signum = signal.sigwait(set(HANDBACK_SIGNALS))
         name = signal.Signals(signum).name
         with self._io:  # let the main thread finish recording or claiming
+            if self._signals_done:  # run() has ended and woke this thread up to let it go
+                return
             n = self._hand_back(f"signal {name}")
             self.log.info("received %s: handed back %d job(s); exiting", name, n)
             self._close("exited")
@@ -340,9 +343,11 @@ class Worker:
         self.summary_started = time.time()
         old_umask = os.umask(0o007 if self.settings.get("group_shared") else 0o077)
         signal_thread = None
+        old_mask: set[int | signal.Signals] | None = None
+        self._signals_done = False
         try:
             if handle_signals:
-                signal.pthread_sigmask(signal.SIG_BLOCK, HANDBACK_SIGNALS)
+                old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, HANDBACK_SIGNALS)
                 signal_thread = threading.Thread(target=self._signal_thread, daemon=True, name="signals")
                 signal_thread.start()
             self._setup_files()
@@ -362,12 +367,19 @@ class Worker:
                     if self._hand_back("worker stopped"):
                         self.log.info("handed back unfinished jobs")
                     self._close("exited")
+                    self._signals_done = True
             self.log.info(
                 "worker %s ends: %s; done %d, errors %d, handed back %d",
                 self.worker_id, self.summary.reason, self.summary.done, self.summary.errors, self.summary.handed_back,
             )
         finally:
             os.umask(old_umask)
+            if signal_thread is not None:  # let the waiting thread go, then unblock (callers in-process)
+                self._signals_done = True
+                signal.pthread_kill(signal_thread.ident, signal.SIGUSR1)  # type: ignore[arg-type]
+                signal_thread.join(timeout=5)
+            if old_mask is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
             for h in list(self.log.handlers):
                 h.close()
                 self.log.removeHandler(h)
