@@ -1,6 +1,5 @@
 """The runner called directly, with a JobContext built here (no worker)."""
 
-import numpy as np
 import pandas as pd
 import pytest
 from sklearn.ensemble import RandomForestRegressor

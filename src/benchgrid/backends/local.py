@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import InputError
 from ..store._state import ProjectState
-from ..store._views import Status, status_of
+from ..store._views import Status
 from ._base import wait_for_project
 
 if TYPE_CHECKING:

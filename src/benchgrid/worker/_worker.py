@@ -19,7 +19,6 @@ import re
 import secrets
 import signal
 import socket
-import sys
 import threading
 import time
 import traceback
@@ -27,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .._errors import InputError, ProjectError
+from .._errors import InputError
 from ..store._jobs import job_seed
 from ..store._layout import Layout, read_project_json
 from ..store._leases import expire_dead_workers, write_lease
