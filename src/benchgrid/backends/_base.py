@@ -45,7 +45,7 @@ def wait_for_project(
             t0 = time.perf_counter()
             state.refresh()
             counts = state.counts()
-            tp = state.throughput()
+            tp = state.throughput(counts=counts)
             rate = tp["recent_per_s"] or tp["overall_per_s"]
             detail = format_counts(counts) + (f" | {rate:,.1f} jobs/s" if rate else "")
             finished = counts["done"] + counts["error"] + counts["failed"]

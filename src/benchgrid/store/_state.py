@@ -120,10 +120,6 @@ class ProjectState:
             return "running"
         return "stranded"
 
-    def states(self) -> dict[int, str]:
-        now = time.time()
-        return {job: self.state_of(job, now) for job in range(self.n)}
-
     def counts(self) -> dict[str, int]:
         """Number of jobs in each state (every state present, zeros included)."""
         now = time.time()
@@ -138,11 +134,14 @@ class ProjectState:
         final = self.final.get(job)
         return final[2] if final is not None and final[0] == self.latest_attempt(job) else None
 
-    def throughput(self, window_s: float = 30.0) -> dict[str, float | None]:
-        """Jobs finished per second (recent window and overall) and the ETA in seconds."""
+    def throughput(self, window_s: float = 30.0, counts: dict[str, int] | None = None) -> dict[str, float | None]:
+        """Jobs finished per second (recent window and overall) and the ETA in seconds.
+
+        ``counts`` (from :meth:`counts`) saves recomputing them when the caller has them.
+        """
         ends = sorted(float(r["t1"]) for _a, _w, r in self.final.values())
         now = time.time()
-        counts = self.counts()
+        counts = self.counts() if counts is None else counts
         remaining = sum(counts[s] for s in ("pending", "running", "queued", "stranded"))
         if not ends:
             return {"recent_per_s": None, "overall_per_s": None, "eta_s": None}

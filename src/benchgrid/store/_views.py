@@ -8,7 +8,7 @@ from typing import Any
 
 from ._jobs import JobTable
 from ._leases import is_dead
-from ._state import ProjectState
+from ._state import STATES, ProjectState
 
 __all__ = ["Status", "status_of", "results_rows", "error_rows"]
 
@@ -43,8 +43,12 @@ class Status:
 def status_of(state: ProjectState, root_hint: str = "DIR", n_errors: int = 5) -> Status:
     """Summarise a refreshed :class:`ProjectState`."""
     now = time.time()
-    counts = state.counts()
+    # one pass over the jobs that ever left 'pending'; the others are pending by definition
     states = {job: state.state_of(job, now) for job in set(state.claimed) | set(state.requeued) | set(state.failed)}
+    counts = {s: 0 for s in STATES}
+    for s in states.values():
+        counts[s] += 1
+    counts["pending"] += state.n - len(states)
     running = []
     for job, s in sorted(states.items()):
         if s == "running":
@@ -74,7 +78,7 @@ def status_of(state: ProjectState, root_hint: str = "DIR", n_errors: int = 5) ->
         else:
             workers["alive"] += 1
     stale = state.n_final_records - sum(1 for job in state.final if state.accepted(job) is not None)
-    tp = state.throughput()
+    tp = state.throughput(counts=counts)
     hint = ""
     if stranded and workers["alive"] == 0:
         hint = (
@@ -99,7 +103,7 @@ def results_rows(state: ProjectState, table: JobTable) -> list[dict[str, Any]]:
     for job_row in table.rows(state.n):
         job = job_row["id"]
         row: dict[str, Any] = {"job_id": job, **job_row["params"]}
-        s = state.state_of(job, now) if state.latest_attempt(job) else "pending"
+        s = state.state_of(job, now)
         final = state.accepted(job)
         claim = state.claimed.get(job)
         wid: str | None = None
