@@ -14,7 +14,7 @@ from typing import Any, Callable
 from .._errors import InputError
 from ._ids import check_id, check_unique, digest
 from ._inputs import write_config, write_learner, write_task
-from ._learners import algorithm_name, check_learners, describe_learner, learner_key
+from ._learners import check_learners, describe_learner, learner_key
 from ._measures import Measure, check_measures
 from ._splits import Splits, check_cv, compute_splits, describe_cv
 from ._task import Task
@@ -205,7 +205,7 @@ def make_jobs(
                 jobs.append({
                     "task_id": tid,
                     "learner_id": lid,
-                    "algorithm": algorithm_name(est),
+                    "algorithm": lid,  # the learner id, as in mlr3resampling
                     **meta,
                     "n_train": int(tr_ptr[i + 1] - tr_ptr[i]),
                     "n_test": int(te_ptr[i + 1] - te_ptr[i]),

@@ -1,0 +1,95 @@
+"""Issue 12, wrong results: learner identity in p-values, SOAK down-sampled sizes.
+
+Expected values are computed by hand from the rules in docs/soak.md.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.tree import DecisionTreeRegressor
+
+import benchgrid as bg
+from benchgrid import SOAK, pvalue
+
+
+def two_subsets(n_a: int, n_b: int) -> pd.DataFrame:
+    """One row per group; subset A has n_a rows, B has n_b rows."""
+    rng = np.random.default_rng(1)
+    n = n_a + n_b
+    x = rng.uniform(-2, 2, n)
+    return pd.DataFrame({"x": x, "y": x**2 + rng.normal(0, 0.3, n),
+                         "person": ["A"] * n_a + ["B"] * n_b})
+
+
+def test_soak_sizes_include_every_train_subsets_full_size():
+    # folds=4: subset A has 20 groups -> same = 20*3//4 = 15; B has 44 -> 33;
+    # all = 48, other (for test subset A) = 48 - 15 = 33.
+    # candidates: 15, 33, 48 and int(15 * 0.5) = 7, int(15 * 0.25) = 3.
+    df = two_subsets(20, 44)
+    table = SOAK(folds=4, sizes=2, ratio=0.5, random_state=0).split_table(
+        df[["x"]], subset=df["person"])
+    one = table[(table["test.subset"] == "A") & (table["test.fold"] == 1)]
+    got = {ts: part["n.train.groups"].tolist() for ts, part in one.groupby("train.subsets")}
+    assert got == {"all": [3, 7, 15, 33, 48], "other": [3, 7, 15, 33], "same": [3, 7, 15]}
+    assert set(one["groups"]) == {15, 33, 48}
+    # every down-sampled train set has exactly that many groups (rows here)
+    assert (one["n_train"] == one["n.train.groups"]).all()
+
+
+def test_soak_sizes_zero_unchanged():
+    # sizes=0: the full size, then the smallest full size (15), nothing else
+    df = two_subsets(20, 44)
+    table = SOAK(folds=4, sizes=0, random_state=0).split_table(
+        df[["x"]], subset=df["person"])
+    one = table[(table["test.subset"] == "A") & (table["test.fold"] == 1)]
+    got = {ts: part["n.train.groups"].tolist() for ts, part in one.groupby("train.subsets")}
+    assert got == {"all": [48, 15], "other": [33, 15], "same": [15]}
+
+
+def test_pvalue_groups_by_learner_id_not_class(tmp_path):
+    df = two_subsets(12, 12)
+    task = bg.Task(df, target="y", features=["x"], subset="person")
+    learners = {"stump": DecisionTreeRegressor(max_depth=1),
+                "deep": DecisionTreeRegressor(max_depth=5)}
+    proj = bg.Project.create(tmp_path / "p", {"t": task}, learners,
+                             SOAK(folds=3, random_state=0), measures=["rmse"])
+    proj.run(n_workers=0, progress=False)
+    scores = proj.scores()
+    assert set(scores["algorithm"]) == {"stump", "deep"}  # the learner id, not the class
+    pv = pvalue(scores, "rmse")
+    # per (learner, test subset, train subset): one score per fold -> n = 3
+    assert sorted(set(pv.stats["algorithm"])) == ["deep", "stump"]
+    assert (pv.stats["n"] == 3).all()
+    assert len(pv.stats) == 2 * 2 * 3  # learners x test subsets x train subsets
+    # pairs: one per fold (3), not a cross-join of two learners (12)
+    assert (pv.comparisons["N"] == 3).all()
+    assert len(pv.comparisons) == 2 * 2 * 2
+    # the paired test by hand for one learner and subset
+    s = scores[(scores["learner_id"] == "deep") & (scores["test.subset"] == "A")]
+    same = s[s["train.subsets"] == "same"].set_index("test.fold")["rmse"]
+    other = s[s["train.subsets"] == "other"].set_index("test.fold")["rmse"]
+    from scipy import stats
+
+    row = pv.comparisons.set_index(["algorithm", "test.subset", "comparison"]).loc[
+        ("deep", "A", "other-same")]
+    assert row["mean_diff"] == pytest.approx(float((other - same).mean()))
+    assert row["p_paired"] == pytest.approx(stats.ttest_rel(other, same.loc[other.index]).pvalue)
+    # the plot has one row of panels per learner, labelled by id
+    fig = pv.plot()
+    labels = {ax.get_ylabel() for ax in fig.axes} | {t.get_text() for ax in fig.axes
+                                                       for t in ax.texts}
+    assert any("stump" in lab for lab in labels) and any("deep" in lab for lab in labels)
+    assert not any("DecisionTreeRegressor" in lab for lab in labels)
+
+
+def test_pvalue_learner_id_wins_over_class_in_algorithm():
+    rows = [{"task_id": "t", "learner_id": lid, "algorithm": "DecisionTreeRegressor",
+             "test.subset": "A", "train.subsets": ts, "test.fold": f, "rmse": v + f + off}
+            for lid, off in (("d1", 0.0), ("d5", 10.0))
+            for ts, v in (("same", 0.0), ("other", 1.0)) for f in (1, 2, 3)]
+    pv = pvalue(pd.DataFrame(rows))
+    assert pv.comparisons.set_index("algorithm")["N"].to_dict() == {"d1": 3, "d5": 3}
+    assert pv.stats.set_index(["algorithm", "train.subsets"])["mean"].to_dict() == {
+        ("d1", "same"): 2.0, ("d1", "other"): 3.0, ("d5", "same"): 12.0, ("d5", "other"): 13.0}
