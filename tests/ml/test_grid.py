@@ -102,8 +102,16 @@ def test_task_id_and_key_must_agree(reg_df):
 
 
 def test_unpicklable_learner(reg_df):
-    class Local(DecisionTreeRegressor):
-        pass
+    from .test_learners import NoPickle, Unpicklable
 
     with pytest.raises(InputError, match=r"learner 'local' must be picklable"):
-        build_ml_project({"t": bg.Task(reg_df, target="y")}, {"local": Local()}, KFold(3))
+        build_ml_project({"t": bg.Task(reg_df, target="y")},
+                         {"local": Unpicklable(fn=NoPickle())}, KFold(3))
+
+
+def test_local_class_is_stored_by_value(reg_df):
+    class Local(DecisionTreeRegressor):  # not importable by a worker: cloudpickle stores it
+        pass
+
+    spec = build_ml_project({"t": bg.Task(reg_df, target="y")}, {"local": Local()}, KFold(3))
+    assert len(spec.jobs) == 3

@@ -93,3 +93,119 @@ def test_pvalue_learner_id_wins_over_class_in_algorithm():
     assert pv.comparisons.set_index("algorithm")["N"].to_dict() == {"d1": 3, "d5": 3}
     assert pv.stats.set_index(["algorithm", "train.subsets"])["mean"].to_dict() == {
         ("d1", "same"): 2.0, ("d1", "other"): 3.0, ("d5", "same"): 12.0, ("d5", "other"): 13.0}
+
+
+SCRIPT = '''
+import sys
+import numpy as np, pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import make_pipeline
+import benchgrid as bg
+
+
+class Doubler(BaseEstimator, TransformerMixin):
+    """A transformer defined in the user's script (__main__)."""
+    def fit(self, X, y=None):
+        return self
+    def transform(self, X):
+        return np.asarray(X) * 2.0
+
+
+def f1w(y_true, y_pred):
+    return f1_score(y_true, y_pred, average="weighted")
+
+
+if __name__ == "__main__":
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=60)
+    df = pd.DataFrame({"x": x, "c": np.where(x > 0, "pos", "neg")})
+    proj = bg.Project.create(sys.argv[1], {"t": bg.Task(df, target="c")},
+                             {"lr": make_pipeline(Doubler(), LogisticRegression())},
+                             StratifiedKFold(3, shuffle=True, random_state=0),
+                             measures=["accuracy", f1w])
+    proj.run(n_workers=2, progress=False)
+    print(proj.scores()[["state", "accuracy", "f1w", "error"]].to_csv(index=False))
+'''
+
+
+def test_script_defined_transformer_and_measure_with_real_workers(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "experiment.py"
+    script.write_text(SCRIPT)
+    proj_dir = tmp_path / "proj"
+    out = subprocess.run([sys.executable, str(script), str(proj_dir)], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stderr
+    proj = bg.Project.open(proj_dir)
+    scores = proj.scores()
+    assert (scores["state"] == "done").all(), scores["error"].tolist()
+    assert len(scores) == 3 and scores["f1w"].between(0.5, 1).all()
+    # ran in worker processes (not the script's), which have no Doubler or f1w
+    assert set(scores["pid"]) and not (scores["pid"] == 0).any()
+
+
+def iris_task():
+    from sklearn.datasets import load_iris
+
+    data = load_iris(as_frame=True).frame
+    return bg.Task(data, target="target", task_type="classification")
+
+
+def test_failing_measure_is_nan_with_its_reason_others_kept(tmp_path):
+    from sklearn.dummy import DummyClassifier
+    from sklearn.model_selection import KFold
+
+    # iris is sorted by class: unshuffled KFold(3) trains on 2 classes, tests on the third
+    with pytest.warns(UserWarning, match=r"3 train set\(s\) lack a class of their task"):
+        proj = bg.Project.create(tmp_path / "p", {"iris": iris_task()},
+                                 {"major": DummyClassifier(strategy="most_frequent")},
+                                 KFold(3), measures=["accuracy", "auc", "logloss"])
+    proj.run(n_workers=1, progress=False)
+    s = proj.scores().sort_values("iteration")
+    assert (s["state"] == "done").all()
+    # by hand: the majority class of the train set is never in the test set
+    assert s["accuracy"].tolist() == [0.0, 0.0, 0.0]
+    assert s["auc"].isna().all() and s["logloss"].isna().all()
+    # logloss raises (a test class the learner never saw): NaN and the reason
+    for reason in s["measure_errors"]:
+        assert reason.startswith("logloss: ValueError: y_true contains values")
+    # auc of one test class is undefined: sklearn warns and returns NaN; the warning is kept
+    assert (s["n_warnings"] >= 1).all()
+    assert s["warnings"].str.contains("Only one class").all()
+    assert (s["fit_s"] >= 0).all() and (s["n_train"] == 100).all()
+
+
+def test_measure_columns_same_whatever_fails(tmp_path):
+    from sklearn.dummy import DummyClassifier
+    from sklearn.model_selection import StratifiedKFold
+
+    cols = []
+    for name, cv in (("ok", StratifiedKFold(3, shuffle=True, random_state=0)),
+                     ("bad", __import__("sklearn.model_selection").model_selection.KFold(3))):
+        with __import__("warnings").catch_warnings():
+            __import__("warnings").simplefilter("ignore")
+            proj = bg.Project.create(tmp_path / name, {"iris": iris_task()},
+                                     {"major": DummyClassifier()}, cv,
+                                     measures=["accuracy", "logloss"])
+        proj.run(n_workers=0, progress=False)
+        s = proj.scores()
+        cols.append(list(s.columns))
+        if name == "ok":
+            assert s["measure_errors"].isna().all() and s["logloss"].notna().all()
+    assert cols[0] == cols[1]
+
+
+def test_strict_refuses_train_sets_missing_a_class(tmp_path):
+    from sklearn.dummy import DummyClassifier
+    from sklearn.model_selection import KFold
+
+    with pytest.raises(bg.InputError, match=r"lack a class of their task \(first: task 'iris' "
+                                            r"iteration 1 \(1 of 3 classes missing\)\)"):
+        bg.Project.create(tmp_path / "p", {"iris": iris_task()}, {"d": DummyClassifier()},
+                          KFold(3), strict=True)
+    assert not (tmp_path / "p").exists()

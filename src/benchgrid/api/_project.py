@@ -32,7 +32,8 @@ class Project(MLMethods):
     --------
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp()) / "proj"
-    >>> proj = Project.create(d, [{"a": 1}, {"a": 2}], "math:factorial")
+    >>> # the runner gets each job as keyword arguments and returns a dict (or None)
+    >>> proj = Project.create(d, [{"a": 1}, {"a": 2}], "builtins:dict")
     >>> proj.run(n_workers=0, progress=False).counts["done"]
     2
     """

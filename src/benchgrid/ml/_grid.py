@@ -19,7 +19,8 @@ from ._measures import Measure, check_measures
 from ._splits import Splits, check_cv, compute_splits, describe_cv
 from ._task import Task
 
-__all__ = ["MLSpec", "build_ml_project", "check_tasks", "make_jobs", "ORDERS"]
+__all__ = ["MLSpec", "build_ml_project", "check_tasks", "check_train_classes", "make_jobs",
+           "ORDERS"]
 
 ORDERS = ("train_size", "grid", "estimated")
 FORMAT = 1
@@ -48,6 +49,7 @@ def build_ml_project(
     save_predictions: bool = False,
     save_models: bool = False,
     random_state: int = 0,
+    strict: bool = False,
 ) -> MLSpec:
     """Check the grid, compute every split and return the jobs and their inputs.
 
@@ -69,6 +71,10 @@ def build_ml_project(
         Also write each job's test predictions (Parquet) or fitted model (pickle).
     random_state : int, default=0
         The project seed (used here only to time jobs for ``order="estimated"``).
+    strict : bool, default=False
+        A classification train set that lacks a class of its task is a
+        warning (its probability measures may fail and be NaN); with
+        ``strict=True`` it is an :class:`InputError`.
 
     Returns
     -------
@@ -79,7 +85,7 @@ def build_ml_project(
     >>> import pandas as pd
     >>> from sklearn.dummy import DummyRegressor
     >>> from sklearn.model_selection import KFold
-    >>> df = pd.DataFrame({"x": range(6), "y": [0.0, 1, 4, 9, 16, 25]})
+    >>> df = pd.DataFrame({"x": range(6), "y": [0.5, 1, 4, 9, 16, 25]})
     >>> spec = build_ml_project({"sq": Task(df, target="y")},
     ...                         {"featureless": DummyRegressor()}, KFold(3))
     >>> len(spec.jobs), spec.jobs[0]["task_id"], spec.jobs[0]["n_train"]
@@ -97,7 +103,10 @@ def build_ml_project(
             f"order must be one of {ORDERS} or a function (jobs DataFrame -> DataFrame), "
             f"got {order!r}"
         )
+    if not isinstance(strict, bool):
+        raise InputError(f"strict must be True or False, got {strict!r}")
     splits = {tid: compute_splits(cv, task, tid) for tid, task in tasks.items()}
+    check_train_classes(tasks, splits, strict=strict)
     jobs = make_jobs(tasks, learners, splits)
     jobs = order_jobs(jobs, order, tasks, learners, splits, checked, random_state)
 
@@ -141,6 +150,53 @@ def write_grid_inputs(
         write_task(inputs_dir, tid, task, splits[tid])
     for lid, est in learners.items():
         write_learner(inputs_dir, lid, learner_key(est), est)
+
+
+def check_train_classes(
+    tasks: dict[str, Task], splits: dict[str, Splits], *, strict: bool = False
+) -> int:
+    """Warn (or raise if ``strict``) when a classification train set lacks a class.
+
+    As mlr3resampling's ``proj_grid`` does: such a learner cannot predict
+    that class, and measures that need every class (auc, logloss) fail on
+    test sets that have it. Returns the number of such iterations.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from benchgrid.ml._splits import Splits
+    >>> task = Task(pd.DataFrame({"x": range(4), "c": ["a", "a", "b", "b"]}), target="c")
+    >>> s = Splits.from_list([(np.array([0, 1]), np.array([2, 3]), {"iteration": 1})])
+    >>> check_train_classes({"t": task}, {"t": s}, strict=True)
+    Traceback (most recent call last):
+    ...
+    benchgrid._errors.InputError: 1 train set(s) lack a class of their task ...
+    """
+    import warnings
+
+    import numpy as np
+
+    bad: list[str] = []
+    for tid, task in tasks.items():
+        if task.task_type != "classification":
+            continue
+        codes = np.unique(np.asarray(task.y), return_inverse=True)[1].ravel()
+        n_classes = int(codes.max()) + 1 if len(codes) else 0
+        s = splits[tid]
+        for i in range(len(s)):
+            train, _ = s.get(i)
+            present = np.bincount(codes[train], minlength=n_classes) > 0
+            if not present.all():
+                bad.append(f"task {tid!r} iteration {s.meta[i].get('iteration', i + 1)} "
+                           f"({int((~present).sum())} of {n_classes} classes missing)")
+    if bad:
+        msg = (f"{len(bad)} train set(s) lack a class of their task (first: {bad[0]}); "
+               "shuffle or stratify the folds (StratifiedKFold, SOAK(stratum=...)), "
+               "or expect NaN for measures that need every class (auc, logloss)")
+        if strict:
+            raise InputError(msg)
+        warnings.warn(msg, UserWarning, stacklevel=4)
+    return len(bad)
 
 
 def check_tasks(tasks: Any) -> dict[str, Task]:

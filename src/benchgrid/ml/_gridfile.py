@@ -16,9 +16,10 @@ and optionally ``measures``, ``order``, ``save_predictions``,
     cv = KFold(5, shuffle=True, random_state=0)
     measures = ["rmse", "mae"]
 
-Learners and measures are pickled into the project; a class or function
-defined in the grid file itself cannot be loaded by a worker, so import
-custom ones from a module on the workers' Python path.
+Learners and measures are stored in the project with cloudpickle: a class
+or function defined in the grid file itself is stored by value, so workers
+load it without the file; ones imported from a module are stored by
+reference, so that module must be on the workers' Python path.
 """
 
 from __future__ import annotations

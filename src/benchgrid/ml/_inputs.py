@@ -9,6 +9,12 @@
     inputs/splits/<task_id>.<task_key>.npz     every split's indices + metadata
     inputs/learners/<learner_id>.<learner_key>.pkl  the unfitted estimator
 
+Learners, callable measures and the cv are stored with :mod:`cloudpickle`:
+classes and functions of importable modules by reference (as pickle does),
+those defined in the user's script (``__main__``) by value, so that
+``python experiment.py`` with a transformer or a scoring function defined in
+it works in workers, whose ``__main__`` is benchgrid's.
+
 Files are named by content key, so extending a project (``proj.add``) only
 adds files and never changes one a running worker may be reading. Every
 write is a temp file + ``os.replace``.
@@ -29,7 +35,7 @@ from ._task import Task
 
 __all__ = [
     "write_config", "read_config", "write_task", "read_task", "write_learner",
-    "read_learner", "splits_path", "write_bytes_atomic",
+    "read_learner", "splits_path", "write_bytes_atomic", "dumps",
 ]  # fmt: skip
 
 
@@ -46,9 +52,23 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+def dumps(obj: Any) -> bytes:
+    """Pickle ``obj``; what ``__main__`` defines goes by value (cloudpickle).
+
+    Examples
+    --------
+    >>> import pickle
+    >>> pickle.loads(dumps({"a": 1}))
+    {'a': 1}
+    """
+    import cloudpickle
+
+    return cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)  # type: ignore[no-any-return]
+
+
 def write_config(inputs: Path, config: dict[str, Any], objects: dict[str, Any]) -> None:
     write_bytes_atomic(inputs / "ml.json", json.dumps(config, indent=1).encode())
-    write_bytes_atomic(inputs / "ml_objects.pkl", pickle.dumps(objects))
+    write_bytes_atomic(inputs / "ml_objects.pkl", dumps(objects))
 
 
 def read_config(inputs: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -98,7 +118,7 @@ def read_task(inputs: Path, task_id: str, task_key: str) -> Task:
 
 def write_learner(inputs: Path, learner_id: str, key: str, est: Any) -> None:
     path = inputs / "learners" / f"{learner_id}.{key}.pkl"
-    write_bytes_atomic(path, pickle.dumps(est))
+    write_bytes_atomic(path, dumps(est))
 
 
 def read_learner(inputs: Path, learner_id: str, key: str) -> Any:

@@ -211,12 +211,15 @@ def _resolve(m: Any, named: dict[str, Measure]) -> Measure | str:
     check_id("measure name", m.name)
     if m.needs not in ("predict", "proba"):
         raise InputError(f"Measure.needs must be 'predict' or 'proba', got {m.needs!r}")
+    from ._inputs import dumps
+
     try:
-        pickle.loads(pickle.dumps(m))
+        pickle.loads(dumps(m))  # cloudpickle: functions of __main__ go by value
     except Exception as err:
         raise InputError(
-            f"measure {m.name!r} must be picklable (workers load it from the project), "
-            f"got {m.fn!r}: {err}; define it at the top level of an importable module"
+            f"measure {m.name!r} must be picklable with cloudpickle (workers load it from "
+            f"the project), got {m.fn!r}: {err}; remove what cannot be pickled (open "
+            "files, locks) from the function's closure"
         ) from None
     return m
 
