@@ -66,7 +66,7 @@ def test_write_inputs(tmp_path, reg_df):
     spec.write_inputs(tmp_path)
     names = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
     key = tasks["t"].key
-    assert f"tasks/t.{key}.parquet" in names and f"splits/t.{key}.npz" in names
+    assert f"tasks/t.{key}.parquet" in names and f"splits/t.{key}.kfold.npz" in names
     assert "ml.json" in names and not any(n.endswith(".tmp") for n in names)
 
 

@@ -209,3 +209,59 @@ def test_strict_refuses_train_sets_missing_a_class(tmp_path):
         bg.Project.create(tmp_path / "p", {"iris": iris_task()}, {"d": DummyClassifier()},
                           KFold(3), strict=True)
     assert not (tmp_path / "p").exists()
+
+
+def test_two_resamplings_in_one_project(tmp_path):
+    from sklearn.dummy import DummyRegressor
+    from sklearn.model_selection import KFold
+
+    df = two_subsets(12, 12)
+    task = bg.Task(df, target="y", features=["x"], subset="person")
+    cv = {"soak": SOAK(folds=3, random_state=0), "kfold5": KFold(5, shuffle=True, random_state=0)}
+    proj = bg.Project.create(tmp_path / "p", {"t": task},
+                             {"featureless": DummyRegressor(), "tree": DecisionTreeRegressor()},
+                             cv, measures=["rmse"])
+    # SOAK: 3 folds x 2 test subsets x 3 train subsets = 18; KFold: 5; times 2 learners
+    jobs = proj.jobs()
+    assert jobs.groupby("resampling_id").size().to_dict() == {"kfold5": 10, "soak": 36}
+    proj.run(n_workers=2, progress=False)
+    for table in (proj.results(), proj.scores()):
+        assert table.groupby("resampling_id").size().to_dict() == {"kfold5": 10, "soak": 36}
+    s = proj.scores()
+    assert (s["state"] == "done").all()
+    k = s[s["resampling_id"] == "kfold5"]
+    # 24 rows in 5 folds: 5, 5, 5, 5, 4 rows per test set, for each of 2 learners
+    assert sorted(k["n_test"]) == [4] * 2 + [5] * 8 and k["train.subsets"].isna().all()
+    # the KFold rows do not disturb the SOAK p-values: 3 pairs per comparison
+    pv = pvalue(s, "rmse")
+    assert set(pv.comparisons["resampling_id"]) == {"soak"} and (pv.comparisons["N"] == 3).all()
+    assert proj.metadata["ml"]["cv"] == {"soak": repr(cv["soak"]), "kfold5": repr(cv["kfold5"])}
+
+
+def test_single_cv_gets_a_resampling_id(tmp_path):
+    from sklearn.dummy import DummyRegressor
+    from sklearn.model_selection import KFold
+
+    proj = bg.Project.create(tmp_path / "p", {"t": bg.Task(two_subsets(6, 6), target="y")},
+                             {"d": DummyRegressor()}, KFold(3))
+    assert set(proj.jobs()["resampling_id"]) == {"kfold"}
+    with pytest.raises(bg.InputError, match=r"resampling id must be a safe file name"):
+        bg.Project.create(tmp_path / "q", {"t": bg.Task(two_subsets(6, 6), target="y")},
+                          {"d": DummyRegressor()}, {"../k": KFold(3)})
+    assert not (tmp_path / "q").exists()
+
+
+@pytest.mark.parametrize("target", ["y", "c"])
+def test_int_cv_with_a_group_column_keeps_groups_together(target):
+    from benchgrid.ml._splits import compute_splits
+
+    df = two_subsets(15, 15).assign(g=np.arange(30) // 3)
+    df["c"] = np.where(df["y"] > df["y"].median(), "hi", "lo")
+    task = bg.Task(df, target=target, features=["x"], group="g")
+    s = compute_splits(3, task, "t")
+    assert len(s) == 3
+    for i in range(3):
+        train, test = s.get(i)
+        assert not set(df["g"].iloc[train]) & set(df["g"].iloc[test])
+    tests = np.concatenate([s.get(i)[1] for i in range(3)])
+    assert sorted(tests) == list(range(30))  # each row tested once

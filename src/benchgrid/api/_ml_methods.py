@@ -124,7 +124,7 @@ class MLMethods:
         36
         """
         from ..ml import _grid, _inputs, _learners
-        from ..ml._splits import Splits, compute_splits
+        from ..ml._splits import Splits
 
         self._ml()
         inputs = self.path / "inputs"
@@ -157,6 +157,8 @@ class MLMethods:
                 else:
                     replaced.append((kind, nid, old[nid]))
 
+        # format 1 projects: one cv, jobs without resampling_id (id None)
+        resamplings = objects["cv"] if config.get("format", 1) >= 2 else {None: objects["cv"]}
         kept_tasks = {t: k for t, k in old_tasks.items() if t not in new_tasks}
         kept_learners = {i: k for i, k in old_learners.items() if i not in new_learners}
         loaded_learners = {i: _inputs.read_learner(inputs, i, k) for i, k in kept_learners.items()}
@@ -166,22 +168,45 @@ class MLMethods:
         from ..ml._measures import check_measures
 
         check_measures(measures, {t: v.task_type for t, v in new_tasks.items()}, all_learners)
-        splits = {t: compute_splits(objects["cv"], task, t) for t, task in new_tasks.items()}
+        splits = _grid.compute_all_splits(resamplings, new_tasks)
+        _grid.check_train_classes(new_tasks, splits)
         new_jobs = _grid.make_jobs(new_tasks, all_learners, splits) if new_tasks else []
+        old_t: dict[str, Any] = {}
+        old_s: dict[str, Any] = {}
         if new_learners and kept_tasks:
             old_t = {t: _inputs.read_task(inputs, t, k) for t, k in kept_tasks.items()}
-            old_s = {t: Splits.load(_inputs.splits_path(inputs, t, k))
+            old_s = {t: {rid: Splits.load(_inputs.splits_path(inputs, t, k, rid))
+                         for rid in resamplings}
                      for t, k in kept_tasks.items()}  # fmt: skip
             new_jobs += _grid.make_jobs(old_t, new_learners, old_s)
         if not new_jobs:
             return 0
-        order = self._ml().get("order")
-        new_jobs = _grid.order_jobs(new_jobs, "grid" if order == "grid" else "train_size",
-                                    {}, {}, {}, [], 0)  # fmt: skip
+        # the project's order, as at creation (a callable order is stored with the inputs)
+        order = objects.get("order", self._ml().get("order", "train_size"))
+        new_jobs = _grid.order_jobs(new_jobs, order, {**old_t, **new_tasks}, all_learners,
+                                    {**old_s, **splits}, measures, int(self.info.get(
+                                        "random_state", 0)))  # fmt: skip
         _grid.write_grid_inputs(inputs, new_tasks, all_learners, splits)
         if replaced:
             _write_replaced(self.path, _read_replaced(self.path) | set(replaced))
-        return self.add_jobs(new_jobs)
+        n = self.add_jobs(new_jobs)
+        self._update_ml_metadata(new_tasks, new_learners, _grid.column_names(splits))
+        return n
+
+    def _update_ml_metadata(self, tasks: dict[str, Any], learners: dict[str, Any],
+                            columns: dict[str, str]) -> None:
+        """Record added (or replaced) tasks and learners in project.json's metadata."""
+        from ..ml._learners import describe_learner
+        from ..store._layout import read_project_json, write_project_json
+
+        info = read_project_json(self.path)
+        ml = info.setdefault("metadata", {}).setdefault("ml", {})
+        ml.setdefault("tasks", {}).update({t: v.describe() for t, v in tasks.items()})
+        ml.setdefault("learners", {}).update({i: describe_learner(e) for i, e in learners.items()})
+        ml.setdefault("columns", {}).update(columns)
+        write_project_json(self.path, info)  # atomic (temp file + rename)
+        if hasattr(self, "info"):
+            self.info = info
 
     def try_jobs(self, sample: int | None = None, *, seed: int = 0) -> pd.DataFrame:
         """Run one job per (task, learner) here and extrapolate the grid's CPU time.
@@ -217,12 +242,18 @@ class MLMethods:
         return try_grid(
             jobs,
             lambda j: _runner._task(root, j["task_id"], j["task_key"]),
-            lambda j: _runner._splits(root, j["task_id"], j["task_key"]),
+            lambda j: _runner._splits(root, j["task_id"], j["task_key"],
+                                      _rid(j.get("resampling_id"))),
             lambda j: _runner._learner(root, j["learner_id"], j["learner_key"]),
             measures,
             seed,
             sample,
         )
+
+
+def _rid(value: Any) -> Any:
+    """A job's resampling id; None (or NaN in a table) for projects of format 1."""
+    return value if isinstance(value, str) else None
 
 
 def _check_private(root: Path) -> None:

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from .._errors import InputError
 from ._ids import check_id, check_unique, digest
-from ._inputs import write_config, write_learner, write_task
+from ._inputs import splits_path, write_config, write_learner, write_task
 from ._learners import check_learners, describe_learner, learner_key
 from ._measures import Measure, check_measures
 from ._splits import Splits, check_cv, compute_splits, describe_cv
@@ -23,10 +23,13 @@ __all__ = ["MLSpec", "build_ml_project", "check_tasks", "check_train_classes", "
            "ORDERS"]
 
 ORDERS = ("train_size", "grid", "estimated")
-FORMAT = 1
+FORMAT = 2  # 2: cv is a dict resampling_id -> splitter; jobs have resampling_id
 # Job parameters set by the ML layer; a splitter's metadata may not reuse them.
-RESERVED = ("task_id", "learner_id", "algorithm", "n_train", "n_test",
+RESERVED = ("task_id", "learner_id", "algorithm", "resampling_id", "n_train", "n_test",
             "task_key", "learner_key", "content_key")  # fmt: skip
+#: Task id -> resampling id -> its splits. The id is None only in projects made
+#: before several resamplings were possible (format 1: no resampling_id column).
+SplitsOf = dict[str, dict[Any, Splits]]
 
 
 @dataclass
@@ -57,8 +60,12 @@ def build_ml_project(
     ----------
     tasks : dict of str to Task
     learners : dict of str to estimator
-    cv : cross-validator, int, iterable of (train, test), SOAK or None
-        None uses each task's ``fold`` column.
+    cv : cross-validator, int, iterable of (train, test), SOAK, None, or a dict
+        None uses each task's ``fold`` column; an int k is k-fold (stratified
+        for classification, group-aware when the task has a group column). A
+        dict ``{resampling_id: cv}`` runs every one of them (as mlr3's
+        benchmark_grid); a single cv gets the id :func:`resampling_id_of`.
+        Jobs, results and scores have a ``resampling_id`` column.
     measures : list of str or callable, optional
         Default: rmse and mae for regression, ce and accuracy for classification.
     order : {"train_size", "grid", "estimated"} or callable, default="train_size"
@@ -93,7 +100,7 @@ def build_ml_project(
     """
     tasks = check_tasks(tasks)
     learners = check_learners(learners)
-    cv = check_cv(cv)
+    resamplings = check_resamplings(cv)
     checked = check_measures(measures, {t: v.task_type for t, v in tasks.items()}, learners)
     for name, flag in (("save_predictions", save_predictions), ("save_models", save_models)):
         if not isinstance(flag, bool):
@@ -105,7 +112,7 @@ def build_ml_project(
         )
     if not isinstance(strict, bool):
         raise InputError(f"strict must be True or False, got {strict!r}")
-    splits = {tid: compute_splits(cv, task, tid) for tid, task in tasks.items()}
+    splits = compute_all_splits(resamplings, tasks)
     check_train_classes(tasks, splits, strict=strict)
     jobs = make_jobs(tasks, learners, splits)
     jobs = order_jobs(jobs, order, tasks, learners, splits, checked, random_state)
@@ -113,7 +120,7 @@ def build_ml_project(
     stored = [m if isinstance(m, str) else {"pickled": i, "name": m.name}
               for i, m in enumerate(checked)]  # fmt: skip
     objects = {"measures": {i: m for i, m in enumerate(checked) if isinstance(m, Measure)},
-               "cv": cv}  # fmt: skip
+               "cv": resamplings, "order": order}  # fmt: skip
     config = {
         "format": FORMAT,
         "measures": stored,
@@ -130,7 +137,7 @@ def build_ml_project(
         "ml": {
             **{k: v for k, v in config.items() if k != "measures"},
             "measures": [m if isinstance(m, str) else m.name for m in checked],
-            "cv": describe_cv(cv),
+            "cv": {rid: describe_cv(c) for rid, c in resamplings.items()},
             "columns": column_names(splits),
             "order": order if isinstance(order, str) else getattr(order, "__name__", "custom"),
             "tasks": {tid: t.describe() for tid, t in tasks.items()},
@@ -143,17 +150,64 @@ def build_ml_project(
 
 
 def write_grid_inputs(
-    inputs_dir: Path, tasks: dict[str, Task], learners: dict[str, Any], splits: dict[str, Splits]
+    inputs_dir: Path, tasks: dict[str, Task], learners: dict[str, Any], splits: SplitsOf
 ) -> None:
     """Write task data, splits and learners (content-addressed file names)."""
     for tid, task in tasks.items():
-        write_task(inputs_dir, tid, task, splits[tid])
+        write_task(inputs_dir, tid, task)
+        for rid, s in splits[tid].items():
+            s.save(splits_path(inputs_dir, tid, task.key, rid))
     for lid, est in learners.items():
         write_learner(inputs_dir, lid, learner_key(est), est)
 
 
+def resampling_id_of(cv: Any) -> str:
+    """The id of a single cv: its class name in lower case.
+
+    Examples
+    --------
+    >>> from sklearn.model_selection import KFold
+    >>> resampling_id_of(KFold(5)), resampling_id_of(3), resampling_id_of(None)
+    ('kfold', 'cv3', 'fold_column')
+    """
+    if cv is None:
+        return "fold_column"
+    if isinstance(cv, int):
+        return f"cv{cv}"
+    if isinstance(cv, list):
+        return "custom"
+    return type(cv).__name__.lower()
+
+
+def check_resamplings(cv: Any) -> dict[str, Any]:
+    """Validate ``cv`` (one splitter or a dict id -> splitter); return the dict.
+
+    Examples
+    --------
+    >>> from sklearn.model_selection import KFold
+    >>> check_resamplings({"kfold5": KFold(5)})
+    {'kfold5': KFold(n_splits=5, random_state=None, shuffle=False)}
+    >>> check_resamplings({})
+    Traceback (most recent call last):
+    ...
+    benchgrid._errors.InputError: cv as a dict must map resampling ids to splitters, got an empty dict; ...
+    """
+    if not isinstance(cv, dict):
+        return {resampling_id_of(cv): check_cv(cv)}
+    if not cv:
+        raise InputError("cv as a dict must map resampling ids to splitters, got an empty "
+                         "dict; e.g. {'soak': bg.SOAK(), 'kfold5': KFold(5, shuffle=True)}")
+    return {check_id("resampling id", rid): check_cv(c) for rid, c in cv.items()}
+
+
+def compute_all_splits(resamplings: dict[Any, Any], tasks: dict[str, Task]) -> SplitsOf:
+    """Every resampling's splits of every task."""
+    return {tid: {rid: compute_splits(c, task, tid) for rid, c in resamplings.items()}
+            for tid, task in tasks.items()}  # fmt: skip
+
+
 def check_train_classes(
-    tasks: dict[str, Task], splits: dict[str, Splits], *, strict: bool = False
+    tasks: dict[str, Task], splits: SplitsOf, *, strict: bool = False
 ) -> int:
     """Warn (or raise if ``strict``) when a classification train set lacks a class.
 
@@ -167,7 +221,7 @@ def check_train_classes(
     >>> from benchgrid.ml._splits import Splits
     >>> task = Task(pd.DataFrame({"x": range(4), "c": ["a", "a", "b", "b"]}), target="c")
     >>> s = Splits.from_list([(np.array([0, 1]), np.array([2, 3]), {"iteration": 1})])
-    >>> check_train_classes({"t": task}, {"t": s}, strict=True)
+    >>> check_train_classes({"t": task}, {"t": {"cv": s}}, strict=True)
     Traceback (most recent call last):
     ...
     benchgrid._errors.InputError: 1 train set(s) lack a class of their task ...
@@ -182,13 +236,15 @@ def check_train_classes(
             continue
         codes = np.unique(np.asarray(task.y), return_inverse=True)[1].ravel()
         n_classes = int(codes.max()) + 1 if len(codes) else 0
-        s = splits[tid]
-        for i in range(len(s)):
-            train, _ = s.get(i)
-            present = np.bincount(codes[train], minlength=n_classes) > 0
-            if not present.all():
-                bad.append(f"task {tid!r} iteration {s.meta[i].get('iteration', i + 1)} "
-                           f"({int((~present).sum())} of {n_classes} classes missing)")
+        for rid, s in splits[tid].items():
+            for i in range(len(s)):
+                train, _ = s.get(i)
+                present = np.bincount(codes[train], minlength=n_classes) > 0
+                if not present.all():
+                    where = "" if rid is None or len(splits[tid]) == 1 else f"{rid} "
+                    bad.append(f"task {tid!r} {where}iteration "
+                               f"{s.meta[i].get('iteration', i + 1)} "
+                               f"({int((~present).sum())} of {n_classes} classes missing)")
     if bad:
         msg = (f"{len(bad)} train set(s) lack a class of their task (first: {bad[0]}); "
                "shuffle or stratify the folds (StratifiedKFold, SOAK(stratum=...)), "
@@ -240,35 +296,38 @@ def check_tasks(tasks: Any) -> dict[str, Task]:
 
 
 def make_jobs(
-    tasks: dict[str, Task], learners: dict[str, Any], splits: dict[str, Splits]
+    tasks: dict[str, Task], learners: dict[str, Any], splits: SplitsOf
 ) -> list[dict[str, Any]]:
-    """One job per (task, learner, split), in grid order; parameters are JSON-able."""
+    """One job per (task, resampling, learner, split), in grid order; parameters are JSON-able."""
     lkeys = {lid: learner_key(est) for lid, est in learners.items()}
     jobs = []
     for tid, task in tasks.items():
-        s = splits[tid]
-        split_keys = [digest(*(a.tobytes() for a in s.get(i))) for i in range(len(s))]
-        for lid, est in learners.items():
-            for i, meta in enumerate(s.meta):
-                tr_ptr, te_ptr = s.train_ptr, s.test_ptr
-                meta = {param_name(k): v for k, v in meta.items()}
-                clash = sorted(set(meta) & set(RESERVED))
-                if clash:
-                    raise InputError(
-                        f"cv metadata must not use the column names {clash!r}, which "
-                        "benchgrid sets; rename them in the splitter"
-                    )
-                jobs.append({
-                    "task_id": tid,
-                    "learner_id": lid,
-                    "algorithm": lid,  # the learner id, as in mlr3resampling
-                    **meta,
-                    "n_train": int(tr_ptr[i + 1] - tr_ptr[i]),
-                    "n_test": int(te_ptr[i + 1] - te_ptr[i]),
-                    "task_key": task.key,
-                    "learner_key": lkeys[lid],
-                    "content_key": digest(tid, task.key, lid, lkeys[lid], split_keys[i]),
-                })  # fmt: skip
+        for rid, s in splits[tid].items():
+            split_keys = [digest(*(a.tobytes() for a in s.get(i))) for i in range(len(s))]
+            rid_col = {} if rid is None else {"resampling_id": rid}
+            for lid in learners:
+                for i, meta in enumerate(s.meta):
+                    tr_ptr, te_ptr = s.train_ptr, s.test_ptr
+                    meta = {param_name(k): v for k, v in meta.items()}
+                    clash = sorted(set(meta) & set(RESERVED))
+                    if clash:
+                        raise InputError(
+                            f"cv metadata must not use the column names {clash!r}, which "
+                            "benchgrid sets; rename them in the splitter"
+                        )
+                    key_parts = (tid, task.key, lid, lkeys[lid], split_keys[i])
+                    jobs.append({
+                        "task_id": tid,
+                        "learner_id": lid,
+                        "algorithm": lid,  # the learner id, as in mlr3resampling
+                        **rid_col,
+                        **meta,
+                        "n_train": int(tr_ptr[i + 1] - tr_ptr[i]),
+                        "n_test": int(te_ptr[i + 1] - te_ptr[i]),
+                        "task_key": task.key,
+                        "learner_key": lkeys[lid],
+                        "content_key": digest(*key_parts, *([] if rid is None else [rid])),
+                    })  # fmt: skip
     return jobs
 
 
@@ -286,11 +345,11 @@ def param_name(column: str) -> str:
     return f"_{name}" if name[:1].isdigit() else name
 
 
-def column_names(splits: dict[str, Splits]) -> dict[str, str]:
+def column_names(splits: SplitsOf) -> dict[str, str]:
     """Job parameter -> splitter metadata name, where they differ."""
     out = {}
-    for s in splits.values():
-        for meta in s.meta[:1]:
+    for per_rid in splits.values():
+        for meta in (m for s in per_rid.values() for m in s.meta[:1]):
             for k in meta:
                 if param_name(k) != k:
                     out[param_name(k)] = k

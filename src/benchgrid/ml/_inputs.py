@@ -6,7 +6,7 @@
     inputs/ml_objects.pkl                   callable measures and the cv (pickled)
     inputs/tasks/<task_id>.<task_key>.parquet  the task's columns
     inputs/tasks/<task_id>.<task_key>.json     target, features, roles, type
-    inputs/splits/<task_id>.<task_key>.npz     every split's indices + metadata
+    inputs/splits/<task_id>.<task_key>.<resampling_id>.npz  every split's indices + metadata
     inputs/learners/<learner_id>.<learner_key>.pkl  the unfitted estimator
 
 Learners, callable measures and the cv are stored with :mod:`cloudpickle`:
@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import InputError
-from ._splits import Splits
 from ._task import Task
 
 __all__ = [
@@ -84,11 +83,14 @@ def _task_file(inputs: Path, task_id: str, task_key: str, ext: str) -> Path:
     return inputs / "tasks" / f"{task_id}.{task_key}{ext}"
 
 
-def splits_path(inputs: Path, task_id: str, task_key: str) -> Path:
-    return inputs / "splits" / f"{task_id}.{task_key}.npz"
+def splits_path(inputs: Path, task_id: str, task_key: str, resampling_id: Any = None) -> Path:
+    """Splits of one task under one resampling (None: projects of format 1)."""
+    if resampling_id is None:
+        return inputs / "splits" / f"{task_id}.{task_key}.npz"
+    return inputs / "splits" / f"{task_id}.{task_key}.{resampling_id}.npz"
 
 
-def write_task(inputs: Path, task_id: str, task: Task, splits: Splits) -> None:
+def write_task(inputs: Path, task_id: str, task: Task) -> None:
     import io
 
     buf = io.BytesIO()
@@ -105,7 +107,6 @@ def write_task(inputs: Path, task_id: str, task: Task, splits: Splits) -> None:
     write_bytes_atomic(
         _task_file(inputs, task_id, task.key, ".json"), json.dumps(info, indent=1).encode()
     )
-    splits.save(splits_path(inputs, task_id, task.key))
 
 
 def read_task(inputs: Path, task_id: str, task_key: str) -> Task:

@@ -73,7 +73,8 @@ def run_in_project(
     _check_private_once(project_dir)
     config, measures = _config(project_dir)
     task = _task(project_dir, params["task_id"], params["task_key"])
-    splits = _splits(project_dir, params["task_id"], params["task_key"])
+    splits = _splits(project_dir, params["task_id"], params["task_key"],
+                     params.get("resampling_id"))
     train, test = splits.get(int(params["iteration"]) - 1)
     est = _learner(project_dir, params["learner_id"], params["learner_key"])
     want_pred = bool(config.get("save_predictions")) and job_id is not None
@@ -298,10 +299,10 @@ def _task(project_dir: Path, task_id: str, task_key: str) -> Task:
     )
 
 
-def _splits(project_dir: Path, task_id: str, task_key: str) -> Splits:
+def _splits(project_dir: Path, task_id: str, task_key: str, resampling_id: Any = None) -> Splits:
     return _inputs_cache.get(
-        ("splits", project_dir, task_id, task_key),
-        lambda: Splits.load(splits_path(project_dir / "inputs", task_id, task_key)),
+        ("splits", project_dir, task_id, task_key, resampling_id),
+        lambda: Splits.load(splits_path(project_dir / "inputs", task_id, task_key, resampling_id)),
         lambda s: s.train.nbytes + s.test.nbytes + 2**10,
     )
 

@@ -73,7 +73,7 @@ def estimate_jobs(
     jobs: list[dict[str, Any]],
     tasks: dict[str, Task],
     learners: dict[str, Any],
-    splits: dict[str, Splits],
+    splits: dict[str, dict[Any, Splits]],
     measures: list[Any],
     seed: int,
 ) -> list[float]:
@@ -81,7 +81,7 @@ def estimate_jobs(
     table = try_grid(
         jobs,
         lambda j: tasks[j["task_id"]],
-        lambda j: splits[j["task_id"]],
+        lambda j: splits[j["task_id"]][j.get("resampling_id")],
         lambda j: learners[j["learner_id"]],
         resolve(measures),
         seed,
