@@ -265,3 +265,72 @@ def test_int_cv_with_a_group_column_keeps_groups_together(target):
         assert not set(df["g"].iloc[train]) & set(df["g"].iloc[test])
     tests = np.concatenate([s.get(i)[1] for i in range(3)])
     assert sorted(tests) == list(range(30))  # each row tested once
+
+
+def test_add_keeps_the_project_coherent_and_cli_filters(tmp_path, capsys):
+    from sklearn.dummy import DummyRegressor
+    from sklearn.model_selection import KFold
+
+    from benchgrid.cli.main import main
+    from benchgrid.report._html import write_report
+
+    def smallest_first(jobs):
+        return jobs.sort_values("n_train", kind="stable")
+
+    df = two_subsets(10, 11)
+    root = tmp_path / "p"
+    proj = bg.Project.create(root, {"t1": bg.Task(df.head(20), target="y", features=["x"])},
+                             {"featureless": DummyRegressor(),
+                              "rf": DecisionTreeRegressor(max_depth=2),
+                              "bad": DecisionTreeRegressor(max_depth=-1)},  # fit raises
+                             KFold(3), measures=["rmse"], order=smallest_first)
+    proj.run(n_workers=0, progress=False)
+    n = proj.add(tasks={"t2": bg.Task(df, target="y", features=["x"])},
+                 learners={"rf": DecisionTreeRegressor(max_depth=4)}, replace=True)
+    # t2: 3 learners x 3 folds; the new rf on t1: 3 folds
+    assert n == 12
+    added = proj.jobs().iloc[9:]
+    assert added["n_train"].tolist() == sorted(added["n_train"])  # the project's own order
+    ml = bg.Project.open(root).metadata["ml"]
+    assert set(ml["tasks"]) == {"t1", "t2"} and "max_depth=4" in ml["learners"]["rf"]["repr"]
+    proj.run(n_workers=0, progress=False)
+    html = write_report(proj).read_text()
+    assert "t2" in html and "max_depth=4" in html and "max_depth=2" not in html
+
+    # scores: old rf rows (3) left out; 21 jobs in all
+    out = tmp_path / "scores.csv"
+    assert main(["results", str(root), "--scores", "-o", str(out)]) == 0
+    scores = pd.read_csv(out)
+    assert len(scores) == 21 - 3
+    assert scores.groupby("learner_id").size().to_dict() == {"bad": 6, "featureless": 6, "rf": 6}
+    assert main(["results", str(root), "--scores", "--where", "learner_id=rf",
+                 "--where", "task_id=t2", "-o", str(out)]) == 0
+    assert len(pd.read_csv(out)) == 3
+    # retry by filter: only the errored jobs of learner 'bad' (6), none of the others
+    capsys.readouterr()
+    assert main(["retry", str(root), "--where", "learner_id=featureless"]) == 0
+    assert "put 0 job(s) back" in capsys.readouterr().out
+    assert main(["retry", str(root), "--where", "learner_id=bad"]) == 0
+    assert "put 6 job(s) back" in capsys.readouterr().out
+    assert main(["retry", str(root), "--where", "learner=bad"]) == 2
+    assert "where names column 'learner'" in capsys.readouterr().err
+
+
+def max_error(y_true, y_pred):
+    return float(np.max(np.abs(np.asarray(y_true) - y_pred)))
+
+
+def test_measures_as_name_to_callable_dict_inside_a_list(tmp_path):
+    from sklearn.dummy import DummyRegressor
+    from sklearn.model_selection import KFold
+
+    df = pd.DataFrame({"x": [0.0, 1, 2, 3], "y": [0.5, 1.5, 2.5, 3.5]})
+    proj = bg.Project.create(tmp_path / "p", {"t": bg.Task(df, target="y")},
+                             {"mean": DummyRegressor()}, KFold(2),
+                             measures=["rmse", {"worst": max_error}])
+    proj.run(n_workers=0, progress=False)
+    s = proj.scores().sort_values("iteration")
+    # fold 1: train mean 3.0, test 0.5, 1.5 -> errors 2.5, 1.5; fold 2: mean 1.0 -> 1.5, 2.5
+    assert s["worst"].tolist() == [2.5, 2.5]
+    assert s["rmse"].tolist() == pytest.approx([np.sqrt(4.25)] * 2)
+    assert proj.metadata["ml"]["measures"] == ["rmse", "worst"]

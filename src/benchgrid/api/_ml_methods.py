@@ -17,7 +17,7 @@ from .._errors import InputError, ProjectError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["MLMethods"]
+__all__ = ["MLMethods", "select_rows"]
 
 _REPLACED = "replaced.json"  # under inputs/: (kind, id, key) superseded by add(replace=True)
 
@@ -46,13 +46,14 @@ class MLMethods:
             )
         return dict(ml)
 
-    def scores(self) -> pd.DataFrame:
+    def scores(self, where: dict[str, Any] | None = None) -> pd.DataFrame:
         """The score table: one row per job, with the splitter's column names.
 
         Like :meth:`results`, but metadata columns carry the splitter's
         own names (``test.subset``, ``train.subsets``, ``n.train.groups``:
         the shape of mlr3resampling's ``score()``), and rows of tasks or
         learners replaced by ``add(..., replace=True)`` are left out.
+        ``where={"learner_id": "rf"}`` keeps the rows with those values.
 
         Examples
         --------
@@ -77,6 +78,8 @@ class MLMethods:
                 axis=1,
             )
             table = table[~drop].reset_index(drop=True)
+        if where:
+            table = table[select_rows(table, where)].reset_index(drop=True)
         return table
 
     def predictions(self) -> pd.DataFrame:
@@ -249,6 +252,33 @@ class MLMethods:
             seed,
             sample,
         )
+
+
+def select_rows(table: pd.DataFrame, where: dict[str, Any]) -> Any:
+    """Boolean mask of the rows whose columns equal every value of ``where``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"learner_id": ["rf", "lm", "rf"], "iteration": [1, 1, 2]})
+    >>> select_rows(t, {"learner_id": "rf", "iteration": 2}).tolist()
+    [False, False, True]
+    >>> select_rows(t, {"learner": "rf"})
+    Traceback (most recent call last):
+    ...
+    benchgrid._errors.InputError: where names column 'learner', which the table does not have; columns: ['learner_id', 'iteration']
+    """
+    import numpy as np
+
+    mask = np.ones(len(table), dtype=bool)
+    for col, value in where.items():
+        if col not in table.columns:
+            raise InputError(f"where names column {col!r}, which the table does not have; "
+                             f"columns: {list(table.columns)!r}")
+        values = table[col]
+        # "--where iteration=2" gives an int, "--where test.subset=1" may mean the text "1"
+        mask &= ((values == value) | (values.astype(str) == str(value))).to_numpy()
+    return mask
 
 
 def _rid(value: Any) -> Any:

@@ -209,8 +209,18 @@ class Project(MLMethods):
             error_rows(self.state()), columns=["job_id", "attempt", "worker", "error", "traceback"]
         )
 
-    def retry(self, *, errors: bool = True, expired: bool = False) -> int:
-        """Put errored (and/or expired/failed) jobs back in the queue; return how many."""
+    def retry(self, *, errors: bool = True, expired: bool = False,
+              where: dict[str, Any] | None = None) -> int:
+        """Put errored (and/or expired/failed) jobs back in the queue; return how many.
+
+        ``where={"learner_id": "rf"}`` retries only the jobs with those parameters.
+        """
+        from ._ml_methods import select_rows
+
+        keep = None
+        if where:
+            table = self.jobs()
+            keep = set(table["job_id"][select_rows(table, where)].tolist())
         queue = self._queue()
         n = expire_dead_workers(queue, by="retry") if expired else 0
         state = self.state()
@@ -218,7 +228,7 @@ class Project(MLMethods):
         claims = [
             Claim(job, state.latest_attempt(job) + 1, 0)
             for job in sorted(set(state.final) | set(state.failed) | set(state.claimed))
-            if state.state_of(job) in wanted
+            if state.state_of(job) in wanted and (keep is None or job in keep)
         ]
         return n + queue.requeue(claims, "retry", "user")
 

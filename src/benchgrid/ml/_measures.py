@@ -143,6 +143,11 @@ def check_measures(
     --------
     >>> check_measures(["rmse", "mae"], {"easy": "regression"})
     ['rmse', 'mae']
+    >>> def max_err(y_true, y_pred):
+    ...     return float(abs(y_true - y_pred).max())
+    >>> [m if isinstance(m, str) else m.name
+    ...  for m in check_measures(["rmse", {"max_error": max_err}], {"easy": "regression"})]
+    ['rmse', 'max_error']
     >>> check_measures(["accuracy"], {"easy": "regression"})
     Traceback (most recent call last):
     ...
@@ -156,8 +161,10 @@ def check_measures(
     if isinstance(measures, (str, Measure)) or callable(measures):
         measures = [measures]
     if isinstance(measures, dict):
-        measures = [Measure(str(k), v) if not isinstance(v, Measure) else v
-                    for k, v in measures.items()]
+        measures = [measures]
+    if isinstance(measures, (list, tuple)):
+        # {"name": callable} items (alone or in a list, as docs/ml.md shows) name their callables
+        measures = [one for m in measures for one in (_from_dict(m) if isinstance(m, dict) else [m])]
     if not isinstance(measures, (list, tuple)) or not measures:
         raise InputError(
             f"measures must be a non-empty list of names or callables, got {measures!r}; "
@@ -189,6 +196,16 @@ def check_measures(
     dup = {n for n in names if names.count(n) > 1}
     if dup:
         raise InputError(f"measure names must be unique, got {sorted(dup)!r} twice")
+    return out
+
+
+def _from_dict(items: dict[Any, Any]) -> list[Any]:
+    """``{"f1w": f}`` -> ``[Measure("f1w", f)]``; a Measure value keeps its own name."""
+    out: list[Any] = []
+    for name, fn in items.items():
+        if not isinstance(name, str):
+            raise InputError(f"measure names must be strings, got {name!r} in {items!r}")
+        out.append(fn if isinstance(fn, (Measure, str)) else Measure(name, fn))
     return out
 
 
