@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.tree import DecisionTreeRegressor
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 import benchgrid as bg
 from benchgrid import SOAK, pvalue
@@ -334,3 +334,63 @@ def test_measures_as_name_to_callable_dict_inside_a_list(tmp_path):
     assert s["worst"].tolist() == [2.5, 2.5]
     assert s["rmse"].tolist() == pytest.approx([np.sqrt(4.25)] * 2)
     assert proj.metadata["ml"]["measures"] == ["rmse", "worst"]
+
+
+class Hog(DecisionTreeClassifier):
+    """Holds ``mb`` megabytes during fit (touched, so resident), then frees them."""
+
+    def __init__(self, mb=0, max_depth=None):
+        self.mb = mb
+        super().__init__(max_depth=max_depth)
+
+    def fit(self, X, y, **kw):
+        block = np.ones(int(self.mb * 2**20 / 8))
+        block.sum()
+        del block
+        return super().fit(X, y, **kw)
+
+
+def test_time_memory_and_warning_columns_per_job(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import KFold
+
+    from benchgrid.report._html import _runs
+
+    df = two_subsets(30, 30)
+    df["c"] = np.where(df["x"] > 0, "pos", "neg")
+    task = bg.Task(df, target="c", features=["x"])
+    proj = bg.Project.create(
+        tmp_path / "p", {"t": task},
+        # grid order: the hog's jobs run first in the one worker, then the small ones
+        {"hog": Hog(mb=300), "small": Hog(mb=0),
+         "lr": LogisticRegression(max_iter=1)},  # ConvergenceWarning
+        KFold(2, shuffle=True, random_state=0), measures=["accuracy"], order="grid")
+    proj.run(n_workers=1, progress=False)
+    r = proj.results()
+    assert (r["state"] == "done").all()
+    for col in ("claimed_at", "started_at", "ended_at"):
+        assert str(r[col].dtype) == "datetime64[ns, UTC]"
+    assert (r["claimed_at"] <= r["started_at"]).all() and (r["started_at"] <= r["ended_at"]).all()
+    assert r["duration_s"].to_numpy() == pytest.approx(
+        (r["ended_at"] - r["started_at"]).dt.total_seconds().to_numpy(), abs=1e-5)
+    peak = r.groupby("learner_id")["peak_mem_mb"].max()
+    # per job, not the worker's lifetime peak: jobs after the hog's do not inherit its 300 MB
+    assert peak["hog"] > peak["small"] + 200
+    assert r.loc[r["learner_id"] == "small", "peak_mem_mb"].max() < peak["hog"] - 200
+    warned = r.set_index("learner_id")
+    assert (warned.loc["lr", "n_warnings"] >= 1).all()
+    assert warned.loc["lr", "warnings"].str.contains("ConvergenceWarning").all()
+    assert (warned.loc["small", "n_warnings"] == 0).all() and warned.loc["small", "warnings"].isna().all()
+
+    # one run, then the same jobs a day later: two runs, each with its own makespan
+    runs = _runs(r)
+    assert len(runs) == 1 and runs[0][2] == 6
+    later = r.copy()
+    for col in ("started_at", "ended_at"):
+        later[col] = later[col] + pd.Timedelta(days=1)
+    later["worker"] = later["worker"] + "-again"
+    runs = _runs(pd.concat([r, later], ignore_index=True))
+    assert [n for _, _, n in runs] == [6, 6]
+    assert all(t1 - t0 < 3600 for t0, t1, _ in runs)
+    fig = bg.plot_timeline(pd.concat([r, later], ignore_index=True))
+    assert len(fig.axes) == 2

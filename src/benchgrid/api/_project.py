@@ -190,6 +190,10 @@ class Project(MLMethods):
     def results(self) -> "pd.DataFrame":
         """One row per job: its parameters, result values, state, attempt, worker, host and times.
 
+        ``claimed_at``, ``started_at`` and ``ended_at`` are timezone-aware
+        datetimes in UTC (NaT for a job not claimed, started or ended);
+        ``duration_s`` is in seconds.
+
         For ML projects the splitter's metadata columns keep their own names
         (``test.subset``, ``train.subsets``, ``n.train.groups``), as in
         mlr3resampling's ``score()`` table.
@@ -198,6 +202,9 @@ class Project(MLMethods):
 
         state = self.state()
         table = pd.DataFrame(results_rows(state, self._queue().jobs))
+        for col in ("claimed_at", "started_at", "ended_at"):  # epoch seconds -> UTC datetimes
+            if col in table.columns:
+                table[col] = pd.to_datetime(table[col].astype(float), unit="s", utc=True)
         # ML projects: job parameters are identifiers (test_subset); show the splitter's names (test.subset)
         return table.rename(columns=self.metadata.get("ml", {}).get("columns", {}))
 
