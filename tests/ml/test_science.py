@@ -394,3 +394,42 @@ def test_time_memory_and_warning_columns_per_job(tmp_path):
     assert all(t1 - t0 < 3600 for t0, t1, _ in runs)
     fig = bg.plot_timeline(pd.concat([r, later], ignore_index=True))
     assert len(fig.axes) == 2
+
+
+class Slow(DecisionTreeRegressor):
+    """A learner whose fit costs 0.1 s plus 0.0005 s per training row (sleeps)."""
+
+    def __init__(self, max_depth=1):
+        super().__init__(max_depth=max_depth)
+
+    def fit(self, X, y, **kw):
+        import time
+
+        time.sleep(0.1 + 0.0005 * len(X))
+        return super().fit(X, y, **kw)
+
+
+def test_try_sample_extrapolates_like_the_full_try(tmp_path, capsys):
+    import re
+
+    from sklearn.model_selection import KFold
+
+    from benchgrid.cli.main import main
+
+    df = two_subsets(400, 400)
+    proj = bg.Project.create(tmp_path / "p", {"t": bg.Task(df, target="y", features=["x"])},
+                             {"slow": Slow()}, KFold(4), measures=["rmse"])
+    # by hand: 4 jobs of 600 training rows, fit 0.1 + 0.0005 * 600 = 0.4 s each
+    by_hand = 4 * 0.4
+    full = proj.try_jobs()
+    sampled = proj.try_jobs(sample=100)
+    assert sampled["n_train"].tolist() == [100]
+    assert sampled["fit_fixed_s"].iloc[0] == pytest.approx(0.1, abs=0.04)
+    assert sampled["fit_per_row_s"].iloc[0] == pytest.approx(0.0005, rel=0.5)
+    for table in (full, sampled):
+        # sleeps never end early; a busy machine adds a little
+        assert 0.8 * by_hand < table["est_cpu_s"].iloc[0] < 1.6 * by_hand
+    # dividing the sampled fit by its rows gave 0.15 / 100 * 2400 = 3.6 s, 2.25 x too much
+    assert main(["try", str(tmp_path / "p"), "--sample", "100"]) == 0
+    m, s = re.search(r"4 jobs, estimated CPU time (\d+):(\d\d) ", capsys.readouterr().out).groups()
+    assert 60 * int(m) + int(s) in (1, 2)
