@@ -236,6 +236,11 @@ def test_two_resamplings_in_one_project(tmp_path):
     pv = pvalue(s, "rmse")
     assert set(pv.comparisons["resampling_id"]) == {"soak"} and (pv.comparisons["N"] == 3).all()
     assert proj.metadata["ml"]["cv"] == {"soak": repr(cv["soak"]), "kfold5": repr(cv["kfold5"])}
+    # the scores plot keeps the KFold rows: a row "kfold5" in a panel of their own
+    fig = bg.plot_scores(s, "rmse")
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    assert len(titles) == 3 and any("(every subset)" in t for t in titles)
+    assert "kfold5" in [t.get_text() for t in fig.axes[0].get_yticklabels()]
 
 
 def test_single_cv_gets_a_resampling_id(tmp_path):

@@ -140,8 +140,8 @@ def split_runs(segments: pd.DataFrame, gap_s: float = 300.0) -> pd.Series:
     Examples
     --------
     >>> import pandas as pd
-    >>> seg = pd.DataFrame({"worker": ["a", "b", "a", "c"], "start": [0.0, 1.0, 2.0, 100.0],
-    ...                     "end": [2.0, 3.0, 4.0, 101.0]})
+    >>> seg = pd.DataFrame({"worker": ["a", "b", "a", "c"], "start": [0.0, 1.0, 2.0, 1000.0],
+    ...                     "end": [2.0, 3.0, 4.0, 1001.0]})
     >>> split_runs(seg).tolist()
     [1, 1, 1, 2]
     """

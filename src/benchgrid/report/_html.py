@@ -275,7 +275,8 @@ def score_summary(scores: pd.DataFrame, measures: list[str]) -> pd.DataFrame | N
     measures = [m for m in measures if m in done.columns] or []
     if len(done) == 0 or not measures:
         return None
-    keys = [c for c in ("task_id", "test.subset", "learner_id", "train.subsets", "n.train.groups")
+    keys = [c for c in ("task_id", "resampling_id", "test.subset", "learner_id", "train.subsets",
+                        "n.train.groups")
             if c in done.columns]
     grouped = done.groupby(keys, sort=True, dropna=False)
     out = grouped.size().rename("n").reset_index()
