@@ -186,6 +186,8 @@ class MLMethods:
             return 0
         # the project's order, as at creation (a callable order is stored with the inputs)
         order = objects.get("order", self._ml().get("order", "train_size"))
+        if not (callable(order) or order in _grid.ORDERS):  # format 1: only the callable's name
+            order = "train_size"
         new_jobs = _grid.order_jobs(new_jobs, order, {**old_t, **new_tasks}, all_learners,
                                     {**old_s, **splits}, measures, int(self.info.get(
                                         "random_state", 0)))  # fmt: skip

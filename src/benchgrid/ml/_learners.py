@@ -143,7 +143,8 @@ def set_random_state(est: Any, seed: int) -> list[str]:
 
 def describe_learner(est: Any) -> dict[str, Any]:
     """A JSON-able summary (kept in project metadata)."""
-    return {"key": learner_key(est), "algorithm": algorithm_name(est), "repr": repr(est)}
+    # "estimator": the class; the "algorithm" column of results holds the learner id
+    return {"key": learner_key(est), "estimator": algorithm_name(est), "repr": repr(est)}
 
 
 def learners_digest(learners: dict[str, Any]) -> str:

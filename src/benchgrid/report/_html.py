@@ -179,7 +179,8 @@ def _summary(proj: Project, ml: dict[str, Any] | None) -> str:
         tasks = ml.get("tasks", {})
         learners = ml.get("learners", {})
         parts.append(_kv([
-            ("cv", ml.get("cv")),
+            ("cv", "; ".join(f"{k}: {v}" for k, v in ml["cv"].items())
+             if isinstance(ml.get("cv"), dict) else ml.get("cv")),
             ("measures", ", ".join(map(str, ml.get("measures", [])))),
             ("tasks", "; ".join(f"{t}: {v.get('task_type', '')}, {v.get('n_rows', '?')} rows, "
                                 f"target {v.get('target', '?')}" for t, v in tasks.items())),
