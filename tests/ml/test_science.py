@@ -438,3 +438,46 @@ def test_try_sample_extrapolates_like_the_full_try(tmp_path, capsys):
     assert main(["try", str(tmp_path / "p"), "--sample", "100"]) == 0
     m, s = re.search(r"4 jobs, estimated CPU time (\d+):(\d\d) ", capsys.readouterr().out).groups()
     assert 60 * int(m) + int(s) in (1, 2)
+
+
+GRID = '''
+import numpy as np, pandas as pd
+import benchgrid as bg
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import KFold
+from sklearn.pipeline import make_pipeline
+
+
+class Square(BaseEstimator, TransformerMixin):      # defined in the grid file only
+    def fit(self, X, y=None):
+        return self
+    def transform(self, X):
+        return np.asarray(X) ** 2
+
+
+def max_abs(y_true, y_pred):                        # defined in the grid file only
+    return float(np.max(np.abs(np.asarray(y_true) - y_pred)))
+
+
+x = np.linspace(-2, 2, 30)
+tasks = {"sq": bg.Task(pd.DataFrame({"x": x, "y": x**2 + 0.5}), target="y")}
+learners = {"sq_ridge": make_pipeline(Square(), Ridge(alpha=1e-9))}
+cv = KFold(3, shuffle=True, random_state=0)
+measures = ["rmse", {"max_abs": max_abs}]
+'''
+
+
+def test_grid_file_classes_and_functions_run_in_real_workers(tmp_path, capsys):
+    from benchgrid.cli.main import main
+
+    grid = tmp_path / "grid.py"
+    grid.write_text(GRID)
+    root = tmp_path / "proj"
+    assert main(["init", str(root), "--grid", str(grid)]) == 0
+    grid.unlink()  # workers must not need the file: its objects are stored by value
+    assert main(["run", str(root), "--workers", "2", "--no-progress"]) == 0
+    s = bg.Project.open(root).scores()
+    assert (s["state"] == "done").all() and len(s) == 3
+    # y = x^2 + 0.5 exactly: a linear fit on x^2 is perfect
+    assert s["rmse"].max() < 1e-6 and s["max_abs"].max() < 1e-6
