@@ -29,7 +29,8 @@ from typing import Any, Callable
 from .._errors import InputError
 from ..store._jobs import job_seed
 from ..store._layout import Layout, read_project_json
-from ..store._leases import expire_dead_workers, write_lease
+from ..store._faults import fault_point
+from ..store._leases import expire_dead_workers, process_identity, write_lease
 from ..store._queue import NO_FIT, Claim, Queue
 from ..store._records import encode
 from ._context import JobContext, reset_current_job, set_current_job
@@ -141,6 +142,7 @@ class Worker:
         self.runner = load_runner(self.info["runner"])
         self.lease_s = float(self.settings.get("lease_s", 60))
         self.host = socket.gethostname()
+        self._identity = process_identity()
         prefix = re.sub(r"[^A-Za-z0-9_.-]", "_", name or self.host.split(".")[0])[:40]
         self.worker_id = f"{prefix}-{os.getpid()}-{secrets.token_hex(2)}"
         self.dir = self.layout.worker_dir(self.worker_id)
@@ -172,8 +174,7 @@ class Worker:
                 self.dir,
                 {
                     "worker": self.worker_id,
-                    "host": self.host,
-                    "pid": os.getpid(),
+                    **self._identity,
                     "state": state,
                     "heartbeat": time.time(),
                     "lease_s": self.lease_s,
@@ -242,16 +243,19 @@ class Worker:
     def _expiry_interval(self) -> float:
         """Seconds until this worker next looks for dead workers.
 
-        Every worker looks every ``lease_s / 2`` while there are few; with many
-        (a 1,000-task array) the interval grows with their number, so the
-        shared filesystem sees about 16 scans per ``lease_s / 2`` in all, jittered
-        so that workers started together do not scan together.
+        With few workers (a laptop, a small allocation) every worker looks
+        about every second, so a killed worker on the same host (its pid gone)
+        has its jobs back within a second; with many (a 1,000-task array) the
+        interval grows with their number, so the shared filesystem sees about
+        16 scans per ``lease_s / 2`` in all, jittered so that workers started
+        together do not scan together.
         """
         try:
             n_workers = len(os.listdir(self.layout.workers_dir))
         except OSError:
             n_workers = 1
-        return self.lease_s / 2 * max(1.0, n_workers / 16) * random.uniform(0.75, 1.25)
+        base = min(self.lease_s / 2, 1.0) if n_workers <= 16 else self.lease_s / 2 * n_workers / 16
+        return base * random.uniform(0.75, 1.25)
 
     def _batch_size(self) -> int:
         if self._mean_s is None:
@@ -259,19 +263,27 @@ class Worker:
         return max(1, min(self.max_batch, int(self.claim_target_s / max(self._mean_s, 1e-6))))
 
     def _hand_back(self, why: str) -> int:
-        """Put back held claims not finished (attempt + 1 fences this worker out)."""
+        """Put back held claims not finished (attempt + 1 fences this worker out).
+
+        Under the lock, and skipping what a recoverer already put back (it
+        may have taken this worker for dead: a freeze, a stale heartbeat).
+        """
         unfinished = [c for c in self._held if (c.job_id, c.attempt) not in self._finished]
-        if not unfinished or (self.dir / "revoked").exists():
+        if not unfinished:
             return 0
-        self.queue.requeue([Claim(c.job_id, c.attempt + 1, c.lost) for c in unfinished], "handback", self.worker_id)
+        new = {
+            (c.job_id, c.attempt - 1)
+            for c in self.queue.put_back([Claim(c.job_id, c.attempt + 1, c.lost) for c in unfinished], "handback", self.worker_id)
+        }
         now = time.time()
         running = self._running
         for c in unfinished:
             t0 = running.t0 if running is not None and running.claim == c else None
             self._event({"op": "handback", "job": c.job_id, "a": c.attempt, "t0": t0, "t1": now, "why": why})
             self._finished.add((c.job_id, c.attempt))
-        self.summary.handed_back += len(unfinished)
-        return len(unfinished)
+        fault_point("handback.recorded")
+        self.summary.handed_back += len(new)
+        return len(new)
 
     def _close(self, state: str) -> None:
         self._held = [c for c in self._held if (c.job_id, c.attempt) not in self._finished]
