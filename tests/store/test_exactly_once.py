@@ -247,3 +247,21 @@ def test_check_reports_two_results_and_damaged_lines(proj_dir: Path) -> None:
     assert {"several accepted results", "result not explained", "damaged line"} <= kinds
     assert any("cut short by a crash" in n for n in report.notes)
     assert not report.ok
+
+
+def test_a_worker_never_serves_rows_of_an_interrupted_add_from_its_cache(proj_dir: Path) -> None:
+    """Rows of an add killed before its commit are replaced by the next add; a cache must not keep them."""
+    from benchgrid.store import Queue, read_project_json
+
+    Project.create(proj_dir, [{"i": i} for i in range(5)], SLEEP, **SETTINGS)
+    cut = _python(
+        "import sys; from benchgrid import Project; Project.open(sys.argv[1]).add_jobs([{'i': -1}] * 3)",
+        "add.rows", str(proj_dir),
+    )
+    assert cut.returncode == -signal.SIGKILL
+    queue = Queue(proj_dir, read_project_json(proj_dir)["settings"])
+    assert [c.job_id for c in queue.claim("w", 5)] == [0, 1, 2, 3, 4]
+    assert queue.jobs.get(4)["params"] == {"i": 4}  # loads part 0, uncommitted rows on disk
+    Project.open(proj_dir).add_jobs([{"i": 5}])
+    (claim,) = queue.claim("w", 5)
+    assert queue.jobs.get(claim.job_id)["params"] == {"i": 5}

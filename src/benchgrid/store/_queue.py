@@ -93,6 +93,7 @@ class Queue:
                 f"{str(self.layout.claims)!r} is missing or holds no valid record; "
                 "the project is corrupted: create it again"
             )
+        self.jobs.committed = max(self.jobs.committed, int(record["n"]))
         return record
 
     # -- claiming ------------------------------------------------------------
