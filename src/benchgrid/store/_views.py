@@ -115,7 +115,7 @@ def _memory_hint(state: ProjectState, now: float) -> str:
     ]
     if not budgets or None in budgets:
         return ""  # no live worker, or one of unknown budget (it takes every lane)
-    biggest = max(float(b) for b in budgets)
+    biggest = max(float(b) for b in budgets if b is not None)
     served = set(lanes_for_budget(biggest))
     waiting = [0] * len(state.lanes)
     for lane, (pos, _rq) in enumerate(state.lanes):
