@@ -13,6 +13,7 @@ fails on Lustre without ``-o flock``, so it is for a single machine only.
 from __future__ import annotations
 
 import math
+import os
 import random
 import time
 from datetime import timedelta
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .._errors import InputError, LockTimeout
+from ._safe_io import modes_for
 
 __all__ = ["ProjectLock", "LeaseLock", "FlockLock", "make_lock", "LOCK_MODES"]
 
@@ -69,11 +71,14 @@ class LeaseLock:
         self._lock = _Lock(str(path), lifetime=timedelta(seconds=lifetime))
         self._lock._slop_shift = CLOCK_SLOP - timedelta(seconds=slop)
         self._timeout_s = timeout_s
+        # flufl creates its files with open(): in a group-shared project every member must read them
+        self._umask = 0o777 & ~modes_for(path.parent)[0] if path.parent.exists() else 0o077
 
     def __enter__(self) -> "LeaseLock":
         from flufl.lock import TimeOutError
 
         self._lock._naps = 0
+        old_umask = os.umask(self._umask)
         try:
             timeout = None if self._timeout_s is None else timedelta(seconds=self._timeout_s)
             self._lock.lock(timeout=timeout)
@@ -82,6 +87,8 @@ class LeaseLock:
                 f"could not take the project lock {self._lock.lockfile!r} within "
                 f"{self._timeout_s} s; another process holds it"
             ) from None
+        finally:
+            os.umask(old_umask)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -94,7 +101,8 @@ class FlockLock:
     def __init__(self, path: Path, lifetime_s: float = 15.0, timeout_s: float | None = None):
         from filelock import FileLock
 
-        self._lock = FileLock(str(path) + ".flock", timeout=-1 if timeout_s is None else timeout_s)
+        file_mode = modes_for(path.parent)[0] if path.parent.exists() else 0o600
+        self._lock = FileLock(str(path) + ".flock", timeout=-1 if timeout_s is None else timeout_s, mode=file_mode)
 
     def __enter__(self) -> "FlockLock":
         from filelock import Timeout
