@@ -239,7 +239,8 @@ def test_group_shared_in_a_private_group_warns(accounts: Accounts, base: Path) -
     jobs.chmod(0o644)
     out = benchgrid_as(c, "init", str(home / "proj"), "--jobs", str(jobs), "--runner", RUNNER, "--group-shared")
     assert out.returncode == 0, out.stderr
-    assert f"the private group of user {c.name!r}" in out.stderr
+    assert f"benchgrid: warning: the project's group is {c.name!r}, the private group of user {c.name!r}" in out.stderr
+    assert "Traceback" not in out.stderr
 
 
 # -- 5. symbolic links planted in a project --------------------------------------------------------

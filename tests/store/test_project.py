@@ -14,6 +14,7 @@ import pytest
 import benchgrid as bg
 from benchgrid.cli.main import main
 from benchgrid.store import check_project
+from benchgrid.store._trust import GroupWarning
 
 RUNNER = "tests.runners.jobs:echo"
 
@@ -97,7 +98,7 @@ def test_files_are_private_by_default(proj_dir: Path) -> None:
 
 
 def test_group_shared_opens_to_the_group_only(proj_dir: Path) -> None:
-    with pytest.warns(UserWarning, match="private group of user 'root'"):  # tests run as root
+    with pytest.warns(GroupWarning, match="private group of user 'root'"):  # tests run as root
         bg.Project.create(proj_dir, [{"i": 1}], RUNNER, group_shared=True)
     mode = (proj_dir / "project.json").stat().st_mode
     assert mode & stat.S_IWGRP and not mode & stat.S_IRWXO

@@ -116,11 +116,11 @@ def create_project(
     finally:
         os.umask(old_umask)
     if settings.get("group_shared"):
-        from ._trust import private_group_warning
+        from ._trust import GroupWarning, private_group_warning
 
         message = private_group_warning(os.stat(path).st_gid)
         if message:
-            warnings.warn(message, UserWarning, stacklevel=3)
+            warnings.warn(message, GroupWarning, stacklevel=3)
     return path
 
 
@@ -137,5 +137,13 @@ def _set_modes(tmp: Path, group_shared: bool, gid: int) -> None:
         paths += [(Path(dirpath, name), dir_mode) for name in dirnames]
     for p, mode in paths:
         if group_shared:
-            os.chown(p, -1, gid, follow_symlinks=False)
+            try:
+                os.chown(p, -1, gid, follow_symlinks=False)
+            except PermissionError:
+                from ._trust import group_name
+
+                raise ProjectError(
+                    f"cannot give the project the group {group_name(gid)!r} of its folder: you are not a "
+                    "member; use a folder of one of your groups (id -Gn lists them)"
+                ) from None
         fix_mode(p, mode)

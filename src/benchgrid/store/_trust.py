@@ -36,12 +36,19 @@ from .._errors import ProjectError
 from ._layout import Layout, read_project_json
 from ._safe_io import link_error
 
-__all__ = ["check_project", "ensure_checked", "user_name", "group_name", "is_member", "private_group_warning"]
+__all__ = [
+    "check_project", "ensure_checked", "user_name", "group_name", "is_member", "private_group_warning",
+    "GroupWarning",
+]  # fmt: skip
 
 # folders walked to the bottom: what workers load and run
 _DEEP = ("inputs", "jobs", "queue")
 
 _checked: set[Path] = set()
+
+
+class GroupWarning(UserWarning):
+    """A group-shared project whose group shares it with no one."""
 
 
 def user_name(uid: int) -> str:
