@@ -106,7 +106,7 @@ def _check_bash_syntax(text: str, *, setup: bool = False) -> None:
         return
     out = subprocess.run([bash, "-n"], input=text, capture_output=True, text=True, check=False)
     if out.returncode != 0:
-        what = f"the setup lines {text!r} are not complete shell code" if setup else "the batch script would not run"
+        what = "the batch script would not run" + (f": the setup lines {text!r} are not complete shell code" if setup else "")
         raise InputError(
             f"{what}: bash -n says {out.stderr.strip()!r}; check the setup lines "
             "(they are inserted as shell code: close every quote, if and loop)"
