@@ -84,9 +84,12 @@ def test_root_refuses_another_users_ml_project_with_a_malicious_learner(accounts
         os.chown(p, a.uid, a.gid)
         p.chmod(0o755 if p.is_dir() else 0o644)  # nobody but A can write: the old check passed this
     plant_as(a, payload_bytes(marker), a_learner_pickle(proj_dir), base / "staging.pkl")
+    more = base / "more.py"
+    more.write_text("from sklearn.linear_model import Ridge\nlearners = {'ridge': Ridge()}\n")
 
     for args in (["work", str(proj_dir)], ["run", str(proj_dir), "--workers", "1", "--no-progress"],
-                 ["try", str(proj_dir)], ["submit", str(proj_dir), "--workers", "1", "--dry-run"]):  # fmt: skip
+                 ["try", str(proj_dir)], ["add", str(proj_dir), "--grid", str(more)],
+                 ["submit", str(proj_dir), "--workers", "1", "--dry-run"]):  # fmt: skip
         err = refused(benchgrid_as(None, *args), f"belongs to user {a.name!r}")
         assert "--trust-owner" in err
         assert not marker.exists(), args
@@ -107,6 +110,13 @@ def test_trust_owner_runs_another_users_project(accounts: Accounts, base: Path) 
     out = benchgrid_as(None, "run", str(proj_dir), "--workers", "2", "--no-progress", "--trust-owner")
     assert out.returncode == 0, out.stderr
     assert bg.Project.open(proj_dir).status().counts["done"] == 4
+    # what root created there is A's, so A goes on with its project
+    assert {(p.lstat().st_uid, p.lstat().st_gid) for p in proj_dir.rglob("*")} == {(a.uid, a.gid)}
+    proj_dir.chmod(0o700)
+    out = benchgrid_as(a, "retry", str(proj_dir), "--expired")
+    assert out.returncode == 0, out.stderr
+    out = benchgrid_as(a, "status", str(proj_dir))
+    assert out.returncode == 0 and "done 4" in out.stdout, (out.stdout, out.stderr)
 
 
 # -- 2. world-writable project.json of a generic project, runner changed by another user ---------
@@ -171,7 +181,8 @@ def test_world_writable_pickle_is_refused_once(accounts: Accounts, base: Path) -
 # -- 4. group-shared: members run retry, add and work; files keep the group's mode ---------------
 
 
-def test_group_shared_project_works_for_the_group(accounts: Accounts, base: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("lock", ["lease", "flock"])
+def test_group_shared_project_works_for_the_group(accounts: Accounts, base: Path, lock: str) -> None:
     accounts.group("lab")
     a = accounts.user("a", groups=("lab",))
     b = accounts.user("b", groups=("lab",))
@@ -192,7 +203,7 @@ def test_group_shared_project_works_for_the_group(accounts: Accounts, base: Path
     proj_dir = lab / "proj"
 
     out = benchgrid_as(a, "init", str(proj_dir), "--jobs", str(jobs), "--runner", "tests.runners.jobs:fail_some",
-                       "--group-shared")  # fmt: skip
+                       "--group-shared", "--lock", lock)  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert "private group" not in out.stderr
     out = benchgrid_as(a, "work", str(proj_dir))

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import InputError
-from ..store import make_dir, modes_for, open_file
+from ..store import adopt_new_file, make_dir, open_file
 from ._splits import Splits
 from ._task import Task
 
@@ -38,7 +38,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temp file in the same folder and a rename."""
     make_dir(path.parent, parents=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.fchmod(fd, modes_for(path.parent)[0])  # the project's mode (group-shared or private), not mkstemp's
+    adopt_new_file(fd, path.parent)  # the project's mode (group-shared or private), not mkstemp's
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

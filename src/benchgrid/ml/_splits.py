@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import InputError
-from ..store import make_dir, modes_for
+from ..store import adopt_new_file, make_dir
 from ._task import Task
 
 __all__ = ["Splits", "compute_splits", "check_cv", "describe_cv"]
@@ -78,7 +78,7 @@ class Splits:
         """Write atomically (temp file + rename): a reader never sees half a file."""
         make_dir(path.parent, parents=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        os.fchmod(fd, modes_for(path.parent)[0])  # the project's mode (group-shared or private), not mkstemp's
+        adopt_new_file(fd, path.parent)  # the project's mode (group-shared or private), not mkstemp's
         try:
             with os.fdopen(fd, "wb") as fh:
                 np.savez_compressed(

@@ -2,11 +2,11 @@
 
 from ._layout import FORMAT_VERSION, Layout, read_project_json
 from ._queue import Claim, Queue
-from ._safe_io import make_dir, modes_for, open_file
+from ._safe_io import adopt_new_file, make_dir, modes_for, open_file
 from ._state import STATES, ProjectState
 from ._trust import check_project, ensure_checked
 
 __all__ = [
     "FORMAT_VERSION", "Claim", "Layout", "ProjectState", "Queue", "STATES", "check_project", "ensure_checked",
-    "make_dir", "modes_for", "open_file", "read_project_json",
+    "adopt_new_file", "make_dir", "modes_for", "open_file", "read_project_json",
 ]  # fmt: skip

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .._errors import InputError, LockTimeout
-from ._safe_io import modes_for
+from ._safe_io import modes_for, open_nofollow
 
 __all__ = ["ProjectLock", "LeaseLock", "FlockLock", "make_lock", "LOCK_MODES"]
 
@@ -102,11 +102,15 @@ class FlockLock:
         from filelock import FileLock
 
         file_mode = modes_for(path.parent)[0] if path.parent.exists() else 0o600
+        self._made = False
         self._lock = FileLock(str(path) + ".flock", timeout=-1 if timeout_s is None else timeout_s, mode=file_mode)
 
     def __enter__(self) -> "FlockLock":
         from filelock import Timeout
 
+        if not self._made:  # made here with the project's mode (and owner), not filelock's
+            os.close(open_nofollow(self._lock.lock_file, os.O_RDWR | os.O_CREAT))
+            self._made = True
         try:
             self._lock.acquire()
         except Timeout:

@@ -12,7 +12,9 @@ never from the caller's umask:
 - any other folder gives ``0600`` and ``0700``.
 
 So a group member's ``retry`` or ``add`` on a group-shared project creates
-files the rest of the group can use, whatever that member's umask.
+files the rest of the group can use, whatever that member's umask. Root
+working on another user's project (``--trust-owner``) gives what it creates
+to the owner of the folder it creates it in, so the owner can go on using it.
 
 Examples
 --------
@@ -39,7 +41,7 @@ from typing import IO, Any
 
 from .._errors import ProjectError
 
-__all__ = ["open_nofollow", "open_file", "modes_for", "make_dir", "fix_mode", "link_error"]
+__all__ = ["open_nofollow", "open_file", "modes_for", "make_dir", "fix_mode", "link_error", "adopt_new_file"]
 
 SHARED_FILE_MODE = 0o660
 SHARED_DIR_MODE = 0o2770
@@ -51,6 +53,24 @@ def modes_for(folder: str | os.PathLike[str]) -> tuple[int, int]:
     """``(file_mode, dir_mode)`` for what is created in ``folder``: shared if the group may write it."""
     shared = os.stat(folder).st_mode & stat.S_IWGRP
     return (SHARED_FILE_MODE, SHARED_DIR_MODE) if shared else (PRIVATE_FILE_MODE, PRIVATE_DIR_MODE)
+
+
+def _owner_for(st: os.stat_result) -> tuple[int, int]:
+    """``(uid, gid)`` to give what root creates in a folder of another user; ``(-1, -1)``: leave it."""
+    if os.geteuid() == 0 and st.st_uid != 0:
+        return st.st_uid, st.st_gid
+    return -1, -1
+
+
+def adopt_new_file(fd: int, folder: str | os.PathLike[str], mode: int | None = None) -> None:
+    """Give a file this process just created in ``folder`` the folder's mode (and owner, when root)."""
+    st = os.stat(folder)
+    uid, gid = _owner_for(st)
+    if uid != -1:
+        os.fchown(fd, uid, gid)
+    if mode is None:
+        mode = SHARED_FILE_MODE if st.st_mode & stat.S_IWGRP else PRIVATE_FILE_MODE
+    os.fchmod(fd, mode)
 
 
 def link_error(path: str | os.PathLike[str]) -> ProjectError:
@@ -83,16 +103,14 @@ def open_nofollow(path: str | os.PathLike[str], flags: int, mode: int | None = N
                 return os.open(path, flags & ~os.O_CREAT)
             except FileNotFoundError:
                 pass
-        if mode is None:
-            mode = modes_for(os.path.dirname(os.path.abspath(path)))[0]
         try:
-            fd = os.open(path, flags | os.O_EXCL, mode)
+            fd = os.open(path, flags | os.O_EXCL, 0o600)
         except FileExistsError:
             if flags & os.O_EXCL:
                 raise
             return os.open(path, flags & ~os.O_CREAT)  # created meanwhile by another process
         try:
-            os.fchmod(fd, mode)
+            adopt_new_file(fd, os.path.dirname(os.path.abspath(path)), mode)
         except OSError:
             os.close(fd)
             raise
@@ -127,9 +145,10 @@ def make_dir(path: str | os.PathLike[str], *, exist_ok: bool = True, parents: bo
     p = Path(path)
     if parents and not p.parent.exists():
         make_dir(p.parent, exist_ok=True, parents=True)
-    dir_mode = modes_for(p.parent)[1]
+    st_parent = os.stat(p.parent)
+    dir_mode = SHARED_DIR_MODE if st_parent.st_mode & stat.S_IWGRP else PRIVATE_DIR_MODE
     try:
-        os.mkdir(p, dir_mode & 0o777)
+        os.mkdir(p, 0o700)
     except FileExistsError:
         st = os.lstat(p)
         if stat.S_ISLNK(st.st_mode):
@@ -137,4 +156,11 @@ def make_dir(path: str | os.PathLike[str], *, exist_ok: bool = True, parents: bo
         if not exist_ok or not stat.S_ISDIR(st.st_mode):
             raise
         return
-    fix_mode(p, dir_mode)
+    fd = os.open(p, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        uid, gid = _owner_for(st_parent)
+        if uid != -1:
+            os.fchown(fd, uid, gid)
+        os.fchmod(fd, dir_mode)
+    finally:
+        os.close(fd)
