@@ -110,9 +110,18 @@ def base() -> Iterator[Path]:
         shutil.rmtree(d.parent, ignore_errors=True)
 
 
-def _reachable_by_others(path: str) -> bool:
+def _reachable_by_others(path: str | Path) -> bool:
     p = Path(path).resolve()
-    return all(os.stat(q).st_mode & stat.S_IXOTH for q in [*reversed(p.parents)])
+    return all(os.stat(q).st_mode & stat.S_IXOTH for q in [*reversed(p.parents), p] if q.is_dir())
+
+
+def _python_reachable_by_others() -> bool:
+    """Whether another user can run this interpreter and import benchgrid and the tests' runners."""
+    import benchgrid
+
+    needed = [sys.executable, sys.prefix, Path(benchgrid.__file__).parent, ROOT]
+    needed += [p for p in sys.path if p and Path(p).is_dir()]
+    return all(_reachable_by_others(p) for p in needed)
 
 
 def env_for(home: Path) -> dict[str, str]:
@@ -135,7 +144,7 @@ def benchgrid_as(user: Account | None, *args: str, umask: int = 0o022, home: Pat
     """Run ``python -m benchgrid ARGS`` as ``user`` (None: as root, this process's user)."""
     cmd = [sys.executable, "-m", "benchgrid", *args]
     if user is not None:
-        if _reachable_by_others(sys.executable):
+        if _python_reachable_by_others():
             cmd = ["runuser", "-u", user.name, "--", *cmd]
         else:
             cmd = ["setpriv", "--reuid", str(user.uid), "--regid", str(user.gid), "--init-groups",

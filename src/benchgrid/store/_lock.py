@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .._errors import InputError, LockTimeout
-from ._safe_io import modes_for, open_nofollow
+from ._safe_io import SHARED_FILE_MODE, modes_for, open_nofollow
 
 __all__ = ["ProjectLock", "LeaseLock", "FlockLock", "make_lock", "LOCK_MODES"]
 
@@ -71,8 +71,11 @@ class LeaseLock:
         self._lock = _Lock(str(path), lifetime=timedelta(seconds=lifetime))
         self._lock._slop_shift = CLOCK_SLOP - timedelta(seconds=slop)
         self._timeout_s = timeout_s
-        # flufl creates its files with open(): in a group-shared project every member must read them
-        self._umask = 0o777 & ~modes_for(path.parent)[0] if path.parent.exists() else 0o077
+        # flufl creates its files with open(), and whoever waits reads the holder's: in a group-shared
+        # project a member's must be readable by the group (0660), and root's, working on another user's
+        # project, by that user (0644; the project's folders keep everyone else out)
+        shared = path.parent.exists() and modes_for(path.parent)[0] == SHARED_FILE_MODE
+        self._umask = 0o117 if shared else 0o133
 
     def __enter__(self) -> "LeaseLock":
         from flufl.lock import TimeOutError
