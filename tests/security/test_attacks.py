@@ -206,6 +206,7 @@ def test_group_shared_project_works_for_the_group(accounts: Accounts, base: Path
                        "--group-shared", "--lock", lock)  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert "private group" not in out.stderr
+    assert f"shared with group 'bglab{accounts.tag}'" in out.stdout
     out = benchgrid_as(a, "work", str(proj_dir))
     assert out.returncode == 0, out.stderr
     assert bg.Project.open(proj_dir).status().counts["error"] == 2  # jobs 0 and 3

@@ -63,4 +63,10 @@ def _create(args: argparse.Namespace) -> int:
         proj = Project.create(args.dir, read_jobs_file(args.jobs), args.runner, **options)
     n = len(proj.jobs())
     print(f"created {proj.path} with {n} jobs; run them with: benchgrid run {args.dir} --workers 2")
+    if args.group_shared:
+        import os
+
+        from ..store._trust import group_name
+
+        print(f"shared with group {group_name(os.stat(proj.path).st_gid)!r} (see docs/security.md)")
     return 0
