@@ -103,7 +103,8 @@ class MLMethods:
         jobs = self.jobs()[["job_id", "task_id", "learner_id", "iteration"]]
         return jobs.merge(pred, on="job_id", how="inner")
 
-    def add(self, tasks: Any = None, learners: Any = None, *, replace: bool = False) -> int:
+    def add(self, tasks: Any = None, learners: Any = None, *, replace: bool = False,
+            trust_owner: bool = False) -> int:  # fmt: skip
         """Append jobs for new tasks and/or learners; return how many were added.
 
         New tasks get a job per (learner, split) for every learner of the
@@ -131,7 +132,7 @@ class MLMethods:
 
         self._ml()
         inputs = self.path / "inputs"
-        _check_private(self.path)
+        _check_project(self.path, trust_owner)  # before unpickling the project's learners
         config, objects = _inputs.read_config(inputs)
         jobs = self.jobs()
         old_tasks = dict(zip(jobs["task_id"], jobs["task_key"]))
@@ -213,14 +214,15 @@ class MLMethods:
         if hasattr(self, "info"):
             self.info = info
 
-    def try_jobs(self, sample: int | None = None, *, seed: int = 0) -> pd.DataFrame:
+    def try_jobs(self, sample: int | None = None, *, seed: int = 0, trust_owner: bool = False) -> pd.DataFrame:
         """Run one job per (task, learner) here and extrapolate the grid's CPU time.
 
         The tried job is the pair's largest training set (or ``sample`` rows
         of it). Returns one row per pair: n_train, n_test, fit_s,
-        predict_s, peak_mem_mb, error, n_jobs and est_cpu_s (the pair's
-        jobs, assuming time grows linearly with training rows). Nothing is
-        written to the project.
+        predict_s, peak_mem_mb, error, the fit time model (fit_fixed_s,
+        fit_per_row_s, predict_per_row_s), n_jobs and est_cpu_s (the pair's
+        jobs: a fixed fit time plus a time per training row, timed at two
+        sizes). Nothing is written to the project.
 
         Examples
         --------
@@ -241,7 +243,7 @@ class MLMethods:
         if sample is not None and (not isinstance(sample, int) or sample < 2):
             raise InputError(f"sample must be an int >= 2 (training rows), got {sample!r}")
         root = self.path
-        _runner._check_private_once(root)
+        _check_project(root, trust_owner)  # once, before unpickling anything
         _, measures = _runner._config(root)
         jobs = self.jobs().to_dict(orient="records")
         return try_grid(
@@ -288,10 +290,10 @@ def _rid(value: Any) -> Any:
     return value if isinstance(value, str) else None
 
 
-def _check_private(root: Path) -> None:
-    from ..store import check_private
+def _check_project(root: Path, trust_owner: bool) -> None:
+    from ..store import check_project
 
-    check_private(root)
+    check_project(root, trust_owner=trust_owner)
 
 
 def _read_replaced(root: Path) -> set[tuple[str, str, str]]:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
 from .._errors import InputError
 from ._ids import check_id, check_unique, digest
 from ._inputs import splits_path, write_config, write_learner, write_task
@@ -302,33 +304,43 @@ def make_jobs(
     lkeys = {lid: learner_key(est) for lid, est in learners.items()}
     jobs = []
     for tid, task in tasks.items():
+        task_key = task.key  # a hash of the data: once per task, not once per job
         for rid, s in splits[tid].items():
             split_keys = [digest(*(a.tobytes() for a in s.get(i))) for i in range(len(s))]
+            n_train = np.diff(s.train_ptr).tolist()
+            n_test = np.diff(s.test_ptr).tolist()
+            metas = [{param_name(k): v for k, v in meta.items()} for meta in s.meta]
             rid_col = {} if rid is None else {"resampling_id": rid}
+            rid_key = [] if rid is None else [rid]
+            for meta in metas[:1]:
+                _check_meta(meta)
             for lid in learners:
-                for i, meta in enumerate(s.meta):
-                    tr_ptr, te_ptr = s.train_ptr, s.test_ptr
-                    meta = {param_name(k): v for k, v in meta.items()}
-                    clash = sorted(set(meta) & set(RESERVED))
-                    if clash:
-                        raise InputError(
-                            f"cv metadata must not use the column names {clash!r}, which "
-                            "benchgrid sets; rename them in the splitter"
-                        )
-                    key_parts = (tid, task.key, lid, lkeys[lid], split_keys[i])
+                for i, meta in enumerate(metas):
+                    if len(meta) != len(metas[0]) or not meta.keys() <= metas[0].keys():
+                        _check_meta(meta)
                     jobs.append({
                         "task_id": tid,
                         "learner_id": lid,
                         "algorithm": lid,  # the learner id, as in mlr3resampling
                         **rid_col,
                         **meta,
-                        "n_train": int(tr_ptr[i + 1] - tr_ptr[i]),
-                        "n_test": int(te_ptr[i + 1] - te_ptr[i]),
-                        "task_key": task.key,
+                        "n_train": n_train[i],
+                        "n_test": n_test[i],
+                        "task_key": task_key,
                         "learner_key": lkeys[lid],
-                        "content_key": digest(*key_parts, *([] if rid is None else [rid])),
+                        "content_key": digest(tid, task_key, lid, lkeys[lid], split_keys[i],
+                                              *rid_key),
                     })  # fmt: skip
     return jobs
+
+
+def _check_meta(meta: dict[str, Any]) -> None:
+    clash = sorted(set(meta) & set(RESERVED))
+    if clash:
+        raise InputError(
+            f"cv metadata must not use the column names {clash!r}, which "
+            "benchgrid sets; rename them in the splitter"
+        )
 
 
 def param_name(column: str) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from .._errors import InputError
+from ._safe_io import make_dir, open_file
 
 __all__ = ["PART_SIZE", "JobTable", "content_key", "job_seed", "normalize_jobs"]
 
@@ -108,13 +109,16 @@ class JobTable:
     def __init__(self, jobs_dir: Path):
         self.dir = jobs_dir
         self._parts: dict[int, list[dict[str, Any]]] = {}
+        # rows known to be committed (the queue sets it from each cursor it reads): only
+        # these are cached, so rows of an interrupted add, later replaced, are never served
+        self.committed = 0
 
     def part_path(self, part: int) -> Path:
         return self.dir / f"part-{part:05d}.jsonl"
 
     def _load_part(self, part: int) -> list[dict[str, Any]]:
         try:
-            with open(self.part_path(part), "rb") as f:
+            with open_file(self.part_path(part), "rb") as f:
                 data = f.read()
         except FileNotFoundError:
             return []
@@ -133,7 +137,8 @@ class JobTable:
         part, line = divmod(job_id, PART_SIZE)
         rows = self._parts.get(part)
         if rows is None or line >= len(rows):
-            rows = self._parts[part] = self._load_part(part)  # re-open: jobs may have been added
+            rows = self._load_part(part)  # re-open: jobs may have been added
+            self._parts[part] = rows[: max(0, self.committed - part * PART_SIZE)]
         if line >= len(rows):
             raise KeyError(job_id)
         return rows[line]
@@ -150,15 +155,15 @@ class JobTable:
 
         Returns the new number of rows, which the caller commits in the claims log.
         """
-        self.dir.mkdir(exist_ok=True)
+        make_dir(self.dir)
         last_part = n_committed // PART_SIZE
         keep = n_committed % PART_SIZE
         path = self.part_path(last_part)
         if path.exists():  # drop uncommitted lines of an interrupted add
-            with open(path, "rb") as f:
+            with open_file(path, "rb") as f:
                 lines = f.read().split(b"\n")
             if len(lines) - 1 != keep or (lines and lines[-1]):
-                with open(path, "wb") as f:
+                with open_file(path, "wb") as f:
                     f.write(b"".join(line + b"\n" for line in lines[:keep]))
         job_id = n_committed
         by_part: dict[int, list[str]] = {}
@@ -168,7 +173,7 @@ class JobTable:
             )
             job_id += 1
         for part, lines_ in by_part.items():
-            with open(self.part_path(part), "a") as f:
+            with open_file(self.part_path(part), "a") as f:
                 f.write("".join(lines_))
         self._parts.clear()
         return job_id

@@ -27,6 +27,8 @@ import zlib
 from pathlib import Path
 from typing import Any, Iterable
 
+from ._safe_io import open_file, open_nofollow
+
 __all__ = [
     "encode",
     "decode",
@@ -82,7 +84,7 @@ def append_records(path: Path, records: Iterable[Record], *, before_write: Any =
     bytes are written; the claim protocol uses it to publish the offset.
     """
     data = b"".join(encode(r) for r in records)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o666)
+    fd = open_nofollow(path, os.O_RDWR | os.O_CREAT | os.O_APPEND)
     try:
         size = os.fstat(fd).st_size
         if size > 0 and os.pread(fd, 1, size - 1) != b"\n":
@@ -101,7 +103,7 @@ def append_records(path: Path, records: Iterable[Record], *, before_write: Any =
 def _read_bytes(path: Path, offset: int = 0, size: int = -1) -> bytes:
     for attempt in range(20):
         try:
-            with open(path, "rb") as f:
+            with open_file(path, "rb") as f:
                 f.seek(offset)
                 return f.read(size)
         except FileNotFoundError:
@@ -143,14 +145,36 @@ def iter_records(path: Path, offset: int, max_bytes: int = 1 << 16) -> list[tupl
 
 
 def read_last_record(path: Path, window: int = 16384) -> Record | None:
-    """The last valid record of a file, reading only its tail (O(1) in its length)."""
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        return None
+    """The last valid record of a file, reading only its tail (O(1) in its length).
+
+    The tail is sized from ``fstat`` of the file this call opens, never from
+    ``stat()`` of the path: an NFS client answers ``stat()`` from its
+    attribute cache, while ``open()`` revalidates (close-to-open), so a
+    cached size would hide the records other hosts appended and hand out
+    their jobs again.
+    """
+    for attempt in range(20):
+        try:
+            fd = open_nofollow(path, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        except OSError as err:  # ESTALE while another client replaces the file
+            if err.errno != errno.ESTALE or attempt == 19:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+            continue
+        try:
+            return _last_record_of(fd, window)
+        finally:
+            os.close(fd)
+    return None
+
+
+def _last_record_of(fd: int, window: int) -> Record | None:
+    size = os.fstat(fd).st_size
     while True:
         start = max(0, size - window)
-        data = _read_bytes(path, start, size - start)
+        data = os.pread(fd, size - start, start)
         lines = data.splitlines(keepends=True)
         if start > 0:
             lines = lines[1:]  # the first line may begin before the window
@@ -175,7 +199,7 @@ def read_json(path: Path) -> Any:
     last: Exception | None = None
     for attempt in range(20):
         try:
-            with open(path, "rb") as f:
+            with open_file(path, "rb") as f:
                 return json.loads(f.read())
         except FileNotFoundError:
             raise
@@ -189,7 +213,7 @@ def read_json(path: Path) -> Any:
 def write_json_atomic(path: Path, value: Any) -> None:
     """Write JSON to a temp file in the same folder, then rename it over ``path``."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
+    with open_file(tmp, "w") as f:
         json.dump(value, f, default=_json_default)
         f.flush()
     os.replace(tmp, path)
