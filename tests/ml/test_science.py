@@ -481,3 +481,16 @@ def test_grid_file_classes_and_functions_run_in_real_workers(tmp_path, capsys):
     assert (s["state"] == "done").all() and len(s) == 3
     # y = x^2 + 0.5 exactly: a linear fit on x^2 is perfect
     assert s["rmse"].max() < 1e-6 and s["max_abs"].max() < 1e-6
+
+
+def test_grid_file_strict_refuses_train_sets_missing_a_class(tmp_path, capsys):
+    from benchgrid.cli.main import main
+
+    grid = tmp_path / "grid.py"
+    grid.write_text("import benchgrid as bg\nfrom sklearn.datasets import load_iris\n"
+                    "from sklearn.dummy import DummyClassifier\nfrom sklearn.model_selection import KFold\n"
+                    "tasks = {'iris': bg.Task(load_iris(as_frame=True).frame, target='target')}\n"
+                    "learners = {'d': DummyClassifier()}\ncv = KFold(3)\nstrict = True\n")
+    assert main(["init", str(tmp_path / "p"), "--grid", str(grid)]) == 2
+    assert "3 train set(s) lack a class of their task" in capsys.readouterr().err
+    assert not (tmp_path / "p").exists()
