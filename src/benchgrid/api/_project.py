@@ -162,21 +162,59 @@ class Project(MLMethods):
         return pd.DataFrame([{"job_id": r["id"], "key": r["key"], **r["params"]} for r in rows])
 
     # -- running ---------------------------------------------------------------
-    def run(self, n_workers: int = 2, *, progress: bool = True, **worker_options: Any) -> Status:
+    def run(self, n_workers: int = 2, *, backend: str = "local", progress: bool = True, **worker_options: Any) -> Status:
         """Run the jobs on this machine with ``n_workers`` processes and wait.
 
-        ``n_workers=0`` runs every job in this process, one after the other
-        (debug mode: breakpoints in the runner work). Returns the final status.
+        ``n_workers=0`` (or ``backend="debug"``) runs every job in this
+        process, one after the other: breakpoints in the runner work.
+        Returns the final status.
         """
-        from ..backends.local import run_local
+        from ..backends import get_backend
 
-        return run_local(self, n_workers, progress=progress, **worker_options)
+        chosen = get_backend(backend)
+        if not chosen.waits:
+            raise InputError(
+                f"run waits for its workers, so backend must be 'local' or 'debug', got {backend!r}; "
+                f"submit to a scheduler with submit(n_workers, backend={backend!r})"
+            )
+        return chosen.launch(self.path, n_workers, progress=progress, **worker_options).status  # type: ignore[no-any-return]
 
-    def submit(self, n_workers: int, **options: Any) -> Any:
-        """Submit ``n_workers`` workers as a SLURM job array (see :mod:`benchgrid.backends.slurm`)."""
-        from ..backends.slurm import submit
+    def submit(self, n_workers: int, *, backend: str = "slurm", **options: Any) -> Any:
+        """Submit ``n_workers`` workers to a scheduler as one job array, return at once.
 
-        return submit(self, n_workers, **options)
+        ``backend`` is ``"slurm"`` or ``"sge"`` (Grid Engine); options are the
+        backend's own (``time``, ``mem_gb``, ... see docs/slurm.md and
+        docs/sge.md) and default to its table in ``config.toml``. Returns a
+        :class:`benchgrid.backends.Launch` (job ids, scripts). Submitting
+        again adds workers: they all pull from the same job table.
+        """
+        from ..backends import get_backend
+
+        chosen = get_backend(backend)
+        if chosen.waits:
+            raise InputError(
+                f"submit is for schedulers, so backend must be 'slurm' or 'sge', got {backend!r}; "
+                "run on this machine with run(n_workers)"
+            )
+        return chosen.launch(self.path, n_workers, **options)
+
+    def cancel(self, backend: str | None = None) -> dict[str, list[str]]:
+        """Cancel this project's pending and running scheduler workers (only them).
+
+        Running workers hand their jobs back. ``backend=None`` cancels on
+        every scheduler this project was submitted to. Returns
+        ``{backend: [array job ids acted on]}``.
+        """
+        from ..backends import get_backend, scheduler_backends
+
+        chosen = [get_backend(backend)] if backend is not None else scheduler_backends()
+        return {b.name: b.cancel(self.path) for b in chosen if b.has_submissions(self.path)}
+
+    def scheduler_workers(self) -> dict[str, dict[str, int]]:
+        """``{backend: {"pending": n, "running": n, "ended": n}}`` for each scheduler used."""
+        from ..backends import scheduler_backends
+
+        return {b.name: b.worker_counts(self.path) for b in scheduler_backends() if b.has_submissions(self.path)}
 
     # -- looking ---------------------------------------------------------------
     def state(self) -> ProjectState:

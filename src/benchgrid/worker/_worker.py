@@ -2,7 +2,7 @@
 
 The loop, the heartbeat and the signals live here; the claim protocol lives
 in :mod:`benchgrid.store._queue`. A worker started as its own process
-(``benchgrid work``) blocks SIGTERM, SIGINT and SIGUSR1 in every thread and
+(``benchgrid work``) blocks SIGTERM, SIGINT, SIGUSR1 and SIGUSR2 in every thread and
 waits for them in a dedicated thread, so a job stuck in C code (a long
 ``fit``) is still handed back at once: that thread waits for the main
 thread to leave its short critical section, puts the unfinished claims back
@@ -37,7 +37,8 @@ from ._durations import DurationModel
 
 __all__ = ["Worker", "WorkerSummary", "load_runner", "HANDBACK_SIGNALS"]
 
-HANDBACK_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1)
+# SIGUSR1: SLURM's warning (--signal); SIGUSR2: Grid Engine's (-notify, at h_rt and before qdel's kill)
+HANDBACK_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2)
 
 
 def load_runner(spec: str) -> Callable[..., Any]:
@@ -182,8 +183,8 @@ class Worker:
                     "claim_offset": self._claim_offset,
                     "current": None if running is None else [running.claim.job_id, running.claim.attempt, running.t0],
                     "until": self.until,
-                    "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
-                    "slurm_array_job_id": os.environ.get("SLURM_ARRAY_JOB_ID"),
+                    # set by the backend's job script (SLURM: 123_4, Grid Engine: 123.4)
+                    "scheduler_job_id": os.environ.get("BENCHGRID_SCHEDULER_JOB_ID"),
                 },
             )
 

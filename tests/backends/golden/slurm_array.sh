@@ -33,6 +33,7 @@ benchgrid_until=()
 if [ -n "$benchgrid_end_s" ]; then
     benchgrid_until=(--until "$((benchgrid_end_s - 60))")
 fi
+export BENCHGRID_SCHEDULER_JOB_ID="${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"
 
 # setup
 module load python/3.11
