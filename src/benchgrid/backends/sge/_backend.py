@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -212,8 +213,19 @@ def parse_qstat_xml(text: str) -> list[WorkerRow]:
         phase = "pending" if "q" in state or "h" in state else "running"
         where = (job.findtext("queue_name") or "").strip()
         started = (job.findtext("JAT_start_time") or "").strip()
-        rows.append(WorkerRow(f"{number}.{task}", number, phase, state, where, started))
+        rows.append(WorkerRow(f"{number}.{task}", number, phase, state, where, _elapsed(started)))
     return rows
+
+
+def _elapsed(started: str) -> str:
+    """``H:MM:SS`` since qstat's local ISO start time ("" when absent or unreadable)."""
+    import datetime as dt
+
+    try:
+        seconds = max(0, int(time.time() - dt.datetime.fromisoformat(started).timestamp()))
+    except ValueError:
+        return ""
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 def _safe_name(text: str) -> str:

@@ -200,8 +200,9 @@ def sge_array(
     if limit_s is not None:
         lines += [
             "# The end of this allocation: the task's start (qstat; no variable has it) + h_rt.",
-            'benchgrid_start_s=$(qstat -j "$JOB_ID" -xml 2>/dev/null | awk -F "[<>]" -v task="$SGE_TASK_ID" \\',
-            "    '$2 == \"JAT_task_number\" { n = $3 } $2 == \"JAT_start_time\" && n == task { print $3; exit }')",
+            "# (awk: one record per tag, whatever the XML's line breaks)",
+            'benchgrid_start_s=$(qstat -j "$JOB_ID" -xml 2>/dev/null | awk -v RS="<" -F ">" -v task="$SGE_TASK_ID" \\',
+            "    '$1 == \"JAT_task_number\" { n = $2 } $1 == \"JAT_start_time\" && n == task { print $2; exit }')",
             "case $benchgrid_start_s in",
             "    '' | *[!0-9]*) benchgrid_start_s=$(date +%s) ;;",
             "esac",
