@@ -168,7 +168,11 @@ class Backend(ABC):
 
     @classmethod
     def check_settings(cls, values: Mapping[str, Any], where: str) -> None:
-        """Deeper checks of a ``[name]`` table than the schema's (``where`` names the file)."""
+        """Deeper checks of a ``[name]`` table than the schema's.
+
+        ``where`` is ``"in <file>"`` for a configuration file, ``""`` for
+        values given as arguments (then name the argument alone).
+        """
 
     # -- shared ------------------------------------------------------------------
     def has_submissions(self, project: Any) -> bool:

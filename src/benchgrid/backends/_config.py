@@ -300,5 +300,5 @@ def backend_settings(
                 f"known: {', '.join(sorted(schema))}"
             )
         apply(overrides, "command line")
-        backend.check_settings({k: v for k, v in overrides.items() if v is not None}, "on the command line")
+        backend.check_settings({k: v for k, v in overrides.items() if v is not None}, "")
     return Settings(values, sources)

@@ -94,7 +94,7 @@ class SgeBackend(Backend):
     @classmethod
     def check_settings(cls, values: Mapping[str, Any], where: str) -> None:
         if isinstance(values.get("time"), str):
-            parse_slurm_time(values["time"], name=f"'sge.time' {where}")
+            parse_slurm_time(values["time"], name=f"'sge.time' {where}" if where else "time")
 
     def launch(
         self,

@@ -291,7 +291,7 @@ class SlurmBackend(Backend):
     @classmethod
     def check_settings(cls, values: Mapping[str, Any], where: str) -> None:
         if isinstance(values.get("time"), str):
-            parse_slurm_time(values["time"], name=f"'slurm.time' {where}")
+            parse_slurm_time(values["time"], name=f"'slurm.time' {where}" if where else "time")
 
     def launch(self, project: Any, n_workers: int, **options: Any) -> Launch:
         import inspect
