@@ -199,7 +199,7 @@ def _summary(proj: Project, ml: dict[str, Any] | None) -> str:
 
 
 def _counts(status: Any, results: pd.DataFrame) -> str:
-    from ..cli._common import fmt_seconds
+    from .._format import fmt_seconds
     from ..plots._timeline import fmt_duration
 
     chips = "".join(f'<span class="{s}">{_e(s)} <b>{n}</b></span>' for s, n in status.counts.items() if n)
@@ -324,10 +324,11 @@ def _scores_plot(scores: pd.DataFrame) -> Any:
 
 def _pvalue(scores: pd.DataFrame) -> Any:
     from ..ml._pvalue import pvalue
+    from ..plots._pvalue_plot import plot_pvalue
     from ..plots._scores import score_table
 
     done, measure = score_table(scores)
-    return pvalue(done, measure).plot()
+    return plot_pvalue(pvalue(done, measure))
 
 
 def _figure(name: str, caption: str, draw: Callable[[], Any]) -> str:
