@@ -17,13 +17,17 @@ def scheduler_missing(name: str) -> str | None:
         if shutil.which("sbatch") is None:
             return "sbatch is not on PATH; start one with `sudo scripts/slurm-local start`"
         cmd = ["sinfo", "-h", "-o", "%T"]
-        ok: Callable[[str], bool] = lambda out: any(s.startswith(("idle", "mixed", "alloc")) for s in out.split())
+
+        def ok(out: str) -> bool:
+            return any(s.startswith(("idle", "mixed", "alloc")) for s in out.split())
     elif name == "sge":
         if shutil.which("qsub") is None:
             return "qsub is not on PATH; start one with `sudo scripts/sge-local start`"
         cmd = ["qstat", "-f"]
-        # a queue instance line ends with its load; "-NA-" or a/u/E states mean execd is not there
-        ok = lambda out: any("@" in line and "-NA-" not in line for line in out.splitlines())
+
+        def ok(out: str) -> bool:  # noqa: F811 - one check per scheduler
+            # a queue instance line ends with its load; "-NA-" means execd is not there
+            return any("@" in line and "-NA-" not in line for line in out.splitlines())
     else:
         return None
     try:

@@ -32,7 +32,7 @@ class Project(MLMethods):
     --------
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp()) / "proj"
-    >>> proj = Project.create(d, [{"a": 1}, {"a": 2}], "math:factorial")
+    >>> proj = Project.create(d, [{"a": 1}, {"a": 2}], "builtins:dict")
     >>> proj.run(n_workers=0, progress=False).counts["done"]
     2
     """

@@ -166,7 +166,7 @@ class Backend(ABC):
         """Cancel this project's pending and running workers; return the ids acted on."""
         return []
 
-    @classmethod
+    @classmethod  # noqa: B027 - an optional hook, empty by default
     def check_settings(cls, values: Mapping[str, Any], where: str) -> None:
         """Deeper checks of a ``[name]`` table than the schema's.
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -160,7 +160,7 @@ def read_config(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     >>> read_config(p)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    benchgrid._errors.InputError: unknown key 'slurm.accout' in .../config.toml; known keys of [slurm]: account, cpus_per_worker, gres, max_parallel, mem_gb, partition, qos, sbatch_args, setup, time
+    benchgrid._errors.InputError: unknown key 'slurm.accout' in .../config.toml; known keys of [slurm]: account, ...
     """
     path = Path(path)
     try:

@@ -26,7 +26,7 @@ class DebugBackend(Backend):
     --------
     >>> import tempfile, pathlib
     >>> from benchgrid import Project
-    >>> proj = Project.create(pathlib.Path(tempfile.mkdtemp()) / "p", [{"a": 3}], "math:factorial")
+    >>> proj = Project.create(pathlib.Path(tempfile.mkdtemp()) / "p", [{"a": 3}], "builtins:dict")
     >>> DebugBackend().launch(proj.path, 1).status.counts["done"]
     1
     """
