@@ -6,6 +6,7 @@ instead when ``CI=true``.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -65,6 +66,8 @@ def test_three_workers_drain_300_jobs_like_a_local_run(sge: None, proj_dir: Path
     # status shows the Grid Engine workers
     assert main(["status", str(proj_dir)]) == 0
     assert "Grid Engine workers: 0 pending, 0 running, 3 ended" in capsys.readouterr().out
+    assert main(["status", str(proj_dir), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["scheduler_workers"] == {"sge": {"pending": 0, "running": 0, "ended": 3}}
 
 
 @pytest.mark.sge
@@ -151,6 +154,18 @@ def test_slurm_options_are_refused_for_sge(proj_dir: Path, capsys: pytest.Captur
     Project.create(proj_dir, [{"i": 0}], "tests.runners.jobs:echo")
     assert main(["submit", str(proj_dir), "--backend", "sge", "--workers", "1", "--partition", "cpu", "--dry-run"]) == 2
     assert "unknown Grid Engine option(s) 'partition'; known: cpus_per_worker, max_parallel, mem_gb, mem_resource" in capsys.readouterr().err
+    assert not (proj_dir / "sge").exists()
+
+
+def test_without_qsub_submit_says_what_to_do_and_writes_nothing(
+    proj_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    Project.create(proj_dir, [{"i": 0}], "tests.runners.jobs:echo")
+    empty = tmp_path / "empty bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    assert main(["submit", str(proj_dir), "--backend", "sge", "--workers", "1"]) == 2
+    assert "qsub is not on PATH: run submit on a Grid Engine submit host" in capsys.readouterr().err
     assert not (proj_dir / "sge").exists()
 
 
