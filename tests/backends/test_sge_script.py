@@ -116,6 +116,13 @@ def test_worker_gets_path_name_and_until_from_qstat(tmp_path: Path, project: Pat
     assert (project / "sge" / "logs" / "worker-1234.7.out").exists()
 
 
+def test_the_worker_gets_its_memory_budget(tmp_path: Path, project: Path) -> None:
+    job = sge_array(project, n_workers=1, work_dir=str(tmp_path), command=["fake-worker"], mem_gb=2.5)
+    assert job.qsub_args[-2:] == ("-l", "mem_free=2560M")
+    got = run_script(tmp_path, job.script, start=None)
+    assert got["argv"][-2:] == ["--mem-gb", "2.5"]
+
+
 def test_milliseconds_start_is_read_as_seconds(tmp_path: Path, project: Path) -> None:
     job = sge_array(project, n_workers=1, work_dir=str(tmp_path), command=["fake-worker"], time="10")
     got = run_script(tmp_path, job.script, start="1800000000123")

@@ -334,7 +334,9 @@ def slurm_array_script(
     if setup_lines:
         lines += ["", "# setup", *setup_lines]
     worker = " ".join(shlex.quote(w) for w in (*command, "work", project))
-    extra = "".join(" " + shlex.quote(a) for a in worker_args)
+    # the worker's memory budget (claims only jobs expected to fit) is the allocation's
+    budget = ("--mem-gb", f"{float(mem_gb):g}") if mem_gb is not None else ()
+    extra = "".join(" " + shlex.quote(a) for a in (*budget, *worker_args))
     lines += [
         "",
         "# exec: the worker becomes the batch shell, so SLURM's B:USR1 warning and SIGTERM reach it.",
