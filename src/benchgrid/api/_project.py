@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from .._errors import InputError
 from ..store._check import CheckReport, check_project
 from ..store._create import create_project
+from ..store._settings import ProjectSettings
 from ..store._lanes import expected_gb, lane_of
 from ..store._jobs import normalize_jobs, content_key
 from ..store._layout import read_project_json
@@ -57,11 +58,11 @@ class Project(MLMethods):
         cv: Any = None,
         *,
         random_state: int = 0,
-        lease_s: float = 60.0,
-        max_attempts: int = 3,
-        lock: str = "lease",
-        lock_lease_s: float = 15.0,
-        group_shared: bool = False,
+        lease_s: float = ProjectSettings.lease_s,
+        max_attempts: int = ProjectSettings.max_attempts,
+        lock: str = ProjectSettings.lock,
+        lock_lease_s: float = ProjectSettings.lock_lease_s,
+        group_shared: bool = ProjectSettings.group_shared,
         duration_key: list[str] | None = None,
         default_job_s: float | None = None,
         memory_key: str | None = None,
@@ -110,16 +111,11 @@ class Project(MLMethods):
         if runner is None:
             raise InputError("runner is required: give 'package.module:function' (or tasks, learners and cv)")
         load_runner(runner)
-        settings = {
-            "lease_s": lease_s,
-            "max_attempts": max_attempts,
-            "lock": lock,
-            "lock_lease_s": lock_lease_s,
-            "group_shared": bool(group_shared),
-            "duration_key": duration_key,
-            "default_job_s": default_job_s,
-            "memory_key": memory_key,
-        }
+        settings = ProjectSettings(
+            lease_s=lease_s, max_attempts=max_attempts, lock=lock, lock_lease_s=lock_lease_s,
+            group_shared=bool(group_shared), duration_key=duration_key, default_job_s=default_job_s,
+            memory_key=memory_key,
+        ).to_dict()
         create_project(
             Path(path), jobs, runner, settings, random_state=random_state, write_inputs=write_inputs, metadata=metadata
         )

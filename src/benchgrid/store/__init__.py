@@ -3,10 +3,11 @@
 from ._check import CheckReport, check_project, last_check
 from ._layout import FORMAT_VERSION, Layout, check_private, read_project_json
 from ._queue import Claim, Queue
+from ._settings import ProjectSettings
 from ._state import STATES, ProjectState
 
 __all__ = [
     "CheckReport",
     "check_project",
     "last_check",
-    "FORMAT_VERSION", "Claim", "Layout", "ProjectState", "Queue", "STATES", "check_private", "read_project_json"]
+    "FORMAT_VERSION", "Claim", "Layout", "ProjectSettings", "ProjectState", "Queue", "STATES", "check_private", "read_project_json"]

@@ -35,6 +35,7 @@ from ..store._lanes import MEM_CLASSES_GB, N_LANES, lane_of
 from ..store._leases import expire_dead_workers, process_identity, write_lease
 from ..store._queue import NO_FIT, Claim, Queue
 from ..store._records import encode
+from ..store._settings import ProjectSettings
 from ._memory import budget_gb, rss_gb
 from ._context import JobContext, reset_current_job, set_current_job
 from ._durations import DurationModel
@@ -154,7 +155,7 @@ class Worker:
         self.layout = Layout(self.root)
         self.queue = Queue(self.root, self.settings)
         self.runner = load_runner(self.info["runner"])
-        self.lease_s = float(self.settings.get("lease_s", 60))
+        self.lease_s = float(ProjectSettings.from_dict(self.settings).lease_s)
         self.host = socket.gethostname()
         self._identity = process_identity()
         prefix = re.sub(r"[^A-Za-z0-9_.-]", "_", name or self.host.split(".")[0])[:40]
