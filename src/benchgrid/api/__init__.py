@@ -1,5 +1,6 @@
 """benchgrid.api: the Project class (create, open, run, submit, cancel, status, results)."""
 
-from ._project import Project
+from ._ml_project import MLProject
+from ._project import NotAnMLProjectError, Project
 
-__all__ = ["Project"]
+__all__ = ["MLProject", "NotAnMLProjectError", "Project"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 
-from .._errors import InputError
+from .._errors import InputError, ProjectError
 from ..store._check import CheckReport, check_project
 from ..store._create import create_project
 from ..store._settings import ProjectSettings
@@ -18,18 +18,26 @@ from ..store._queue import Claim, Queue
 from ..store._state import ProjectState
 from ..store._views import Status, error_rows, results_rows, status_of
 from ..worker._worker import load_runner
-from ._ml_methods import MLMethods
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Project"]
+P = TypeVar("P", bound="Project")
+_ML_METHODS = ("scores", "predictions", "add", "try_jobs")
 
 
-class Project(MLMethods):
+class NotAnMLProjectError(ProjectError, AttributeError):
+    """An ML method (scores, add, ...) called on a project made from a job table and a runner."""
+
+__all__ = ["NotAnMLProjectError", "Project"]
+
+
+class Project:
     """A benchgrid project directory: a job table, its runner, and what workers recorded.
 
-    Create one with :meth:`create`, open an existing one with :meth:`open`.
+    Create one with :meth:`create`, open an existing one with :meth:`open`;
+    both give an :class:`~benchgrid.MLProject` (scores, add, try_jobs) for a
+    project made from tasks, learners and a splitter.
 
     Examples
     --------
@@ -40,23 +48,51 @@ class Project(MLMethods):
     2
     """
 
+    #: metadata key -> the subclass that opens such projects (MLProject registers "ml")
+    _kinds: ClassVar[dict[str, type["Project"]]] = {}
+
+    def __init_subclass__(cls, kind: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if kind is not None:
+            Project._kinds[kind] = cls
+
     def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path).absolute()
         self.info = read_project_json(self.path)
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> "Project":
-        """Open an existing project (a ProjectError says what is wrong otherwise)."""
-        return cls(path)
+    def open(cls: type[P], path: str | os.PathLike[str]) -> P:
+        """Open an existing project (a ProjectError says what is wrong otherwise).
+
+        ``Project.open`` of an ML project gives an :class:`~benchgrid.MLProject`.
+        """
+        proj = cls(path)
+        if cls is Project:
+            for kind, subclass in Project._kinds.items():
+                if kind in proj.metadata:
+                    return subclass(path)  # type: ignore[return-value]
+        return proj
+
+    if not TYPE_CHECKING:  # type checkers should still see that Project has no scores()
+
+        def __getattr__(self, name: str) -> Any:
+            if name in _ML_METHODS:
+                raise NotAnMLProjectError(
+                    f"{name}() needs an ML project, and {str(self.path)!r} was created from a job table and a "
+                    "runner; use results() instead"
+                )
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @classmethod
     def create(
-        cls,
+        cls: type[P],
         path: str | os.PathLike[str],
-        jobs: Any,
+        jobs: Any = None,
         runner: Any = None,
         cv: Any = None,
         *,
+        tasks: Any = None,
+        learners: Any = None,
         random_state: int = 0,
         lease_s: float = ProjectSettings.lease_s,
         max_attempts: int = ProjectSettings.max_attempts,
@@ -69,7 +105,7 @@ class Project(MLMethods):
         write_inputs: Callable[[Path], None] | None = None,
         metadata: dict[str, Any] | None = None,
         **ml_options: Any,
-    ) -> "Project":
+    ) -> P:
         """Create a project directory (all of it, or nothing when an input is bad).
 
         Two forms:
@@ -77,8 +113,10 @@ class Project(MLMethods):
         - generic: ``create(path, jobs, "package.module:function")``: ``jobs`` a
           list of dicts or a DataFrame, one job per row; the runner is called
           with each row as keyword arguments and returns a dict or None.
-        - machine learning: ``create(path, tasks, learners, cv, measures=[...])``:
+        - machine learning: ``create(path, tasks, learners, cv, measures=[...])``,
+          or with keywords ``create(path, tasks=..., learners=..., cv=...)``:
           one job per (task, learner, split); see :mod:`benchgrid.ml`.
+          Returns an :class:`~benchgrid.MLProject`.
 
         Parameters
         ----------
@@ -98,6 +136,17 @@ class Project(MLMethods):
             claim only jobs expected to fit, largest first; a job that runs
             out of memory is put back in the next larger class.
         """
+        if tasks is not None or learners is not None:
+            if jobs is not None or runner is not None:
+                raise InputError(
+                    "give tasks and learners either by position (path, tasks, learners, cv) or by keyword, "
+                    f"not both; got jobs={type(jobs).__name__} and tasks={type(tasks).__name__}"
+                )
+            if tasks is None or learners is None:
+                raise InputError(f"an ML project needs both tasks and learners, got tasks={tasks!r} and learners={learners!r}")
+            jobs, runner = tasks, learners
+        if jobs is None:
+            raise InputError("jobs is required: a list of dicts or a DataFrame (or tasks=, learners=, cv=)")
         if runner is not None and not isinstance(runner, str):
             from ..ml._grid import build_ml_project
 
@@ -119,7 +168,7 @@ class Project(MLMethods):
         create_project(
             Path(path), jobs, runner, settings, random_state=random_state, write_inputs=write_inputs, metadata=metadata
         )
-        return cls(path)
+        return cls.open(path)
 
     # -- properties ------------------------------------------------------------
     @property
@@ -239,18 +288,11 @@ class Project(MLMethods):
         return check_project(self.path)
 
     def results(self) -> "pd.DataFrame":
-        """One row per job: its parameters, result values, state, attempt, worker, host and times.
-
-        For ML projects the splitter's metadata columns keep their own names
-        (``test.subset``, ``train.subsets``, ``n.train.groups``), as in
-        mlr3resampling's ``score()`` table.
-        """
+        """One row per job: its parameters, result values, state, attempt, worker, host and times."""
         import pandas as pd
 
         state = self.state()
-        table = pd.DataFrame(results_rows(state, self._queue().jobs))
-        # ML projects: job parameters are identifiers (test_subset); show the splitter's names (test.subset)
-        return table.rename(columns=self.metadata.get("ml", {}).get("columns", {}))
+        return pd.DataFrame(results_rows(state, self._queue().jobs))
 
     def errors(self) -> "pd.DataFrame":
         """Jobs in state error or failed, with traceback or reason."""

@@ -121,10 +121,12 @@ def write_report(proj: Project | str | os.PathLike[str], path: str | os.PathLike
 
 # -- the page -----------------------------------------------------------------------
 def _page(proj: Project) -> str:
+    from ..api._ml_project import MLProject
+
     results = proj.results()
     status = proj.status()
     ml = proj.metadata.get("ml")
-    scores = proj.scores() if ml else None
+    scores = proj.scores() if isinstance(proj, MLProject) else None
     name = proj.path.name if proj.path.name != "project" else f"{proj.path.parent.name}/{proj.path.name}"
     now = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     sections = [
