@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from ..api._ml_project import MLProject
     from ..api._project import Project
 
 __all__ = ["plot_scores", "score_table"]
@@ -64,6 +63,7 @@ def score_table(proj_or_results: Project | pd.DataFrame | str | os.PathLike[str]
     """
     import pandas as pd
 
+    from ..api._ml_project import MLProject
     from ..api._project import Project
     from ..ml._pvalue import find_measure
 
