@@ -19,7 +19,7 @@ def scheduler_missing(name: str) -> str | None:
         cmd = ["sinfo", "-h", "-o", "%T"]
 
         def ok(out: str) -> bool:
-            return any(s.startswith(("idle", "mixed", "alloc")) for s in out.split())
+            return any(s.startswith(("idle", "mixed", "alloc", "completing")) for s in out.split())
     elif name == "sge":
         if shutil.which("qsub") is None:
             return "qsub is not on PATH; start one with `sudo scripts/sge-local start`"
