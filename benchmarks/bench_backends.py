@@ -2,13 +2,13 @@
 
 Usage::
 
-    python benchmarks/bench_backends.py                    # 300 no-op jobs, 2 workers, 3 repeats
-    python benchmarks/bench_backends.py --jobs 1000 --repeats 5
+    python benchmarks/bench_backends.py                    # 300 jobs of 10 ms, 2 workers, 3 repeats
+    python benchmarks/bench_backends.py --jobs 1000 --job-s 0 --repeats 5
 
 For each backend registered (``debug``, ``local``, ``slurm``, ``sge``; a
 scheduler that does not answer is left out with its reason), a fresh project
-of ``--jobs`` tiny jobs (``tests.runners.jobs:echo``; run from the repository
-root) is run with ``--workers`` workers: local backends wait; schedulers submit
+of ``--jobs`` jobs that sleep ``--job-s`` seconds (``tests.runners.jobs:sleep``;
+run from the repository root) is run with ``--workers`` workers: local backends wait; schedulers submit
 one array (``--time 5``) and the script polls ``proj.status()`` every 0.1 s
 until every job has a result. Measured: wall seconds from the call that
 launches until the last result, and, for schedulers, until the first result
@@ -39,8 +39,9 @@ def missing(name: str) -> str | None:
     return scheduler_missing(name)
 
 
-def one_run(root: Path, name: str, n_jobs: int, n_workers: int, k: int) -> tuple[float, float]:
-    proj = Project.create(root / f"{name}-{k}", [{"i": i} for i in range(n_jobs)], "tests.runners.jobs:echo")
+def one_run(root: Path, name: str, n_jobs: int, n_workers: int, job_s: float, k: int) -> tuple[float, float]:
+    jobs = [{"i": i, "seconds": job_s} for i in range(n_jobs)]
+    proj = Project.create(root / f"{name}-{k}", jobs, "tests.runners.jobs:sleep")
     backend = get_backend(name)
     t0 = time.perf_counter()
     first = float("nan")
@@ -68,6 +69,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--jobs", type=int, default=300)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--job-s", type=float, default=0.01)
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
     names = []
@@ -84,12 +86,12 @@ def main() -> None:
         for k in range(args.repeats):
             order = names[k % len(names):] + names[: k % len(names)]
             for name in order:
-                total, first = one_run(root, name, args.jobs, args.workers, k)
+                total, first = one_run(root, name, args.jobs, args.workers, args.job_s, k)
                 totals[name].append(total)
                 firsts[name].append(first)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    print(f"# {args.jobs} no-op jobs, {args.workers} workers, median of {args.repeats}")
+    print(f"# {args.jobs} jobs of {args.job_s} s, {args.workers} workers, median of {args.repeats}")
     print(f"{'backend':8} {'launch to last result (s)':>26} {'launch to first result (s)':>27}")
     for name in names:
         first = statistics.median(firsts[name])
