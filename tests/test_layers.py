@@ -82,6 +82,15 @@ def test_no_import_points_upward() -> None:
     assert upward == [], "imports against the layers (cli > report > plots > api > backends > ml > worker > store):\n" + "\n".join(sorted(upward))
 
 
+def test_cli_reaches_backends_only_through_the_api() -> None:
+    direct = sorted(
+        f"{module}:{line} imports {target}"
+        for module, targets in imports().items() if module.startswith("benchgrid.cli")
+        for target, line in targets if target.startswith("benchgrid.backends")
+    )
+    assert direct == [], "the CLI must call the API (Project.submit/cancel/...), not a backend:\n" + "\n".join(direct)
+
+
 def test_no_import_cycle() -> None:
     # (a package's __init__ that re-exports its modules is not a cycle: Python runs it first)
     graph = {m: {t for t, _ in ts} for m, ts in imports().items()}
