@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 
 from .._errors import InputError, ProjectError
-from ..store._check import CheckReport, check_project
+from ..store._check import CheckReport, check_logs
 from ..store._create import create_project
 from ..store._settings import ProjectSettings
 from ..store._lanes import expected_gb, lane_of
@@ -16,6 +16,7 @@ from ..store._layout import read_project_json
 from ..store._leases import expire_dead_workers
 from ..store._queue import Claim, Queue
 from ..store._state import ProjectState
+from ..store._trust import check_project
 from ..store._views import Status, error_rows, results_rows, status_of
 from ..worker._worker import load_runner
 
@@ -216,12 +217,15 @@ class Project:
         return pd.DataFrame([{"job_id": r["id"], "key": r["key"], **r["params"]} for r in rows])
 
     # -- running ---------------------------------------------------------------
-    def run(self, n_workers: int = 2, *, backend: str = "local", progress: bool = True, **worker_options: Any) -> Status:
+    def run(self, n_workers: int = 2, *, backend: str = "local", progress: bool = True, trust_owner: bool = False,
+            **worker_options: Any) -> Status:  # fmt: skip
         """Run the jobs on this machine with ``n_workers`` processes and wait.
 
         ``n_workers=0`` (or ``backend="debug"``) runs every job in this
         process, one after the other: breakpoints in the runner work.
-        Returns the final status.
+        Returns the final status. The project is checked first
+        (:func:`benchgrid.store.check_project`); ``trust_owner=True`` runs
+        another user's project.
         """
         from ..backends import get_backend
 
@@ -231,7 +235,9 @@ class Project:
                 f"run waits for its workers, so backend must be 'local' or 'debug', got {backend!r}; "
                 f"submit to a scheduler with submit(n_workers, backend={backend!r})"
             )
-        return chosen.launch(self.path, n_workers, progress=progress, **worker_options).status  # type: ignore[no-any-return]
+        check_project(self.path, trust_owner=trust_owner)
+        launch = chosen.launch(self.path, n_workers, progress=progress, trust_owner=trust_owner, **worker_options)
+        return launch.status  # type: ignore[no-any-return]
 
     def submit(self, n_workers: int, *, backend: str = "slurm", **options: Any) -> Any:
         """Submit ``n_workers`` workers to a scheduler as one job array, return at once.
@@ -281,11 +287,11 @@ class Project:
     def check(self) -> CheckReport:
         """Replay the logs: every (job, attempt) handed out once, one accepted result per job.
 
-        See :func:`benchgrid.store.check_project`; ``report.ok`` is False
+        See :func:`benchgrid.store.check_logs`; ``report.ok`` is False
         when anything was claimed twice, put back twice, claimed without an
         explanation, or has more than one result.
         """
-        return check_project(self.path)
+        return check_logs(self.path)
 
     def results(self) -> "pd.DataFrame":
         """One row per job: its parameters, result values, state, attempt, worker, host and times."""

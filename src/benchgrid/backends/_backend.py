@@ -194,10 +194,13 @@ class Backend(ABC):
         """Append one line to ``<project>/<name>/jobs.jsonl`` (O_APPEND: concurrent submits are safe)."""
         record = {"job_id": job_id, "n_workers": n_workers, "script": script,
                   "submitted_at": time.time(), "host": os.uname().nodename}
+        from ..store import make_dir
+        from ..store._safe_io import open_nofollow
+
         line = (json.dumps(record, sort_keys=True) + "\n").encode()
         path = self.state_dir(project) / "jobs.jsonl"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        make_dir(path.parent, parents=True)
+        fd = open_nofollow(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
         try:
             os.write(fd, line)
         finally:

@@ -8,7 +8,7 @@ import sys
 HELP = "submit W workers to SLURM or Grid Engine as one job array"
 
 # option -> backends that take it (the backend itself refuses the others, naming them)
-_COMMON = ("time", "mem_gb", "cpus_per_worker", "setup", "max_parallel", "warning_s")
+_COMMON = ("time", "mem_gb", "cpus_per_worker", "setup", "max_parallel", "warning_s", "trust_owner")
 _SLURM = ("partition", "account", "qos", "gres", "sbatch_args")
 _SGE = ("queue", "project", "pe", "mem_resource", "qsub_args")
 
@@ -37,6 +37,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     sge.add_argument("--mem-resource", help="resource that carries --mem-gb (default mem_free; h_vmem at many sites)")
     sge.add_argument("--qsub-arg", action="append", dest="qsub_args", metavar="WORD",
                      help="another qsub word, e.g. --qsub-arg=-l --qsub-arg=arch=lx-amd64 (repeatable)")
+    p.add_argument("--trust-owner", action="store_true",
+                   help="accept a project owned by another user (its workers run code as you)")
     p.add_argument("--dry-run", action="store_true", help="print the script and the options' sources; submit nothing")
 
 

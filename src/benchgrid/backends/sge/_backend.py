@@ -63,7 +63,8 @@ class SgeBackend(Backend):
     Options of :meth:`launch`: ``time``, ``mem_gb``, ``cpus_per_worker``,
     ``queue``, ``project``, ``pe``, ``mem_resource``, ``setup``,
     ``max_parallel``, ``qsub_args`` (defaults from the ``[sge]`` table),
-    and ``dry_run``, ``warning_s``, ``job_name``, ``command``, ``worker_args``.
+    and ``dry_run``, ``warning_s``, ``job_name``, ``command``, ``worker_args``,
+    ``trust_owner`` (submit workers on a project owned by another user).
 
     Examples
     --------
@@ -106,6 +107,7 @@ class SgeBackend(Backend):
         job_name: str | None = None,
         command: Sequence[str] | None = None,
         worker_args: Sequence[str] = (),
+        trust_owner: bool = False,
         **options: Any,
     ) -> Launch:
         """Submit ``n_workers`` workers as one array job; see the class docstring for options.
@@ -116,10 +118,13 @@ class SgeBackend(Backend):
             Bad options or config files, qsub missing or refusing the job
             (its words included). Nothing is submitted then.
         """
-        from ...store import read_project_json
+        from ...store import check_project, read_project_json
 
         root = project_dir(project)
         read_project_json(root)
+        check_project(root, trust_owner=trust_owner)  # before the workers run its code
+        if trust_owner:
+            worker_args = (*worker_args, "--trust-owner")
         if "qsub_args" in options and options["qsub_args"] is not None:
             options["qsub_args"] = list(options["qsub_args"])
         settings = backend_settings("sge", root, options)
@@ -144,10 +149,13 @@ class SgeBackend(Backend):
         launch = Launch(backend=self.name, n_workers=n_workers, scripts=[job.script], settings=settings)
         if dry_run:
             return launch
-        (state / "logs").mkdir(parents=True, exist_ok=True)
+        from ...store import make_dir, open_file
+
+        make_dir(state / "logs", parents=True)
         path = state / f"workers-{time_stamp()}.sh"
         tmp = path.with_suffix(f".sh.tmp{os.getpid()}")
-        tmp.write_text(job.script)
+        with open_file(tmp, "w") as fh:
+            fh.write(job.script)
         os.replace(tmp, path)
         out = _run(["qsub", "-terse", *job.qsub_args, str(path)])
         if out.returncode != 0:

@@ -72,16 +72,21 @@ def max_array_size() -> int:
     return int(match.group(1)) if match else DEFAULT_MAX_ARRAY_SIZE
 
 
-def _check_bash_syntax(text: str) -> None:
-    """A setup line with a stray quote would break the whole script: refuse it before sbatch."""
+def _check_bash_syntax(text: str, *, setup: bool = False) -> None:
+    """A setup line with a stray quote would break the whole script: refuse it before sbatch.
+
+    The setup lines are checked on their own first (``setup=True``): in the
+    whole script, a quote they leave open could be closed by a later line.
+    """
     bash = shutil.which("bash")
     if bash is None:
         return
     out = subprocess.run([bash, "-n"], input=text, capture_output=True, text=True, check=False)
     if out.returncode != 0:
+        what = "the batch script would not run" + (f": the setup lines {text!r} are not complete shell code" if setup else "")
         raise InputError(
-            "the batch script would not run: bash says "
-            f"{out.stderr.strip()!r}; check the setup lines (they are inserted as shell code)"
+            f"{what}: bash -n says {out.stderr.strip()!r}; check the setup lines "
+            "(they are inserted as shell code: close every quote, if and loop)"
         )
 
 
@@ -104,6 +109,7 @@ def submit(
     job_name: str | None = None,
     command: Sequence[str] | None = None,
     worker_args: Sequence[str] = (),
+    trust_owner: bool = False,
 ) -> Submission:
     """Submit ``n_workers`` workers of ``project`` as SLURM job arrays.
 
@@ -128,6 +134,8 @@ def submit(
         How to start benchgrid on a node; default ``(sys.executable, "-m", "benchgrid")``.
     worker_args : sequence of str
         More arguments for ``benchgrid work``.
+    trust_owner : bool, default=False
+        Submit workers on a project owned by another user (they run its code as you).
 
     Returns
     -------
@@ -149,6 +157,11 @@ def submit(
     (True, [])
     """
     root = _checked_project(project)
+    from ...store import check_project
+
+    check_project(root, trust_owner=trust_owner)  # before the workers run its code
+    if trust_owner:
+        worker_args = (*worker_args, "--trust-owner")
     overrides = dict(time=time, mem_gb=mem_gb, cpus_per_worker=cpus_per_worker, partition=partition,
                      account=account, qos=qos, gres=gres, setup=setup, max_parallel=max_parallel,
                      sbatch_args=None if sbatch_args is None else list(sbatch_args))
@@ -175,17 +188,24 @@ def submit(
         )
         for chunk in chunks
     ]
+    setup_lines = settings.values.get("setup") or []
+    if setup_lines:
+        _check_bash_syntax("\n".join([setup_lines] if isinstance(setup_lines, str) else setup_lines) + "\n",
+                           setup=True)
     for text in scripts:
         _check_bash_syntax(text)
     sub = Submission(backend="slurm", scripts=scripts, n_workers=n_workers, settings=settings)
     if dry_run:
         return sub
-    (slurm_dir / "logs").mkdir(parents=True, exist_ok=True)
+    from ...store._safe_io import make_dir, open_file
+
+    make_dir(slurm_dir / "logs", parents=True)
     stamp = time_stamp()
     for k, (chunk, text) in enumerate(zip(chunks, scripts)):
         path = slurm_dir / f"workers-{stamp}-{k}.sh"
         tmp = path.with_suffix(f".sh.tmp{os.getpid()}")
-        tmp.write_text(text)
+        with open_file(tmp, "w") as fh:
+            fh.write(text)
         os.replace(tmp, path)
         sub.script_paths.append(path)
         out = _run(["sbatch", "--parsable", str(path)])
