@@ -20,6 +20,8 @@ from ._ml_methods import MLMethods
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..backends.local import RunStatus
+
 __all__ = ["Project"]
 
 
@@ -62,6 +64,7 @@ class Project(MLMethods):
         group_shared: bool = False,
         duration_key: list[str] | None = None,
         default_job_s: float | None = None,
+        job_timeout_s: float | None = None,
         write_inputs: Callable[[Path], None] | None = None,
         metadata: dict[str, Any] | None = None,
         **ml_options: Any,
@@ -88,7 +91,13 @@ class Project(MLMethods):
             Let the group read and write the project (default: owner only).
         duration_key : list of str
             Job columns whose jobs take similar time (walltime rule).
+        job_timeout_s : float, optional
+            A job running longer than this is stopped (with its child
+            processes) and counts a lost run "timed out after N s"; it is
+            failed after ``max_attempts``. None: no limit.
         """
+        if isinstance(random_state, bool) or not isinstance(random_state, int):
+            raise InputError(f"random_state must be an integer (the project seed), got {random_state!r}")
         if runner is not None and not isinstance(runner, str):
             from ..ml._grid import build_ml_project
 
@@ -110,6 +119,7 @@ class Project(MLMethods):
             "group_shared": bool(group_shared),
             "duration_key": duration_key,
             "default_job_s": default_job_s,
+            "job_timeout_s": job_timeout_s,
         }
         create_project(
             Path(path), jobs, runner, settings, random_state=random_state, write_inputs=write_inputs, metadata=metadata
@@ -162,11 +172,15 @@ class Project(MLMethods):
         return pd.DataFrame([{"job_id": r["id"], "key": r["key"], **r["params"]} for r in rows])
 
     # -- running ---------------------------------------------------------------
-    def run(self, n_workers: int = 2, *, progress: bool = True, **worker_options: Any) -> Status:
-        """Run the jobs on this machine with ``n_workers`` processes and wait.
+    def run(self, n_workers: int = 2, *, progress: bool = True, **worker_options: Any) -> "RunStatus":
+        """Run the jobs on this machine with ``n_workers`` supervised processes and wait until every job ended.
 
-        ``n_workers=0`` runs every job in this process, one after the other
-        (debug mode: breakpoints in the runner work). Returns the final status.
+        A worker that dies has its job put back at once and is replaced; a
+        job that kills its worker ``max_attempts`` times is failed with the
+        reason. ``n_workers=0`` runs every job in this process, one after the
+        other (debug mode: breakpoints in the runner work). Returns the final
+        status with ``exit_code`` (0 all done, 1 errors, 3 failed, 4 jobs
+        left, 5 disk full).
         """
         from ..backends.local import run_local
 

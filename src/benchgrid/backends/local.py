@@ -1,21 +1,24 @@
-"""Local backend: N worker processes on this machine (or, with 0, jobs run in this process)."""
+"""Local backend: N supervised worker processes on this machine (or, with 0, jobs run in this process)."""
 
 from __future__ import annotations
 
+import shlex
 import signal
 import subprocess
 import sys
-from typing import TYPE_CHECKING, Any
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
 
 from .._errors import InputError
 from ..store._state import ProjectState
-from ..store._views import Status
+from ..store._views import Status, status_of
 from ._base import wait_for_project
+from ._supervisor import Supervisor, exit_code_of
 
 if TYPE_CHECKING:
     from ..api._project import Project
 
-__all__ = ["run_local", "worker_command"]
+__all__ = ["run_local", "worker_command", "RunStatus"]
 
 
 def worker_command(project_dir: str, name: str | None = None, **options: Any) -> list[str]:
@@ -35,31 +38,66 @@ def worker_command(project_dir: str, name: str | None = None, **options: Any) ->
     return cmd
 
 
-def run_local(project: "Project", n_workers: int, *, progress: bool = True, **worker_options: Any) -> Status:
-    """Run ``n_workers`` worker processes and wait for them; Ctrl-C hands their jobs back."""
+@dataclass
+class RunStatus(Status):
+    """The final :class:`Status` of a run, with its exit code and the workers that ended abnormally.
+
+    ``exit_code`` follows :mod:`benchgrid._exitcodes`: 0 all done, 1 runner
+    errors, 3 failed jobs, 4 jobs left (workers kept dying), 5 disk full.
+    """
+
+    exit_code: int = 0
+    worker_ends: list[str] = field(default_factory=list)
+    problem: str = ""
+
+
+def _spawn(project_dir: str, worker_options: dict[str, Any]) -> Callable[[str], subprocess.Popen[bytes]]:
+    def spawn(name: str) -> subprocess.Popen[bytes]:
+        # its own process group: the job's children end with it, and a dead worker's group is killed
+        return subprocess.Popen(worker_command(project_dir, name=name, **worker_options), start_new_session=True)
+
+    return spawn
+
+
+def run_local(project: "Project", n_workers: int, *, progress: bool = True, **worker_options: Any) -> RunStatus:
+    """Run ``n_workers`` supervised worker processes until every job is done, error or failed.
+
+    A worker that dies has its job put back at once (a lost run naming the
+    signal or exit status) and is replaced while jobs wait (see
+    :class:`~benchgrid.backends._supervisor.Supervisor`). Ctrl-C hands the
+    workers' jobs back and re-raises KeyboardInterrupt.
+    """
     if not isinstance(n_workers, int) or isinstance(n_workers, bool) or n_workers < 0:
         raise InputError(f"n_workers must be an integer >= 0 (0 runs jobs in this process), got {n_workers!r}")
+    hint_path = shlex.quote(str(project.path))
     if n_workers == 0:
         from .debug import run_in_process
 
-        return run_in_process(project, **worker_options)
-    procs = [
-        subprocess.Popen(worker_command(str(project.path), name=f"local{i}", **worker_options))
-        for i in range(n_workers)
-    ]
+        run_in_process(project, **worker_options)
+        st = status_of(ProjectState(project.path).refresh(), root_hint=hint_path)
+        return RunStatus(**asdict(st), exit_code=exit_code_of(st.counts))
+    sup = Supervisor(project.path, project.settings, n_workers, _spawn(str(project.path), worker_options))
+    sup.start()
     state = ProjectState(project.path)
     try:
-        return wait_for_project(state, lambda: any(p.poll() is None for p in procs), progress=progress)
+        wait_for_project(state, sup.step, progress=progress)
     except KeyboardInterrupt:
-        # the terminal sent SIGINT to the workers too; make sure, then wait for their hand-back
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGINT)
-        for p in procs:
-            p.wait()
+        # the workers lead their own process groups: the terminal's SIGINT reached only us
+        sup.stop(signal.SIGINT)
+        sup.wait()
         raise
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-                p.wait()
+        sup.stop(signal.SIGTERM)
+        sup.wait()
+    st = status_of(state.refresh(), root_hint=hint_path)
+    problem = ""
+    if sup.disk_full:
+        problem = f"{sup.disk_full}; free space and run again (jobs were handed back, nothing is lost)"
+    elif sup.gave_up:
+        problem = sup.gave_up
+    return RunStatus(
+        **asdict(st),
+        exit_code=sup.exit_code(st.counts),
+        worker_ends=[e.message() for e in sup.ends],
+        problem=problem,
+    )

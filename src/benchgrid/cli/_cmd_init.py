@@ -19,6 +19,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-attempts", type=int, default=3, help="runs a job may lose to dead workers")
     p.add_argument("--lock", default="lease", help="'lease' (any filesystem, default) or 'flock' (one machine)")
     p.add_argument("--group-shared", action="store_true", help="let the group read and write the project")
+    p.add_argument(
+        "--job-timeout", type=float, metavar="SECONDS",
+        help="stop a job running longer than this; it counts a lost run (setting job_timeout_s)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
         max_attempts=args.max_attempts,
         lock=args.lock,
         group_shared=args.group_shared,
+        job_timeout_s=args.job_timeout,
     )
     if args.grid:
         if args.jobs or args.runner:
@@ -45,5 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
         proj = Project.create(args.dir, read_jobs_file(args.jobs), args.runner, **options)
     n = len(proj.jobs())
-    print(f"created {proj.path} with {n} jobs; run them with: benchgrid run {args.dir} --workers 2")
+    import shlex
+
+    print(f"created {proj.path} with {n} jobs; run them with: benchgrid run {shlex.quote(str(proj.path))} --workers 2")
     return 0

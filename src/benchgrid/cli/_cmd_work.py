@@ -15,22 +15,30 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--until", help="deadline: Unix seconds, ISO time or +DURATION (+30m); jobs that would not finish are not started")
     p.add_argument("--max-batch", type=int, default=64, help="most jobs claimed at once when jobs are tiny")
     p.add_argument("--default-job-s", type=float, help="expected seconds of a job of an unseen kind (walltime rule)")
+    p.add_argument(
+        "--job-timeout", type=float, metavar="SECONDS",
+        help="stop a job running longer than this (a lost run; default: the project's job_timeout_s)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     import signal
 
     from ..worker._worker import HANDBACK_SIGNALS, Worker
-    from ._common import parse_until
+    from ._common import check_timeout, parse_until
 
     until = parse_until(args.until)
+    job_timeout_s = None if args.job_timeout is None else check_timeout(args.job_timeout, "--job-timeout")
+    owns_process = bool(getattr(args, "_own_process", False))
     # Block the hand-back signals before the runner's imports start threads (numpy's
     # BLAS pool): a thread that does not block SIGTERM would take it and die by it.
     old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, HANDBACK_SIGNALS)
     try:
         worker = Worker(
             args.dir, name=args.name, max_jobs=args.max_jobs, until=until, default_job_s=args.default_job_s,
-            max_batch=args.max_batch,
+            max_batch=args.max_batch, job_timeout_s=job_timeout_s, owns_process=owns_process,
+            # after a job timeout the worker starts afresh as the same command (and, under SLURM, the same task)
+            restart_argv=list(sys.orig_argv[1:]) if owns_process else None,
         )
         s = worker.run()
     finally:  # called in-process (tests, notebooks): leave the caller's mask as it was

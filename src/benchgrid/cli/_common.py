@@ -73,3 +73,22 @@ def fmt_seconds(seconds: float | None) -> str:
     h, rest = divmod(seconds, 3600)
     m, s = divmod(rest, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def check_timeout(value: float, name: str) -> float:
+    """A time limit in seconds: finite and > 0.
+
+    Examples
+    --------
+    >>> check_timeout(2.5, "--job-timeout")
+    2.5
+    >>> check_timeout(float("nan"), "--job-timeout")
+    Traceback (most recent call last):
+    ...
+    benchgrid._errors.InputError: --job-timeout must be a number of seconds > 0, got nan
+    """
+    import math
+
+    if not (math.isfinite(value) and value > 0):
+        raise InputError(f"{name} must be a number of seconds > 0, got {value!r}")
+    return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 import secrets
 import shutil
@@ -18,15 +19,29 @@ from ._records import append_records
 __all__ = ["create_project", "check_settings", "check_new_path"]
 
 
+def _seconds(value: Any) -> bool:
+    """A finite number > 0 (not a bool, not inf or nan)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < float("inf")
+
+
 def check_settings(settings: dict[str, Any]) -> None:
     """Check the worker settings up front, naming the rule and the value."""
-    if not (isinstance(settings["lease_s"], (int, float)) and settings["lease_s"] > 0):
-        raise InputError(f"lease_s must be a number > 0 (seconds), got {settings['lease_s']!r}")
-    if not (isinstance(settings["max_attempts"], int) and settings["max_attempts"] >= 1):
+    if not _seconds(settings["lease_s"]):
+        raise InputError(f"lease_s must be a finite number > 0 (seconds), got {settings['lease_s']!r}")
+    timeout = settings.get("job_timeout_s")
+    if timeout is not None and not _seconds(timeout):
+        raise InputError(f"job_timeout_s must be a finite number > 0 (seconds) or None, got {timeout!r}")
+    default_job_s = settings.get("default_job_s")
+    if default_job_s is not None and not _seconds(default_job_s):
+        raise InputError(f"default_job_s must be a finite number > 0 (seconds) or None, got {default_job_s!r}")
+    if not (
+        isinstance(settings["max_attempts"], int) and not isinstance(settings["max_attempts"], bool)
+        and settings["max_attempts"] >= 1
+    ):
         raise InputError(f"max_attempts must be an integer >= 1, got {settings['max_attempts']!r}")
     if settings["lock"] not in LOCK_MODES:
         raise InputError(f"lock must be one of {LOCK_MODES}, got {settings['lock']!r}")
-    if not (isinstance(settings["lock_lease_s"], (int, float)) and settings["lock_lease_s"] >= MIN_LOCK_LEASE_S):
+    if not (_seconds(settings["lock_lease_s"]) and settings["lock_lease_s"] >= MIN_LOCK_LEASE_S):
         raise InputError(
             f"lock_lease_s must be a number >= {MIN_LOCK_LEASE_S} (seconds), got {settings['lock_lease_s']!r}"
         )
@@ -59,6 +74,8 @@ def create_project(
     path = Path(path).absolute()
     check_new_path(path)
     check_settings(settings)
+    if isinstance(random_state, bool) or not isinstance(random_state, numbers.Integral):
+        raise InputError(f"random_state must be an integer (the project seed), got {random_state!r}")
     params_jsons = normalize_jobs(jobs)
     seen: dict[str, int] = {}
     for i, text in enumerate(params_jsons):

@@ -19,7 +19,9 @@ from ._layout import Layout
 from ._queue import Claim, Queue
 from ._records import read_json, read_records, record_at, write_json_atomic
 
-__all__ = ["read_lease", "write_lease", "is_dead", "held_unfinished", "expire_dead_workers", "list_leases"]
+__all__ = [
+    "read_lease", "write_lease", "is_dead", "held_unfinished", "expire_dead_workers", "list_leases", "expire_worker",
+]
 
 FINAL_OPS = ("done", "error", "handback")
 
@@ -116,3 +118,34 @@ def expire_dead_workers(queue: Queue, *, force: bool = False, by: str = "") -> i
             write_json_atomic(wdir / "revoked", {"by": by, "t": now, "claims": [c.to_list() for c in lost]})
             n_done += len(lost)
     return n_done
+
+
+# -- issue 10 (reliability): a supervisor that saw its worker end puts its jobs back at once --------
+def expire_worker(queue: Queue, worker_id: str, *, reason: str, by: str = "", count_lost: bool = True) -> list[Claim]:
+    """Put back now the jobs of a worker whose end its supervisor saw, naming why (no lease wait).
+
+    The worker runs its claims in order and records each as it ends, so the
+    first unfinished claim is the job it was running: that one counts a lost
+    run with ``reason`` (``"killed by SIGSEGV"``); the claims it held but had
+    not started go back without one (they did not kill it). With
+    ``count_lost=False`` (the disk filled) none counts. A worker that ended
+    cleanly or was already expired is left alone, so calling this twice is
+    harmless. Returns the unfinished claims it found.
+    """
+    from ._lost import lose_runs
+
+    layout = queue.layout
+    wdir = layout.worker_dir(worker_id)
+    with queue.lock:
+        lease = read_lease(wdir)  # fresh, under the lock
+        if lease is None or (wdir / "revoked").exists() or lease.get("state") != "running":
+            return []
+        lost = held_unfinished(layout, worker_id, lease)
+        now = time.time()
+        running, spared = (lost[:1], lost[1:]) if count_lost else ([], lost)
+        lose_runs(queue, running, reason=reason, source=worker_id, spared=spared,
+                  detail=f"last worker {worker_id} on {lease.get('host')}")
+        queue.log_event([{"op": "expired", "w": worker_id, "c": [c.to_list() for c in lost], "by": by,
+                          "reason": reason, "t": now}])
+        write_json_atomic(wdir / "revoked", {"by": by, "t": now, "claims": [c.to_list() for c in lost]})
+    return lost

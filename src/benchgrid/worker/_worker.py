@@ -19,6 +19,7 @@ import re
 import secrets
 import signal
 import socket
+import sys
 import threading
 import time
 import traceback
@@ -26,14 +27,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .._errors import InputError
+from .._errors import DiskFull, InputError, is_disk_full
+from .._exitcodes import EXIT_DISK_FULL, EXIT_WORKER_RESTART
 from ..store._jobs import job_seed
 from ..store._layout import Layout, read_project_json
 from ..store._leases import expire_dead_workers, write_lease
+from ..store._lost import lose_runs
 from ..store._queue import NO_FIT, Claim, Queue
 from ..store._records import encode
 from ._context import JobContext, reset_current_job, set_current_job
 from ._durations import DurationModel
+from ._procs import become_group_leader, kill_job_processes
 
 __all__ = ["Worker", "WorkerSummary", "load_runner", "HANDBACK_SIGNALS"]
 
@@ -108,6 +112,22 @@ class Worker:
         by then are not claimed, and a job running at that time is handed back.
     default_job_s : float, optional
         Expected seconds of a job whose kind has not been seen yet (walltime rule).
+    job_timeout_s : float, optional
+        Stop a job running longer than this (default: the project's
+        ``job_timeout_s`` setting, None for no limit). The job counts a lost
+        run "timed out after N s" (failed after ``max_attempts``), its child
+        processes are killed, and the worker process starts afresh: it
+        re-executes ``restart_argv`` when given, else it exits with
+        :data:`~benchgrid._exitcodes.EXIT_WORKER_RESTART` for its supervisor
+        to start another. Enforced only when the worker owns its process
+        (``owns_process=True``).
+    restart_argv : list of str, optional
+        The command line that starts this worker again (``benchgrid work``).
+    owns_process : bool
+        This process exists only to be this worker (``benchgrid work``): it
+        may lead its own process group, kill the job's child processes and
+        end itself when a job passes its time limit. False when called
+        in-process (tests, notebooks).
 
     Examples
     --------
@@ -124,6 +144,9 @@ class Worker:
         default_job_s: float | None = None,
         max_batch: int = 64,
         claim_target_s: float = 0.1,
+        job_timeout_s: float | None = None,
+        restart_argv: list[str] | None = None,
+        owns_process: bool = False,
     ):
         self.root = Path(root).absolute()
         self.info = read_project_json(self.root)
@@ -134,6 +157,17 @@ class Worker:
             raise InputError(f"max_batch must be >= 1, got {max_batch!r}")
         self.max_jobs = max_jobs
         self.until = until
+        if job_timeout_s is None:
+            job_timeout_s = self.settings.get("job_timeout_s")
+        if job_timeout_s is not None and not (
+            isinstance(job_timeout_s, (int, float)) and 0 < job_timeout_s < float("inf")
+        ):
+            raise InputError(f"job_timeout_s must be a number of seconds > 0, got {job_timeout_s!r}")
+        self.job_timeout_s = None if job_timeout_s is None else float(job_timeout_s)
+        self.restart_argv = restart_argv
+        self.owns_process = owns_process
+        self.disk_full: DiskFull | None = None
+        self._own_process = False
         self.max_batch = max_batch
         self.claim_target_s = claim_target_s
         self.layout = Layout(self.root)
@@ -159,6 +193,7 @@ class Worker:
         self._stop = threading.Event()
         self._mean_s: float | None = None
         self._events_file: Any = None
+        self._events_torn = False
         self._revoked_path = str(self.dir / "revoked")
         self._revoked_checked = 0.0
         self._signals_done = False
@@ -188,8 +223,17 @@ class Worker:
             )
 
     def _event(self, record: dict[str, Any]) -> None:
-        self._events_file.write(encode(record))
-        self._events_file.flush()
+        self._write_event(encode(record))
+
+    def _write_event(self, data: bytes) -> None:
+        """Append one encoded record; after a torn write (disk full) start on a fresh line."""
+        if self._events_torn:
+            data = b"\n" + data  # the torn line stays a line of its own and fails its checksum
+        self._events_torn = True
+        view = memoryview(data)
+        while view:
+            view = view[self._events_file.write(view) :]
+        self._events_torn = False
 
     def _setup_files(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=False)
@@ -198,7 +242,7 @@ class Worker:
         self.log.addHandler(handler)
         self.log.setLevel(logging.INFO)
         self.log.propagate = False
-        self._events_file = open(self.dir / "events.log", "ab")
+        self._events_file = open(self.dir / "events.log", "ab", buffering=0)
 
     # -- heartbeat -------------------------------------------------------------
     def _heartbeat(self) -> None:
@@ -213,6 +257,51 @@ class Worker:
                 os.kill(os.getpid(), signal.SIGUSR1)
                 return
 
+    # -- per-job time limit ----------------------------------------------------
+    def _watchdog(self) -> None:
+        """Stop the running job once it passes ``job_timeout_s`` (see :meth:`_time_out`)."""
+        assert self.job_timeout_s is not None
+        tick = min(1.0, max(0.01, self.job_timeout_s / 20))
+        while not self._stop.wait(tick):
+            running = self._running
+            if running is not None and time.time() - running.t0 > self.job_timeout_s:
+                self._time_out(running)
+
+    def _time_out(self, running: _Running) -> None:
+        """Count the lost run, kill the job's processes and start this process afresh.
+
+        A job stuck in C code cannot be interrupted from another thread, so
+        the process ends; the lost run is written before the worker's own
+        event (a crash between the two wastes one attempt, never loses the job).
+        """
+        with self._io:
+            if self._running is not running or self._signals_done:
+                return  # it finished meanwhile
+            claim = running.claim
+            why = f"timed out after {self.job_timeout_s:g} s"
+            code = EXIT_WORKER_RESTART
+            try:
+                with self.queue.lock:
+                    lose_runs(self.queue, [claim], reason=why, source=self.worker_id)
+                self._event({"op": "handback", "job": claim.job_id, "a": claim.attempt, "t0": running.t0,
+                             "t1": time.time(), "why": why, "lost": True})
+                self._finished.add((claim.job_id, claim.attempt))
+                self.summary.errors += 1
+                self.log.error("job %d attempt %d %s: stopped; restarting the worker", claim.job_id, claim.attempt, why)
+                self._hand_back("worker restarts after a job timeout")
+                self._close("exited")
+            except OSError as err:
+                if not is_disk_full(err):
+                    raise
+                self.log.error("disk full while stopping job %d: %s", claim.job_id, err)
+                code = EXIT_DISK_FULL
+            self._signals_done = True
+            kill_job_processes()
+            logging.shutdown()
+            if code == EXIT_WORKER_RESTART and self.restart_argv:
+                os.execv(sys.executable, [sys.executable, *self.restart_argv])
+            os._exit(code)
+
     # -- signals ---------------------------------------------------------------
     def _signal_thread(self) -> None:
         signum = signal.sigwait(set(HANDBACK_SIGNALS))
@@ -223,6 +312,8 @@ class Worker:
             n = self._hand_back(f"signal {name}")
             self.log.info("received %s: handed back %d job(s); exiting", name, n)
             self._close("exited")
+        if self.owns_process:
+            kill_job_processes()
         logging.shutdown()
         os._exit(130 if signum == signal.SIGINT else 0)
 
@@ -273,6 +364,28 @@ class Worker:
         self.summary.handed_back += len(unfinished)
         return len(unfinished)
 
+    def _finish(self) -> None:
+        """Hand back what is unfinished and mark the lease exited; on a full disk leave it running.
+
+        A lease left "running" with jobs in it is expired later (by the
+        supervisor at once, or by any worker after ``lease_s``), so nothing is
+        lost when the hand-back itself cannot be written.
+        """
+        try:
+            if self._hand_back("worker stopped"):
+                self.log.info("handed back unfinished jobs")
+            self._close("exited")
+        except OSError as err:
+            if not is_disk_full(err):
+                raise
+            self.disk_full = self.disk_full or DiskFull.from_os_error(err)
+            self.summary.reason = str(self.disk_full)
+            if self._events_file is not None:
+                try:
+                    self._events_file.close()
+                except OSError:
+                    pass
+
     def _close(self, state: str) -> None:
         self._held = [c for c in self._held if (c.job_id, c.attempt) not in self._finished]
         self._running = None
@@ -305,7 +418,9 @@ class Worker:
             if not isinstance(result, dict):
                 raise TypeError(f"the runner must return a dict or None, got {type(result).__name__}")
             record: dict[str, Any] = {"op": "done", "job": claim.job_id, "a": claim.attempt, "t0": t0, "r": result}
-        except Exception as err:  # noqa: BLE001 - a runner error is recorded; the worker goes on
+        except (Exception, SystemExit, KeyboardInterrupt) as err:  # noqa: BLE001 - recorded; the worker goes on
+            if isinstance(err, KeyboardInterrupt) and not self._own_process:
+                raise  # in-process (debug mode) Ctrl-C is the user's, not the runner's
             record = {
                 "op": "error",
                 "job": claim.job_id,
@@ -317,14 +432,17 @@ class Worker:
         finally:
             reset_current_job(token)
         record["t1"] = time.time()
+        try:
+            data = encode(record)
+        except (TypeError, ValueError, RecursionError) as err:  # a result JSON cannot hold (or one that holds itself)
+            msg = f"the runner's result cannot be stored: {err.__class__.__name__}: {err}"
+            record = {k: v for k, v in record.items() if k != "r"} | {"op": "error", "err": msg, "tb": msg}
+            data = encode(record)
         with self._io:
             self._check_revoked(record["t1"])
-            try:
-                self._event(record)
-            except TypeError as err:  # result values that JSON cannot hold
-                record = {**record, "op": "error", "r": None, "err": str(err), "tb": str(err)}
-                record.pop("r")
-                self._event(record)
+            if self._running is None or self._running.claim != claim:
+                return  # the watchdog stopped this job (timeout) and is ending the process
+            self._write_event(data)
             self._finished.add((claim.job_id, claim.attempt))
             self._running = None
         elapsed = record["t1"] - t0
@@ -345,14 +463,24 @@ class Worker:
         old_mask: set[int | signal.Signals] | None = None
         self._signals_done = False
         try:
+            self._own_process = handle_signals
             if handle_signals:
                 old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, HANDBACK_SIGNALS)
                 signal_thread = threading.Thread(target=self._signal_thread, daemon=True, name="signals")
                 signal_thread.start()
-            self._setup_files()
-            self._write_lease()
+            if self.owns_process:
+                become_group_leader()  # the job's child processes can then be ended with it
+            try:
+                self._setup_files()
+                self._write_lease()
+            except OSError as err:
+                if is_disk_full(err):
+                    raise DiskFull.from_os_error(err) from None
+                raise
             heart = threading.Thread(target=self._heartbeat, daemon=True, name="heartbeat")
             heart.start()
+            if self.job_timeout_s is not None and handle_signals and self.owns_process:
+                threading.Thread(target=self._watchdog, daemon=True, name="watchdog").start()
             self.log.info("worker %s started on %s pid %d", self.worker_id, self.host, os.getpid())
             try:
                 self.summary.reason = self._loop()
@@ -360,13 +488,19 @@ class Worker:
                 self.summary.reason = "lease revoked (this worker froze or lost contact); its jobs were re-run elsewhere"
                 self.log.warning(self.summary.reason)
                 self._held = []
+            except OSError as err:
+                if not is_disk_full(err):
+                    raise
+                self.disk_full = DiskFull.from_os_error(err)
+                self.summary.reason = str(self.disk_full)
+                self.log.error(self.summary.reason)
             finally:
                 self._stop.set()
                 with self._io:
-                    if self._hand_back("worker stopped"):
-                        self.log.info("handed back unfinished jobs")
-                    self._close("exited")
+                    self._finish()
                     self._signals_done = True
+                if self.owns_process:
+                    kill_job_processes()  # what a job started and left behind ends with the worker
             self.log.info(
                 "worker %s ends: %s; done %d, errors %d, handed back %d",
                 self.worker_id, self.summary.reason, self.summary.done, self.summary.errors, self.summary.handed_back,
@@ -383,6 +517,8 @@ class Worker:
                 h.close()
                 self.log.removeHandler(h)
         self.summary.seconds = time.time() - self.summary_started
+        if self.disk_full is not None:
+            raise self.disk_full
         return self.summary
 
     def _loop(self) -> str:
