@@ -16,7 +16,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-batch", type=int, default=64, help="most jobs claimed at once when jobs are tiny")
     p.add_argument("--default-job-s", type=float, help="expected seconds of a job of an unseen kind (walltime rule)")
     p.add_argument(
-        "--job-timeout", type=float, metavar="SECONDS",
+        "--job-timeout", "--job-timeout-s", dest="job_timeout", type=float, metavar="SECONDS",
         help="stop a job running longer than this (a lost run; default: the project's job_timeout_s)",
     )
 

@@ -27,7 +27,7 @@ def _seconds(value: Any) -> bool:
 def check_settings(settings: dict[str, Any]) -> None:
     """Check the worker settings up front, naming the rule and the value."""
     if not _seconds(settings["lease_s"]):
-        raise InputError(f"lease_s must be a finite number > 0 (seconds), got {settings['lease_s']!r}")
+        raise InputError(f"lease_s must be a number > 0 and finite (seconds), got {settings['lease_s']!r}")
     timeout = settings.get("job_timeout_s")
     if timeout is not None and not _seconds(timeout):
         raise InputError(f"job_timeout_s must be a finite number > 0 (seconds) or None, got {timeout!r}")
