@@ -47,9 +47,10 @@ class DiskFull(BenchgridError, OSError):
     """
 
     @classmethod
-    def from_os_error(cls, err: OSError, what: str | None = None) -> "DiskFull":
-        where = what or (repr(err.filename) if err.filename else "the project")
-        return cls(f"disk full writing {where}; free space and run again")
+    def from_os_error(cls, err: OSError, where: str | None = None) -> "DiskFull":
+        """``where``: what was being written, when the error does not name a file (a write on an open file)."""
+        name = repr(str(err.filename)) if err.filename else (where or "the project")
+        return cls(f"disk full writing {name}; free space and run again")
 
 
 def is_disk_full(err: BaseException) -> bool:

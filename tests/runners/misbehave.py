@@ -48,3 +48,8 @@ def misbehave(i: int, how: str = "", bad: int = -1, marker_dir: str | None = Non
         libc = ctypes.CDLL(None)
         libc.sleep(3600)  # a `fit` stuck in C code: no Python bytecode runs
     raise ValueError(f"unknown misbehaviour {how!r}")
+
+
+def big_result(i: int, kb: int = 20, **params: Any) -> dict[str, Any]:
+    """A result of about ``kb`` kilobytes (fills a small disk in a few jobs)."""
+    return {"i": i, "blob": "x" * (kb * 1024)}

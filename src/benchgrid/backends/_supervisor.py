@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from .._errors import is_disk_full
+from .._errors import DiskFull, is_disk_full
 from .._exitcodes import (
     EXIT_DISK_FULL,
     EXIT_ERRORS,
@@ -186,6 +186,7 @@ class Supervisor:
         if returncode == 0:
             return
         if returncode == EXIT_DISK_FULL:
+            # the worker said where, on its stderr; its jobs go back now, or when space is freed and a run expires it
             self.disk_full = self.disk_full or f"worker {name} found the disk full"
         reason = describe_exit(returncode)
         if returncode == EXIT_WORKER_RESTART:
@@ -199,13 +200,13 @@ class Supervisor:
             except OSError as err:
                 if not is_disk_full(err):
                     raise
-                self.disk_full = f"disk full writing {err.filename!r}"
+                self.disk_full = str(DiskFull.from_os_error(err))
                 lost = []
             jobs += [c.job_id for c in lost]
         end = WorkerEnd(name, proc.pid, returncode, reason, jobs)
         self.ends.append(end)
-        if returncode == EXIT_WORKER_RESTART:
-            return
+        if returncode in (EXIT_WORKER_RESTART, EXIT_DISK_FULL):
+            return  # said already: the worker recorded the timeout, or printed where the disk was full
         self.notify(end.message() + ("; its jobs were put back" if jobs else ""))
         if not jobs:
             self.idle_deaths += 1
@@ -233,7 +234,7 @@ class Supervisor:
             except OSError as err:
                 if not is_disk_full(err):
                     raise
-                self.disk_full = f"disk full writing {err.filename!r}"
+                self.disk_full = str(DiskFull.from_os_error(err))
                 return bool(self.alive())
         counts = self.counts = self.state.refresh().counts()
         waiting = counts["pending"] + counts["queued"]

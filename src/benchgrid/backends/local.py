@@ -92,7 +92,10 @@ def run_local(project: "Project", n_workers: int, *, progress: bool = True, **wo
     st = status_of(state.refresh(), root_hint=hint_path)
     problem = ""
     if sup.disk_full:
-        problem = f"{sup.disk_full}; free space and run again (jobs were handed back, nothing is lost)"
+        problem = (
+            "the disk is full (see above); free space and run again: "
+            "no result is lost, unfinished jobs go back to the queue"
+        )
     elif sup.gave_up:
         problem = sup.gave_up
     return RunStatus(

@@ -194,6 +194,7 @@ class Worker:
         self._mean_s: float | None = None
         self._events_file: Any = None
         self._events_torn = False
+        self._writing_own = True  # a failed write with no file name was to this worker's folder (else: the queue)
         self._revoked_path = str(self.dir / "revoked")
         self._revoked_checked = 0.0
         self._signals_done = False
@@ -227,6 +228,7 @@ class Worker:
 
     def _write_event(self, data: bytes) -> None:
         """Append one encoded record; after a torn write (disk full) start on a fresh line."""
+        self._writing_own = True
         if self._events_torn:
             data = b"\n" + data  # the torn line stays a line of its own and fails its checksum
         self._events_torn = True
@@ -234,6 +236,7 @@ class Worker:
         while view:
             view = view[self._events_file.write(view) :]
         self._events_torn = False
+        self._writing_own = False
 
     def _setup_files(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=False)
@@ -364,6 +367,10 @@ class Worker:
         self.summary.handed_back += len(unfinished)
         return len(unfinished)
 
+    def _where(self) -> str:
+        """What a failed write without a file name was writing: this worker's folder or the project's queue."""
+        return repr(str(self.dir)) if self._writing_own else repr(str(self.layout.queue_dir))
+
     def _finish(self) -> None:
         """Hand back what is unfinished and mark the lease exited; on a full disk leave it running.
 
@@ -378,7 +385,7 @@ class Worker:
         except OSError as err:
             if not is_disk_full(err):
                 raise
-            self.disk_full = self.disk_full or DiskFull.from_os_error(err)
+            self.disk_full = self.disk_full or DiskFull.from_os_error(err, self._where())
             self.summary.reason = str(self.disk_full)
             if self._events_file is not None:
                 try:
@@ -473,9 +480,10 @@ class Worker:
             try:
                 self._setup_files()
                 self._write_lease()
+                self._writing_own = False
             except OSError as err:
                 if is_disk_full(err):
-                    raise DiskFull.from_os_error(err) from None
+                    raise DiskFull.from_os_error(err, self._where()) from None
                 raise
             heart = threading.Thread(target=self._heartbeat, daemon=True, name="heartbeat")
             heart.start()
@@ -491,7 +499,7 @@ class Worker:
             except OSError as err:
                 if not is_disk_full(err):
                     raise
-                self.disk_full = DiskFull.from_os_error(err)
+                self.disk_full = DiskFull.from_os_error(err, self._where())
                 self.summary.reason = str(self.disk_full)
                 self.log.error(self.summary.reason)
             finally:
