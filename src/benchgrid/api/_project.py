@@ -153,15 +153,12 @@ class Project(MLMethods):
         """
         params_jsons = normalize_jobs(jobs)
         queue = self._queue()
-        existing = {row["key"] for row in queue.jobs.rows(int(queue.cursor()["n"]))}
         new: dict[str, str] = {}
         for text in params_jsons:
-            key = content_key(text)
-            if key not in existing:
-                new.setdefault(key, text)
-        if new:
-            queue.add(list(new.values()))
-        return len(new)
+            new.setdefault(content_key(text), text)
+        # rows already committed are skipped under the project lock, so concurrent adds add a job once
+        queue.add(list(new.values()))
+        return queue.jobs.last_added
 
     def jobs(self) -> "pd.DataFrame":
         """The job table: ``job_id``, ``key`` and one column per parameter."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 from .._errors import InputError
 
@@ -27,6 +29,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..api._project import Project
+    from ..store._create import remove_interrupted_creations
+
+    removed, kept = remove_interrupted_creations(Path(args.dir))
+    for tmp in removed:
+        print(f"removed {tmp}, left by an interrupted init", file=sys.stderr)
+    for tmp in kept:
+        print(f"note: {tmp} is left by another init (running, or on another host); remove it if it is not", file=sys.stderr)
 
     options = dict(
         random_state=args.random_state,

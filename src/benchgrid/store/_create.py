@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numbers
 import os
-import secrets
 import shutil
 import time
 from pathlib import Path
@@ -12,11 +11,27 @@ from typing import Any, Callable
 
 from .._errors import InputError, ProjectError
 from ._jobs import JobTable, normalize_jobs
-from ._layout import FORMAT_VERSION, Layout, environment, write_project_json
+from ._layout import FORMAT_VERSION, Layout, creation_temp_name, environment, interrupted_creations, write_project_json
 from ._lock import LOCK_MODES, MIN_LOCK_LEASE_S
 from ._records import append_records
 
-__all__ = ["create_project", "check_settings", "check_new_path"]
+__all__ = ["create_project", "check_settings", "check_new_path", "remove_interrupted_creations"]
+
+
+def remove_interrupted_creations(path: Path) -> tuple[list[Path], list[Path]]:
+    """Remove the temp folders of interrupted creations of ``path`` whose creator is gone.
+
+    Returns (removed, kept): kept folders may belong to a creation still
+    running, or to another host; the caller names them.
+    """
+    removed, kept = [], []
+    for tmp, gone in interrupted_creations(Path(path).absolute()):
+        if gone:
+            shutil.rmtree(tmp, ignore_errors=True)
+            removed.append(tmp)
+        else:
+            kept.append(tmp)
+    return removed, kept
 
 
 def _seconds(value: Any) -> bool:
@@ -84,7 +99,8 @@ def create_project(
         seen[text] = i
     if not path.parent.exists():
         raise InputError(f"the parent folder of {str(path)!r} does not exist; create it first")
-    tmp = path.parent / f".{path.name}.creating-{os.getpid()}-{secrets.token_hex(3)}"
+    remove_interrupted_creations(path)
+    tmp = creation_temp_name(path)
     old_umask = os.umask(0o007 if settings.get("group_shared") else 0o077)
     try:
         tmp.mkdir()
