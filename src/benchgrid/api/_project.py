@@ -191,6 +191,10 @@ class Project(MLMethods):
 
     # -- looking ---------------------------------------------------------------
     def state(self) -> ProjectState:
+        """The state of every job; a ProjectError names a missing or damaged queue or job-table file."""
+        from ..store._damage import check_project_files
+
+        check_project_files(self.path)
         return ProjectState(self.path).refresh()
 
     def status(self) -> Status:

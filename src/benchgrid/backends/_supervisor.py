@@ -119,6 +119,10 @@ class Supervisor:
         Abnormal ends of workers holding no job tolerated before giving up.
     notify : callable
         Receives one line per worker that ended abnormally (default: stderr).
+    replace_clean_exits : bool
+        Start a worker in place of one that ended cleanly while jobs wait.
+        False when workers end by design before the queue is empty (a job
+        budget, a deadline): then only abnormal ends are replaced.
 
     Examples
     --------
@@ -136,6 +140,7 @@ class Supervisor:
         *,
         max_idle_deaths: int = 3,
         notify: Callable[[str], None] | None = None,
+        replace_clean_exits: bool = True,
     ):
         self.root = Path(root)
         self.layout = Layout(self.root)
@@ -143,6 +148,8 @@ class Supervisor:
         self.n_workers = n_workers
         self.spawn = spawn
         self.max_idle_deaths = max_idle_deaths
+        self.replace_clean_exits = replace_clean_exits
+        self._n_clean_exits = 0
         self.notify = notify or (lambda line: print(f"benchgrid: {line}", file=sys.stderr, flush=True))
         self.state = ProjectState(self.root, self.queue)
         self.procs: dict[str, _Proc] = {}
@@ -153,6 +160,8 @@ class Supervisor:
         self._n_started = 0
         self._next_expiry = 0.0
         self.counts: dict[str, int] = {}
+        self._counts_at_start: dict[str, int] | None = None
+        self._job_lost_since_start = False
 
     # -- processes ---------------------------------------------------------------
     def _start_one(self) -> None:
@@ -184,6 +193,7 @@ class Supervisor:
         except OSError:
             pass
         if returncode == 0:
+            self._n_clean_exits += 1
             return
         if returncode == EXIT_DISK_FULL:
             # the worker said where, on its stderr; its jobs go back now, or when space is freed and a run expires it
@@ -203,6 +213,7 @@ class Supervisor:
                 self.disk_full = str(DiskFull.from_os_error(err))
                 lost = []
             jobs += [c.job_id for c in lost]
+        self._job_lost_since_start = self._job_lost_since_start or bool(jobs) or returncode == EXIT_WORKER_RESTART
         end = WorkerEnd(name, proc.pid, returncode, reason, jobs)
         self.ends.append(end)
         if returncode in (EXIT_WORKER_RESTART, EXIT_DISK_FULL):
@@ -242,13 +253,26 @@ class Supervisor:
         alive = self.alive()
         if unfinished == 0:
             return bool(alive)  # let the last workers end their loop and write their summaries
-        if waiting and self.gave_up is None:
-            for _ in range(min(self.n_workers - len(alive), waiting)):
-                self._start_one()
+        target = self.n_workers if self.replace_clean_exits else self.n_workers - self._n_clean_exits
+        n_new = min(target - len(alive), waiting) if self.gave_up is None else 0
+        if n_new > 0:
+            if counts == self._counts_at_start and not self._job_lost_since_start:
+                # the workers started last time ended cleanly and changed nothing: no worker can claim these jobs
+                self.gave_up = (
+                    f"{waiting} job(s) wait but no worker can claim them (a damaged queue?); "
+                    f"run `benchgrid check {self.root}`"
+                )
+            else:
+                for _ in range(n_new):
+                    self._start_one()
+                self._counts_at_start, self._job_lost_since_start = dict(counts), False
             alive = self.alive()
-        if not alive and self.gave_up is not None:
+        if alive:
+            return True
+        if self.gave_up is not None:
             return False
-        return True
+        # none of ours is left: wait while others (another run, a killed `work` whose lease will expire) hold jobs
+        return counts["running"] + counts["stranded"] > 0
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         """Ask every live worker to hand its jobs back and exit."""

@@ -29,6 +29,7 @@ from typing import Any, Callable
 
 from .._errors import DiskFull, InputError, is_disk_full
 from .._exitcodes import EXIT_DISK_FULL, EXIT_WORKER_RESTART
+from ..store._damage import check_project_files
 from ..store._jobs import job_seed
 from ..store._layout import Layout, read_project_json
 from ..store._leases import expire_dead_workers, write_lease
@@ -171,6 +172,7 @@ class Worker:
         self.max_batch = max_batch
         self.claim_target_s = claim_target_s
         self.layout = Layout(self.root)
+        check_project_files(self.root)  # a damaged queue or table is reported, not read as 'no job'
         self.queue = Queue(self.root, self.settings)
         self.runner = load_runner(self.info["runner"])
         self.lease_s = float(self.settings.get("lease_s", 60))
