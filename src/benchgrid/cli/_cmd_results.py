@@ -19,6 +19,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.output and not args.output.endswith((".csv", ".parquet")):
         raise InputError(f"-o must end in .csv or .parquet, got {args.output!r}")
+    if args.output:
+        from ._common import check_output_path
+
+        check_output_path(args.output)
     df = Project.open(args.dir).results()
     if not args.output:
         print(df.to_string(index=False))

@@ -68,7 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     args._own_process = own_process  # `benchgrid work` may then lead its process group and end itself
     try:
-        return int(args._run(args) or 0)
+        code = int(args._run(args) or 0)
+        sys.stdout.flush()  # inside the try: a reader that went away (`| head`) is not an error
+        return code
     except DiskFull as err:
         print(f"benchgrid: {err}", file=sys.stderr)
         return EXIT_DISK_FULL
