@@ -117,3 +117,26 @@ def test_workers_that_die_before_taking_a_job_are_not_restarted_forever(proj_dir
     assert sup.exit_code() == EXIT_INCOMPLETE
     assert 3 <= len(started) <= 4 and sup.gave_up and "exit status 7" in sup.gave_up
     assert all("exit status 7 holding no job" in line for line in lines)
+
+
+def test_sigterm_to_run_reaches_its_workers_and_jobs_are_handed_back(proj_dir: Path) -> None:
+    """The workers lead their own process groups; `run` passes SIGTERM (and SIGHUP) on to them."""
+    markers = proj_dir.parent / "markers"
+    markers.mkdir()
+    proj = bg.Project.create(proj_dir, [{"i": 0, "marker_dir": str(markers), "first_s": 600.0}], SLEEPER,
+                             lease_s=600.0)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "benchgrid", "run", str(proj_dir), "--workers", "1", "--no-progress"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        worker = wait_started(markers, 0, 1, timeout_s=60)
+        run.send_signal(signal.SIGTERM)
+        assert wait_exit(run, 60, "benchgrid run") == 130
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    wait_until(lambda: not pid_alive(worker), 10, "the worker to exit")
+    st = proj.status()
+    assert st.counts["queued"] == 1 and st.counts["running"] == 0

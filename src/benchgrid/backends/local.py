@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 import signal
 import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+import threading
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from .._errors import InputError
 from ..store._state import ProjectState
@@ -51,6 +53,29 @@ class RunStatus(Status):
     problem: str = ""
 
 
+@contextlib.contextmanager
+def _interrupted_by(*signums: int) -> Iterator[None]:
+    """While running workers, SIGTERM/SIGHUP to `run` act as Ctrl-C: the workers hand their jobs back.
+
+    The workers lead their own process groups (so a job's processes end with
+    it), which takes them out of reach of a closed terminal or a ``kill`` of
+    ``run``; this passes those on. Only the main thread can set handlers.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    old = {s: signal.signal(s, handler) for s in signums}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
 def _spawn(project_dir: str, worker_options: dict[str, Any]) -> Callable[[str], subprocess.Popen[bytes]]:
     def spawn(name: str) -> subprocess.Popen[bytes]:
         # its own process group: the job's children end with it, and a dead worker's group is killed
@@ -82,18 +107,19 @@ def run_local(project: "Project", n_workers: int, *, progress: bool = True, **wo
         project.path, project.settings, n_workers, _spawn(str(project.path), worker_options),
         replace_clean_exits=not by_design,
     )
-    sup.start()
     state = ProjectState(project.path)
-    try:
-        wait_for_project(state, sup.step, progress=progress)
-    except KeyboardInterrupt:
-        # the workers lead their own process groups: the terminal's SIGINT reached only us
-        sup.stop(signal.SIGINT)
-        sup.wait()
-        raise
-    finally:
-        sup.stop(signal.SIGTERM)
-        sup.wait()
+    with _interrupted_by(signal.SIGTERM, signal.SIGHUP):
+        sup.start()
+        try:
+            wait_for_project(state, sup.step, progress=progress)
+        except KeyboardInterrupt:
+            # the workers lead their own process groups: the terminal's SIGINT reached only us
+            sup.stop(signal.SIGINT)
+            sup.wait()
+            raise
+        finally:
+            sup.stop(signal.SIGTERM)
+            sup.wait()
     st = status_of(state.refresh(), root_hint=hint_path)
     problem = ""
     if sup.disk_full:
