@@ -123,6 +123,8 @@ class Supervisor:
         Start a worker in place of one that ended cleanly while jobs wait.
         False when workers end by design before the queue is empty (a job
         budget, a deadline): then only abnormal ends are replaced.
+    state : ProjectState, optional
+        An incremental reader to share with a progress display (read once per look).
 
     Examples
     --------
@@ -141,6 +143,7 @@ class Supervisor:
         max_idle_deaths: int = 3,
         notify: Callable[[str], None] | None = None,
         replace_clean_exits: bool = True,
+        state: ProjectState | None = None,
     ):
         self.root = Path(root)
         self.layout = Layout(self.root)
@@ -151,7 +154,7 @@ class Supervisor:
         self.replace_clean_exits = replace_clean_exits
         self._n_clean_exits = 0
         self.notify = notify or (lambda line: print(f"benchgrid: {line}", file=sys.stderr, flush=True))
-        self.state = ProjectState(self.root, self.queue)
+        self.state = state if state is not None else ProjectState(self.root, self.queue)
         self.procs: dict[str, _Proc] = {}
         self.ends: list[WorkerEnd] = []
         self.idle_deaths = 0

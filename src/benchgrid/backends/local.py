@@ -101,13 +101,13 @@ def run_local(project: "Project", n_workers: int, *, progress: bool = True, **wo
         run_in_process(project, **worker_options)
         st = status_of(ProjectState(project.path).refresh(), root_hint=hint_path)
         return RunStatus(**asdict(st), exit_code=exit_code_of(st.counts))
+    state = ProjectState(project.path)
     # workers that stop by design (a job budget, a deadline) are not replaced when they do
     by_design = any(worker_options.get(k) is not None for k in ("max_jobs", "until"))
     sup = Supervisor(
         project.path, project.settings, n_workers, _spawn(str(project.path), worker_options),
-        replace_clean_exits=not by_design,
+        replace_clean_exits=not by_design, state=state,
     )
-    state = ProjectState(project.path)
     with _interrupted_by(signal.SIGTERM, signal.SIGHUP):
         sup.start()
         try:
