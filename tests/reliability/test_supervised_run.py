@@ -76,6 +76,8 @@ def test_jobs_held_but_not_started_are_not_counted_against(proj_dir: Path) -> No
     assert st.counts["done"] == 299 and st.counts["failed"] == 1 and st.finished
     failed = [e for e in project_events(proj_dir) if e["op"] == "failed"]
     assert [e["job"] for e in failed] == [150] and failed[0]["reason"].startswith("killed by SIGKILL 1 time")
+    spared = [r for r in requeue_records(proj_dir) if r["why"] == "handback"]
+    assert spared and all(r["l"] == 0 and r["job"] > 150 for r in spared)  # the batch behind it, uncounted
 
 
 def test_a_dead_workers_job_processes_die_with_it(proj_dir: Path) -> None:
