@@ -94,3 +94,24 @@ def test_a_damaged_claim_record_never_freezes_run(proj_dir: Path) -> None:
     assert res.returncode == EXIT_OK, res.stderr
     st = proj.status()
     assert st.counts["done"] == N and st.finished
+
+
+def test_job_of_a_worker_whose_lease_is_damaged_is_stranded_not_running_forever(proj_dir: Path) -> None:
+    import time
+
+    from ..worker.helpers import start_worker, stop_all, wait_started
+
+    markers = proj_dir.parent / "markers"
+    markers.mkdir()
+    proj = bg.Project.create(proj_dir, [{"i": 0, "marker_dir": str(markers), "first_s": 600.0}],
+                             "tests.runners.jobs:mark_and_sleep", lease_s=600.0)
+    w = start_worker(proj_dir, "victim")
+    try:
+        wait_started(markers, 0, 1, timeout_s=60)
+    finally:
+        stop_all([w])  # SIGKILL: its lease still says "running"
+    for lease in (proj_dir / "workers").glob("*/lease.json"):
+        lease.write_bytes(b"\x00garbage")
+    state = proj.state()
+    assert state.state_of(0) == "running"  # a moment ago: its lease may not be visible yet
+    assert state.state_of(0, now=time.time() + 120) == "stranded"  # later: nobody runs it, and status says so

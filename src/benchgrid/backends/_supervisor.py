@@ -34,6 +34,7 @@ returns a :class:`subprocess.Popen`-like object (``pid``, ``poll()``,
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import sys
 import time
@@ -165,6 +166,7 @@ class Supervisor:
         self.counts: dict[str, int] = {}
         self._counts_at_start: dict[str, int] | None = None
         self._job_lost_since_start = False
+        self._stranded_since: float | None = None
 
     # -- processes ---------------------------------------------------------------
     def _start_one(self) -> None:
@@ -263,7 +265,7 @@ class Supervisor:
                 # the workers started last time ended cleanly and changed nothing: no worker can claim these jobs
                 self.gave_up = (
                     f"{waiting} job(s) wait but no worker can claim them (a damaged queue?); "
-                    f"run `benchgrid check {self.root}`"
+                    f"run `benchgrid check {shlex.quote(str(self.root))}`"
                 )
             else:
                 for _ in range(n_new):
@@ -271,11 +273,23 @@ class Supervisor:
                 self._counts_at_start, self._job_lost_since_start = dict(counts), False
             alive = self.alive()
         if alive:
+            self._stranded_since = None
             return True
         if self.gave_up is not None:
             return False
         # none of ours is left: wait while others (another run, a killed `work` whose lease will expire) hold jobs
-        return counts["running"] + counts["stranded"] > 0
+        if counts["running"] or not counts["stranded"]:
+            self._stranded_since = None
+            return counts["running"] > 0
+        self._stranded_since = self._stranded_since or now
+        lease_s = float(self.queue.settings.get("lease_s", 60))
+        if now - self._stranded_since > lease_s + 30:  # expiry had its chance: these jobs have no live lease
+            self.gave_up = (
+                f"{counts['stranded']} job(s) are held by workers that are gone and cannot be expired "
+                f"(a lost or damaged lease): `benchgrid retry {shlex.quote(str(self.root))} --expired` puts them back"
+            )
+            return False
+        return True
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         """Ask every live worker to hand its jobs back and exit."""

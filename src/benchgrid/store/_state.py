@@ -31,6 +31,8 @@ from ._records import iter_records, read_records
 
 __all__ = ["ProjectState", "STATES"]
 
+MISSING_LEASE_GRACE_S = 60.0  # a claim's lease is written before its claim record; this covers NFS caching
+
 STATES = ("pending", "running", "queued", "done", "error", "failed", "stranded")
 
 
@@ -124,7 +126,10 @@ class ProjectState:
         if claim is not None and claim[0] == attempt:
             lease = self.leases.get(claim[1])
             if lease is None:
-                return "running"  # claimed a moment ago; lease file not visible yet
+                # claimed a moment ago (lease file not visible yet: NFS caches), or (issue 10) the
+                # worker's lease.json or folder is damaged or gone: then nobody runs it
+                fresh = (time.time() if now is None else now) - claim[2] < MISSING_LEASE_GRACE_S
+                return "running" if fresh else "stranded"
             if lease.get("revoked") or lease.get("state") != "running" or is_dead(lease, now):
                 return "stranded"
             return "running"
