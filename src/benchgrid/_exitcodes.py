@@ -13,8 +13,9 @@ code  name                 meaning
                            before taking a job (see their messages)
 5     ``DISK_FULL``        the disk filled; jobs were handed back, free space and
                            run again
-75    ``WORKER_RESTART``   (a worker only) it stopped itself after stopping a job
-                           past ``job_timeout_s``; start another in its place
+75    ``WORKER_RESTART``   (a worker only) it stopped itself after putting its
+                           job back (past ``job_timeout_s``, or the memory
+                           guard); start another in its place
 130   ``INTERRUPTED``      Ctrl-C / SIGINT; running jobs were handed back
 ====  ===================  =====================================================
 

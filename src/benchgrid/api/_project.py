@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from .._errors import InputError
+from ..store._check import CheckReport, check_project
 from ..store._create import create_project
+from ..store._lanes import expected_gb, lane_of
 from ..store._jobs import normalize_jobs, content_key
 from ..store._layout import read_project_json
 from ..store._leases import expire_dead_workers
@@ -65,6 +67,7 @@ class Project(MLMethods):
         duration_key: list[str] | None = None,
         default_job_s: float | None = None,
         job_timeout_s: float | None = None,
+        memory_key: str | None = None,
         write_inputs: Callable[[Path], None] | None = None,
         metadata: dict[str, Any] | None = None,
         **ml_options: Any,
@@ -95,6 +98,11 @@ class Project(MLMethods):
             A job running longer than this is stopped (with its child
             processes) and counts a lost run "timed out after N s"; it is
             failed after ``max_attempts``. None: no limit.
+        memory_key : str
+            Job column of expected peak memory in GB: workers with a memory
+            budget (``--mem-gb``, SLURM's allocation, the cgroup's limit)
+            claim only jobs expected to fit, largest first; a job that runs
+            out of memory is put back in the next larger class.
         """
         if isinstance(random_state, bool) or not isinstance(random_state, int):
             raise InputError(f"random_state must be an integer (the project seed), got {random_state!r}")
@@ -120,6 +128,7 @@ class Project(MLMethods):
             "duration_key": duration_key,
             "default_job_s": default_job_s,
             "job_timeout_s": job_timeout_s,
+            "memory_key": memory_key,
         }
         create_project(
             Path(path), jobs, runner, settings, random_state=random_state, write_inputs=write_inputs, metadata=metadata
@@ -158,7 +167,7 @@ class Project(MLMethods):
             new.setdefault(content_key(text), text)
         # rows already committed are skipped under the project lock, so concurrent adds add a job once
         queue.add(list(new.values()))
-        return queue.jobs.last_added
+        return queue.last_added
 
     def jobs(self) -> "pd.DataFrame":
         """The job table: ``job_id``, ``key`` and one column per parameter."""
@@ -201,6 +210,15 @@ class Project(MLMethods):
         """Counts per state, running jobs, recent errors, throughput and ETA."""
         return status_of(self.state(), root_hint=_shell_path(self.path))
 
+    def check(self) -> CheckReport:
+        """Replay the logs: every (job, attempt) handed out once, one accepted result per job.
+
+        See :func:`benchgrid.store.check_project`; ``report.ok`` is False
+        when anything was claimed twice, put back twice, claimed without an
+        explanation, or has more than one result.
+        """
+        return check_project(self.path)
+
     def results(self) -> "pd.DataFrame":
         """One row per job: its parameters, result values, state, attempt, worker, host and times.
 
@@ -229,12 +247,21 @@ class Project(MLMethods):
         n = expire_dead_workers(queue, by="retry") if expired else 0
         state = self.state()
         wanted = ({"error"} if errors else set()) | ({"failed", "stranded"} if expired else set())
+        memory_key = self.info["settings"].get("memory_key")
         claims = [
-            Claim(job, state.latest_attempt(job) + 1, 0)
+            Claim(job, state.latest_attempt(job) + 1, 0, _lane(queue, state, job, memory_key))
             for job in sorted(set(state.final) | set(state.failed) | set(state.claimed))
             if state.state_of(job) in wanted
         ]
         return n + queue.requeue(claims, "retry", "user")
+
+
+def _lane(queue: Queue, state: ProjectState, job: int, memory_key: str | None) -> int:
+    """The memory lane a retried job goes to: its own class, or the larger one it escalated to."""
+    if not memory_key:
+        return 0
+    own = lane_of(expected_gb(queue.jobs.get(job)["params"], memory_key))
+    return max(own, state.requeued_lane.get(job, 0))
 
 
 def _shell_path(path: Path) -> str:

@@ -11,9 +11,9 @@
   job that kills every worker that runs it ends up failed with that reason
   after ``max_attempts``; the jobs it held but had not started go back
   without a lost run;
-- a worker that stopped itself after a job passed ``job_timeout_s``
-  (:data:`~benchgrid._exitcodes.EXIT_WORKER_RESTART`) has already recorded
-  the lost run;
+- a worker that stopped itself after a job passed ``job_timeout_s`` or its
+  memory budget (:data:`~benchgrid._exitcodes.EXIT_WORKER_RESTART`) has
+  already put that job back;
 - a worker that found the disk full stops the run: the others are asked to
   hand their jobs back (SIGTERM) and none is started again.
 
@@ -205,7 +205,7 @@ class Supervisor:
             self.disk_full = self.disk_full or f"worker {name} found the disk full"
         reason = describe_exit(returncode)
         if returncode == EXIT_WORKER_RESTART:
-            reason = "stopped a job past job_timeout_s and exited"
+            reason = "stopped itself after putting its job back (job_timeout_s or the memory guard)"
         jobs: list[int] = []
         for wid in self._worker_ids(name, proc.pid):
             try:

@@ -19,6 +19,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--job-timeout", "--job-timeout-s", dest="job_timeout", type=float, metavar="SECONDS",
         help="stop a job running longer than this (a lost run; default: the project's job_timeout_s)",
     )
+    p.add_argument(
+        "--mem-gb", type=float,
+        help="memory budget in GB: claim only jobs expected to fit (default: SLURM's allocation, the cgroup's limit)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         worker = Worker(
             args.dir, name=args.name, max_jobs=args.max_jobs, until=until, default_job_s=args.default_job_s,
-            max_batch=args.max_batch, job_timeout_s=job_timeout_s, owns_process=owns_process,
+            max_batch=args.max_batch, mem_gb=args.mem_gb, job_timeout_s=job_timeout_s, owns_process=owns_process,
             # after a job timeout the worker starts afresh as the same command (and, under SLURM, the same task)
             restart_argv=list(sys.orig_argv[1:]) if owns_process else None,
         )

@@ -10,7 +10,7 @@ by a full disk, at any byte) are ignored by readers and removed by the next
 (an interrupted ``add`` may have begun one). Each row carries its id, and a
 row read at the wrong place is reported, never used.
 
-``append`` skips jobs whose content key is already committed, under the
+``Queue.add`` skips jobs whose content key is already committed, under the
 project lock, so two processes adding the same jobs at once add them once.
 """
 
@@ -115,7 +115,9 @@ class JobTable:
     def __init__(self, jobs_dir: Path):
         self.dir = jobs_dir
         self._parts: dict[int, list[dict[str, Any]]] = {}
-        self.last_added = 0
+        # rows known to be committed (the queue sets it from each cursor it reads): only
+        # these are cached, so rows of an interrupted add, later replaced, are never served
+        self.committed = 0
 
     def part_path(self, part: int) -> Path:
         return self.dir / f"part-{part:05d}.jsonl"
@@ -141,7 +143,8 @@ class JobTable:
         part, line = divmod(job_id, PART_SIZE)
         rows = self._parts.get(part)
         if rows is None or line >= len(rows):
-            rows = self._parts[part] = self._load_part(part)  # re-open: jobs may have been added
+            rows = self._load_part(part)  # re-open: jobs may have been added
+            self._parts[part] = rows[: max(0, self.committed - part * PART_SIZE)]
         if line >= len(rows):
             raise KeyError(job_id)
         row = rows[line]
@@ -201,16 +204,11 @@ class JobTable:
     def append(self, params_jsons: Sequence[str], n_committed: int) -> int:
         """Write rows (canonical JSON) after the ``n_committed`` first; call holding the project lock.
 
-        Rows whose content key is already committed are skipped (``last_added``
-        says how many were written). Returns the new number of rows, which the
-        caller commits in the claims log.
+        Returns the new number of rows, which the caller commits in the claims
+        log. The caller skips rows already committed (:meth:`committed_keys`).
         """
         self.dir.mkdir(exist_ok=True)
         self._drop_uncommitted(n_committed)
-        if n_committed:
-            existing = self.committed_keys(n_committed)
-            params_jsons = [t for t in params_jsons if content_key(t) not in existing]
-        self.last_added = len(params_jsons)
         job_id = n_committed
         by_part: dict[int, list[str]] = {}
         for text in params_jsons:

@@ -6,17 +6,17 @@ carries its reason (``"killed by SIGSEGV"``, ``"exit status 3"``,
 ``"timed out after 600 s"``) in its requeue record, so the final reason
 of a failed job sums up its history: ``"killed by SIGSEGV 3 times"``.
 
-Call :func:`lose_runs` while holding the project lock.
+Call :func:`lose_runs` while holding the project lock; it writes through
+:meth:`~benchgrid.store._queue.Queue.put_back`, so each (job, attempt) is
+put back (or failed) once, whoever else recovers the same worker.
 """
 
 from __future__ import annotations
 
-import time
 from collections import Counter
-from typing import Any
 
 from ._queue import Claim, Queue
-from ._records import append_records, read_records
+from ._records import read_records
 
 __all__ = ["lose_runs", "failed_reason"]
 
@@ -63,33 +63,27 @@ def lose_runs(
     source: str,
     spared: list[Claim] | None = None,
     detail: str = "",
-) -> list[dict[str, Any]]:
+) -> list[Claim]:
     """Count one lost run for each claim of ``lost``; hand ``spared`` back without counting.
 
     ``spared`` are claims the dead worker held but had not started (another
-    job killed it). Returns the ``failed`` events written (empty when every
-    job goes back to the queue). Call while holding the project lock.
+    job killed it). Each (job, attempt) is written once (:meth:`Queue.put_back`).
+    Returns the claims put back or failed that were new. Call holding the
+    project lock.
     """
     max_attempts = int(queue.settings.get("max_attempts", 3))
-    now = time.time()
-    records: list[dict[str, Any]] = []
-    failed: list[dict[str, Any]] = []
-    for c in lost:
-        if c.lost + 1 < max_attempts:
-            records.append(
-                {"job": c.job_id, "a": c.attempt + 1, "l": c.lost + 1, "why": "lost", "reason": reason,
-                 "src": source, "t": now}
-            )
-        else:
-            why = failed_reason(_earlier_reasons(queue, c.job_id, c.lost) + [reason], max_attempts)
-            failed.append(
-                {"op": "failed", "job": c.job_id, "a": c.attempt, "reason": why + (f"; {detail}" if detail else ""),
-                 "t": now}
-            )
-    for c in spared or []:
-        records.append({"job": c.job_id, "a": c.attempt + 1, "l": c.lost, "why": "handback", "src": source, "t": now})
-    if records:
-        append_records(queue.layout.requeue, records)
-    if failed:
-        queue.log_event(failed)
-    return failed
+    again = [Claim(c.job_id, c.attempt + 1, c.lost + 1, c.lane) for c in lost if c.lost + 1 < max_attempts]
+    failed = [
+        (
+            Claim(c.job_id, c.attempt + 1, c.lost + 1, c.lane),
+            failed_reason(_earlier_reasons(queue, c.job_id, c.lost) + [reason], max_attempts)
+            + (f"; {detail}" if detail else ""),
+        )
+        for c in lost
+        if c.lost + 1 >= max_attempts
+    ]
+    new = queue.put_back(again, "lost", source, failed=failed, locked=True, reason=reason)
+    if spared:
+        back = [Claim(c.job_id, c.attempt + 1, c.lost, c.lane) for c in spared]
+        new += queue.put_back(back, "handback", source, locked=True)
+    return new

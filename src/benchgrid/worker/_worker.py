@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import math
 import os
 import random
 import re
@@ -32,10 +33,13 @@ from .._exitcodes import EXIT_DISK_FULL, EXIT_WORKER_RESTART
 from ..store._damage import check_project_files
 from ..store._jobs import job_seed
 from ..store._layout import Layout, read_project_json
-from ..store._leases import expire_dead_workers, write_lease
+from ..store._faults import fault_point
+from ..store._lanes import MEM_CLASSES_GB, N_LANES, lane_of
+from ..store._leases import expire_dead_workers, process_identity, write_lease
 from ..store._lost import lose_runs
 from ..store._queue import NO_FIT, Claim, Queue
 from ..store._records import encode
+from ._memory import budget_gb, rss_gb
 from ._context import JobContext, reset_current_job, set_current_job
 from ._durations import DurationModel
 from ._procs import become_group_leader, kill_job_processes
@@ -43,6 +47,11 @@ from ._procs import become_group_leader, kill_job_processes
 __all__ = ["Worker", "WorkerSummary", "load_runner", "HANDBACK_SIGNALS"]
 
 HANDBACK_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1)
+EXIT_OUT_OF_MEMORY = EXIT_WORKER_RESTART  # the memory guard stopped this worker; its job went to a larger class
+
+
+def _fmt_gb(gb: float | None) -> str:
+    return "unknown" if gb is None else f"{gb:.2f} GB"
 
 
 def load_runner(spec: str) -> Callable[..., Any]:
@@ -145,6 +154,7 @@ class Worker:
         default_job_s: float | None = None,
         max_batch: int = 64,
         claim_target_s: float = 0.1,
+        mem_gb: float | None = None,
         job_timeout_s: float | None = None,
         restart_argv: list[str] | None = None,
         owns_process: bool = False,
@@ -171,12 +181,17 @@ class Worker:
         self._own_process = False
         self.max_batch = max_batch
         self.claim_target_s = claim_target_s
+        if mem_gb is not None and not (isinstance(mem_gb, (int, float)) and math.isfinite(mem_gb) and mem_gb > 0):
+            raise InputError(f"mem_gb must be a number of GB > 0, got {mem_gb!r}")
+        self.mem_gb, self.mem_source = budget_gb(mem_gb)
+        self._lanes = bool(self.settings.get("memory_key"))
         self.layout = Layout(self.root)
         check_project_files(self.root)  # a damaged queue or table is reported, not read as 'no job'
         self.queue = Queue(self.root, self.settings)
         self.runner = load_runner(self.info["runner"])
         self.lease_s = float(self.settings.get("lease_s", 60))
         self.host = socket.gethostname()
+        self._identity = process_identity()
         prefix = re.sub(r"[^A-Za-z0-9_.-]", "_", name or self.host.split(".")[0])[:40]
         self.worker_id = f"{prefix}-{os.getpid()}-{secrets.token_hex(2)}"
         self.dir = self.layout.worker_dir(self.worker_id)
@@ -194,6 +209,7 @@ class Worker:
         self._running: _Running | None = None
         self._stop = threading.Event()
         self._mean_s: float | None = None
+        self._claim_cost_s: float | None = None  # seconds per claim, lock wait included (moving average)
         self._events_file: Any = None
         self._events_torn = False
         self._writing_own = True  # a failed write with no file name was to this worker's folder (else: the queue)
@@ -210,8 +226,7 @@ class Worker:
                 self.dir,
                 {
                     "worker": self.worker_id,
-                    "host": self.host,
-                    "pid": os.getpid(),
+                    **self._identity,
                     "state": state,
                     "heartbeat": time.time(),
                     "lease_s": self.lease_s,
@@ -220,6 +235,7 @@ class Worker:
                     "claim_offset": self._claim_offset,
                     "current": None if running is None else [running.claim.job_id, running.claim.attempt, running.t0],
                     "until": self.until,
+                    "mem_gb": self.mem_gb,
                     "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
                     "slurm_array_job_id": os.environ.get("SLURM_ARRAY_JOB_ID"),
                 },
@@ -338,36 +354,109 @@ class Worker:
     def _expiry_interval(self) -> float:
         """Seconds until this worker next looks for dead workers.
 
-        Every worker looks every ``lease_s / 2`` while there are few; with many
-        (a 1,000-task array) the interval grows with their number, so the
-        shared filesystem sees about 16 scans per ``lease_s / 2`` in all, jittered
-        so that workers started together do not scan together.
+        With few workers (a laptop, a small allocation) every worker looks
+        about every second, so a killed worker on the same host (its pid gone)
+        has its jobs back within a second; with many (a 1,000-task array) the
+        interval grows with their number, so the shared filesystem sees about
+        16 scans per ``lease_s / 2`` in all, jittered so that workers started
+        together do not scan together.
         """
         try:
             n_workers = len(os.listdir(self.layout.workers_dir))
         except OSError:
             n_workers = 1
-        return self.lease_s / 2 * max(1.0, n_workers / 16) * random.uniform(0.75, 1.25)
+        base = min(self.lease_s / 2, 1.0) if n_workers <= 16 else self.lease_s / 2 * n_workers / 16
+        return base * random.uniform(0.75, 1.25)
 
     def _batch_size(self) -> int:
+        """Jobs per claim: enough that a claim costs at most ~5% of the work it hands out.
+
+        A claim's cost is measured (lock wait included), so when many workers
+        contend for the lock on a slow shared filesystem, each claims more jobs
+        at once and the lock is taken less often: throughput keeps up with the
+        number of workers instead of collapsing into lock waits.
+        """
         if self._mean_s is None:
             return 1
-        return max(1, min(self.max_batch, int(self.claim_target_s / max(self._mean_s, 1e-6))))
+        target_s = max(self.claim_target_s, 20 * (self._claim_cost_s or 0.0))
+        return max(1, min(self.max_batch, int(target_s / max(self._mean_s, 1e-6))))
 
     def _hand_back(self, why: str) -> int:
-        """Put back held claims not finished (attempt + 1 fences this worker out)."""
+        """Put back held claims not finished (attempt + 1 fences this worker out).
+
+        Under the lock, and skipping what a recoverer already put back (it
+        may have taken this worker for dead: a freeze, a stale heartbeat).
+        """
         unfinished = [c for c in self._held if (c.job_id, c.attempt) not in self._finished]
-        if not unfinished or (self.dir / "revoked").exists():
+        if not unfinished:
             return 0
-        self.queue.requeue([Claim(c.job_id, c.attempt + 1, c.lost) for c in unfinished], "handback", self.worker_id)
+        new = {
+            (c.job_id, c.attempt - 1)
+            for c in self.queue.put_back([Claim(c.job_id, c.attempt + 1, c.lost, c.lane) for c in unfinished], "handback", self.worker_id)
+        }
         now = time.time()
         running = self._running
         for c in unfinished:
             t0 = running.t0 if running is not None and running.claim == c else None
             self._event({"op": "handback", "job": c.job_id, "a": c.attempt, "t0": t0, "t1": now, "why": why})
             self._finished.add((c.job_id, c.attempt))
-        self.summary.handed_back += len(unfinished)
-        return len(unfinished)
+        fault_point("handback.recorded")
+        self.summary.handed_back += len(new)
+        return len(new)
+
+    # -- memory --------------------------------------------------------------------
+    def _out_of_memory_record(self, claim: Claim, t0: float, err: MemoryError) -> dict[str, Any]:
+        """A MemoryError escalates the job to a larger memory lane, or is a job error when none is left."""
+        why = f"out of memory (MemoryError) with a budget of {_fmt_gb(self.mem_gb)} ({self.mem_source})"
+        if self._lanes and self._next_lane(claim.lane) < N_LANES:
+            return {"op": "escalate", "job": claim.job_id, "a": claim.attempt, "t0": t0, "why": why}
+        return {
+            "op": "error", "job": claim.job_id, "a": claim.attempt, "t0": t0,
+            "err": f"MemoryError: {err} ({why})", "tb": traceback.format_exc(),
+        }
+
+    def _next_lane(self, lane: int) -> int:
+        """The lane a job goes to when it did not fit: above its own and above this worker's budget."""
+        above_budget = lane_of(self.mem_gb * 1.0001) if self.mem_gb is not None else lane + 1
+        return max(lane + 1, above_budget)
+
+    def _escalate(self, claims: list[Claim], why: str, t0: float | None) -> int:
+        """Put jobs that ran out of memory back in a larger lane (not a lost run); call holding ``_io``."""
+        bigger = [Claim(c.job_id, c.attempt + 1, c.lost, min(self._next_lane(c.lane), N_LANES - 1)) for c in claims]
+        new = self.queue.put_back(bigger, "out of memory", self.worker_id)
+        now = time.time()
+        for c, b in zip(claims, bigger):
+            gb = MEM_CLASSES_GB[b.lane]
+            self._event({"op": "handback", "job": c.job_id, "a": c.attempt, "t0": t0, "t1": now,
+                         "why": f"{why}: moved to the {gb:g} GB class"})
+            self._finished.add((c.job_id, c.attempt))
+            self.log.warning("job %d attempt %d: %s; moved to the %g GB class", c.job_id, c.attempt, why, gb)
+        self.summary.handed_back += len(new)
+        return len(new)
+
+    def _memory_guard(self) -> None:
+        """Stop a job before the kernel or the scheduler kills the worker for memory.
+
+        Above 95% of the budget while a job runs, the job is put back in a
+        larger lane, the other held jobs are handed back, and the worker
+        exits (the job's memory cannot be taken back from the thread that
+        runs it); a supervisor or the next worker goes on.
+        """
+        assert self.mem_gb is not None
+        limit = 0.95 * self.mem_gb
+        while not self._stop.wait(0.1):
+            running = self._running
+            if running is None or rss_gb() <= limit:
+                continue
+            with self._io:
+                if self._signals_done or self._running is not running:
+                    continue
+                why = f"out of memory: {rss_gb():.2f} GB used with a budget of {_fmt_gb(self.mem_gb)} ({self.mem_source})"
+                self._escalate([running.claim], why, running.t0)
+                self._hand_back("worker stopped by the memory guard")
+                self._close("exited")
+            logging.shutdown()
+            os._exit(EXIT_OUT_OF_MEMORY)
 
     def _where(self) -> str:
         """What a failed write without a file name was writing: this worker's folder or the project's queue."""
@@ -427,6 +516,8 @@ class Worker:
             if not isinstance(result, dict):
                 raise TypeError(f"the runner must return a dict or None, got {type(result).__name__}")
             record: dict[str, Any] = {"op": "done", "job": claim.job_id, "a": claim.attempt, "t0": t0, "r": result}
+        except MemoryError as err:
+            record = self._out_of_memory_record(claim, t0, err)
         except (Exception, SystemExit, KeyboardInterrupt) as err:  # noqa: BLE001 - recorded; the worker goes on
             if isinstance(err, KeyboardInterrupt) and not self._own_process:
                 raise  # in-process (debug mode) Ctrl-C is the user's, not the runner's
@@ -441,6 +532,13 @@ class Worker:
         finally:
             reset_current_job(token)
         record["t1"] = time.time()
+        if record["op"] == "escalate":
+            with self._io:
+                if self._running is None or self._running.claim != claim:
+                    return  # the watchdog stopped this job (timeout) and is ending the process
+                self._escalate([claim], record["why"], t0)
+                self._running = None
+            return
         try:
             data = encode(record)
         except (TypeError, ValueError, RecursionError) as err:  # a result JSON cannot hold (or one that holds itself)
@@ -491,6 +589,8 @@ class Worker:
             heart.start()
             if self.job_timeout_s is not None and handle_signals and self.owns_process:
                 threading.Thread(target=self._watchdog, daemon=True, name="watchdog").start()
+            if self._lanes and self.mem_gb is not None:
+                threading.Thread(target=self._memory_guard, daemon=True, name="memory").start()
             self.log.info("worker %s started on %s pid %d", self.worker_id, self.host, os.getpid())
             try:
                 self.summary.reason = self._loop()
@@ -553,7 +653,10 @@ class Worker:
             with self._io:
                 self._check_revoked(now)
                 fits = self._fits if self.until is not None else None
-                claims = self.queue.claim(self.worker_id, budget, fits, self._publish)
+                t_claim = time.perf_counter()
+                claims = self.queue.claim(self.worker_id, budget, fits, self._publish, mem_gb=self.mem_gb)
+                cost = time.perf_counter() - t_claim
+                self._claim_cost_s = cost if self._claim_cost_s is None else 0.8 * self._claim_cost_s + 0.2 * cost
             if claims is NO_FIT:
                 return "no remaining job is expected to finish before the deadline"
             if not claims:
