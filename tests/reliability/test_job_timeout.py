@@ -25,7 +25,8 @@ def test_hanging_job_times_out_and_fails_after_max_attempts(proj_dir: Path, how:
     assert (df.drop(index=1)["state"] == "done").all()
     assert df.loc[1, "state"] == "failed"
     assert df.loc[1, "error"].startswith("timed out after 0.5 s 2 times (max_attempts=2)")
-    assert [r["reason"] for r in requeue_records(proj_dir) if r["job"] == 1] == ["timed out after 0.5 s"]
+    runs = [r for r in requeue_records(proj_dir) if r["job"] == 1]  # a lost run, then the failure
+    assert [(r["reason"], "fail" in r) for r in runs] == [("timed out after 0.5 s", False), ("timed out after 0.5 s", True)]
 
 
 def test_timeout_from_the_command_line_and_the_jobs_children_end_with_it(proj_dir: Path) -> None:

@@ -14,7 +14,7 @@ from benchgrid._exitcodes import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_OK
 from benchgrid.backends._supervisor import Supervisor
 
 from ..worker.helpers import wait_exit, wait_started, wait_until
-from .helpers import MISBEHAVE, cli, pid_alive, project_events, requeue_records
+from .helpers import MISBEHAVE, cli, pid_alive, requeue_records
 
 SLEEPER = "tests.runners.jobs:mark_and_sleep"
 
@@ -74,8 +74,8 @@ def test_jobs_held_but_not_started_are_not_counted_against(proj_dir: Path) -> No
     proj = bg.Project.create(proj_dir, jobs, MISBEHAVE, max_attempts=1, lease_s=600.0)
     st = proj.run(n_workers=1, progress=False)
     assert st.counts["done"] == 299 and st.counts["failed"] == 1 and st.finished
-    failed = [e for e in project_events(proj_dir) if e["op"] == "failed"]
-    assert [e["job"] for e in failed] == [150] and failed[0]["reason"].startswith("killed by SIGKILL 1 time")
+    failed = [r for r in requeue_records(proj_dir) if "fail" in r]
+    assert [r["job"] for r in failed] == [150] and failed[0]["fail"].startswith("killed by SIGKILL 1 time")
     spared = [r for r in requeue_records(proj_dir) if r["why"] == "handback"]
     assert spared and all(r["l"] == 0 and r["job"] > 150 for r in spared)  # the batch behind it, uncounted
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shlex
 import signal
 import subprocess
@@ -12,6 +13,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from .._errors import InputError
+from ..store._leases import SUPERVISOR_ENV, process_identity
 from ..store._state import ProjectState
 from ..store._views import Status, status_of
 from ._base import wait_for_project
@@ -77,9 +79,14 @@ def _interrupted_by(*signums: int) -> Iterator[None]:
 
 
 def _spawn(project_dir: str, worker_options: dict[str, Any]) -> Callable[[str], subprocess.Popen[bytes]]:
+    me = process_identity()
+    # the workers name this process in their leases: while it lives, it records their deaths (with the signal)
+    env = {**os.environ, SUPERVISOR_ENV: f"{me['pid']}:{me['pid_start']}"}
+
     def spawn(name: str) -> subprocess.Popen[bytes]:
         # its own process group: the job's children end with it, and a dead worker's group is killed
-        return subprocess.Popen(worker_command(project_dir, name=name, **worker_options), start_new_session=True)
+        cmd = worker_command(project_dir, name=name, **worker_options)
+        return subprocess.Popen(cmd, start_new_session=True, env=env)
 
     return spawn
 

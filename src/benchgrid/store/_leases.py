@@ -40,6 +40,8 @@ __all__ = [
     "list_leases",
     "process_identity",
     "expire_worker",
+    "supervisor_alive",
+    "SUPERVISOR_ENV",
 ]
 
 FINAL_OPS = ("done", "error", "handback")
@@ -123,7 +125,22 @@ def is_dead(lease: dict[str, Any], now: float | None = None) -> bool:
     if lease.get("state") != "running":
         return False
     now = time.time() if now is None else now
-    return now - float(lease["heartbeat"]) > float(lease["lease_s"]) or process_gone(lease)
+    return now - float(lease["heartbeat"]) > float(lease["lease_s"]) or (
+        process_gone(lease) and not supervisor_alive(lease)
+    )
+
+
+# issue 10: a worker started by `run` names its supervisor, which puts its jobs back the moment it dies,
+# with the signal or exit status as the reason; others leave it that moment (lease expiry still applies)
+SUPERVISOR_ENV = "BENCHGRID_SUPERVISOR"
+
+
+def supervisor_alive(lease: dict[str, Any]) -> bool:
+    """True when the lease names a supervising process of this machine that still runs."""
+    sup = lease.get("supervisor")
+    if not isinstance(sup, dict) or "pid" not in sup:
+        return False
+    return not process_gone({**lease, "pid": sup["pid"], "pid_start": sup.get("pid_start")})
 
 
 def held_unfinished(layout: Layout, worker_id: str, lease: dict[str, Any]) -> list[Claim]:

@@ -35,7 +35,7 @@ from ..store._jobs import job_seed
 from ..store._layout import Layout, read_project_json
 from ..store._faults import fault_point
 from ..store._lanes import MEM_CLASSES_GB, N_LANES, lane_of
-from ..store._leases import expire_dead_workers, process_identity, write_lease
+from ..store._leases import SUPERVISOR_ENV, expire_dead_workers, process_identity, write_lease
 from ..store._lost import lose_runs
 from ..store._queue import NO_FIT, Claim, Queue
 from ..store._records import encode
@@ -93,6 +93,13 @@ class WorkerSummary:
     claims: int = 0
     reason: str = ""
     seconds: float = 0.0
+
+
+def _supervisor_of_env() -> dict[str, Any] | None:
+    """The supervising process named by ``BENCHGRID_SUPERVISOR`` ("pid:start time"), if any."""
+    text = os.environ.get(SUPERVISOR_ENV, "")
+    pid, _, start = text.partition(":")
+    return {"pid": int(pid), "pid_start": start} if pid.isdigit() and start else None
 
 
 class _Revoked(Exception):
@@ -192,6 +199,8 @@ class Worker:
         self.lease_s = float(self.settings.get("lease_s", 60))
         self.host = socket.gethostname()
         self._identity = process_identity()
+        # issue 10: a supervised worker's death is its supervisor's to record (it knows the signal)
+        self._supervisor = _supervisor_of_env()
         prefix = re.sub(r"[^A-Za-z0-9_.-]", "_", name or self.host.split(".")[0])[:40]
         self.worker_id = f"{prefix}-{os.getpid()}-{secrets.token_hex(2)}"
         self.dir = self.layout.worker_dir(self.worker_id)
@@ -236,6 +245,7 @@ class Worker:
                     "current": None if running is None else [running.claim.job_id, running.claim.attempt, running.t0],
                     "until": self.until,
                     "mem_gb": self.mem_gb,
+                    "supervisor": self._supervisor,
                     "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
                     "slurm_array_job_id": os.environ.get("SLURM_ARRAY_JOB_ID"),
                 },
