@@ -115,3 +115,9 @@ def test_job_of_a_worker_whose_lease_is_damaged_is_stranded_not_running_forever(
     state = proj.state()
     assert state.state_of(0) == "running"  # a moment ago: its lease may not be visible yet
     assert state.state_of(0, now=time.time() + 120) == "stranded"  # later: nobody runs it, and status says so
+
+
+def test_check_reports_a_truncated_job_table(done_project: Path) -> None:
+    _truncate_part(done_project)
+    res = cli("check", str(done_project))
+    assert res.returncode == 1 and "damaged file" in res.stdout and "part-00000.jsonl" in res.stdout
