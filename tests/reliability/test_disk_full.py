@@ -70,3 +70,16 @@ def test_disk_full_before_any_job(small_disk: Path) -> None:
     assert "Traceback" not in res.stderr
     filler.unlink()
     assert cli("run", str(root), "--no-progress").returncode == EXIT_OK
+
+
+def test_init_on_a_full_disk_leaves_nothing(small_disk: Path) -> None:
+    jobs = small_disk.parent / "jobs.json"
+    jobs.write_text("[" + ",".join(f'{{"i": {i}, "pad": "{"p" * 200}"}}' for i in range(5000)) + "]")  # 1.2 MB of rows
+    filler = fill(small_disk, leave_kb=100)
+    res = cli("init", str(small_disk / "proj"), "--jobs", str(jobs), "--runner", "tests.runners.jobs:noop")
+    assert res.returncode == EXIT_DISK_FULL and "Traceback" not in res.stderr
+    assert f"disk full writing {str(small_disk / 'proj')!r}; free space and run again" in res.stderr
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler"]  # no project, no temp folder
+    filler.unlink()
+    res = cli("init", str(small_disk / "proj"), "--jobs", str(jobs), "--runner", "tests.runners.jobs:noop")
+    assert res.returncode == 0, res.stderr

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from .._errors import InputError
+from .._errors import DiskFull, InputError, is_disk_full
 from ..store._check import CheckReport, check_project
 from ..store._create import create_project
 from ..store._lanes import expected_gb, lane_of
@@ -166,7 +166,12 @@ class Project(MLMethods):
         for text in params_jsons:
             new.setdefault(content_key(text), text)
         # rows already committed are skipped under the project lock, so concurrent adds add a job once
-        queue.add(list(new.values()))
+        try:
+            queue.add(list(new.values()))
+        except OSError as err:
+            if is_disk_full(err):  # rows past the committed count are ignored, and removed by the next add
+                raise DiskFull.from_os_error(err, repr(str(queue.layout.jobs_dir))) from None
+            raise
         return queue.last_added
 
     def jobs(self) -> "pd.DataFrame":

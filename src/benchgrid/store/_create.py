@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from .._errors import InputError, ProjectError
+from .._errors import DiskFull, InputError, ProjectError, is_disk_full
 from ._jobs import JobTable, normalize_jobs
 from ._lanes import N_LANES, append_lane_ids, split_by_lane
 from ._layout import FORMAT_VERSION, Layout, creation_temp_name, environment, interrupted_creations, write_project_json
@@ -152,8 +152,10 @@ def create_project(
         if path.exists():
             path.rmdir()  # an empty directory the user made for us
         os.rename(tmp, path)
-    except BaseException:
+    except BaseException as err:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(err, OSError) and is_disk_full(err):
+            raise DiskFull.from_os_error(err, repr(str(path))) from None
         raise
     finally:
         os.umask(old_umask)
