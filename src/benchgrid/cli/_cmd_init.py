@@ -28,6 +28,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+    import warnings
+
+    from ..store._trust import GroupWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", GroupWarning)
+        code = _create(args)
+    for w in caught:
+        if issubclass(w.category, GroupWarning):
+            print(f"benchgrid: warning: {w.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return code
+
+
+def _create(args: argparse.Namespace) -> int:
     from ..api._project import Project
     from ..store._create import remove_interrupted_creations
 
@@ -62,4 +79,10 @@ def run(args: argparse.Namespace) -> int:
     import shlex
 
     print(f"created {proj.path} with {n} jobs; run them with: benchgrid run {shlex.quote(str(proj.path))} --workers 2")
+    if args.group_shared:
+        import os
+
+        from ..store._trust import group_name
+
+        print(f"shared with group {group_name(os.stat(proj.path).st_gid)!r} (see docs/security.md)")
     return 0

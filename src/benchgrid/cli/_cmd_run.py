@@ -19,6 +19,8 @@ HELP = "run N local worker processes with a progress bar and wait"
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", help="the project directory")
     p.add_argument("--workers", "-w", type=int, default=2, help="worker processes (0: in this process, for pdb)")
+    p.add_argument("--trust-owner", action="store_true",
+                   help="accept a project owned by another user (its workers run code as you)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument(
         "--job-timeout", type=float, metavar="SECONDS",
@@ -35,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--workers must be >= 0 (0 runs jobs in this process), got {args.workers}")
     proj = Project.open(args.dir)
     options = {} if args.job_timeout is None else {"job_timeout_s": check_timeout(args.job_timeout, "--job-timeout")}
-    status = proj.run(n_workers=args.workers, progress=not args.no_progress, **options)
+    status = proj.run(n_workers=args.workers, progress=not args.no_progress, trust_owner=args.trust_owner, **options)
     print(f"{proj.path}: {format_counts(status.counts)}")
     if status.hint:
         print(status.hint)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from .._errors import InputError, ProjectError
+from ._safe_io import make_dir, open_file
 
 __all__ = ["PART_SIZE", "JobTable", "content_key", "job_seed", "normalize_jobs"]
 
@@ -124,7 +125,7 @@ class JobTable:
 
     def _load_part(self, part: int) -> list[dict[str, Any]]:
         try:
-            with open(self.part_path(part), "rb") as f:
+            with open_file(self.part_path(part), "rb") as f:
                 data = f.read()
         except FileNotFoundError:
             return []
@@ -167,7 +168,7 @@ class JobTable:
         keys: set[str] = set()
         for part in range(math.ceil(n_committed / PART_SIZE)):
             try:
-                with open(self.part_path(part), "rb") as f:
+                with open_file(self.part_path(part), "rb") as f:
                     data = f.read()
             except FileNotFoundError:
                 break
@@ -184,7 +185,7 @@ class JobTable:
         keep = n_committed % PART_SIZE
         path = self.part_path(last_part)
         if path.exists():
-            with open(path, "rb") as f:
+            with open_file(path, "rb") as f:
                 lines = f.read().split(b"\n")
             if len(lines) - 1 != keep or (lines and lines[-1]):
                 if len(lines) - 1 < keep:
@@ -192,7 +193,7 @@ class JobTable:
                         f"job table part {str(path)!r} holds {len(lines) - 1} complete rows, fewer than the "
                         f"{keep} committed; restore it from a backup"
                     )
-                with open(path, "wb") as f:
+                with open_file(path, "wb") as f:
                     f.write(b"".join(line + b"\n" for line in lines[:keep]))
                     f.flush()
                     os.fsync(f.fileno())
@@ -207,7 +208,7 @@ class JobTable:
         Returns the new number of rows, which the caller commits in the claims
         log. The caller skips rows already committed (:meth:`committed_keys`).
         """
-        self.dir.mkdir(exist_ok=True)
+        make_dir(self.dir)
         self._drop_uncommitted(n_committed)
         job_id = n_committed
         by_part: dict[int, list[str]] = {}
@@ -217,7 +218,7 @@ class JobTable:
             )
             job_id += 1
         for part, lines_ in by_part.items():
-            with open(self.part_path(part), "a") as f:
+            with open_file(self.part_path(part), "a") as f:
                 f.write("".join(lines_))
                 f.flush()
                 os.fsync(f.fileno())  # rows reach the disk before the claims log commits them

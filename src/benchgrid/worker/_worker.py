@@ -40,6 +40,8 @@ from ..store._lost import lose_runs
 from ..store._queue import NO_FIT, Claim, Queue
 from ..store._records import encode
 from ._memory import budget_gb, rss_gb
+from ..store._safe_io import make_dir, open_file, open_nofollow
+from ..store._trust import check_project
 from ._context import JobContext, reset_current_job, set_current_job
 from ._durations import DurationModel
 from ._procs import become_group_leader, kill_job_processes
@@ -145,6 +147,8 @@ class Worker:
         may lead its own process group, kill the job's child processes and
         end itself when a job passes its time limit. False when called
         in-process (tests, notebooks).
+    trust_owner : bool, default=False
+        Work on a project owned by another user (see :mod:`benchgrid.store._trust`).
 
     Examples
     --------
@@ -165,8 +169,10 @@ class Worker:
         job_timeout_s: float | None = None,
         restart_argv: list[str] | None = None,
         owns_process: bool = False,
+        trust_owner: bool = False,
     ):
         self.root = Path(root).absolute()
+        check_project(self.root, trust_owner=trust_owner)  # before any of its code is loaded
         self.info = read_project_json(self.root)
         self.settings: dict[str, Any] = self.info["settings"]
         if max_jobs is not None and max_jobs < 1:
@@ -267,13 +273,16 @@ class Worker:
         self._writing_own = False
 
     def _setup_files(self) -> None:
-        self.dir.mkdir(parents=True, exist_ok=False)
+        make_dir(self.dir, exist_ok=False)
+        open_file(self.dir / "worker.log", "ab").close()  # created with the project's mode, then appended to
         handler = logging.FileHandler(self.dir / "worker.log")
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         self.log.addHandler(handler)
         self.log.setLevel(logging.INFO)
         self.log.propagate = False
-        self._events_file = open(self.dir / "events.log", "ab", buffering=0)
+        self._events_file = os.fdopen(  # unbuffered: a torn write is seen at once (disk full)
+            open_nofollow(self.dir / "events.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND), "ab", buffering=0
+        )
 
     # -- heartbeat -------------------------------------------------------------
     def _heartbeat(self) -> None:
