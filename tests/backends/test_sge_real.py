@@ -10,6 +10,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from benchgrid import InputError, Project
@@ -102,7 +103,7 @@ def test_h_rt_signal_hands_back_a_long_job_and_nothing_is_lost(sge: None, proj_d
 
     res = proj.results()
     assert res.loc[0, "state"] in {"pending", "queued"}  # back in the queue, not lost
-    assert res.loc[0, "attempt"] == 2 and res.loc[0, "error"] is None and res.loc[0, "ended_at"] is None
+    assert res.loc[0, "attempt"] == 2 and res.loc[0, "error"] is None and res.loc[0, "ended_at"] is pd.NaT
     assert "received SIGUSR2: handed back 1 job(s)" in worker_logs(proj), worker_logs(proj)
 
 

@@ -127,6 +127,8 @@ def create_project(
             append_lane_ids(layout.queue_dir, split_by_lane(0, params, settings["memory_key"]), 0)
             init["lanes"] = [[0, 0] for _ in range(N_LANES)]
         append_records(layout.claims, [init])
+        for log in (layout.requeue, layout.events):  # exist from the start: no client caches them as absent
+            append_records(log, [])
         write_project_json(
             tmp,
             {

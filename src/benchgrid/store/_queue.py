@@ -162,7 +162,7 @@ class Queue:
         """
         claims: list[Claim] = []
         refused = False
-        for record, end in iter_records(self.layout.requeue, rq):
+        for record, end in iter_records(self.layout.requeue, rq, create=True):
             if len(claims) >= max_n:
                 break
             if record is not None and "fail" not in record and "job" in record and int(record.get("lane", 0)) == lane:
@@ -275,7 +275,7 @@ class Queue:
 
     def _read_put_back(self) -> set[tuple[int, int]]:
         """The (job, attempt) keys of ``requeue.log``, read incrementally; call under the lock."""
-        for record, end in iter_records(self.layout.requeue, self._put_back_offset, max_bytes=-1):
+        for record, end in iter_records(self.layout.requeue, self._put_back_offset, max_bytes=-1, create=True):
             if record is not None and "job" in record:
                 self._put_back.add((int(record["job"]), int(record["a"])))
             self._put_back_offset = end

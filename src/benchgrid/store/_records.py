@@ -100,9 +100,22 @@ def append_records(path: Path, records: Iterable[Record], *, before_write: Any =
     return size
 
 
-def _read_bytes(path: Path, offset: int = 0, size: int = -1) -> bytes:
+def _read_bytes(path: Path, offset: int = 0, size: int = -1, *, create: bool = False) -> bytes:
+    """Bytes of ``path`` from ``offset``; a missing file reads as empty.
+
+    ``create`` opens with ``O_CREAT`` (creating an empty file if it is
+    really missing): a client's cached "no such file" answers a plain
+    ``open()`` on NFS, but never an ``O_CREAT`` one, which goes to the
+    server. Shared logs that decide something are read this way, under the lock.
+    """
     for attempt in range(20):
         try:
+            if create:
+                fd = open_nofollow(path, os.O_RDONLY | os.O_CREAT)
+                try:
+                    return os.pread(fd, os.fstat(fd).st_size if size < 0 else size, offset)
+                finally:
+                    os.close(fd)
             with open_file(path, "rb") as f:
                 f.seek(offset)
                 return f.read(size)
@@ -131,9 +144,14 @@ def read_records(path: Path, offset: int = 0) -> tuple[list[Record], int]:
     return records, offset + end
 
 
-def iter_records(path: Path, offset: int, max_bytes: int = 1 << 16) -> list[tuple[Record | None, int]]:
-    """Lines from ``offset`` (at most ``max_bytes``): each decoded record (None if torn) and the offset after it."""
-    data = _read_bytes(path, offset, max_bytes)
+def iter_records(
+    path: Path, offset: int, max_bytes: int = 1 << 16, *, create: bool = False
+) -> list[tuple[Record | None, int]]:
+    """Lines from ``offset`` (at most ``max_bytes``): each decoded record (None if torn) and the offset after it.
+
+    ``create``: see :func:`_read_bytes` (for a deciding log read under the lock).
+    """
+    data = _read_bytes(path, offset, max_bytes, create=create)
     out: list[tuple[Record | None, int]] = []
     pos = 0
     while True:
