@@ -240,6 +240,13 @@ class CachingPassthrough(pyfuse3.Operations):
             raise pyfuse3.FUSEError(err.errno) from None
         self.paths[ino].discard(old)
         self.paths[ino].add(new)
+        if ino in self.paths and stat.S_ISDIR(os.lstat(new).st_mode):
+            # a folder moved: so did every path the kernel may still ask for below it
+            prefix = old + os.sep
+            for paths in self.paths.values():
+                for p in [p for p in paths if p.startswith(prefix)]:
+                    paths.discard(p)
+                    paths.add(new + p[len(old) :])
 
     async def link(self, inode, new_parent_inode, new_name, ctx):
         new = self._child(new_parent_inode, new_name)
