@@ -55,7 +55,8 @@ def test_max_attempts_then_failed_then_retry_expired(proj_dir: Path, capsys) -> 
         assert main(["retry", str(proj_dir), "--expired"]) == 0
         assert "put 1 job(s) back" in capsys.readouterr().out
         state = proj.state()
-        assert state.state_of(0) == "queued" and state.latest_attempt(0) == 3
+        # the failure took attempt 3's place in requeue.log (each (job, attempt) is written once), so the retry is 4
+        assert state.state_of(0) == "queued" and state.latest_attempt(0) == 4
     finally:
         stop_all(procs)
 

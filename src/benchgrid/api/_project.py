@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from .._errors import InputError
+from ..store._check import CheckReport, check_project
 from ..store._create import create_project
 from ..store._jobs import normalize_jobs, content_key
 from ..store._layout import read_project_json
@@ -185,6 +186,15 @@ class Project(MLMethods):
     def status(self) -> Status:
         """Counts per state, running jobs, recent errors, throughput and ETA."""
         return status_of(self.state(), root_hint=_shell_path(self.path))
+
+    def check(self) -> CheckReport:
+        """Replay the logs: every (job, attempt) handed out once, one accepted result per job.
+
+        See :func:`benchgrid.store.check_project`; ``report.ok`` is False
+        when anything was claimed twice, put back twice, claimed without an
+        explanation, or has more than one result.
+        """
+        return check_project(self.path)
 
     def results(self) -> "pd.DataFrame":
         """One row per job: its parameters, result values, state, attempt, worker, host and times.

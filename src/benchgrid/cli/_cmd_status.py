@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 
 HELP = "counts per state, running jobs, errors, throughput and ETA"
 
@@ -51,6 +52,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {status.stale_results} result(s) of superseded attempts were ignored (fencing)")
     if status.hint:
         print(f"  hint: {status.hint}")
+    checked = status.last_check
+    if checked is not None and not checked["ok"]:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(checked["t"]))
+        print(f"  WARNING: the last check ({when}) found {checked['n_problems']} problem(s); "
+              f"see `benchgrid check {proj.path}`")
     return 0
 
 

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("_cmd_status", "counts per state, running jobs, errors, throughput and ETA"),
     "results": ("_cmd_results", "one table, one row per job, to stdout or a .csv/.parquet file"),
     "retry": ("_cmd_retry", "put errored or expired jobs back in the queue"),
+    "check": ("_cmd_check", "prove from the logs that every job was handed out once; exit 1 if not"),
     "plot": ("_cmd_plot", "draw a timeline, score or p-value plot"),
     "report": ("_cmd_report", "write a self-contained HTML report"),
 }

@@ -108,6 +108,9 @@ class JobTable:
     def __init__(self, jobs_dir: Path):
         self.dir = jobs_dir
         self._parts: dict[int, list[dict[str, Any]]] = {}
+        # rows known to be committed (the queue sets it from each cursor it reads): only
+        # these are cached, so rows of an interrupted add, later replaced, are never served
+        self.committed = 0
 
     def part_path(self, part: int) -> Path:
         return self.dir / f"part-{part:05d}.jsonl"
@@ -133,7 +136,8 @@ class JobTable:
         part, line = divmod(job_id, PART_SIZE)
         rows = self._parts.get(part)
         if rows is None or line >= len(rows):
-            rows = self._parts[part] = self._load_part(part)  # re-open: jobs may have been added
+            rows = self._load_part(part)  # re-open: jobs may have been added
+            self._parts[part] = rows[: max(0, self.committed - part * PART_SIZE)]
         if line >= len(rows):
             raise KeyError(job_id)
         return rows[line]

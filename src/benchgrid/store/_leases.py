@@ -1,25 +1,45 @@
 """Worker leases: a heartbeat file per worker, and taking back the jobs of dead ones.
 
 Each worker rewrites ``workers/<id>/lease.json`` (temp file + rename) every
-few seconds with the time, its pid and host, and the claims it holds. A
-worker whose heartbeat is older than ``lease_s`` is dead: any worker may
-then, under the project lock, put its unfinished jobs back with attempt + 1
-(or mark them failed after ``max_attempts`` lost runs) and leave a
-``revoked`` marker in its folder. A worker that wakes up (SIGCONT after a
-freeze) and finds that marker drops its results and exits.
+few seconds with the time, its host, pid and the pid's start time, and the
+claims it holds. A worker is dead when its heartbeat is older than
+``lease_s``, or at once when its lease names this host (same boot) and its
+process is gone (pid plus start time, so a reused pid cannot fool it). Any
+process may then, under the project lock, put its unfinished jobs back with
+attempt + 1 (or mark them failed after ``max_attempts`` lost runs).
+
+Whether those jobs were already put back is decided from the content of
+``requeue.log`` read under the lock (``Queue.put_back`` writes each (job,
+attempt) once), never from the ``revoked`` marker: a marker is written last
+and only spares later scans the work. A recoverer killed at any step, or
+one whose client caches "no such file", therefore re-does nothing. A worker
+that wakes up (SIGCONT after a freeze) and finds that marker drops its
+results and exits; fencing by attempt keeps them out even if it does not.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import time
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
+from ._faults import fault_point
 from ._layout import Layout
 from ._queue import Claim, Queue
 from ._records import read_json, read_records, record_at, write_json_atomic
 
-__all__ = ["read_lease", "write_lease", "is_dead", "held_unfinished", "expire_dead_workers", "list_leases"]
+__all__ = [
+    "read_lease",
+    "write_lease",
+    "is_dead",
+    "held_unfinished",
+    "expire_dead_workers",
+    "list_leases",
+    "process_identity",
+]
 
 FINAL_OPS = ("done", "error", "handback")
 
@@ -49,10 +69,60 @@ def list_leases(root: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
+@lru_cache(maxsize=1)
+def _this_machine() -> tuple[str, str]:
+    """(host name, boot id + pid namespace): pids compare only within one kernel and namespace."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            boot = f.read().strip()
+        boot += ":" + os.readlink("/proc/self/ns/pid")
+    except OSError:
+        boot = ""
+    return socket.gethostname(), boot
+
+
+def _start_time(pid: int) -> str | None:
+    """The start time of a live process (clock ticks since boot), or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    except OSError:
+        return ""  # cannot tell (no /proc, no access): not evidence of death
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    return None if fields[0] == b"Z" else fields[19].decode()  # a zombie has ended
+
+
+def process_identity(pid: int | None = None) -> dict[str, Any]:
+    """What a lease records so that same-host readers can tell its process died.
+
+    Examples
+    --------
+    >>> ident = process_identity()
+    >>> sorted(ident)
+    ['boot', 'host', 'pid', 'pid_start']
+    """
+    pid = os.getpid() if pid is None else pid
+    host, boot = _this_machine()
+    return {"host": host, "boot": boot, "pid": pid, "pid_start": _start_time(pid)}
+
+
+def process_gone(lease: dict[str, Any]) -> bool:
+    """True when the lease names a process of this machine that no longer runs."""
+    host, boot = _this_machine()
+    if not boot or lease.get("host") != host or lease.get("boot") != boot or not lease.get("pid_start"):
+        return False
+    start = _start_time(int(lease["pid"]))
+    return start is None or (start != "" and start != lease["pid_start"])
+
+
 def is_dead(lease: dict[str, Any], now: float | None = None) -> bool:
-    """A running worker whose heartbeat is older than its lease."""
+    """A running worker whose heartbeat is older than its lease, or whose process (on this host) is gone."""
+    if lease.get("state") != "running":
+        return False
     now = time.time() if now is None else now
-    return lease.get("state") == "running" and now - float(lease["heartbeat"]) > float(lease["lease_s"])
+    return now - float(lease["heartbeat"]) > float(lease["lease_s"]) or process_gone(lease)
 
 
 def held_unfinished(layout: Layout, worker_id: str, lease: dict[str, Any]) -> list[Claim]:
@@ -68,17 +138,32 @@ def held_unfinished(layout: Layout, worker_id: str, lease: dict[str, Any]) -> li
     return [c for c in held if (c.job_id, c.attempt) not in finished]
 
 
-def expire_dead_workers(queue: Queue, *, force: bool = False, by: str = "") -> int:
+def expire_dead_workers(
+    queue: Queue,
+    *,
+    force: bool = False,
+    by: str = "",
+    workers: Iterable[str] | None = None,
+    reason: str | None = None,
+) -> int:
     """Put back the jobs of dead workers; return how many jobs were put back or failed.
 
     ``force`` expires every worker still marked running (for ``retry
-    --expired`` when the user knows they are gone).
+    --expired`` when the user knows they are gone, or a supervisor that saw
+    its child die); ``workers`` limits the scan to these ids; ``reason``
+    says why they died (recorded with each job, and in the failure reason).
+    Safe to call from any number of processes at once, and after a crash of
+    a previous call at any step: each (job, attempt) is put back once.
     """
     layout = queue.layout
     max_attempts = int(queue.settings.get("max_attempts", 3))
+    leases = list_leases(layout.root)
+    if workers is not None:
+        wanted = set(workers)
+        leases = {wid: lease for wid, lease in leases.items() if wid in wanted}
     candidates = [
         wid
-        for wid, lease in list_leases(layout.root).items()
+        for wid, lease in leases.items()
         if not lease["revoked"] and (is_dead(lease) or (force and lease.get("state") == "running"))
     ]
     if not candidates:
@@ -88,31 +173,25 @@ def expire_dead_workers(queue: Queue, *, force: bool = False, by: str = "") -> i
         for wid in candidates:
             wdir = layout.worker_dir(wid)
             lease = read_lease(wdir)  # fresh, under the lock
-            if lease is None or (wdir / "revoked").exists():
-                continue
-            if not (is_dead(lease) or (force and lease.get("state") == "running")):
+            if lease is None or not (is_dead(lease) or (force and lease.get("state") == "running")):
                 continue
             lost = held_unfinished(layout, wid, lease)
-            now = time.time()
+            why = reason or f"lease expired (worker {wid} on {lease.get('host')} was killed, froze or lost its node)"
             again = [Claim(c.job_id, c.attempt + 1, c.lost + 1) for c in lost if c.lost + 1 < max_attempts]
-            failed = [c for c in lost if c.lost + 1 >= max_attempts]
-            queue.requeue(again, "expired", wid, locked=True)
-            events: list[dict[str, Any]] = [
-                {"op": "expired", "w": wid, "c": [c.to_list() for c in lost], "by": by, "t": now}
+            failed = [
+                (Claim(c.job_id, c.attempt + 1, c.lost + 1), f"{c.lost + 1} lost runs (max_attempts={max_attempts}); last: {why}")
+                for c in lost
+                if c.lost + 1 >= max_attempts
             ]
-            events += [
-                {
-                    "op": "failed",
-                    "job": c.job_id,
-                    "a": c.attempt,
-                    "reason": f"lease expired on {c.lost + 1} runs (max_attempts={max_attempts}); "
-                    f"last worker {wid} on {lease.get('host')} was killed, froze or lost its node",
-                    "t": now,
-                }
-                for c in failed
-            ]
-            queue.log_event(events)
-            # the marker comes last: a recoverer killed before it is redone (a wasted run, never a lost job)
+            new = queue.put_back(again, "expired", wid, failed=failed, locked=True)
+            now = time.time()
+            if new:
+                queue.log_event(
+                    [{"op": "expired", "w": wid, "c": [c.to_list() for c in new], "by": by, "why": why, "t": now}]
+                )
+                fault_point("recover.events")
+            # a hint for later scans only: the requeue lines above are what decides
             write_json_atomic(wdir / "revoked", {"by": by, "t": now, "claims": [c.to_list() for c in lost]})
-            n_done += len(lost)
+            fault_point("recover.marked")
+            n_done += len(new)
     return n_done

@@ -7,9 +7,16 @@ Three shared logs, written only while holding the project lock:
   offset of the first unconsumed line of ``requeue.log``) and ``n`` (number
   of committed jobs). A claim reads only the last record (a tail read),
   the few requeue lines after ``rq`` and the rows it claims.
-- ``requeue.log``: jobs put back: a lease expired (``lost`` + 1), a worker
-  handed its job back (SIGTERM), or a user asked for a retry. Each line
-  carries the attempt number the next run will have.
+- ``requeue.log``: the fate of runs that ended without a result: a lease
+  expired (``lost`` + 1), a worker handed its job back (SIGTERM), a user
+  asked for a retry, or the job failed after ``max_attempts`` lost runs (a
+  line with ``fail``, which is never handed out). Each line carries the
+  attempt number the next run would have, and **a (job, attempt) line is
+  written at most once**: every put-back reads the file (opened after taking
+  the lock) and skips what is already there. So two recoverers of one dead
+  worker (one with a stale "absent" cache, or one killed before its marker)
+  and a worker handing back a job that was just recovered all put it back
+  once, and a (job, attempt) is handed to one worker, ever.
 - ``events.log``: project-wide events: jobs failed after ``max_attempts``
   lost runs, expired workers, retries.
 
@@ -36,6 +43,7 @@ from .._errors import ProjectError
 from ._jobs import JobTable
 from ._layout import Layout
 from ._lock import make_lock
+from ._faults import fault_point
 from ._records import append_records, iter_records, read_last_record
 
 __all__ = ["Claim", "Queue", "NO_FIT"]
@@ -73,6 +81,8 @@ class Queue:
             self.layout.lock,
             lifetime_s=float(settings.get("lock_lease_s", 15)),
         )
+        self._put_back: set[tuple[int, int]] = set()  # (job, attempt) lines already in requeue.log
+        self._put_back_offset = 0
 
     # -- reading -------------------------------------------------------------
     def cursor(self) -> dict[str, Any]:
@@ -83,6 +93,7 @@ class Queue:
                 f"{str(self.layout.claims)!r} is missing or holds no valid record; "
                 "the project is corrupted: create it again"
             )
+        self.jobs.committed = max(self.jobs.committed, int(record["n"]))
         return record
 
     # -- claiming ------------------------------------------------------------
@@ -101,6 +112,7 @@ class Queue:
         before the claim record is written (see the module docstring).
         """
         with self.lock:
+            fault_point("claim.locked")
             cur = self.cursor()
             next_id, rq, n = int(cur["next"]), int(cur["rq"]), int(cur["n"])
             claims: list[Claim] = []
@@ -108,8 +120,8 @@ class Queue:
             for record, end in iter_records(self.layout.requeue, rq):
                 if len(claims) >= max_n:
                     break
-                if record is not None:
-                    claim = Claim(record["job"], record["a"], record.get("l", 0))
+                if record is not None and "fail" not in record and "job" in record:
+                    claim = Claim(int(record["job"]), int(record["a"]), int(record.get("l", 0)))
                     if fits is not None and not fits(self.jobs.get(claim.job_id)):
                         refused = True
                         break
@@ -132,28 +144,79 @@ class Queue:
                 "n": n,
                 "t": time.time(),
             }
-            append_records(
-                self.layout.claims,
-                [record],
-                before_write=None if publish is None else (lambda offset: publish(claims, offset)),
-            )
+            def _publish(offset: int) -> None:
+                if publish is not None:
+                    publish(claims, offset)
+                fault_point("claim.published")
+
+            append_records(self.layout.claims, [record], before_write=_publish)
+            fault_point("claim.appended")
             return claims
 
     # -- putting back --------------------------------------------------------
     def requeue(self, claims: Iterable[Claim], why: str, source: str, *, locked: bool = False) -> int:
-        """Put jobs back; each claim's attempt is the attempt the next run gets."""
-        now = time.time()
-        records = [
-            {"job": c.job_id, "a": c.attempt, "l": c.lost, "why": why, "src": source, "t": now} for c in claims
-        ]
-        if not records:
-            return 0
+        """Put jobs back; each claim's attempt is the attempt the next run gets.
+
+        Returns how many were put back: a (job, attempt) already in
+        ``requeue.log`` is skipped (see the module docstring).
+        """
+        return len(self.put_back(claims, why, source, locked=locked))
+
+    def put_back(
+        self,
+        claims: Iterable[Claim],
+        why: str,
+        source: str,
+        *,
+        failed: Iterable[tuple[Claim, str]] = (),
+        locked: bool = False,
+    ) -> list[Claim]:
+        """Write the fate of runs that ended without a result, each (job, attempt) once.
+
+        ``claims`` go back to the queue with the attempt they carry;
+        ``failed`` (claim, reason) pairs are recorded as failed at that
+        attempt and never handed out. Returns the claims (requeued and
+        failed) that were new; the rest were already written by someone else.
+        """
         if locked:
+            return self._put_back_locked(list(claims), list(failed), why, source)
+        with self.lock:
+            return self._put_back_locked(list(claims), list(failed), why, source)
+
+    def _put_back_locked(
+        self, claims: list[Claim], failed: list[tuple[Claim, str]], why: str, source: str
+    ) -> list[Claim]:
+        if not claims and not failed:
+            return []
+        fault_point("putback.locked")
+        seen = self._read_put_back()
+        now = time.time()
+        records: list[dict[str, Any]] = []
+        new: list[Claim] = []
+        for claim, reason in [(c, None) for c in claims] + list(failed):
+            key = (claim.job_id, claim.attempt)
+            if key in seen:
+                continue
+            seen.add(key)
+            record: dict[str, Any] = {
+                "job": claim.job_id, "a": claim.attempt, "l": claim.lost, "why": why, "src": source, "t": now
+            }
+            if reason is not None:
+                record["fail"] = reason
+            records.append(record)
+            new.append(claim)
+        if records:
             append_records(self.layout.requeue, records)
-        else:
-            with self.lock:
-                append_records(self.layout.requeue, records)
-        return len(records)
+            fault_point("putback.written")
+        return new
+
+    def _read_put_back(self) -> set[tuple[int, int]]:
+        """The (job, attempt) keys of ``requeue.log``, read incrementally; call under the lock."""
+        for record, end in iter_records(self.layout.requeue, self._put_back_offset, max_bytes=-1):
+            if record is not None and "job" in record:
+                self._put_back.add((int(record["job"]), int(record["a"])))
+            self._put_back_offset = end
+        return self._put_back
 
     def log_event(self, records: list[dict[str, Any]]) -> None:
         """Append project-wide events; call while holding the lock."""
@@ -165,8 +228,10 @@ class Queue:
         with self.lock:
             cur = self.cursor()
             n = self.jobs.append(params_jsons, int(cur["n"]))
+            fault_point("add.rows")
             append_records(
                 self.layout.claims,
                 [{"op": "add", "next": cur["next"], "rq": cur["rq"], "n": n, "t": time.time()}],
             )
+            fault_point("add.committed")
             return n

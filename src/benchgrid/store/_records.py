@@ -143,14 +143,36 @@ def iter_records(path: Path, offset: int, max_bytes: int = 1 << 16) -> list[tupl
 
 
 def read_last_record(path: Path, window: int = 16384) -> Record | None:
-    """The last valid record of a file, reading only its tail (O(1) in its length)."""
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        return None
+    """The last valid record of a file, reading only its tail (O(1) in its length).
+
+    The tail is sized from ``fstat`` of the file this call opens, never from
+    ``stat()`` of the path: an NFS client answers ``stat()`` from its
+    attribute cache, while ``open()`` revalidates (close-to-open), so a
+    cached size would hide the records other hosts appended and hand out
+    their jobs again.
+    """
+    for attempt in range(20):
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        except OSError as err:  # ESTALE while another client replaces the file
+            if err.errno != errno.ESTALE or attempt == 19:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+            continue
+        try:
+            return _last_record_of(fd, window)
+        finally:
+            os.close(fd)
+    return None
+
+
+def _last_record_of(fd: int, window: int) -> Record | None:
+    size = os.fstat(fd).st_size
     while True:
         start = max(0, size - window)
-        data = _read_bytes(path, start, size - start)
+        data = os.pread(fd, size - start, start)
         lines = data.splitlines(keepends=True)
         if start > 0:
             lines = lines[1:]  # the first line may begin before the window

@@ -74,7 +74,12 @@ class ProjectState:
         path = self.layout.requeue
         for rec, line_end in iter_records(path, self._offsets.get(path, 0), max_bytes=-1):
             self._offsets[path] = line_end
-            if rec is not None and (rec["job"] not in self.requeued or rec["a"] >= self.requeued[rec["job"]][0]):
+            if rec is None or "job" not in rec:
+                continue
+            if "fail" in rec:  # failed after max_attempts lost runs: never handed out
+                if rec["job"] not in self.failed or rec["a"] >= self.failed[rec["job"]][0]:
+                    self.failed[rec["job"]] = (rec["a"], rec["fail"])
+            elif rec["job"] not in self.requeued or rec["a"] >= self.requeued[rec["job"]][0]:
                 self.requeued[rec["job"]] = (rec["a"], line_end, rec.get("why", ""))
         for r in self._new(self.layout.events):
             if r.get("op") == "failed":

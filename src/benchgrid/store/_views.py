@@ -6,6 +6,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ._check import last_check
 from ._jobs import JobTable
 from ._leases import is_dead
 from ._state import STATES, ProjectState
@@ -28,6 +29,7 @@ class Status:
     eta_s: float | None = None
     stale_results: int = 0
     hint: str = ""
+    last_check: dict[str, Any] | None = None
 
     @property
     def finished(self) -> bool:
@@ -89,10 +91,13 @@ def status_of(state: ProjectState, root_hint: str = "DIR", n_errors: int = 5) ->
         hint = f"no worker is running; start some with `benchgrid run {root_hint} --workers N` or `benchgrid submit`"
     elif counts["failed"] or counts["error"]:
         hint = f"rerun failed jobs with `benchgrid retry {root_hint} --errors --expired`"
+    checked = last_check(state.root)
+    if checked is not None:
+        checked = {"t": checked.get("t"), "ok": bool(checked.get("ok")), "n_problems": len(checked.get("problems", []))}
     return Status(
         n_jobs=state.n, counts=counts, running=running, errors=errors, stranded=stranded, workers=workers,
         recent_per_s=tp["recent_per_s"], overall_per_s=tp["overall_per_s"], eta_s=tp["eta_s"],
-        stale_results=stale, hint=hint,
+        stale_results=stale, hint=hint, last_check=checked,
     )
 
 

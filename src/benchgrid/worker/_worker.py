@@ -29,7 +29,8 @@ from typing import Any, Callable
 from .._errors import InputError
 from ..store._jobs import job_seed
 from ..store._layout import Layout, read_project_json
-from ..store._leases import expire_dead_workers, write_lease
+from ..store._faults import fault_point
+from ..store._leases import expire_dead_workers, process_identity, write_lease
 from ..store._queue import NO_FIT, Claim, Queue
 from ..store._records import encode
 from ._context import JobContext, reset_current_job, set_current_job
@@ -141,6 +142,7 @@ class Worker:
         self.runner = load_runner(self.info["runner"])
         self.lease_s = float(self.settings.get("lease_s", 60))
         self.host = socket.gethostname()
+        self._identity = process_identity()
         prefix = re.sub(r"[^A-Za-z0-9_.-]", "_", name or self.host.split(".")[0])[:40]
         self.worker_id = f"{prefix}-{os.getpid()}-{secrets.token_hex(2)}"
         self.dir = self.layout.worker_dir(self.worker_id)
@@ -158,6 +160,7 @@ class Worker:
         self._running: _Running | None = None
         self._stop = threading.Event()
         self._mean_s: float | None = None
+        self._claim_cost_s: float | None = None  # seconds per claim, lock wait included (moving average)
         self._events_file: Any = None
         self._revoked_path = str(self.dir / "revoked")
         self._revoked_checked = 0.0
@@ -172,8 +175,7 @@ class Worker:
                 self.dir,
                 {
                     "worker": self.worker_id,
-                    "host": self.host,
-                    "pid": os.getpid(),
+                    **self._identity,
                     "state": state,
                     "heartbeat": time.time(),
                     "lease_s": self.lease_s,
@@ -242,36 +244,55 @@ class Worker:
     def _expiry_interval(self) -> float:
         """Seconds until this worker next looks for dead workers.
 
-        Every worker looks every ``lease_s / 2`` while there are few; with many
-        (a 1,000-task array) the interval grows with their number, so the
-        shared filesystem sees about 16 scans per ``lease_s / 2`` in all, jittered
-        so that workers started together do not scan together.
+        With few workers (a laptop, a small allocation) every worker looks
+        about every second, so a killed worker on the same host (its pid gone)
+        has its jobs back within a second; with many (a 1,000-task array) the
+        interval grows with their number, so the shared filesystem sees about
+        16 scans per ``lease_s / 2`` in all, jittered so that workers started
+        together do not scan together.
         """
         try:
             n_workers = len(os.listdir(self.layout.workers_dir))
         except OSError:
             n_workers = 1
-        return self.lease_s / 2 * max(1.0, n_workers / 16) * random.uniform(0.75, 1.25)
+        base = min(self.lease_s / 2, 1.0) if n_workers <= 16 else self.lease_s / 2 * n_workers / 16
+        return base * random.uniform(0.75, 1.25)
 
     def _batch_size(self) -> int:
+        """Jobs per claim: enough that a claim costs at most ~5% of the work it hands out.
+
+        A claim's cost is measured (lock wait included), so when many workers
+        contend for the lock on a slow shared filesystem, each claims more jobs
+        at once and the lock is taken less often: throughput keeps up with the
+        number of workers instead of collapsing into lock waits.
+        """
         if self._mean_s is None:
             return 1
-        return max(1, min(self.max_batch, int(self.claim_target_s / max(self._mean_s, 1e-6))))
+        target_s = max(self.claim_target_s, 20 * (self._claim_cost_s or 0.0))
+        return max(1, min(self.max_batch, int(target_s / max(self._mean_s, 1e-6))))
 
     def _hand_back(self, why: str) -> int:
-        """Put back held claims not finished (attempt + 1 fences this worker out)."""
+        """Put back held claims not finished (attempt + 1 fences this worker out).
+
+        Under the lock, and skipping what a recoverer already put back (it
+        may have taken this worker for dead: a freeze, a stale heartbeat).
+        """
         unfinished = [c for c in self._held if (c.job_id, c.attempt) not in self._finished]
-        if not unfinished or (self.dir / "revoked").exists():
+        if not unfinished:
             return 0
-        self.queue.requeue([Claim(c.job_id, c.attempt + 1, c.lost) for c in unfinished], "handback", self.worker_id)
+        new = {
+            (c.job_id, c.attempt - 1)
+            for c in self.queue.put_back([Claim(c.job_id, c.attempt + 1, c.lost) for c in unfinished], "handback", self.worker_id)
+        }
         now = time.time()
         running = self._running
         for c in unfinished:
             t0 = running.t0 if running is not None and running.claim == c else None
             self._event({"op": "handback", "job": c.job_id, "a": c.attempt, "t0": t0, "t1": now, "why": why})
             self._finished.add((c.job_id, c.attempt))
-        self.summary.handed_back += len(unfinished)
-        return len(unfinished)
+        fault_point("handback.recorded")
+        self.summary.handed_back += len(new)
+        return len(new)
 
     def _close(self, state: str) -> None:
         self._held = [c for c in self._held if (c.job_id, c.attempt) not in self._finished]
@@ -407,7 +428,10 @@ class Worker:
             with self._io:
                 self._check_revoked(now)
                 fits = self._fits if self.until is not None else None
+                t_claim = time.perf_counter()
                 claims = self.queue.claim(self.worker_id, budget, fits, self._publish)
+                cost = time.perf_counter() - t_claim
+                self._claim_cost_s = cost if self._claim_cost_s is None else 0.8 * self._claim_cost_s + 0.2 * cost
             if claims is NO_FIT:
                 return "no remaining job is expected to finish before the deadline"
             if not claims:

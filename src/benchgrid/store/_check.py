@@ -1,0 +1,224 @@
+"""``benchgrid check``: prove from the logs alone that every job was handed out once.
+
+The claim protocol is deterministic given the logs: each claim record must
+take exactly the requeue lines between the previous cursor's ``rq`` and its
+own, then the table rows between the previous ``next`` and its own. Replaying
+``claims.log`` against ``requeue.log`` therefore finds, without trusting any
+lease or marker:
+
+- a (job, attempt) claimed twice (a stale cursor, a double recovery);
+- a cursor that went backwards;
+- a claim that neither the queue nor the table explains;
+- a (job, attempt) put back twice;
+- a job with more than one accepted result, or one (job, attempt) with
+  several results;
+- damaged lines inside a log (a torn tail left by a killed writer and closed
+  with ``~torn`` is a note, not a problem).
+
+The outcome is saved in ``queue/check.json`` so that ``status`` can say when
+the last check found something.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> report = check_project(pathlib.Path(tempfile.mkdtemp()), save=False)
+>>> report.ok, report.problems[0].split(":")[0]
+(False, 'missing file')
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ._layout import Layout
+from ._records import TORN_TAIL_MARK, iter_records, read_json, write_json_atomic
+
+__all__ = ["CheckReport", "check_project", "last_check"]
+
+MAX_LISTED = 20  # problems of one kind listed in full; the rest are counted
+
+
+@dataclass
+class CheckReport:
+    """What ``benchgrid check`` found: problems (exit 1) and notes (harmless)."""
+
+    root: str
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    n_claims: int = 0
+    n_results: int = 0
+    t: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok}
+
+
+class _Findings:
+    def __init__(self, report: CheckReport):
+        self.report = report
+        self.counts: dict[str, int] = defaultdict(int)
+
+    def problem(self, kind: str, text: str) -> None:
+        self.counts[kind] += 1
+        if self.counts[kind] <= MAX_LISTED:
+            self.report.problems.append(f"{kind}: {text}")
+
+    def close(self) -> None:
+        for kind, n in self.counts.items():
+            if n > MAX_LISTED:
+                self.report.problems.append(f"{kind}: {n - MAX_LISTED} more not listed")
+
+
+def _lines(path: Path, found: _Findings, report: CheckReport) -> list[tuple[dict[str, Any] | None, int, int]]:
+    """(record or None, start, end) of every complete line; damaged lines reported."""
+    raw = iter_records(path, 0, max_bytes=-1)
+    out = []
+    start = 0
+    data: bytes | None = None
+    for record, end in raw:
+        if record is None:
+            if data is None:
+                data = path.read_bytes()
+            if data[start:end].endswith(TORN_TAIL_MARK):
+                report.notes.append(f"{path.name}: a write cut short by a crash at byte {start} (closed, ignored)")
+            else:
+                found.problem("damaged line", f"{path} bytes {start}-{end} fail their checksum (ignored by readers)")
+        out.append((record, start, end))
+        start = end
+    return out
+
+
+def check_project(root: Path, *, save: bool = True) -> CheckReport:
+    """Replay a project's logs and report every violation of the claim protocol.
+
+    Parameters
+    ----------
+    root : Path
+        The project directory.
+    save : bool
+        Write the outcome to ``queue/check.json`` for ``status``.
+    """
+    root = Path(root)
+    layout = Layout(root)
+    report = CheckReport(root=str(root), t=time.time())
+    found = _Findings(report)
+    if not layout.claims.is_file():
+        found.problem("missing file", f"{layout.claims} does not exist; the project cannot hand out jobs")
+        found.close()
+        return report
+
+    requeue = _lines(layout.requeue, found, report) if layout.requeue.exists() else []
+    put_back_at: dict[tuple[int, int], int] = {}
+    for record, start, _end in requeue:
+        if record is None or "job" not in record:
+            continue
+        key = (int(record["job"]), int(record["a"]))
+        if key in put_back_at:
+            found.problem("put back twice", f"job {key[0]} attempt {key[1]} at bytes {put_back_at[key]} and {start} of requeue.log")
+        else:
+            put_back_at[key] = start
+    requeue_starts = [start for _r, start, _e in requeue]
+
+    claimed_by: dict[tuple[int, int], tuple[str, int]] = {}
+    prev: dict[str, int] | None = None
+    for record, start, _end in _lines(layout.claims, found, report):
+        if record is None:
+            continue
+        cur = {k: int(record.get(k, 0)) for k in ("next", "rq", "n")}
+        if prev is not None:
+            for k in ("next", "rq", "n"):
+                if cur[k] < prev[k]:
+                    found.problem(
+                        "cursor went backwards",
+                        f"claims.log byte {start}: {k} {cur[k]} after {prev[k]} ({record.get('w', record.get('op'))})",
+                    )
+        if record.get("op") == "claim":
+            report.n_claims += 1
+            worker = str(record.get("w"))
+            claims = [(int(c[0]), int(c[1])) for c in record.get("c", [])]
+            if prev is not None:
+                expected = _expected_claims(requeue, requeue_starts, prev, cur)
+                if claims != expected:
+                    found.problem(
+                        "claim not explained",
+                        f"claims.log byte {start} by {worker} took {claims[:8]} but the queue held {expected[:8]}",
+                    )
+            for key in claims:
+                if key in claimed_by:
+                    first_w, first_at = claimed_by[key]
+                    found.problem(
+                        "claimed twice",
+                        f"job {key[0]} attempt {key[1]} by {first_w} (byte {first_at}) and {worker} (byte {start})",
+                    )
+                else:
+                    claimed_by[key] = (worker, start)
+        prev = cur if prev is None else {k: max(prev[k], cur[k]) for k in cur}
+    _check_results(layout, found, report, claimed_by, put_back_at)
+    found.close()
+    if save:
+        try:
+            write_json_atomic(layout.queue_dir / "check.json", report.to_dict())
+        except OSError:
+            report.notes.append("could not save the outcome to queue/check.json (read-only project?)")
+    return report
+
+
+def _expected_claims(
+    requeue: list[tuple[dict[str, Any] | None, int, int]], starts: list[int], prev: dict[str, int], cur: dict[str, int]
+) -> list[tuple[int, int]]:
+    import bisect
+
+    out = []
+    for record, start, _end in requeue[bisect.bisect_left(starts, prev["rq"]) :]:
+        if start >= cur["rq"]:
+            break
+        if record is not None and "job" in record and "fail" not in record:
+            out.append((int(record["job"]), int(record["a"])))
+    out += [(j, 1) for j in range(prev["next"], cur["next"])]
+    return out
+
+
+def _check_results(
+    layout: Layout,
+    found: _Findings,
+    report: CheckReport,
+    claimed_by: dict[tuple[int, int], tuple[str, int]],
+    put_back_at: dict[tuple[int, int], int],
+) -> None:
+    results: dict[tuple[int, int], list[str]] = defaultdict(list)
+    if layout.workers_dir.is_dir():
+        for wdir in sorted(layout.workers_dir.iterdir()):
+            events = wdir / "events.log"
+            if not events.exists():
+                continue
+            for record, _start, _end in _lines(events, found, report):
+                if record is not None and record.get("op") in ("done", "error"):
+                    key = (int(record["job"]), int(record["a"]))
+                    results[key].append(wdir.name)
+                    if claimed_by.get(key, ("",))[0] != wdir.name:
+                        found.problem("result not explained", f"{wdir.name} recorded job {key[0]} attempt {key[1]} without claiming it")
+    report.n_results = sum(len(v) for v in results.values())
+    latest: dict[int, int] = {}
+    for job, attempt in list(claimed_by) + list(put_back_at):
+        latest[job] = max(latest.get(job, 0), attempt)
+    for (job, attempt), workers in sorted(results.items()):
+        if len(workers) > 1:
+            kind = "several accepted results" if attempt == latest.get(job) else "several results"
+            found.problem(kind, f"job {job} attempt {attempt} recorded by {', '.join(workers)}")
+
+
+def last_check(root: Path) -> dict[str, Any] | None:
+    """The saved outcome of the last ``benchgrid check``, or None."""
+    try:
+        value = read_json(Layout(Path(root)).queue_dir / "check.json")
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None

@@ -1,0 +1,62 @@
+"""Fault injection: a process that kills itself right after step k of a multi-step write.
+
+Set ``BENCHGRID_KILL_AT`` to a step name (``claim.published``) or a name and
+a count (``claim.published:3`` = the third time that step is passed). The
+process then sends itself SIGKILL at that point, so tests can show that a
+crash between any two steps of a claim, a recovery, a hand-back or an add
+neither loses nor duplicates a job. Unset, :func:`fault_point` costs one
+dictionary lookup.
+
+Steps (in the order they happen):
+
+``claim.locked``       lock taken, nothing read yet
+``claim.published``    the worker's lease names the claims, no claim record yet
+``claim.appended``     claim record written, lock still held
+``putback.locked``     lock taken by a recovery or a hand-back, nothing written
+``putback.written``    requeue records written, lock still held
+``recover.events``     a recovery's events written, marker not yet
+``recover.marked``     a recovery's ``revoked`` marker written
+``handback.recorded``  a hand-back's records written in the worker's own log
+``add.rows``           new job-table rows written, not yet committed
+``add.committed``      the commit record written, lock still held
+
+Examples
+--------
+>>> fault_point("claim.locked")   # no BENCHGRID_KILL_AT: nothing happens
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections import Counter
+
+__all__ = ["fault_point", "FAULT_STEPS"]
+
+FAULT_STEPS = (
+    "claim.locked",
+    "claim.published",
+    "claim.appended",
+    "putback.locked",
+    "putback.written",
+    "recover.events",
+    "recover.marked",
+    "handback.recorded",
+    "add.rows",
+    "add.committed",
+)
+
+_passed: Counter[str] = Counter()
+
+
+def fault_point(step: str) -> None:
+    """Kill this process with SIGKILL if ``BENCHGRID_KILL_AT`` names ``step`` (and its count is reached)."""
+    spec = os.environ.get("BENCHGRID_KILL_AT")
+    if not spec:
+        return
+    name, _, count = spec.partition(":")
+    if name != step:
+        return
+    _passed[step] += 1
+    if _passed[step] >= int(count or 1):
+        os.kill(os.getpid(), signal.SIGKILL)
