@@ -60,3 +60,12 @@ def fail_first_attempt(i: int, fail_every: int = 3, **params):
     if i % fail_every == 0 and current_job().attempt == 1:
         raise ValueError(f"job {i} fails on purpose")
     return {"value": i}
+
+
+def allocate_slowly(i: int, mb: int = 10, step_mb: int = 25, step_s: float = 0.02, **params):
+    """Allocate ``mb`` MB in steps, touching every page, so the resident size really grows."""
+    blocks = []
+    for _ in range(0, mb, step_mb):
+        blocks.append(bytearray(b"\1" * (step_mb * 1024 * 1024)))
+        time.sleep(step_s)
+    return {"mb": len(blocks) * step_mb, "pid": os.getpid()}

@@ -149,7 +149,7 @@ def audit(root: Path) -> Audit:
     a = Audit(n=int(claim_records[-1]["n"]))
     for r in claim_records:
         if r.get("op") == "claim":
-            a.claims += [(int(job), int(attempt), r["w"]) for job, attempt, _lost in r["c"]]
+            a.claims += [(int(job), int(attempt), r["w"]) for job, attempt, *_rest in r["c"]]
     a.requeues, _ = read_records(layout.requeue)
     a.events, _ = read_records(layout.events)
     if layout.workers_dir.exists():

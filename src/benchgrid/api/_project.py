@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from .._errors import InputError
 from ..store._check import CheckReport, check_project
 from ..store._create import create_project
+from ..store._lanes import expected_gb, lane_of
 from ..store._jobs import normalize_jobs, content_key
 from ..store._layout import read_project_json
 from ..store._leases import expire_dead_workers
@@ -63,6 +64,7 @@ class Project(MLMethods):
         group_shared: bool = False,
         duration_key: list[str] | None = None,
         default_job_s: float | None = None,
+        memory_key: str | None = None,
         write_inputs: Callable[[Path], None] | None = None,
         metadata: dict[str, Any] | None = None,
         **ml_options: Any,
@@ -89,6 +91,11 @@ class Project(MLMethods):
             Let the group read and write the project (default: owner only).
         duration_key : list of str
             Job columns whose jobs take similar time (walltime rule).
+        memory_key : str
+            Job column of expected peak memory in GB: workers with a memory
+            budget (``--mem-gb``, SLURM's allocation, the cgroup's limit)
+            claim only jobs expected to fit, largest first; a job that runs
+            out of memory is put back in the next larger class.
         """
         if runner is not None and not isinstance(runner, str):
             from ..ml._grid import build_ml_project
@@ -111,6 +118,7 @@ class Project(MLMethods):
             "group_shared": bool(group_shared),
             "duration_key": duration_key,
             "default_job_s": default_job_s,
+            "memory_key": memory_key,
         }
         create_project(
             Path(path), jobs, runner, settings, random_state=random_state, write_inputs=write_inputs, metadata=metadata
@@ -224,12 +232,21 @@ class Project(MLMethods):
         n = expire_dead_workers(queue, by="retry") if expired else 0
         state = self.state()
         wanted = ({"error"} if errors else set()) | ({"failed", "stranded"} if expired else set())
+        memory_key = self.info["settings"].get("memory_key")
         claims = [
-            Claim(job, state.latest_attempt(job) + 1, 0)
+            Claim(job, state.latest_attempt(job) + 1, 0, _lane(queue, state, job, memory_key))
             for job in sorted(set(state.final) | set(state.failed) | set(state.claimed))
             if state.state_of(job) in wanted
         ]
         return n + queue.requeue(claims, "retry", "user")
+
+
+def _lane(queue: Queue, state: ProjectState, job: int, memory_key: str | None) -> int:
+    """The memory lane a retried job goes to: its own class, or the larger one it escalated to."""
+    if not memory_key:
+        return 0
+    own = lane_of(expected_gb(queue.jobs.get(job)["params"], memory_key))
+    return max(own, state.requeued_lane.get(job, 0))
 
 
 def _shell_path(path: Path) -> str:

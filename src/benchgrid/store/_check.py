@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._lanes import read_lane_ids
 from ._layout import Layout
 from ._records import TORN_TAIL_MARK, iter_records, read_json, write_json_atomic
 
@@ -129,6 +130,7 @@ def check_project(root: Path, *, save: bool = True) -> CheckReport:
 
     claimed_by: dict[tuple[int, int], tuple[str, int]] = {}
     prev: dict[str, int] | None = None
+    prev_lanes: list[list[int]] | None = None
     for record, start, _end in _lines(layout.claims, found, report):
         if record is None:
             continue
@@ -140,11 +142,28 @@ def check_project(root: Path, *, save: bool = True) -> CheckReport:
                         "cursor went backwards",
                         f"claims.log byte {start}: {k} {cur[k]} after {prev[k]} ({record.get('w', record.get('op'))})",
                     )
+        lanes = record.get("lanes")
+        if lanes is not None and prev_lanes is not None:
+            for lane_no, ((pos, rq), (ppos, prq)) in enumerate(zip(lanes, prev_lanes)):
+                if pos < ppos or rq < prq:
+                    found.problem(
+                        "cursor went backwards", f"claims.log byte {start}: lane {lane_no} {[pos, rq]} after {[ppos, prq]}"
+                    )
         if record.get("op") == "claim":
             report.n_claims += 1
             worker = str(record.get("w"))
             claims = [(int(c[0]), int(c[1])) for c in record.get("c", [])]
-            if prev is not None:
+            if lanes is not None and prev_lanes is not None:
+                lane = int(record.get("lane", 0))
+                expected = _expected_lane_claims(
+                    layout, requeue, requeue_starts, lane, prev_lanes[lane], lanes[lane], cur["n"]
+                )
+                if claims != expected:
+                    found.problem(
+                        "claim not explained",
+                        f"claims.log byte {start} by {worker} took {claims[:8]} but lane {lane} held {expected[:8]}",
+                    )
+            elif prev is not None:
                 expected = _expected_claims(requeue, requeue_starts, prev, cur)
                 if claims != expected:
                     found.problem(
@@ -161,6 +180,10 @@ def check_project(root: Path, *, save: bool = True) -> CheckReport:
                 else:
                     claimed_by[key] = (worker, start)
         prev = cur if prev is None else {k: max(prev[k], cur[k]) for k in cur}
+        if lanes is not None:
+            prev_lanes = lanes if prev_lanes is None else [
+                [max(a, c), max(b, d)] for (a, b), (c, d) in zip(prev_lanes, lanes)
+            ]
     _check_results(layout, found, report, claimed_by, put_back_at)
     found.close()
     if save:
@@ -183,6 +206,28 @@ def _expected_claims(
         if record is not None and "job" in record and "fail" not in record:
             out.append((int(record["job"]), int(record["a"])))
     out += [(j, 1) for j in range(prev["next"], cur["next"])]
+    return out
+
+
+def _expected_lane_claims(
+    layout: Layout,
+    requeue: list[tuple[dict[str, Any] | None, int, int]],
+    starts: list[int],
+    lane: int,
+    prev: list[int],
+    cur: list[int],
+    n: int,
+) -> list[tuple[int, int]]:
+    import bisect
+
+    out = []
+    for record, start, _end in requeue[bisect.bisect_left(starts, prev[1]) :]:
+        if start >= cur[1]:
+            break
+        if record is not None and "job" in record and "fail" not in record and int(record.get("lane", 0)) == lane:
+            out.append((int(record["job"]), int(record["a"])))
+    if cur[0] > prev[0]:
+        out += [(j, 1) for j in read_lane_ids(layout.queue_dir, lane, prev[0], cur[0] - prev[0], n)]
     return out
 
 

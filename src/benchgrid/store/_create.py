@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import secrets
 import shutil
@@ -11,6 +13,7 @@ from typing import Any, Callable
 
 from .._errors import InputError, ProjectError
 from ._jobs import JobTable, normalize_jobs
+from ._lanes import N_LANES, append_lane_ids, split_by_lane
 from ._layout import FORMAT_VERSION, Layout, environment, write_project_json
 from ._lock import LOCK_MODES, MIN_LOCK_LEASE_S
 from ._records import append_records
@@ -26,10 +29,28 @@ def check_settings(settings: dict[str, Any]) -> None:
         raise InputError(f"max_attempts must be an integer >= 1, got {settings['max_attempts']!r}")
     if settings["lock"] not in LOCK_MODES:
         raise InputError(f"lock must be one of {LOCK_MODES}, got {settings['lock']!r}")
+    memory_key = settings.get("memory_key")
+    if memory_key is not None and not (isinstance(memory_key, str) and memory_key):
+        raise InputError(f"memory_key must be the name of a job column (expected peak GB), got {memory_key!r}")
     if not (isinstance(settings["lock_lease_s"], (int, float)) and settings["lock_lease_s"] >= MIN_LOCK_LEASE_S):
         raise InputError(
             f"lock_lease_s must be a number >= {MIN_LOCK_LEASE_S} (seconds), got {settings['lock_lease_s']!r}"
         )
+
+
+def _check_memory_column(params: list[dict[str, Any]], memory_key: str) -> None:
+    """Every job's expected memory is a positive number of GB, or missing (unknown)."""
+    if not any(memory_key in p for p in params):
+        raise InputError(f"memory_key {memory_key!r} names no job column; give the column of expected peak GB per job")
+    for i, p in enumerate(params):
+        value = p.get(memory_key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            raise InputError(
+                f"jobs[{i}][{memory_key!r}] must be the expected peak memory in GB (a number > 0) or missing, "
+                f"got {value!r}"
+            )
 
 
 def check_new_path(path: Path) -> None:
@@ -77,7 +98,13 @@ def create_project(
         if write_inputs is not None:
             write_inputs(layout.inputs_dir)
         n = JobTable(layout.jobs_dir).append(params_jsons, 0)
-        append_records(layout.claims, [{"op": "init", "next": 0, "rq": 0, "n": n, "t": time.time()}])
+        init: dict[str, Any] = {"op": "init", "next": 0, "rq": 0, "n": n, "t": time.time()}
+        if settings.get("memory_key"):
+            params = [json.loads(text) for text in params_jsons]
+            _check_memory_column(params, settings["memory_key"])
+            append_lane_ids(layout.queue_dir, split_by_lane(0, params, settings["memory_key"]), 0)
+            init["lanes"] = [[0, 0] for _ in range(N_LANES)]
+        append_records(layout.claims, [init])
         write_project_json(
             tmp,
             {

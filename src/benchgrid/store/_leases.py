@@ -177,9 +177,9 @@ def expire_dead_workers(
                 continue
             lost = held_unfinished(layout, wid, lease)
             why = reason or f"lease expired (worker {wid} on {lease.get('host')} was killed, froze or lost its node)"
-            again = [Claim(c.job_id, c.attempt + 1, c.lost + 1) for c in lost if c.lost + 1 < max_attempts]
+            again = [Claim(c.job_id, c.attempt + 1, c.lost + 1, c.lane) for c in lost if c.lost + 1 < max_attempts]
             failed = [
-                (Claim(c.job_id, c.attempt + 1, c.lost + 1), f"{c.lost + 1} lost runs (max_attempts={max_attempts}); last: {why}")
+                (Claim(c.job_id, c.attempt + 1, c.lost + 1, c.lane), f"{c.lost + 1} lost runs (max_attempts={max_attempts}); last: {why}")
                 for c in lost
                 if c.lost + 1 >= max_attempts
             ]

@@ -34,6 +34,7 @@ wakes up after its job was given to another cannot add a second result.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,7 @@ from ._jobs import JobTable
 from ._layout import Layout
 from ._lock import make_lock
 from ._faults import fault_point
+from ._lanes import append_lane_ids, lanes_for_budget, read_lane_ids, split_by_lane
 from ._records import append_records, iter_records, read_last_record
 
 __all__ = ["Claim", "Queue", "NO_FIT"]
@@ -51,19 +53,21 @@ __all__ = ["Claim", "Queue", "NO_FIT"]
 
 @dataclass(frozen=True)
 class Claim:
-    """One run of one job: its id, attempt number and how many runs were lost before."""
+    """One run of one job: its id, attempt number, runs lost before, and its memory lane."""
 
     job_id: int
     attempt: int
     lost: int = 0
+    lane: int = 0
 
     def to_list(self) -> list[int]:
-        return [self.job_id, self.attempt, self.lost]
+        out = [self.job_id, self.attempt, self.lost]
+        return out + [self.lane] if self.lane else out
 
     @classmethod
     def from_list(cls, item: Iterable[int]) -> "Claim":
-        job_id, attempt, lost = item
-        return cls(int(job_id), int(attempt), int(lost))
+        job_id, attempt, lost, *lane = item
+        return cls(int(job_id), int(attempt), int(lost), int(lane[0]) if lane else 0)
 
 
 NO_FIT: list[Claim] = []  # sentinel identity: jobs are left but the next one does not fit
@@ -103,47 +107,33 @@ class Queue:
         max_n: int,
         fits: Callable[[dict[str, Any]], bool] | None = None,
         publish: Callable[[list[Claim], int], None] | None = None,
+        mem_gb: float | None = None,
     ) -> list[Claim]:
         """Claim up to ``max_n`` jobs: put-back jobs first, then the table in order.
 
         ``fits(row)`` may refuse a job (walltime); claiming stops at the first
         refused job, and if that is the first one :data:`NO_FIT` is returned.
         ``publish(claims, offset)`` records the claims in the worker's lease
-        before the claim record is written (see the module docstring).
+        before the claim record is written (see the module docstring). In a
+        project with memory lanes (see :mod:`._lanes`), ``mem_gb`` is the
+        worker's budget: lanes that fit are tried largest first, and a lane
+        whose head does not fit the walltime gives way to the next one.
         """
         with self.lock:
             fault_point("claim.locked")
             cur = self.cursor()
-            next_id, rq, n = int(cur["next"]), int(cur["rq"]), int(cur["n"])
-            claims: list[Claim] = []
-            refused = False
-            for record, end in iter_records(self.layout.requeue, rq):
-                if len(claims) >= max_n:
-                    break
-                if record is not None and "fail" not in record and "job" in record:
-                    claim = Claim(int(record["job"]), int(record["a"]), int(record.get("l", 0)))
-                    if fits is not None and not fits(self.jobs.get(claim.job_id)):
-                        refused = True
-                        break
-                    claims.append(claim)
-                rq = end
-            while not refused and len(claims) < max_n and next_id < n:
-                if fits is not None and not fits(self.jobs.get(next_id)):
-                    refused = True
-                    break
-                claims.append(Claim(next_id, 1, 0))
-                next_id += 1
+            n = int(cur["n"])
+            record: dict[str, Any] = {"op": "claim", "w": worker_id, "next": cur["next"], "rq": cur["rq"], "n": n}
+            if "lanes" in cur:
+                claims, refused = self._claim_from_lanes(cur, record, max_n, fits, mem_gb)
+            else:
+                claims, refused, record["next"], record["rq"] = self._take(
+                    int(cur["rq"]), 0, int(cur["next"]), n, max_n, fits, None
+                )
             if not claims:
                 return NO_FIT if refused else []
-            record = {
-                "op": "claim",
-                "w": worker_id,
-                "c": [c.to_list() for c in claims],
-                "next": next_id,
-                "rq": rq,
-                "n": n,
-                "t": time.time(),
-            }
+            record["c"] = [c.to_list() for c in claims]
+            record["t"] = time.time()
             def _publish(offset: int) -> None:
                 if publish is not None:
                     publish(claims, offset)
@@ -152,6 +142,72 @@ class Queue:
             append_records(self.layout.claims, [record], before_write=_publish)
             fault_point("claim.appended")
             return claims
+
+    def _take(
+        self,
+        rq: int,
+        lane: int,
+        pos: int,
+        n: int,
+        max_n: int,
+        fits: Callable[[dict[str, Any]], bool] | None,
+        lane_ids: Callable[[int, int], list[int]] | None,
+    ) -> tuple[list[Claim], bool, int, int]:
+        """Claims from one queue: its requeue lines from ``rq``, then its jobs from ``pos``.
+
+        Without ``lane_ids`` the jobs are the table rows ``pos, pos + 1, …``;
+        with it, ``lane_ids(pos, count)`` gives the lane's next job ids.
+        Returns the claims, whether a job was refused, and the new pos and rq.
+        """
+        claims: list[Claim] = []
+        refused = False
+        for record, end in iter_records(self.layout.requeue, rq):
+            if len(claims) >= max_n:
+                break
+            if record is not None and "fail" not in record and "job" in record and int(record.get("lane", 0)) == lane:
+                claim = Claim(int(record["job"]), int(record["a"]), int(record.get("l", 0)), lane)
+                if fits is not None and not fits(self.jobs.get(claim.job_id)):
+                    refused = True
+                    break
+                claims.append(claim)
+            rq = end
+        if lane_ids is None:
+            candidates: list[int] = list(range(pos, min(n, pos + max_n - len(claims))))
+        else:
+            candidates = lane_ids(pos, max_n - len(claims)) if not refused and len(claims) < max_n else []
+        for job in candidates if not refused else []:
+            if fits is not None and not fits(self.jobs.get(job)):
+                refused = True
+                break
+            claims.append(Claim(job, 1, 0, lane))
+            pos += 1
+        return claims, refused, pos, rq
+
+    def _claim_from_lanes(
+        self,
+        cur: dict[str, Any],
+        record: dict[str, Any],
+        max_n: int,
+        fits: Callable[[dict[str, Any]], bool] | None,
+        mem_gb: float | None,
+    ) -> tuple[list[Claim], bool]:
+        lanes = [list(map(int, pair)) for pair in cur["lanes"]]
+        n = int(cur["n"])
+        refused_any = False
+        for lane in lanes_for_budget(mem_gb):
+            pos, rq = lanes[lane]
+
+            def lane_ids(p: int, count: int, lane: int = lane) -> list[int]:
+                return read_lane_ids(self.layout.queue_dir, lane, p, count, n)
+
+            claims, refused, pos, rq = self._take(rq, lane, pos, n, max_n, fits, lane_ids)
+            refused_any = refused_any or refused
+            if claims:
+                lanes[lane] = [pos, rq]
+                record["lanes"] = lanes
+                record["lane"] = lane
+                return claims, False
+        return [], refused_any
 
     # -- putting back --------------------------------------------------------
     def requeue(self, claims: Iterable[Claim], why: str, source: str, *, locked: bool = False) -> int:
@@ -201,6 +257,8 @@ class Queue:
             record: dict[str, Any] = {
                 "job": claim.job_id, "a": claim.attempt, "l": claim.lost, "why": why, "src": source, "t": now
             }
+            if claim.lane:
+                record["lane"] = claim.lane
             if reason is not None:
                 record["fail"] = reason
             records.append(record)
@@ -227,11 +285,15 @@ class Queue:
         """Append jobs (canonical JSON) to the table and commit them; returns the new job count."""
         with self.lock:
             cur = self.cursor()
-            n = self.jobs.append(params_jsons, int(cur["n"]))
+            n0 = int(cur["n"])
+            n = self.jobs.append(params_jsons, n0)
+            record = {"op": "add", "next": cur["next"], "rq": cur["rq"], "n": n, "t": time.time()}
+            if "lanes" in cur:
+                memory_key = str(self.settings.get("memory_key"))
+                params = [json.loads(text) for text in params_jsons]
+                append_lane_ids(self.layout.queue_dir, split_by_lane(n0, params, memory_key), n0)
+                record["lanes"] = cur["lanes"]
             fault_point("add.rows")
-            append_records(
-                self.layout.claims,
-                [{"op": "add", "next": cur["next"], "rq": cur["rq"], "n": n, "t": time.time()}],
-            )
+            append_records(self.layout.claims, [record])
             fault_point("add.committed")
             return n

@@ -48,6 +48,8 @@ class ProjectState:
         self.n = 0
         self.next = 0
         self.rq = 0
+        self.lanes: list[list[int]] | None = None  # [pos, rq] per memory lane (projects with a memory_key)
+        self.requeued_lane: dict[int, int] = {}  # job -> lane of its latest put-back (when not 0)
         self.claimed: dict[int, tuple[int, str, float]] = {}  # job -> (attempt, worker, t) of latest claim
         self.requeued: dict[int, tuple[int, int, str]] = {}  # job -> (attempt, end offset, why)
         self.failed: dict[int, tuple[int, str]] = {}
@@ -65,10 +67,12 @@ class ProjectState:
         """Read what was appended since the last call."""
         for r in self._new(self.layout.claims):
             self.n, self.next, self.rq = int(r["n"]), int(r["next"]), int(r["rq"])
+            if "lanes" in r:
+                self.lanes = r["lanes"]
             if r.get("op") == "claim":
                 if self.first_claim_t is None:
                     self.first_claim_t = float(r["t"])
-                for job, attempt, _lost in r["c"]:
+                for job, attempt, *_lost_lane in r["c"]:
                     if job not in self.claimed or attempt >= self.claimed[job][0]:
                         self.claimed[job] = (attempt, r["w"], float(r["t"]))
         path = self.layout.requeue
@@ -81,6 +85,10 @@ class ProjectState:
                     self.failed[rec["job"]] = (rec["a"], rec["fail"])
             elif rec["job"] not in self.requeued or rec["a"] >= self.requeued[rec["job"]][0]:
                 self.requeued[rec["job"]] = (rec["a"], line_end, rec.get("why", ""))
+                if rec.get("lane"):
+                    self.requeued_lane[rec["job"]] = int(rec["lane"])
+                else:
+                    self.requeued_lane.pop(rec["job"], None)
         for r in self._new(self.layout.events):
             if r.get("op") == "failed":
                 self.failed[r["job"]] = (r["a"], r.get("reason", ""))
@@ -113,7 +121,7 @@ class ProjectState:
         if job in self.failed and self.failed[job][0] == attempt:
             return "failed"
         rq = self.requeued.get(job)
-        if rq is not None and rq[0] == attempt and rq[1] > self.rq:
+        if rq is not None and rq[0] == attempt and rq[1] > self._lane_rq(job):
             return "queued"
         claim = self.claimed.get(job)
         if claim is not None and claim[0] == attempt:
@@ -124,6 +132,12 @@ class ProjectState:
                 return "stranded"
             return "running"
         return "stranded"
+
+    def _lane_rq(self, job: int) -> int:
+        """The requeue offset up to which the job's lane has taken put-back jobs."""
+        if self.lanes is None:
+            return self.rq
+        return int(self.lanes[self.requeued_lane.get(job, 0)][1])
 
     def counts(self) -> dict[str, int]:
         """Number of jobs in each state (every state present, zeros included)."""

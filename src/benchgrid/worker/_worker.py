@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import math
 import os
 import random
 import re
@@ -30,15 +31,22 @@ from .._errors import InputError
 from ..store._jobs import job_seed
 from ..store._layout import Layout, read_project_json
 from ..store._faults import fault_point
+from ..store._lanes import MEM_CLASSES_GB, N_LANES, lane_of
 from ..store._leases import expire_dead_workers, process_identity, write_lease
 from ..store._queue import NO_FIT, Claim, Queue
 from ..store._records import encode
+from ._memory import budget_gb, rss_gb
 from ._context import JobContext, reset_current_job, set_current_job
 from ._durations import DurationModel
 
 __all__ = ["Worker", "WorkerSummary", "load_runner", "HANDBACK_SIGNALS"]
 
 HANDBACK_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1)
+EXIT_OUT_OF_MEMORY = 75  # the memory guard stopped this worker; its job went to a larger memory class
+
+
+def _fmt_gb(gb: float | None) -> str:
+    return "unknown" if gb is None else f"{gb:.2f} GB"
 
 
 def load_runner(spec: str) -> Callable[..., Any]:
@@ -125,6 +133,7 @@ class Worker:
         default_job_s: float | None = None,
         max_batch: int = 64,
         claim_target_s: float = 0.1,
+        mem_gb: float | None = None,
     ):
         self.root = Path(root).absolute()
         self.info = read_project_json(self.root)
@@ -137,6 +146,10 @@ class Worker:
         self.until = until
         self.max_batch = max_batch
         self.claim_target_s = claim_target_s
+        if mem_gb is not None and not (isinstance(mem_gb, (int, float)) and math.isfinite(mem_gb) and mem_gb > 0):
+            raise InputError(f"mem_gb must be a number of GB > 0, got {mem_gb!r}")
+        self.mem_gb, self.mem_source = budget_gb(mem_gb)
+        self._lanes = bool(self.settings.get("memory_key"))
         self.layout = Layout(self.root)
         self.queue = Queue(self.root, self.settings)
         self.runner = load_runner(self.info["runner"])
@@ -184,6 +197,7 @@ class Worker:
                     "claim_offset": self._claim_offset,
                     "current": None if running is None else [running.claim.job_id, running.claim.attempt, running.t0],
                     "until": self.until,
+                    "mem_gb": self.mem_gb,
                     "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
                     "slurm_array_job_id": os.environ.get("SLURM_ARRAY_JOB_ID"),
                 },
@@ -282,7 +296,7 @@ class Worker:
             return 0
         new = {
             (c.job_id, c.attempt - 1)
-            for c in self.queue.put_back([Claim(c.job_id, c.attempt + 1, c.lost) for c in unfinished], "handback", self.worker_id)
+            for c in self.queue.put_back([Claim(c.job_id, c.attempt + 1, c.lost, c.lane) for c in unfinished], "handback", self.worker_id)
         }
         now = time.time()
         running = self._running
@@ -293,6 +307,60 @@ class Worker:
         fault_point("handback.recorded")
         self.summary.handed_back += len(new)
         return len(new)
+
+    # -- memory --------------------------------------------------------------------
+    def _out_of_memory_record(self, claim: Claim, t0: float, err: MemoryError) -> dict[str, Any]:
+        """A MemoryError escalates the job to a larger memory lane, or is a job error when none is left."""
+        why = f"out of memory (MemoryError) with a budget of {_fmt_gb(self.mem_gb)} ({self.mem_source})"
+        if self._lanes and self._next_lane(claim.lane) < N_LANES:
+            return {"op": "escalate", "job": claim.job_id, "a": claim.attempt, "t0": t0, "why": why}
+        return {
+            "op": "error", "job": claim.job_id, "a": claim.attempt, "t0": t0,
+            "err": f"MemoryError: {err} ({why})", "tb": traceback.format_exc(),
+        }
+
+    def _next_lane(self, lane: int) -> int:
+        """The lane a job goes to when it did not fit: above its own and above this worker's budget."""
+        above_budget = lane_of(self.mem_gb * 1.0001) if self.mem_gb is not None else lane + 1
+        return max(lane + 1, above_budget)
+
+    def _escalate(self, claims: list[Claim], why: str, t0: float | None) -> int:
+        """Put jobs that ran out of memory back in a larger lane (not a lost run); call holding ``_io``."""
+        bigger = [Claim(c.job_id, c.attempt + 1, c.lost, min(self._next_lane(c.lane), N_LANES - 1)) for c in claims]
+        new = self.queue.put_back(bigger, "out of memory", self.worker_id)
+        now = time.time()
+        for c, b in zip(claims, bigger):
+            gb = MEM_CLASSES_GB[b.lane]
+            self._event({"op": "handback", "job": c.job_id, "a": c.attempt, "t0": t0, "t1": now,
+                         "why": f"{why}: moved to the {gb:g} GB class"})
+            self._finished.add((c.job_id, c.attempt))
+            self.log.warning("job %d attempt %d: %s; moved to the %g GB class", c.job_id, c.attempt, why, gb)
+        self.summary.handed_back += len(new)
+        return len(new)
+
+    def _memory_guard(self) -> None:
+        """Stop a job before the kernel or the scheduler kills the worker for memory.
+
+        Above 95% of the budget while a job runs, the job is put back in a
+        larger lane, the other held jobs are handed back, and the worker
+        exits (the job's memory cannot be taken back from the thread that
+        runs it); a supervisor or the next worker goes on.
+        """
+        assert self.mem_gb is not None
+        limit = 0.95 * self.mem_gb
+        while not self._stop.wait(0.1):
+            running = self._running
+            if running is None or rss_gb() <= limit:
+                continue
+            with self._io:
+                if self._signals_done or self._running is not running:
+                    continue
+                why = f"out of memory: {rss_gb():.2f} GB used with a budget of {_fmt_gb(self.mem_gb)} ({self.mem_source})"
+                self._escalate([running.claim], why, running.t0)
+                self._hand_back("worker stopped by the memory guard")
+                self._close("exited")
+            logging.shutdown()
+            os._exit(EXIT_OUT_OF_MEMORY)
 
     def _close(self, state: str) -> None:
         self._held = [c for c in self._held if (c.job_id, c.attempt) not in self._finished]
@@ -326,6 +394,8 @@ class Worker:
             if not isinstance(result, dict):
                 raise TypeError(f"the runner must return a dict or None, got {type(result).__name__}")
             record: dict[str, Any] = {"op": "done", "job": claim.job_id, "a": claim.attempt, "t0": t0, "r": result}
+        except MemoryError as err:
+            record = self._out_of_memory_record(claim, t0, err)
         except Exception as err:  # noqa: BLE001 - a runner error is recorded; the worker goes on
             record = {
                 "op": "error",
@@ -338,6 +408,11 @@ class Worker:
         finally:
             reset_current_job(token)
         record["t1"] = time.time()
+        if record["op"] == "escalate":
+            with self._io:
+                self._escalate([claim], record["why"], t0)
+                self._running = None
+            return
         with self._io:
             self._check_revoked(record["t1"])
             try:
@@ -374,6 +449,8 @@ class Worker:
             self._write_lease()
             heart = threading.Thread(target=self._heartbeat, daemon=True, name="heartbeat")
             heart.start()
+            if self._lanes and self.mem_gb is not None:
+                threading.Thread(target=self._memory_guard, daemon=True, name="memory").start()
             self.log.info("worker %s started on %s pid %d", self.worker_id, self.host, os.getpid())
             try:
                 self.summary.reason = self._loop()
@@ -429,7 +506,7 @@ class Worker:
                 self._check_revoked(now)
                 fits = self._fits if self.until is not None else None
                 t_claim = time.perf_counter()
-                claims = self.queue.claim(self.worker_id, budget, fits, self._publish)
+                claims = self.queue.claim(self.worker_id, budget, fits, self._publish, mem_gb=self.mem_gb)
                 cost = time.perf_counter() - t_claim
                 self._claim_cost_s = cost if self._claim_cost_s is None else 0.8 * self._claim_cost_s + 0.2 * cost
             if claims is NO_FIT:
