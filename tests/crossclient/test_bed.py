@@ -249,3 +249,27 @@ def test_failure_2_stale_absent_old_way_wrong_new_rule_right(two_clients):
     old, new = in_window(pair, scenario)
     assert old is False, "the old way must miss B's marker on the bed (and re-queue job 7 a second time)"
     assert new is True
+
+
+def test_open_of_a_file_the_other_client_just_created_fails_from_the_cached_absent(two_clients):
+    """Close-to-open revalidates a file that exists on this client, not a cached "absent" (NFS alike).
+
+    So reading a shared log that is missing as "empty" is a decision from a
+    cached "absent": a log that decides (``queue/requeue.log``) must exist
+    from the project's creation on, and a missing one be an error.
+    """
+    pair = two_clients
+
+    def scenario(name: str) -> tuple[float, tuple[str, list[dict]]]:
+        assert not (pair.a / name).exists()  # e.g. a claim on A looked for requeue.log: not there yet
+        t = time.monotonic()
+        append_records(pair.b / name, [{"job": 0, "a": 2}])  # B's recovery creates it
+        try:
+            os.close(os.open(pair.a / name, os.O_RDONLY))
+            seen = "opened"
+        except FileNotFoundError:
+            seen = "ENOENT"
+        return t, (seen, read_records(pair.a / name)[0])
+
+    seen, records = in_window(pair, scenario)
+    assert seen == "ENOENT" and records == [], "open() on A must answer from A's cached 'absent'"
