@@ -65,7 +65,10 @@ def fail_first_attempt(i: int, fail_every: int = 3, **params):
 def allocate_slowly(i: int, mb: int = 10, step_mb: int = 25, step_s: float = 0.02, **params):
     """Allocate ``mb`` MB in steps, touching every page, so the resident size really grows."""
     blocks = []
+    size = step_mb * 1024 * 1024
     for _ in range(0, mb, step_mb):
-        blocks.append(bytearray(b"\1" * (step_mb * 1024 * 1024)))
+        block = bytearray(size)
+        block[::4096] = b"\1" * len(range(0, size, 4096))  # touch every page: resident, without a copy
+        blocks.append(block)
         time.sleep(step_s)
     return {"mb": len(blocks) * step_mb, "pid": os.getpid()}
