@@ -73,6 +73,11 @@ def bed_problem(root: Path | None = None) -> str | None:
             f"the two-client test bed is not up (mount(s) {', '.join(str(root / c) for c in down)} missing); "
             "start it as root with: scripts/two-clients start"
         )
+    for c in ("a", "b"):
+        try:
+            os.listdir(root / c)
+        except OSError as err:  # ENOTCONN: the mount outlived its daemon
+            return f"client {c} of the two-client test bed does not answer ({err}); restart it: scripts/two-clients start"
     if not (root / "backing").is_dir():
         return f"the two-client test bed has no backing folder {str(root / 'backing')!r}; restart it: scripts/two-clients start"
     return None
