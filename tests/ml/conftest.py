@@ -31,11 +31,10 @@ def clf_df(reg_df: pd.DataFrame) -> pd.DataFrame:
 
 @pytest.fixture
 def private_ok(monkeypatch):
-    """Let the runner work on a bare inputs/ folder when the core's check is absent."""
+    """Let the runner work on a bare inputs/ folder (no project.json for the core's check)."""
     import benchgrid.store as store
 
-    if not hasattr(store, "check_private"):
-        monkeypatch.setattr(store, "check_private", lambda project_dir: None, raising=False)
+    monkeypatch.setattr(store, "ensure_checked", lambda project_dir: None)
     from benchgrid.ml import _runner
 
     _runner.clear_caches()

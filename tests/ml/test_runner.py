@@ -48,7 +48,7 @@ def test_classification_with_proba_and_predictions(project_dir, clf_df, private_
     assert (project_dir / "models" / "5.pkl").exists()
 
 
-def test_check_private_is_called_before_unpickling(project_dir, reg_df, monkeypatch):
+def test_project_is_checked_before_unpickling(project_dir, reg_df, monkeypatch):
     import benchgrid.store as store
     from benchgrid import ProjectError
     from benchgrid.ml import _runner
@@ -61,7 +61,7 @@ def test_check_private_is_called_before_unpickling(project_dir, reg_df, monkeypa
     def refuse(path):
         raise ProjectError("writable by others")
 
-    monkeypatch.setattr(store, "check_private", refuse)
+    monkeypatch.setattr(store, "ensure_checked", refuse)
     loads = []
     monkeypatch.setattr("pickle.load", lambda *a, **k: loads.append(1))
     with pytest.raises(ProjectError, match="writable by others"):

@@ -7,13 +7,15 @@ import stat
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pytest
 
 import benchgrid as bg
 from benchgrid.cli.main import main
-from benchgrid.store import check_private
+from benchgrid.store import check_project
+from benchgrid.store._trust import GroupWarning
 
 RUNNER = "tests.runners.jobs:echo"
 
@@ -93,22 +95,24 @@ def test_files_are_private_by_default(proj_dir: Path) -> None:
     for path in [proj_dir, *proj_dir.rglob("*")]:
         mode = path.stat().st_mode
         assert not mode & (stat.S_IRWXG | stat.S_IRWXO), (path, oct(mode))
-    check_private(proj_dir)  # does not raise
+    check_project(proj_dir)  # does not raise
 
 
 def test_group_shared_opens_to_the_group_only(proj_dir: Path) -> None:
-    bg.Project.create(proj_dir, [{"i": 1}], RUNNER, group_shared=True)
+    with warnings.catch_warnings():  # the private-group warning: tests/security, with a real user
+        warnings.simplefilter("ignore", GroupWarning)
+        bg.Project.create(proj_dir, [{"i": 1}], RUNNER, group_shared=True)
     mode = (proj_dir / "project.json").stat().st_mode
     assert mode & stat.S_IWGRP and not mode & stat.S_IRWXO
-    check_private(proj_dir)
+    check_project(proj_dir)
 
 
 def test_refuses_inputs_others_can_write(proj_dir: Path) -> None:
     bg.Project.create(proj_dir, [{"i": 1}], RUNNER)
     (proj_dir / "inputs" / "learner.pkl").write_bytes(b"x")
     (proj_dir / "inputs" / "learner.pkl").chmod(0o620)
-    with pytest.raises(bg.ProjectError, match=r"learner.pkl. is writable by the group .*chmod -R go-w"):
-        check_private(proj_dir)
+    with pytest.raises(bg.ProjectError, match=r"learner.pkl. is writable by group .* \(the project is not group-shared\).*chmod -R go-w"):
+        check_project(proj_dir)
 
 
 def test_claim_reads_only_the_tail(proj_dir: Path) -> None:

@@ -100,7 +100,8 @@ class MLMethods:
         jobs = self.jobs()[["job_id", "task_id", "learner_id", "iteration"]]
         return jobs.merge(pred, on="job_id", how="inner")
 
-    def add(self, tasks: Any = None, learners: Any = None, *, replace: bool = False) -> int:
+    def add(self, tasks: Any = None, learners: Any = None, *, replace: bool = False,
+            trust_owner: bool = False) -> int:  # fmt: skip
         """Append jobs for new tasks and/or learners; return how many were added.
 
         New tasks get a job per (learner, split) for every learner of the
@@ -128,7 +129,7 @@ class MLMethods:
 
         self._ml()
         inputs = self.path / "inputs"
-        _check_private(self.path)
+        _check_project(self.path, trust_owner)  # before unpickling the project's learners
         config, objects = _inputs.read_config(inputs)
         jobs = self.jobs()
         old_tasks = dict(zip(jobs["task_id"], jobs["task_key"]))
@@ -183,7 +184,7 @@ class MLMethods:
             _write_replaced(self.path, _read_replaced(self.path) | set(replaced))
         return self.add_jobs(new_jobs)
 
-    def try_jobs(self, sample: int | None = None, *, seed: int = 0) -> pd.DataFrame:
+    def try_jobs(self, sample: int | None = None, *, seed: int = 0, trust_owner: bool = False) -> pd.DataFrame:
         """Run one job per (task, learner) here and extrapolate the grid's CPU time.
 
         The tried job is the pair's largest training set (or ``sample`` rows
@@ -211,7 +212,7 @@ class MLMethods:
         if sample is not None and (not isinstance(sample, int) or sample < 2):
             raise InputError(f"sample must be an int >= 2 (training rows), got {sample!r}")
         root = self.path
-        _runner._check_private_once(root)
+        _check_project(root, trust_owner)  # once, before unpickling anything
         _, measures = _runner._config(root)
         jobs = self.jobs().to_dict(orient="records")
         return try_grid(
@@ -225,10 +226,10 @@ class MLMethods:
         )
 
 
-def _check_private(root: Path) -> None:
-    from ..store import check_private
+def _check_project(root: Path, trust_owner: bool) -> None:
+    from ..store import check_project
 
-    check_private(root)
+    check_project(root, trust_owner=trust_owner)
 
 
 def _read_replaced(root: Path) -> set[tuple[str, str, str]]:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from .._errors import InputError
-from ..store._check import CheckReport, check_project
+from ..store._check import CheckReport, check_logs
 from ..store._create import create_project
 from ..store._lanes import expected_gb, lane_of
 from ..store._jobs import normalize_jobs, content_key
@@ -15,6 +15,7 @@ from ..store._layout import read_project_json
 from ..store._leases import expire_dead_workers
 from ..store._queue import Claim, Queue
 from ..store._state import ProjectState
+from ..store._trust import check_project
 from ..store._views import Status, error_rows, results_rows, status_of
 from ..worker._worker import load_runner
 from ._ml_methods import MLMethods
@@ -171,15 +172,19 @@ class Project(MLMethods):
         return pd.DataFrame([{"job_id": r["id"], "key": r["key"], **r["params"]} for r in rows])
 
     # -- running ---------------------------------------------------------------
-    def run(self, n_workers: int = 2, *, progress: bool = True, **worker_options: Any) -> Status:
+    def run(self, n_workers: int = 2, *, progress: bool = True, trust_owner: bool = False,
+            **worker_options: Any) -> Status:  # fmt: skip
         """Run the jobs on this machine with ``n_workers`` processes and wait.
 
         ``n_workers=0`` runs every job in this process, one after the other
         (debug mode: breakpoints in the runner work). Returns the final status.
+        The project is checked first (:func:`benchgrid.store.check_project`);
+        ``trust_owner=True`` runs another user's project.
         """
         from ..backends.local import run_local
 
-        return run_local(self, n_workers, progress=progress, **worker_options)
+        check_project(self.path, trust_owner=trust_owner)
+        return run_local(self, n_workers, progress=progress, trust_owner=trust_owner, **worker_options)
 
     def submit(self, n_workers: int, **options: Any) -> Any:
         """Submit ``n_workers`` workers as a SLURM job array (see :mod:`benchgrid.backends.slurm`)."""
@@ -198,11 +203,11 @@ class Project(MLMethods):
     def check(self) -> CheckReport:
         """Replay the logs: every (job, attempt) handed out once, one accepted result per job.
 
-        See :func:`benchgrid.store.check_project`; ``report.ok`` is False
+        See :func:`benchgrid.store.check_logs`; ``report.ok`` is False
         when anything was claimed twice, put back twice, claimed without an
         explanation, or has more than one result.
         """
-        return check_project(self.path)
+        return check_logs(self.path)
 
     def results(self) -> "pd.DataFrame":
         """One row per job: its parameters, result values, state, attempt, worker, host and times.

@@ -30,7 +30,9 @@ def worker_command(project_dir: str, name: str | None = None, **options: Any) ->
     if name:
         cmd += ["--name", name]
     for key, value in options.items():
-        if value is not None:
+        if value is True:  # a flag (trust_owner)
+            cmd.append(f"--{key.replace('_', '-')}")
+        elif value is not None and value is not False:
             cmd += [f"--{key.replace('_', '-')}", str(value)]
     return cmd
 

@@ -95,16 +95,21 @@ def max_array_size() -> int:
     return int(match.group(1)) if match else DEFAULT_MAX_ARRAY_SIZE
 
 
-def _check_bash_syntax(text: str) -> None:
-    """A setup line with a stray quote would break the whole script: refuse it before sbatch."""
+def _check_bash_syntax(text: str, *, setup: bool = False) -> None:
+    """A setup line with a stray quote would break the whole script: refuse it before sbatch.
+
+    The setup lines are checked on their own first (``setup=True``): in the
+    whole script, a quote they leave open could be closed by a later line.
+    """
     bash = shutil.which("bash")
     if bash is None:
         return
     out = subprocess.run([bash, "-n"], input=text, capture_output=True, text=True, check=False)
     if out.returncode != 0:
+        what = "the batch script would not run" + (f": the setup lines {text!r} are not complete shell code" if setup else "")
         raise InputError(
-            "the batch script would not run: bash says "
-            f"{out.stderr.strip()!r}; check the setup lines (they are inserted as shell code)"
+            f"{what}: bash -n says {out.stderr.strip()!r}; check the setup lines "
+            "(they are inserted as shell code: close every quote, if and loop)"
         )
 
 
@@ -127,6 +132,7 @@ def submit(
     job_name: str | None = None,
     command: Sequence[str] | None = None,
     worker_args: Sequence[str] = (),
+    trust_owner: bool = False,
 ) -> Submission:
     """Submit ``n_workers`` workers of ``project`` as SLURM job arrays.
 
@@ -151,6 +157,8 @@ def submit(
         How to start benchgrid on a node; default ``(sys.executable, "-m", "benchgrid")``.
     worker_args : sequence of str
         More arguments for ``benchgrid work``.
+    trust_owner : bool, default=False
+        Submit workers on a project owned by another user (they run its code as you).
 
     Returns
     -------
@@ -172,6 +180,11 @@ def submit(
     (True, [])
     """
     proj = _project(project)
+    from ..store import check_project
+
+    check_project(proj.path, trust_owner=trust_owner)  # before the workers run its code
+    if trust_owner:
+        worker_args = (*worker_args, "--trust-owner")
     overrides = dict(time=time, mem_gb=mem_gb, cpus_per_worker=cpus_per_worker, partition=partition,
                      account=account, qos=qos, gres=gres, setup=setup, max_parallel=max_parallel,
                      sbatch_args=None if sbatch_args is None else list(sbatch_args))
@@ -193,17 +206,24 @@ def submit(
         worker_args=tuple(worker_args),
         **settings.values,
     )
+    setup_lines = settings.values.get("setup") or []
+    if setup_lines:
+        _check_bash_syntax("\n".join([setup_lines] if isinstance(setup_lines, str) else setup_lines) + "\n",
+                           setup=True)
     for text in scripts:
         _check_bash_syntax(text)
     sub = Submission(scripts=scripts, n_workers=n_workers, settings=settings)
     if dry_run:
         return sub
-    (slurm_dir / "logs").mkdir(parents=True, exist_ok=True)
+    from ..store._safe_io import make_dir, open_file
+
+    make_dir(slurm_dir / "logs", parents=True)
     stamp = time_stamp()
     for k, text in enumerate(scripts):
         path = slurm_dir / f"workers-{stamp}-{k}.sh"
         tmp = path.with_suffix(f".sh.tmp{os.getpid()}")
-        tmp.write_text(text)
+        with open_file(tmp, "w") as fh:
+            fh.write(text)
         os.replace(tmp, path)
         sub.script_paths.append(path)
         out = _run(["sbatch", "--parsable", str(path)])
@@ -238,7 +258,9 @@ def time_stamp() -> str:
 def _append_record(path: Path, record: dict[str, Any]) -> None:
     # One short line per submission, appended with O_APPEND: concurrent submits do not clobber.
     line = (json.dumps(record, sort_keys=True) + "\n").encode()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    from ..store._safe_io import open_nofollow
+
+    fd = open_nofollow(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     try:
         os.write(fd, line)
     finally:

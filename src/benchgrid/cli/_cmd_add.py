@@ -13,6 +13,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", help="the project directory")
     p.add_argument("--jobs", help="job table file (.csv, .json, .jsonl, .parquet); rows already present are skipped")
     p.add_argument("--grid", help="a Python file defining more tasks and/or learners (ML projects)")
+    p.add_argument("--trust-owner", action="store_true",
+                   help="accept a project owned by another user (its workers run code as you)")
     p.add_argument("--replace", action="store_true", help="ML: a changed task or learner replaces the old one")
 
 
@@ -30,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
         from ..ml._gridfile import load_grid_file
 
         grid = load_grid_file(args.grid, require=())
-        n = proj.add(tasks=grid.get("tasks"), learners=grid.get("learners"), replace=args.replace)
+        n = proj.add(tasks=grid.get("tasks"), learners=grid.get("learners"), replace=args.replace,
+                     trust_owner=args.trust_owner)
     print(f"added {n} jobs to {proj.path}")
     return 0

@@ -22,6 +22,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+    import warnings
+
+    from ..store._trust import GroupWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", GroupWarning)
+        code = _create(args)
+    for w in caught:
+        if issubclass(w.category, GroupWarning):
+            print(f"benchgrid: warning: {w.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return code
+
+
+def _create(args: argparse.Namespace) -> int:
     from ..api._project import Project
 
     options = dict(
@@ -46,4 +63,10 @@ def run(args: argparse.Namespace) -> int:
         proj = Project.create(args.dir, read_jobs_file(args.jobs), args.runner, **options)
     n = len(proj.jobs())
     print(f"created {proj.path} with {n} jobs; run them with: benchgrid run {args.dir} --workers 2")
+    if args.group_shared:
+        import os
+
+        from ..store._trust import group_name
+
+        print(f"shared with group {group_name(os.stat(proj.path).st_gid)!r} (see docs/security.md)")
     return 0

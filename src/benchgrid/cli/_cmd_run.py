@@ -12,6 +12,8 @@ HELP = "run N local worker processes with a progress bar and wait"
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", help="the project directory")
     p.add_argument("--workers", "-w", type=int, default=2, help="worker processes (0: in this process, for pdb)")
+    p.add_argument("--trust-owner", action="store_true",
+                   help="accept a project owned by another user (its workers run code as you)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -22,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 0:
         raise InputError(f"--workers must be >= 0 (0 runs jobs in this process), got {args.workers}")
     proj = Project.open(args.dir)
-    status = proj.run(n_workers=args.workers, progress=not args.no_progress)
+    status = proj.run(n_workers=args.workers, progress=not args.no_progress, trust_owner=args.trust_owner)
     print(f"{proj.path}: {format_counts(status.counts)}")
     if status.hint:
         print(status.hint)

@@ -23,6 +23,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sbatch-arg", action="append", dest="sbatch_args", metavar="ARG",
                    help="another sbatch option, e.g. --sbatch-arg=--constraint=cascade (repeatable)")
     p.add_argument("--warning-s", type=int, help="seconds before the limit at which SLURM signals the worker")
+    p.add_argument("--trust-owner", action="store_true",
+                   help="accept a project owned by another user (its workers run code as you)")
     p.add_argument("--dry-run", action="store_true", help="print the script and the options' sources; submit nothing")
 
 
@@ -33,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         args.dir, args.workers, dry_run=args.dry_run, time=args.time, mem_gb=args.mem_gb,
         cpus_per_worker=args.cpus_per_worker, partition=args.partition, account=args.account,
         qos=args.qos, gres=args.gres, setup=args.setup, max_parallel=args.max_parallel,
-        sbatch_args=args.sbatch_args, warning_s=args.warning_s,
+        sbatch_args=args.sbatch_args, warning_s=args.warning_s, trust_owner=args.trust_owner,
     )
     if args.dry_run:
         for k, text in enumerate(sub.scripts):

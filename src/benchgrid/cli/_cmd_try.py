@@ -14,6 +14,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", help="the project directory (an ML project)")
     p.add_argument("--sample", type=int, default=None,
                    help="train on this many rows of the largest training set (default: all)")
+    p.add_argument("--trust-owner", action="store_true",
+                   help="accept a project owned by another user (its workers run code as you)")
     p.add_argument("--workers", "-w", type=int, default=None,
                    help="also print the wall time the grid would take on this many workers")
 
@@ -24,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers must be >= 1, got {args.workers}")
     proj = Project.open(args.dir)
-    table = proj.try_jobs(sample=args.sample)
+    table = proj.try_jobs(sample=args.sample, trust_owner=args.trust_owner)
     cols = ["task_id", "learner_id", "n_train", "n_test", "fit_s", "predict_s", "peak_mem_mb",
             "n_jobs", "est_cpu_s", "error"]  # fmt: skip
     print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))

@@ -14,6 +14,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-jobs", type=int, help="stop after this many jobs")
     p.add_argument("--until", help="deadline: Unix seconds, ISO time or +DURATION (+30m); jobs that would not finish are not started")
     p.add_argument("--max-batch", type=int, default=64, help="most jobs claimed at once when jobs are tiny")
+    p.add_argument("--trust-owner", action="store_true", help="work on a project owned by another user (it runs code as you)")
     p.add_argument("--default-job-s", type=float, help="expected seconds of a job of an unseen kind (walltime rule)")
     p.add_argument(
         "--mem-gb", type=float,
@@ -34,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         worker = Worker(
             args.dir, name=args.name, max_jobs=args.max_jobs, until=until, default_job_s=args.default_job_s,
-            max_batch=args.max_batch, mem_gb=args.mem_gb,
+            max_batch=args.max_batch, mem_gb=args.mem_gb, trust_owner=args.trust_owner,
         )
         s = worker.run()
     finally:  # called in-process (tests, notebooks): leave the caller's mask as it was

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import InputError
+from ..store import adopt_new_file, make_dir, open_file
 from ._splits import Splits
 from ._task import Task
 
@@ -35,8 +36,9 @@ __all__ = [
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temp file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dir(path.parent, parents=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    adopt_new_file(fd, path.parent)  # the project's mode (group-shared or private), not mkstemp's
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -52,9 +54,9 @@ def write_config(inputs: Path, config: dict[str, Any], objects: dict[str, Any]) 
 
 
 def read_config(inputs: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Config and pickled objects. Call ``check_private`` before this."""
+    """Config and pickled objects. Call ``benchgrid.store.check_project`` before this."""
     config = json.loads((inputs / "ml.json").read_text())
-    with open(inputs / "ml_objects.pkl", "rb") as fh:
+    with open_file(inputs / "ml_objects.pkl", "rb") as fh:
         objects = pickle.load(fh)
     return config, objects
 
@@ -102,6 +104,6 @@ def write_learner(inputs: Path, learner_id: str, key: str, est: Any) -> None:
 
 
 def read_learner(inputs: Path, learner_id: str, key: str) -> Any:
-    """The unfitted estimator. Call ``check_private`` before this."""
-    with open(inputs / "learners" / f"{learner_id}.{key}.pkl", "rb") as fh:
+    """The unfitted estimator. Call ``benchgrid.store.check_project`` before this."""
+    with open_file(inputs / "learners" / f"{learner_id}.{key}.pkl", "rb") as fh:
         return pickle.load(fh)

@@ -171,9 +171,9 @@ def peak_mem_mb() -> float:
 # -- per-process caches ------------------------------------------------------
 def _check_private_once(project_dir: Path) -> None:
     if project_dir not in _checked:
-        from benchgrid.store import check_private
+        from benchgrid.store import ensure_checked
 
-        check_private(project_dir)  # before unpickling anything from the project
+        ensure_checked(project_dir)  # before unpickling anything; a worker checked it when it started
         _checked.add(project_dir)
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import InputError
+from ..store import adopt_new_file, make_dir
 from ._task import Task
 
 __all__ = ["Splits", "compute_splits", "check_cv", "describe_cv"]
@@ -75,8 +76,9 @@ class Splits:
 
     def save(self, path: Path) -> None:
         """Write atomically (temp file + rename): a reader never sees half a file."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_dir(path.parent, parents=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        adopt_new_file(fd, path.parent)  # the project's mode (group-shared or private), not mkstemp's
         try:
             with os.fdopen(fd, "wb") as fh:
                 np.savez_compressed(

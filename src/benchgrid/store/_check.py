@@ -21,7 +21,7 @@ the last check found something.
 Examples
 --------
 >>> import tempfile, pathlib
->>> report = check_project(pathlib.Path(tempfile.mkdtemp()), save=False)
+>>> report = check_logs(pathlib.Path(tempfile.mkdtemp()), save=False)
 >>> report.ok, report.problems[0].split(":")[0]
 (False, 'missing file')
 """
@@ -36,9 +36,10 @@ from typing import Any
 
 from ._lanes import read_lane_ids
 from ._layout import Layout
+from ._safe_io import open_file
 from ._records import TORN_TAIL_MARK, iter_records, read_json, write_json_atomic
 
-__all__ = ["CheckReport", "check_project", "last_check"]
+__all__ = ["CheckReport", "check_logs", "last_check"]
 
 MAX_LISTED = 20  # problems of one kind listed in full; the rest are counted
 
@@ -87,7 +88,8 @@ def _lines(path: Path, found: _Findings, report: CheckReport) -> list[tuple[dict
     for record, end in raw:
         if record is None:
             if data is None:
-                data = path.read_bytes()
+                with open_file(path, "rb") as f:
+                    data = f.read()
             if data[start:end].endswith(TORN_TAIL_MARK):
                 report.notes.append(f"{path.name}: a write cut short by a crash at byte {start} (closed, ignored)")
             else:
@@ -97,7 +99,7 @@ def _lines(path: Path, found: _Findings, report: CheckReport) -> list[tuple[dict
     return out
 
 
-def check_project(root: Path, *, save: bool = True) -> CheckReport:
+def check_logs(root: Path, *, save: bool = True) -> CheckReport:
     """Replay a project's logs and report every violation of the claim protocol.
 
     Parameters

@@ -8,6 +8,7 @@ import os
 import secrets
 import shutil
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,6 +18,7 @@ from ._lanes import N_LANES, append_lane_ids, split_by_lane
 from ._layout import FORMAT_VERSION, Layout, environment, write_project_json
 from ._lock import LOCK_MODES, MIN_LOCK_LEASE_S
 from ._records import append_records
+from ._safe_io import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, SHARED_DIR_MODE, SHARED_FILE_MODE, fix_mode
 
 __all__ = ["create_project", "check_settings", "check_new_path"]
 
@@ -54,7 +56,20 @@ def _check_memory_column(params: list[dict[str, Any]], memory_key: str) -> None:
 
 
 def check_new_path(path: Path) -> None:
-    """A new project goes to a path that does not exist or is an empty directory."""
+    """A new project goes to a path that does not exist or is an empty directory, free of control characters.
+
+    Examples
+    --------
+    >>> check_new_path(Path("/tmp/a\\nb"))
+    Traceback (most recent call last):
+    ...
+    benchgrid._errors.InputError: the project path must not contain control characters (newline, tab, ...), got '/tmp/a\\nb'; choose a name without them
+    """
+    if any(ord(c) < 32 or ord(c) == 127 for c in str(path)):
+        raise InputError(
+            "the project path must not contain control characters (newline, tab, ...), "
+            f"got {str(path)!r}; choose a name without them"
+        )
     if Layout(path).project_json.exists():
         raise ProjectError(
             f"{str(path)!r} is already a benchgrid project; open it (Project.open) and add jobs "
@@ -116,6 +131,9 @@ def create_project(
                 "environment": environment(),
             },
         )
+        # the group: that of an empty folder made for the project (chgrp lab proj), else of its parent's
+        gid = os.stat(path if path.exists() else tmp).st_gid
+        _set_modes(tmp, bool(settings.get("group_shared")), gid)
         if path.exists():
             path.rmdir()  # an empty directory the user made for us
         os.rename(tmp, path)
@@ -124,4 +142,35 @@ def create_project(
         raise
     finally:
         os.umask(old_umask)
+    if settings.get("group_shared"):
+        from ._trust import GroupWarning, private_group_warning
+
+        message = private_group_warning(os.stat(path).st_gid)
+        if message:
+            warnings.warn(message, GroupWarning, stacklevel=3)
     return path
+
+
+def _set_modes(tmp: Path, group_shared: bool, gid: int) -> None:
+    """Every file and folder gets the project's mode explicitly (the umask may be anything).
+
+    Group-shared: group ``gid``, files 0660, folders 02770 (setgid: files
+    created later keep the project's group); private: 0600 and 0700.
+    """
+    file_mode, dir_mode = (SHARED_FILE_MODE, SHARED_DIR_MODE) if group_shared else (PRIVATE_FILE_MODE, PRIVATE_DIR_MODE)
+    paths = [(tmp, dir_mode)]
+    for dirpath, dirnames, filenames in os.walk(tmp):
+        paths += [(Path(dirpath, name), file_mode) for name in filenames]
+        paths += [(Path(dirpath, name), dir_mode) for name in dirnames]
+    for p, mode in paths:
+        if group_shared:
+            try:
+                os.chown(p, -1, gid, follow_symlinks=False)
+            except PermissionError:
+                from ._trust import group_name
+
+                raise ProjectError(
+                    f"cannot give the project the group {group_name(gid)!r} of its folder: you are not a "
+                    "member; use a folder of one of your groups (id -Gn lists them)"
+                ) from None
+        fix_mode(p, mode)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from .._errors import InputError
+from ._safe_io import make_dir, open_file
 
 __all__ = ["PART_SIZE", "JobTable", "content_key", "job_seed", "normalize_jobs"]
 
@@ -117,7 +118,7 @@ class JobTable:
 
     def _load_part(self, part: int) -> list[dict[str, Any]]:
         try:
-            with open(self.part_path(part), "rb") as f:
+            with open_file(self.part_path(part), "rb") as f:
                 data = f.read()
         except FileNotFoundError:
             return []
@@ -154,15 +155,15 @@ class JobTable:
 
         Returns the new number of rows, which the caller commits in the claims log.
         """
-        self.dir.mkdir(exist_ok=True)
+        make_dir(self.dir)
         last_part = n_committed // PART_SIZE
         keep = n_committed % PART_SIZE
         path = self.part_path(last_part)
         if path.exists():  # drop uncommitted lines of an interrupted add
-            with open(path, "rb") as f:
+            with open_file(path, "rb") as f:
                 lines = f.read().split(b"\n")
             if len(lines) - 1 != keep or (lines and lines[-1]):
-                with open(path, "wb") as f:
+                with open_file(path, "wb") as f:
                     f.write(b"".join(line + b"\n" for line in lines[:keep]))
         job_id = n_committed
         by_part: dict[int, list[str]] = {}
@@ -172,7 +173,7 @@ class JobTable:
             )
             job_id += 1
         for part, lines_ in by_part.items():
-            with open(self.part_path(part), "a") as f:
+            with open_file(self.part_path(part), "a") as f:
                 f.write("".join(lines_))
         self._parts.clear()
         return job_id

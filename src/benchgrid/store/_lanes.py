@@ -29,6 +29,8 @@ import os
 from pathlib import Path
 from typing import Any, Iterable
 
+from ._safe_io import open_nofollow
+
 __all__ = [
     "MEM_CLASSES_GB",
     "N_LANES",
@@ -93,7 +95,7 @@ def append_lane_ids(queue_dir: Path, by_lane: dict[int, list[int]], n_committed:
     """
     for lane, ids in sorted(by_lane.items()):
         path = lane_path(queue_dir, lane)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        fd = open_nofollow(path, os.O_RDWR | os.O_CREAT)
         try:
             size = os.fstat(fd).st_size
             keep = size - size % LANE_WIDTH
@@ -109,7 +111,7 @@ def append_lane_ids(queue_dir: Path, by_lane: dict[int, list[int]], n_committed:
 def read_lane_ids(queue_dir: Path, lane: int, pos: int, count: int, n_committed: int) -> list[int]:
     """Up to ``count`` committed job ids of ``lane`` from entry ``pos`` on."""
     try:
-        fd = os.open(lane_path(queue_dir, lane), os.O_RDONLY)
+        fd = open_nofollow(lane_path(queue_dir, lane), os.O_RDONLY)
     except FileNotFoundError:
         return []
     try:
@@ -139,7 +141,7 @@ def split_by_lane(first_id: int, params: Iterable[dict[str, Any]], memory_key: s
 def lane_size(queue_dir: Path, lane: int, n_committed: int) -> int:
     """Number of committed job ids in ``lane`` (reads the file's last entries, O(1))."""
     try:
-        fd = os.open(lane_path(queue_dir, lane), os.O_RDONLY)
+        fd = open_nofollow(lane_path(queue_dir, lane), os.O_RDONLY)
     except FileNotFoundError:
         return 0
     try:

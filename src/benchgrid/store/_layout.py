@@ -19,9 +19,7 @@ from __future__ import annotations
 import getpass
 import os
 import platform
-import shlex
 import socket
-import stat
 import sys
 import time
 from dataclasses import dataclass
@@ -31,7 +29,7 @@ from typing import Any
 from .._errors import ProjectError
 from ._records import read_json, write_json_atomic
 
-__all__ = ["FORMAT_VERSION", "Layout", "read_project_json", "write_project_json", "check_private", "environment"]
+__all__ = ["FORMAT_VERSION", "Layout", "read_project_json", "write_project_json", "environment"]
 
 FORMAT_VERSION = 1
 
@@ -145,44 +143,3 @@ def read_project_json(root: Path) -> dict[str, Any]:
 
 def write_project_json(root: Path, info: dict[str, Any]) -> None:
     write_json_atomic(Layout(root).project_json, info)
-
-
-def check_private(root: Path | str) -> None:
-    """Refuse a project whose files others could have written (before unpickling them).
-
-    Files must not be writable by others; unless the project was created with
-    ``group_shared=True``, not by the group either.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> d = Path(tempfile.mkdtemp())
-    >>> os.chmod(d, 0o777)
-    >>> check_private(d)
-    Traceback (most recent call last):
-    ...
-    benchgrid._errors.ProjectError: ...writable by other users...
-    """
-    root = Path(root)
-    group_shared = False
-    try:
-        group_shared = bool(read_json(Layout(root).project_json)["settings"].get("group_shared"))
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    forbidden = stat.S_IWOTH | (0 if group_shared else stat.S_IWGRP)
-    paths = [root, Layout(root).project_json]
-    inputs = Layout(root).inputs_dir
-    if inputs.exists():
-        paths.append(inputs)
-        paths.extend(inputs.rglob("*"))
-    for path in paths:
-        try:
-            mode = path.stat().st_mode
-        except FileNotFoundError:
-            continue
-        if mode & forbidden:
-            who = "other users" if mode & stat.S_IWOTH else "the group"
-            raise ProjectError(
-                f"refusing to load pickled inputs: {str(path)!r} is writable by {who} "
-                f"(mode {stat.filemode(mode)}); run `chmod -R go-w {shlex.quote(str(root))}`"
-            )

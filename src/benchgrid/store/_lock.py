@@ -13,6 +13,7 @@ fails on Lustre without ``-o flock``, so it is for a single machine only.
 from __future__ import annotations
 
 import math
+import os
 import random
 import time
 from datetime import timedelta
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .._errors import InputError, LockTimeout
+from ._safe_io import SHARED_FILE_MODE, modes_for, open_nofollow
 
 __all__ = ["ProjectLock", "LeaseLock", "FlockLock", "make_lock", "LOCK_MODES"]
 
@@ -72,11 +74,17 @@ class LeaseLock:
         self._lock = _Lock(str(path), lifetime=timedelta(seconds=lifetime))
         self._lock._slop_shift = CLOCK_SLOP - timedelta(seconds=slop)
         self._timeout_s = timeout_s
+        # flufl creates its files with open(), and whoever waits reads the holder's: in a group-shared
+        # project a member's must be readable by the group (0660), and root's, working on another user's
+        # project, by that user (0644; the project's folders keep everyone else out)
+        shared = path.parent.exists() and modes_for(path.parent)[0] == SHARED_FILE_MODE
+        self._umask = 0o117 if shared else 0o133
 
     def __enter__(self) -> "LeaseLock":
         from flufl.lock import TimeOutError
 
         self._lock._naps = 0
+        old_umask = os.umask(self._umask)
         try:
             timeout = None if self._timeout_s is None else timedelta(seconds=self._timeout_s)
             self._lock.lock(timeout=timeout)
@@ -85,6 +93,8 @@ class LeaseLock:
                 f"could not take the project lock {self._lock.lockfile!r} within "
                 f"{self._timeout_s} s; another process holds it"
             ) from None
+        finally:
+            os.umask(old_umask)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -97,11 +107,16 @@ class FlockLock:
     def __init__(self, path: Path, lifetime_s: float = 15.0, timeout_s: float | None = None):
         from filelock import FileLock
 
-        self._lock = FileLock(str(path) + ".flock", timeout=-1 if timeout_s is None else timeout_s)
+        file_mode = modes_for(path.parent)[0] if path.parent.exists() else 0o600
+        self._made = False
+        self._lock = FileLock(str(path) + ".flock", timeout=-1 if timeout_s is None else timeout_s, mode=file_mode)
 
     def __enter__(self) -> "FlockLock":
         from filelock import Timeout
 
+        if not self._made:  # made here with the project's mode (and owner), not filelock's
+            os.close(open_nofollow(self._lock.lock_file, os.O_RDWR | os.O_CREAT))
+            self._made = True
         try:
             self._lock.acquire()
         except Timeout:

@@ -27,6 +27,8 @@ import zlib
 from pathlib import Path
 from typing import Any, Iterable
 
+from ._safe_io import open_file, open_nofollow
+
 __all__ = [
     "encode",
     "decode",
@@ -82,7 +84,7 @@ def append_records(path: Path, records: Iterable[Record], *, before_write: Any =
     bytes are written; the claim protocol uses it to publish the offset.
     """
     data = b"".join(encode(r) for r in records)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o666)
+    fd = open_nofollow(path, os.O_RDWR | os.O_CREAT | os.O_APPEND)
     try:
         size = os.fstat(fd).st_size
         if size > 0 and os.pread(fd, 1, size - 1) != b"\n":
@@ -101,7 +103,7 @@ def append_records(path: Path, records: Iterable[Record], *, before_write: Any =
 def _read_bytes(path: Path, offset: int = 0, size: int = -1) -> bytes:
     for attempt in range(20):
         try:
-            with open(path, "rb") as f:
+            with open_file(path, "rb") as f:
                 f.seek(offset)
                 return f.read(size)
         except FileNotFoundError:
@@ -153,7 +155,7 @@ def read_last_record(path: Path, window: int = 16384) -> Record | None:
     """
     for attempt in range(20):
         try:
-            fd = os.open(path, os.O_RDONLY)
+            fd = open_nofollow(path, os.O_RDONLY)
         except FileNotFoundError:
             return None
         except OSError as err:  # ESTALE while another client replaces the file
@@ -197,7 +199,7 @@ def read_json(path: Path) -> Any:
     last: Exception | None = None
     for attempt in range(20):
         try:
-            with open(path, "rb") as f:
+            with open_file(path, "rb") as f:
                 return json.loads(f.read())
         except FileNotFoundError:
             raise
@@ -211,7 +213,7 @@ def read_json(path: Path) -> Any:
 def write_json_atomic(path: Path, value: Any) -> None:
     """Write JSON to a temp file in the same folder, then rename it over ``path``."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
+    with open_file(tmp, "w") as f:
         json.dump(value, f, default=_json_default)
         f.flush()
     os.replace(tmp, path)

@@ -36,6 +36,8 @@ from ..store._leases import expire_dead_workers, process_identity, write_lease
 from ..store._queue import NO_FIT, Claim, Queue
 from ..store._records import encode
 from ._memory import budget_gb, rss_gb
+from ..store._safe_io import make_dir, open_file
+from ..store._trust import check_project
 from ._context import JobContext, reset_current_job, set_current_job
 from ._durations import DurationModel
 
@@ -117,6 +119,8 @@ class Worker:
         by then are not claimed, and a job running at that time is handed back.
     default_job_s : float, optional
         Expected seconds of a job whose kind has not been seen yet (walltime rule).
+    trust_owner : bool, default=False
+        Work on a project owned by another user (see :mod:`benchgrid.store._trust`).
 
     Examples
     --------
@@ -134,8 +138,10 @@ class Worker:
         max_batch: int = 64,
         claim_target_s: float = 0.1,
         mem_gb: float | None = None,
+        trust_owner: bool = False,
     ):
         self.root = Path(root).absolute()
+        check_project(self.root, trust_owner=trust_owner)  # before any of its code is loaded
         self.info = read_project_json(self.root)
         self.settings: dict[str, Any] = self.info["settings"]
         if max_jobs is not None and max_jobs < 1:
@@ -208,13 +214,14 @@ class Worker:
         self._events_file.flush()
 
     def _setup_files(self) -> None:
-        self.dir.mkdir(parents=True, exist_ok=False)
+        make_dir(self.dir, exist_ok=False)
+        open_file(self.dir / "worker.log", "ab").close()  # created with the project's mode, then appended to
         handler = logging.FileHandler(self.dir / "worker.log")
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         self.log.addHandler(handler)
         self.log.setLevel(logging.INFO)
         self.log.propagate = False
-        self._events_file = open(self.dir / "events.log", "ab")
+        self._events_file = open_file(self.dir / "events.log", "ab")
 
     # -- heartbeat -------------------------------------------------------------
     def _heartbeat(self) -> None:
