@@ -16,8 +16,11 @@ on B, then a second recoverer on A, puts job 0 back twice with attempt 2.
 ``queue/requeue.log`` does not exist until the first put-back; A looked for
 it (a claim) and cached "absent"; its ``open()`` then fails from that cache
 (``test_open_of_a_file_the_other_client_just_created_fails_from_the_cached_absent``)
-and the missing log is read as empty. Logs that decide must exist from the
-project's creation on.
+and the missing log is read as empty. The same happens whenever a worker on
+each client recovers the dead victim before the first put-back of the
+project (claim cut at ``claim.appended``, hand-back cut at
+``putback.locked``): both write the put-back, the job is handed out twice at
+attempt 2. Logs that decide must exist from the project's creation on.
 """
 
 from __future__ import annotations
