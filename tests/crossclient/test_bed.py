@@ -273,3 +273,29 @@ def test_open_of_a_file_the_other_client_just_created_fails_from_the_cached_abse
 
     seen, records = in_window(pair, scenario)
     assert seen == "ENOENT" and records == [], "open() on A must answer from A's cached 'absent'"
+
+
+def test_open_with_o_creat_asks_the_server_past_a_cached_absent(two_clients):
+    """A way out for logs that may not exist yet: ``O_CREAT`` without ``O_EXCL`` is sent to the server.
+
+    (On NFS too: an open that may create goes to the server, which returns the
+    existing file.) Reading a deciding log through such an open, under the
+    lock, sees what the other client wrote, whatever this client cached.
+    """
+    pair = two_clients
+
+    def scenario(name: str) -> tuple[float, tuple[bool, list[dict]]]:
+        assert not (pair.a / name).exists()
+        t = time.monotonic()
+        append_records(pair.b / name, [{"job": 0, "a": 2}])
+        still_absent = not (pair.a / name).exists()
+        fd = os.open(pair.a / name, os.O_RDONLY | os.O_CREAT, 0o600)
+        try:
+            data = os.read(fd, 1 << 16)
+        finally:
+            os.close(fd)
+        return t, (still_absent, [r for r in map(decode, data.splitlines(keepends=True)) if r is not None])
+
+    still_absent, records = in_window(pair, scenario)
+    assert still_absent, "A must still answer 'absent' from its cache (else the test shows nothing)"
+    assert records == [{"job": 0, "a": 2}]
