@@ -81,7 +81,7 @@ def test_20000_noop_jobs_2_plus_2_workers_each_handed_out_once(fs_pair, tmp_path
 
 
 # -- chaos: SIGKILL a random worker every ~0.3 s, replacements on a random client ---------------
-CHAOS_JOBS = 1_500
+CHAOS_JOBS = 2_500
 CHAOS_WORKERS = 4
 CHAOS_KILLS = 20
 LEASE_S = 1.0
