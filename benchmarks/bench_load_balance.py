@@ -44,7 +44,7 @@ def durations(n_jobs: int, total_s: float, rng: np.random.Generator) -> list[flo
 
 
 def makespan_ratio(df, n_workers: int, secs: list[float]) -> float:
-    makespan = df.ended_at.max() - df.started_at.min()
+    makespan = (df.ended_at.max() - df.started_at.min()).total_seconds()  # UTC datetimes
     lower = max(sum(secs) / n_workers, max(secs))
     return float(makespan / lower)
 

@@ -82,7 +82,7 @@ def bare_loop(proj) -> tuple[float, float]:
 def worker_span(proj) -> float:
     """First claim to last result, from the results table (excludes process start-up)."""
     r = proj.results()
-    return float(r["ended_at"].max() - r["claimed_at"].min())
+    return float((r["ended_at"].max() - r["claimed_at"].min()).total_seconds())  # UTC datetimes
 
 
 def overhead(n_jobs_wanted: int, tmp: Path, repeats: int) -> None:

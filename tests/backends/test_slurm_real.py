@@ -14,6 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from benchgrid import InputError, Project
@@ -138,7 +139,8 @@ def test_one_minute_worker_hands_back_a_long_job_and_nothing_is_lost(slurm: None
     res = proj.results()
     assert res.loc[0, "state"] in {"pending", "queued"}  # back in the queue, not lost
     # queued again as its second attempt, with no error and no result recorded
-    assert res.loc[0, "attempt"] == 2 and res.loc[0, "error"] is None and res.loc[0, "ended_at"] is None
+    # ended_at is a UTC datetime column: NaT for a job not ended
+    assert res.loc[0, "attempt"] == 2 and res.loc[0, "error"] is None and res.loc[0, "ended_at"] is pd.NaT
     assert "received SIGUSR1: handed back 1 job(s)" in worker_logs(proj), worker_logs(proj)
     assert sub.job_ids == recorded_job_ids(proj)
 

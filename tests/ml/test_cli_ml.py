@@ -32,8 +32,12 @@ BAD = {
                      r"group must name a column of data, got 'team'"),
     "not an estimator": ('learners = {"x": "tree"}',
                          r"learner 'x' must be a scikit-learn estimator"),
-    "unpicklable": ('class Local(DecisionTreeRegressor):\n    pass\nlearners = {"l": Local()}',
-                    r"learner 'l' must be picklable"),
+    "unpicklable": ('class NoPickle:\n    def __deepcopy__(self, memo):\n        return self\n'
+                    '    def __reduce__(self):\n        raise TypeError("no")\n'
+                    'class Local(DecisionTreeRegressor):\n    def __init__(self, conn=None):\n'
+                    '        self.conn = conn\n        super().__init__()\n'
+                    'learners = {"l": Local(conn=NoPickle())}',
+                    r"learner 'l' must be picklable with cloudpickle"),
     "duplicate task": ('tasks = [bg.Task(df, target="y", id="a"), bg.Task(df, target="x", id="a")]',
                        r"task ids must be unique, got 'a' twice"),
     "duplicate learner": ('learners = [("a", DummyRegressor()), ("a", DecisionTreeRegressor())]',

@@ -66,7 +66,7 @@ def test_write_inputs(tmp_path, reg_df):
     spec.write_inputs(tmp_path)
     names = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
     key = tasks["t"].key
-    assert f"tasks/t.{key}.parquet" in names and f"splits/t.{key}.npz" in names
+    assert f"tasks/t.{key}.parquet" in names and f"splits/t.{key}.kfold.npz" in names
     assert "ml.json" in names and not any(n.endswith(".tmp") for n in names)
 
 
@@ -102,8 +102,16 @@ def test_task_id_and_key_must_agree(reg_df):
 
 
 def test_unpicklable_learner(reg_df):
-    class Local(DecisionTreeRegressor):
-        pass
+    from .test_learners import NoPickle, Unpicklable
 
     with pytest.raises(InputError, match=r"learner 'local' must be picklable"):
-        build_ml_project({"t": bg.Task(reg_df, target="y")}, {"local": Local()}, KFold(3))
+        build_ml_project({"t": bg.Task(reg_df, target="y")},
+                         {"local": Unpicklable(fn=NoPickle())}, KFold(3))
+
+
+def test_local_class_is_stored_by_value(reg_df):
+    class Local(DecisionTreeRegressor):  # not importable by a worker: cloudpickle stores it
+        pass
+
+    spec = build_ml_project({"t": bg.Task(reg_df, target="y")}, {"local": Local()}, KFold(3))
+    assert len(spec.jobs) == 3

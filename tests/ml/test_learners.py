@@ -16,6 +16,16 @@ class Unpicklable(DummyRegressor):
         self.fn = fn
 
 
+class NoPickle:
+    """Copies (clone works) but cannot be pickled, like a connection."""
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __reduce__(self):
+        raise TypeError("cannot pickle NoPickle")
+
+
 def test_valid():
     out = check_learners({"f": DummyRegressor(), "p": make_pipeline(StandardScaler(), Ridge())})
     assert list(out) == ["f", "p"]
@@ -27,7 +37,7 @@ def test_valid():
     [
         ({"x": "tree"}, r"learner 'x' must be a scikit-learn estimator with fit and predict, got 'tree'"),
         ({"x": DecisionTreeRegressor}, r"must be an estimator instance, got the class DecisionTreeRegressor"),
-        ({"x": Unpicklable(fn=lambda y: y)}, r"learner 'x' must be picklable"),
+        ({"x": Unpicklable(fn=NoPickle())}, r"learner 'x' must be picklable with cloudpickle"),
         ({"../x": DummyRegressor()}, r"learner id must be a safe file name"),
         ({}, r"learners must be a non-empty dict"),
         ([DummyRegressor()], r"learners must be a non-empty dict"),

@@ -26,8 +26,11 @@ def test_result_keys_and_values(project_dir, reg_df, private_ok):
                             KFold(3), measures=["rmse", "mae"], order="grid")
     spec.write_inputs(project_dir / "inputs")
     res = _run(project_dir, spec, spec.jobs[0])
-    assert list(res) == ["rmse", "mae", "fit_s", "predict_s", "n_train", "n_test", "peak_mem_mb"]
-    assert all(isinstance(v, (int, float)) for v in res.values())
+    assert list(res) == ["rmse", "mae", "fit_s", "predict_s", "n_train", "n_test", "peak_mem_mb",
+                         "measure_errors", "n_warnings", "warnings"]
+    assert all(isinstance(v, (int, float)) for k, v in res.items()
+               if k not in ("measure_errors", "warnings"))
+    assert res["measure_errors"] is None and res["n_warnings"] == 0
     assert res["n_train"] == 20 and res["n_test"] == 10 and res["peak_mem_mb"] > 1
     # same seed, same scores; another seed, other scores (random_state was None)
     assert _run(project_dir, spec, spec.jobs[0])["rmse"] == res["rmse"]

@@ -155,6 +155,6 @@ def test_stored_splits_equal_the_splitter_and_jobs_equal_grid_size(
         np.testing.assert_array_equal(back.get(i)[0], tr)
         np.testing.assert_array_equal(back.get(i)[1], te)
     learners = {f"l{j}": DummyRegressor(quantile=None) for j in range(n_learners)}
-    jobs = make_jobs({"t": task}, learners, {"t": back})
+    jobs = make_jobs({"t": task}, learners, {"t": {"kfold": back}})
     assert len(jobs) == n_learners * n_splits
     assert len({j["content_key"] for j in jobs}) == len(jobs)

@@ -10,6 +10,7 @@ import time
 import warnings
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import benchgrid as bg
@@ -30,7 +31,10 @@ def test_run_gives_one_row_per_job_with_provenance(proj_dir: Path) -> None:
     for col in ("state", "attempt", "worker", "host", "pid", "claimed_at", "started_at", "ended_at", "duration_s"):
         assert df[col].notna().all(), col
     assert (df.attempt == 1).all()
-    assert (df.ended_at >= df.started_at).all() and (df.started_at >= df.claimed_at - 1e-3).all()
+    # UTC datetimes (issue 12)
+    assert str(df.started_at.dtype) == "datetime64[ns, UTC]"
+    assert (df.ended_at >= df.started_at).all()
+    assert (df.started_at >= df.claimed_at - pd.Timedelta(milliseconds=1)).all()
 
 
 def test_debug_mode_runs_in_this_process(proj_dir: Path) -> None:

@@ -17,7 +17,7 @@ from .._errors import InputError, ProjectError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["MLMethods"]
+__all__ = ["MLMethods", "select_rows"]
 
 _REPLACED = "replaced.json"  # under inputs/: (kind, id, key) superseded by add(replace=True)
 
@@ -46,13 +46,14 @@ class MLMethods:
             )
         return dict(ml)
 
-    def scores(self) -> pd.DataFrame:
+    def scores(self, where: dict[str, Any] | None = None) -> pd.DataFrame:
         """The score table: one row per job, with the splitter's column names.
 
         Like :meth:`results`, but metadata columns carry the splitter's
         own names (``test.subset``, ``train.subsets``, ``n.train.groups``:
         the shape of mlr3resampling's ``score()``), and rows of tasks or
         learners replaced by ``add(..., replace=True)`` are left out.
+        ``where={"learner_id": "rf"}`` keeps the rows with those values.
 
         Examples
         --------
@@ -77,6 +78,8 @@ class MLMethods:
                 axis=1,
             )
             table = table[~drop].reset_index(drop=True)
+        if where:
+            table = table[select_rows(table, where)].reset_index(drop=True)
         return table
 
     def predictions(self) -> pd.DataFrame:
@@ -125,7 +128,7 @@ class MLMethods:
         36
         """
         from ..ml import _grid, _inputs, _learners
-        from ..ml._splits import Splits, compute_splits
+        from ..ml._splits import Splits
 
         self._ml()
         inputs = self.path / "inputs"
@@ -158,6 +161,8 @@ class MLMethods:
                 else:
                     replaced.append((kind, nid, old[nid]))
 
+        # format 1 projects: one cv, jobs without resampling_id (id None)
+        resamplings = objects["cv"] if config.get("format", 1) >= 2 else {None: objects["cv"]}
         kept_tasks = {t: k for t, k in old_tasks.items() if t not in new_tasks}
         kept_learners = {i: k for i, k in old_learners.items() if i not in new_learners}
         loaded_learners = {i: _inputs.read_learner(inputs, i, k) for i, k in kept_learners.items()}
@@ -167,31 +172,57 @@ class MLMethods:
         from ..ml._measures import check_measures
 
         check_measures(measures, {t: v.task_type for t, v in new_tasks.items()}, all_learners)
-        splits = {t: compute_splits(objects["cv"], task, t) for t, task in new_tasks.items()}
+        splits = _grid.compute_all_splits(resamplings, new_tasks)
+        _grid.check_train_classes(new_tasks, splits)
         new_jobs = _grid.make_jobs(new_tasks, all_learners, splits) if new_tasks else []
+        old_t: dict[str, Any] = {}
+        old_s: dict[str, Any] = {}
         if new_learners and kept_tasks:
             old_t = {t: _inputs.read_task(inputs, t, k) for t, k in kept_tasks.items()}
-            old_s = {t: Splits.load(_inputs.splits_path(inputs, t, k))
+            old_s = {t: {rid: Splits.load(_inputs.splits_path(inputs, t, k, rid))
+                         for rid in resamplings}
                      for t, k in kept_tasks.items()}  # fmt: skip
             new_jobs += _grid.make_jobs(old_t, new_learners, old_s)
         if not new_jobs:
             return 0
-        order = self._ml().get("order")
-        new_jobs = _grid.order_jobs(new_jobs, "grid" if order == "grid" else "train_size",
-                                    {}, {}, {}, [], 0)  # fmt: skip
+        # the project's order, as at creation (a callable order is stored with the inputs)
+        order = objects.get("order", self._ml().get("order", "train_size"))
+        if not (callable(order) or order in _grid.ORDERS):  # format 1: only the callable's name
+            order = "train_size"
+        new_jobs = _grid.order_jobs(new_jobs, order, {**old_t, **new_tasks}, all_learners,
+                                    {**old_s, **splits}, measures, int(self.info.get(
+                                        "random_state", 0)))  # fmt: skip
         _grid.write_grid_inputs(inputs, new_tasks, all_learners, splits)
         if replaced:
             _write_replaced(self.path, _read_replaced(self.path) | set(replaced))
-        return self.add_jobs(new_jobs)
+        n = self.add_jobs(new_jobs)
+        self._update_ml_metadata(new_tasks, new_learners, _grid.column_names(splits))
+        return n
+
+    def _update_ml_metadata(self, tasks: dict[str, Any], learners: dict[str, Any],
+                            columns: dict[str, str]) -> None:
+        """Record added (or replaced) tasks and learners in project.json's metadata."""
+        from ..ml._learners import describe_learner
+        from ..store._layout import read_project_json, write_project_json
+
+        info = read_project_json(self.path)
+        ml = info.setdefault("metadata", {}).setdefault("ml", {})
+        ml.setdefault("tasks", {}).update({t: v.describe() for t, v in tasks.items()})
+        ml.setdefault("learners", {}).update({i: describe_learner(e) for i, e in learners.items()})
+        ml.setdefault("columns", {}).update(columns)
+        write_project_json(self.path, info)  # atomic (temp file + rename)
+        if hasattr(self, "info"):
+            self.info = info
 
     def try_jobs(self, sample: int | None = None, *, seed: int = 0, trust_owner: bool = False) -> pd.DataFrame:
         """Run one job per (task, learner) here and extrapolate the grid's CPU time.
 
         The tried job is the pair's largest training set (or ``sample`` rows
         of it). Returns one row per pair: n_train, n_test, fit_s,
-        predict_s, peak_mem_mb, error, n_jobs and est_cpu_s (the pair's
-        jobs, assuming time grows linearly with training rows). Nothing is
-        written to the project.
+        predict_s, peak_mem_mb, error, the fit time model (fit_fixed_s,
+        fit_per_row_s, predict_per_row_s), n_jobs and est_cpu_s (the pair's
+        jobs: a fixed fit time plus a time per training row, timed at two
+        sizes). Nothing is written to the project.
 
         Examples
         --------
@@ -218,12 +249,45 @@ class MLMethods:
         return try_grid(
             jobs,
             lambda j: _runner._task(root, j["task_id"], j["task_key"]),
-            lambda j: _runner._splits(root, j["task_id"], j["task_key"]),
+            lambda j: _runner._splits(root, j["task_id"], j["task_key"],
+                                      _rid(j.get("resampling_id"))),
             lambda j: _runner._learner(root, j["learner_id"], j["learner_key"]),
             measures,
             seed,
             sample,
         )
+
+
+def select_rows(table: pd.DataFrame, where: dict[str, Any]) -> Any:
+    """Boolean mask of the rows whose columns equal every value of ``where``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"learner_id": ["rf", "lm", "rf"], "iteration": [1, 1, 2]})
+    >>> select_rows(t, {"learner_id": "rf", "iteration": 2}).tolist()
+    [False, False, True]
+    >>> select_rows(t, {"learner": "rf"})
+    Traceback (most recent call last):
+    ...
+    benchgrid._errors.InputError: where names column 'learner', which the table does not have; columns: ['learner_id', 'iteration']
+    """
+    import numpy as np
+
+    mask = np.ones(len(table), dtype=bool)
+    for col, value in where.items():
+        if col not in table.columns:
+            raise InputError(f"where names column {col!r}, which the table does not have; "
+                             f"columns: {list(table.columns)!r}")
+        values = table[col]
+        # "--where iteration=2" gives an int, "--where test.subset=1" may mean the text "1"
+        mask &= ((values == value) | (values.astype(str) == str(value))).to_numpy()
+    return mask
+
+
+def _rid(value: Any) -> Any:
+    """A job's resampling id; None (or NaN in a table) for projects of format 1."""
+    return value if isinstance(value, str) else None
 
 
 def _check_project(root: Path, trust_owner: bool) -> None:

@@ -35,7 +35,8 @@ class Project(MLMethods):
     --------
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp()) / "proj"
-    >>> proj = Project.create(d, [{"a": 1}, {"a": 2}], "math:factorial")
+    >>> # the runner gets each job as keyword arguments and returns a dict (or None)
+    >>> proj = Project.create(d, [{"a": 1}, {"a": 2}], "builtins:dict")
     >>> proj.run(n_workers=0, progress=False).counts["done"]
     2
     """
@@ -212,6 +213,10 @@ class Project(MLMethods):
     def results(self) -> "pd.DataFrame":
         """One row per job: its parameters, result values, state, attempt, worker, host and times.
 
+        ``claimed_at``, ``started_at`` and ``ended_at`` are timezone-aware
+        datetimes in UTC (NaT for a job not claimed, started or ended);
+        ``duration_s`` is in seconds.
+
         For ML projects the splitter's metadata columns keep their own names
         (``test.subset``, ``train.subsets``, ``n.train.groups``), as in
         mlr3resampling's ``score()`` table.
@@ -220,6 +225,9 @@ class Project(MLMethods):
 
         state = self.state()
         table = pd.DataFrame(results_rows(state, self._queue().jobs))
+        for col in ("claimed_at", "started_at", "ended_at"):  # epoch seconds -> UTC datetimes
+            if col in table.columns:
+                table[col] = pd.to_datetime(table[col].astype(float), unit="s", utc=True)
         # ML projects: job parameters are identifiers (test_subset); show the splitter's names (test.subset)
         return table.rename(columns=self.metadata.get("ml", {}).get("columns", {}))
 
@@ -231,8 +239,18 @@ class Project(MLMethods):
             error_rows(self.state()), columns=["job_id", "attempt", "worker", "error", "traceback"]
         )
 
-    def retry(self, *, errors: bool = True, expired: bool = False) -> int:
-        """Put errored (and/or expired/failed) jobs back in the queue; return how many."""
+    def retry(self, *, errors: bool = True, expired: bool = False,
+              where: dict[str, Any] | None = None) -> int:
+        """Put errored (and/or expired/failed) jobs back in the queue; return how many.
+
+        ``where={"learner_id": "rf"}`` retries only the jobs with those parameters.
+        """
+        from ._ml_methods import select_rows
+
+        keep = None
+        if where:
+            table = self.jobs()
+            keep = set(table["job_id"][select_rows(table, where)].tolist())
         queue = self._queue()
         n = expire_dead_workers(queue, by="retry") if expired else 0
         state = self.state()
@@ -241,7 +259,7 @@ class Project(MLMethods):
         claims = [
             Claim(job, state.latest_attempt(job) + 1, 0, _lane(queue, state, job, memory_key))
             for job in sorted(set(state.final) | set(state.failed) | set(state.claimed))
-            if state.state_of(job) in wanted
+            if state.state_of(job) in wanted and (keep is None or job in keep)
         ]
         return n + queue.requeue(claims, "retry", "user")
 

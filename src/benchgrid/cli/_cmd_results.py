@@ -12,6 +12,11 @@ HELP = "one table, one row per job, to stdout or a .csv/.parquet file"
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", help="the project directory")
     p.add_argument("-o", "--output", help="write to this .csv or .parquet file")
+    p.add_argument("--scores", action="store_true",
+                   help="ML projects: the score table (splitter's column names, rows of replaced "
+                        "tasks and learners left out)")
+    p.add_argument("--where", action="append", default=[], metavar="COLUMN=VALUE",
+                   help="only rows with this value, e.g. learner_id=rf (repeatable)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -19,7 +24,18 @@ def run(args: argparse.Namespace) -> int:
 
     if args.output and not args.output.endswith((".csv", ".parquet")):
         raise InputError(f"-o must end in .csv or .parquet, got {args.output!r}")
-    df = Project.open(args.dir).results()
+    from ._where import parse_where
+
+    where = parse_where(args.where)
+    proj = Project.open(args.dir)
+    if args.scores:
+        df = proj.scores(where=where)
+    else:
+        df = proj.results()
+        if where:
+            from ..api._ml_methods import select_rows
+
+            df = df[select_rows(df, where)]
     if not args.output:
         print(df.to_string(index=False))
         return 0

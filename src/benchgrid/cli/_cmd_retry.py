@@ -15,6 +15,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--errors", action="store_true", help="jobs whose runner raised")
     p.add_argument("--expired", action="store_true", help="jobs lost to dead workers (failed or stranded)")
     p.add_argument("--state", action="append", default=[], help=f"a state to retry: one of {STATE_NAMES}")
+    p.add_argument("--where", action="append", default=[], metavar="COLUMN=VALUE",
+                   help="only jobs with this parameter value, e.g. learner_id=rf (repeatable: all must hold)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -27,7 +29,10 @@ def run(args: argparse.Namespace) -> int:
     expired = args.expired or any(s in ("expired", "failed", "stranded") for s in args.state)
     if not (errors or expired):
         errors = True
+    from ._where import parse_where
+
+    where = parse_where(args.where)
     proj = Project.open(args.dir)
-    n = proj.retry(errors=errors, expired=expired)
+    n = proj.retry(errors=errors, expired=expired, where=where)
     print(f"put {n} job(s) back; run them with: benchgrid run {args.dir}")
     return 0

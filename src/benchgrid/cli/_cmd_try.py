@@ -32,8 +32,9 @@ def run(args: argparse.Namespace) -> int:
     print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     total = float(table["est_cpu_s"].sum())
     n_jobs = int(table["n_jobs"].sum())
-    print(f"\n{n_jobs} jobs, estimated CPU time {fmt_seconds(total)} (h:mm:ss; linear in "
-          "training rows, from the largest training set of each pair)")
+    print(f"\n{n_jobs} jobs, estimated CPU time {fmt_seconds(total)} (h:mm:ss; a fixed fit "
+          "time plus a time per training row, timed at two sizes of the largest training "
+          "set of each pair)")
     if args.workers:
         print(f"on {args.workers} workers: about {fmt_seconds(total / args.workers)} of wall time")
     n_err = int(table["error"].notna().sum())

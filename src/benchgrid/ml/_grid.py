@@ -15,19 +15,23 @@ import numpy as np
 
 from .._errors import InputError
 from ._ids import check_id, check_unique, digest
-from ._inputs import write_config, write_learner, write_task
-from ._learners import algorithm_name, check_learners, describe_learner, learner_key
+from ._inputs import splits_path, write_config, write_learner, write_task
+from ._learners import check_learners, describe_learner, learner_key
 from ._measures import Measure, check_measures
 from ._splits import Splits, check_cv, compute_splits, describe_cv
 from ._task import Task
 
-__all__ = ["MLSpec", "build_ml_project", "check_tasks", "make_jobs", "ORDERS"]
+__all__ = ["MLSpec", "build_ml_project", "check_tasks", "check_train_classes", "make_jobs",
+           "ORDERS"]
 
 ORDERS = ("train_size", "grid", "estimated")
-FORMAT = 1
+FORMAT = 2  # 2: cv is a dict resampling_id -> splitter; jobs have resampling_id
 # Job parameters set by the ML layer; a splitter's metadata may not reuse them.
-RESERVED = ("task_id", "learner_id", "algorithm", "n_train", "n_test",
+RESERVED = ("task_id", "learner_id", "algorithm", "resampling_id", "n_train", "n_test",
             "task_key", "learner_key", "content_key")  # fmt: skip
+#: Task id -> resampling id -> its splits. The id is None only in projects made
+#: before several resamplings were possible (format 1: no resampling_id column).
+SplitsOf = dict[str, dict[Any, Splits]]
 
 
 @dataclass
@@ -50,6 +54,7 @@ def build_ml_project(
     save_predictions: bool = False,
     save_models: bool = False,
     random_state: int = 0,
+    strict: bool = False,
 ) -> MLSpec:
     """Check the grid, compute every split and return the jobs and their inputs.
 
@@ -57,8 +62,12 @@ def build_ml_project(
     ----------
     tasks : dict of str to Task
     learners : dict of str to estimator
-    cv : cross-validator, int, iterable of (train, test), SOAK or None
-        None uses each task's ``fold`` column.
+    cv : cross-validator, int, iterable of (train, test), SOAK, None, or a dict
+        None uses each task's ``fold`` column; an int k is k-fold (stratified
+        for classification, group-aware when the task has a group column). A
+        dict ``{resampling_id: cv}`` runs every one of them (as mlr3's
+        benchmark_grid); a single cv gets the id :func:`resampling_id_of`.
+        Jobs, results and scores have a ``resampling_id`` column.
     measures : list of str or callable, optional
         Default: rmse and mae for regression, ce and accuracy for classification.
     order : {"train_size", "grid", "estimated"} or callable, default="train_size"
@@ -71,6 +80,10 @@ def build_ml_project(
         Also write each job's test predictions (Parquet) or fitted model (pickle).
     random_state : int, default=0
         The project seed (used here only to time jobs for ``order="estimated"``).
+    strict : bool, default=False
+        A classification train set that lacks a class of its task is a
+        warning (its probability measures may fail and be NaN); with
+        ``strict=True`` it is an :class:`InputError`.
 
     Returns
     -------
@@ -81,7 +94,7 @@ def build_ml_project(
     >>> import pandas as pd
     >>> from sklearn.dummy import DummyRegressor
     >>> from sklearn.model_selection import KFold
-    >>> df = pd.DataFrame({"x": range(6), "y": [0.0, 1, 4, 9, 16, 25]})
+    >>> df = pd.DataFrame({"x": range(6), "y": [0.5, 1, 4, 9, 16, 25]})
     >>> spec = build_ml_project({"sq": Task(df, target="y")},
     ...                         {"featureless": DummyRegressor()}, KFold(3))
     >>> len(spec.jobs), spec.jobs[0]["task_id"], spec.jobs[0]["n_train"]
@@ -89,7 +102,7 @@ def build_ml_project(
     """
     tasks = check_tasks(tasks)
     learners = check_learners(learners)
-    cv = check_cv(cv)
+    resamplings = check_resamplings(cv)
     checked = check_measures(measures, {t: v.task_type for t, v in tasks.items()}, learners)
     for name, flag in (("save_predictions", save_predictions), ("save_models", save_models)):
         if not isinstance(flag, bool):
@@ -99,14 +112,17 @@ def build_ml_project(
             f"order must be one of {ORDERS} or a function (jobs DataFrame -> DataFrame), "
             f"got {order!r}"
         )
-    splits = {tid: compute_splits(cv, task, tid) for tid, task in tasks.items()}
+    if not isinstance(strict, bool):
+        raise InputError(f"strict must be True or False, got {strict!r}")
+    splits = compute_all_splits(resamplings, tasks)
+    check_train_classes(tasks, splits, strict=strict)
     jobs = make_jobs(tasks, learners, splits)
     jobs = order_jobs(jobs, order, tasks, learners, splits, checked, random_state)
 
     stored = [m if isinstance(m, str) else {"pickled": i, "name": m.name}
               for i, m in enumerate(checked)]  # fmt: skip
     objects = {"measures": {i: m for i, m in enumerate(checked) if isinstance(m, Measure)},
-               "cv": cv}  # fmt: skip
+               "cv": resamplings, "order": order}  # fmt: skip
     config = {
         "format": FORMAT,
         "measures": stored,
@@ -123,7 +139,7 @@ def build_ml_project(
         "ml": {
             **{k: v for k, v in config.items() if k != "measures"},
             "measures": [m if isinstance(m, str) else m.name for m in checked],
-            "cv": describe_cv(cv),
+            "cv": {rid: describe_cv(c) for rid, c in resamplings.items()},
             "columns": column_names(splits),
             "order": order if isinstance(order, str) else getattr(order, "__name__", "custom"),
             "tasks": {tid: t.describe() for tid, t in tasks.items()},
@@ -136,13 +152,109 @@ def build_ml_project(
 
 
 def write_grid_inputs(
-    inputs_dir: Path, tasks: dict[str, Task], learners: dict[str, Any], splits: dict[str, Splits]
+    inputs_dir: Path, tasks: dict[str, Task], learners: dict[str, Any], splits: SplitsOf
 ) -> None:
     """Write task data, splits and learners (content-addressed file names)."""
     for tid, task in tasks.items():
-        write_task(inputs_dir, tid, task, splits[tid])
+        write_task(inputs_dir, tid, task)
+        for rid, s in splits[tid].items():
+            s.save(splits_path(inputs_dir, tid, task.key, rid))
     for lid, est in learners.items():
         write_learner(inputs_dir, lid, learner_key(est), est)
+
+
+def resampling_id_of(cv: Any) -> str:
+    """The id of a single cv: its class name in lower case.
+
+    Examples
+    --------
+    >>> from sklearn.model_selection import KFold
+    >>> resampling_id_of(KFold(5)), resampling_id_of(3), resampling_id_of(None)
+    ('kfold', 'cv3', 'fold_column')
+    """
+    if cv is None:
+        return "fold_column"
+    if isinstance(cv, int):
+        return f"cv{cv}"
+    if isinstance(cv, list):
+        return "custom"
+    return type(cv).__name__.lower()
+
+
+def check_resamplings(cv: Any) -> dict[str, Any]:
+    """Validate ``cv`` (one splitter or a dict id -> splitter); return the dict.
+
+    Examples
+    --------
+    >>> from sklearn.model_selection import KFold
+    >>> check_resamplings({"kfold5": KFold(5)})
+    {'kfold5': KFold(n_splits=5, random_state=None, shuffle=False)}
+    >>> check_resamplings({})
+    Traceback (most recent call last):
+    ...
+    benchgrid._errors.InputError: cv as a dict must map resampling ids to splitters, got an empty dict; ...
+    """
+    if not isinstance(cv, dict):
+        return {resampling_id_of(cv): check_cv(cv)}
+    if not cv:
+        raise InputError("cv as a dict must map resampling ids to splitters, got an empty "
+                         "dict; e.g. {'soak': bg.SOAK(), 'kfold5': KFold(5, shuffle=True)}")
+    return {check_id("resampling id", rid): check_cv(c) for rid, c in cv.items()}
+
+
+def compute_all_splits(resamplings: dict[Any, Any], tasks: dict[str, Task]) -> SplitsOf:
+    """Every resampling's splits of every task."""
+    return {tid: {rid: compute_splits(c, task, tid) for rid, c in resamplings.items()}
+            for tid, task in tasks.items()}  # fmt: skip
+
+
+def check_train_classes(
+    tasks: dict[str, Task], splits: SplitsOf, *, strict: bool = False
+) -> int:
+    """Warn (or raise if ``strict``) when a classification train set lacks a class.
+
+    As mlr3resampling's ``proj_grid`` does: such a learner cannot predict
+    that class, and measures that need every class (auc, logloss) fail on
+    test sets that have it. Returns the number of such iterations.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from benchgrid.ml._splits import Splits
+    >>> task = Task(pd.DataFrame({"x": range(4), "c": ["a", "a", "b", "b"]}), target="c")
+    >>> s = Splits.from_list([(np.array([0, 1]), np.array([2, 3]), {"iteration": 1})])
+    >>> check_train_classes({"t": task}, {"t": {"cv": s}}, strict=True)
+    Traceback (most recent call last):
+    ...
+    benchgrid._errors.InputError: 1 train set(s) lack a class of their task ...
+    """
+    import warnings
+
+    import numpy as np
+
+    bad: list[str] = []
+    for tid, task in tasks.items():
+        if task.task_type != "classification":
+            continue
+        codes = np.unique(np.asarray(task.y), return_inverse=True)[1].ravel()
+        n_classes = int(codes.max()) + 1 if len(codes) else 0
+        for rid, s in splits[tid].items():
+            for i in range(len(s)):
+                train, _ = s.get(i)
+                present = np.bincount(codes[train], minlength=n_classes) > 0
+                if not present.all():
+                    where = "" if rid is None or len(splits[tid]) == 1 else f"{rid} "
+                    bad.append(f"task {tid!r} {where}iteration "
+                               f"{s.meta[i].get('iteration', i + 1)} "
+                               f"({int((~present).sum())} of {n_classes} classes missing)")
+    if bad:
+        msg = (f"{len(bad)} train set(s) lack a class of their task (first: {bad[0]}); "
+               "shuffle or stratify the folds (StratifiedKFold, SOAK(stratum=...)), "
+               "or expect NaN for measures that need every class (auc, logloss)")
+        if strict:
+            raise InputError(msg)
+        warnings.warn(msg, UserWarning, stacklevel=4)
+    return len(bad)
 
 
 def check_tasks(tasks: Any) -> dict[str, Task]:
@@ -186,47 +298,49 @@ def check_tasks(tasks: Any) -> dict[str, Task]:
 
 
 def make_jobs(
-    tasks: dict[str, Task], learners: dict[str, Any], splits: dict[str, Splits]
+    tasks: dict[str, Task], learners: dict[str, Any], splits: SplitsOf
 ) -> list[dict[str, Any]]:
-    """One job per (task, learner, split), in grid order; parameters are JSON-able."""
+    """One job per (task, resampling, learner, split), in grid order; parameters are JSON-able."""
     lkeys = {lid: learner_key(est) for lid, est in learners.items()}
     jobs = []
-    algorithms = {lid: algorithm_name(est) for lid, est in learners.items()}
     for tid, task in tasks.items():
-        s = splits[tid]
         task_key = task.key  # a hash of the data: once per task, not once per job
-        split_keys = [digest(*(a.tobytes() for a in s.get(i))) for i in range(len(s))]
-        n_train = np.diff(s.train_ptr).tolist()
-        n_test = np.diff(s.test_ptr).tolist()
-        metas = [{param_name(k): v for k, v in meta.items()} for meta in s.meta]
-        for meta in metas[:1]:
-            clash = sorted(set(meta) & set(RESERVED))
-            if clash:
-                raise InputError(
-                    f"cv metadata must not use the column names {clash!r}, which "
-                    "benchgrid sets; rename them in the splitter"
-                )
-        for lid in learners:
-            for i, meta in enumerate(metas):
-                if len(meta) != len(metas[0]) or not meta.keys() <= metas[0].keys():
-                    clash = sorted(set(meta) & set(RESERVED))
-                    if clash:
-                        raise InputError(
-                            f"cv metadata must not use the column names {clash!r}, which "
-                            "benchgrid sets; rename them in the splitter"
-                        )
-                jobs.append({
-                    "task_id": tid,
-                    "learner_id": lid,
-                    "algorithm": algorithms[lid],
-                    **meta,
-                    "n_train": n_train[i],
-                    "n_test": n_test[i],
-                    "task_key": task_key,
-                    "learner_key": lkeys[lid],
-                    "content_key": digest(tid, task_key, lid, lkeys[lid], split_keys[i]),
-                })  # fmt: skip
+        for rid, s in splits[tid].items():
+            split_keys = [digest(*(a.tobytes() for a in s.get(i))) for i in range(len(s))]
+            n_train = np.diff(s.train_ptr).tolist()
+            n_test = np.diff(s.test_ptr).tolist()
+            metas = [{param_name(k): v for k, v in meta.items()} for meta in s.meta]
+            rid_col = {} if rid is None else {"resampling_id": rid}
+            rid_key = [] if rid is None else [rid]
+            for meta in metas[:1]:
+                _check_meta(meta)
+            for lid in learners:
+                for i, meta in enumerate(metas):
+                    if len(meta) != len(metas[0]) or not meta.keys() <= metas[0].keys():
+                        _check_meta(meta)
+                    jobs.append({
+                        "task_id": tid,
+                        "learner_id": lid,
+                        "algorithm": lid,  # the learner id, as in mlr3resampling
+                        **rid_col,
+                        **meta,
+                        "n_train": n_train[i],
+                        "n_test": n_test[i],
+                        "task_key": task_key,
+                        "learner_key": lkeys[lid],
+                        "content_key": digest(tid, task_key, lid, lkeys[lid], split_keys[i],
+                                              *rid_key),
+                    })  # fmt: skip
     return jobs
+
+
+def _check_meta(meta: dict[str, Any]) -> None:
+    clash = sorted(set(meta) & set(RESERVED))
+    if clash:
+        raise InputError(
+            f"cv metadata must not use the column names {clash!r}, which "
+            "benchgrid sets; rename them in the splitter"
+        )
 
 
 def param_name(column: str) -> str:
@@ -243,11 +357,11 @@ def param_name(column: str) -> str:
     return f"_{name}" if name[:1].isdigit() else name
 
 
-def column_names(splits: dict[str, Splits]) -> dict[str, str]:
+def column_names(splits: SplitsOf) -> dict[str, str]:
     """Job parameter -> splitter metadata name, where they differ."""
     out = {}
-    for s in splits.values():
-        for meta in s.meta[:1]:
+    for per_rid in splits.values():
+        for meta in (m for s in per_rid.values() for m in s.meta[:1]):
             for k in meta:
                 if param_name(k) != k:
                     out[param_name(k)] = k

@@ -1,7 +1,7 @@
 """Load a grid file (``benchgrid init DIR --grid grid.py``).
 
 A grid file is plain Python that defines ``tasks``, ``learners``, ``cv``
-and optionally ``measures``, ``order``, ``save_predictions``,
+and optionally ``measures``, ``order``, ``save_predictions``, ``strict``,
 ``save_models`` — or a function ``grid()`` that returns a dict of them::
 
     # grid.py
@@ -16,9 +16,10 @@ and optionally ``measures``, ``order``, ``save_predictions``,
     cv = KFold(5, shuffle=True, random_state=0)
     measures = ["rmse", "mae"]
 
-Learners and measures are pickled into the project; a class or function
-defined in the grid file itself cannot be loaded by a worker, so import
-custom ones from a module on the workers' Python path.
+Learners and measures are stored in the project with cloudpickle: a class
+or function defined in the grid file itself is stored by value, so workers
+load it without the file; ones imported from a module are stored by
+reference, so that module must be on the workers' Python path.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from .._errors import InputError
 
 __all__ = ["load_grid_file", "GRID_NAMES"]
 
-GRID_NAMES = ("tasks", "learners", "cv", "measures", "order", "save_predictions", "save_models")
+GRID_NAMES = ("tasks", "learners", "cv", "measures", "order", "save_predictions", "save_models",
+              "strict")
 
 
 def load_grid_file(

@@ -6,8 +6,14 @@
     inputs/ml_objects.pkl                   callable measures and the cv (pickled)
     inputs/tasks/<task_id>.<task_key>.parquet  the task's columns
     inputs/tasks/<task_id>.<task_key>.json     target, features, roles, type
-    inputs/splits/<task_id>.<task_key>.npz     every split's indices + metadata
+    inputs/splits/<task_id>.<task_key>.<resampling_id>.npz  every split's indices + metadata
     inputs/learners/<learner_id>.<learner_key>.pkl  the unfitted estimator
+
+Learners, callable measures and the cv are stored with :mod:`cloudpickle`:
+classes and functions of importable modules by reference (as pickle does),
+those defined in the user's script (``__main__``) by value, so that
+``python experiment.py`` with a transformer or a scoring function defined in
+it works in workers, whose ``__main__`` is benchgrid's.
 
 Files are named by content key, so extending a project (``proj.add``) only
 adds files and never changes one a running worker may be reading. Every
@@ -25,12 +31,11 @@ from typing import Any
 
 from .._errors import InputError
 from ..store import adopt_new_file, make_dir, open_file
-from ._splits import Splits
 from ._task import Task
 
 __all__ = [
     "write_config", "read_config", "write_task", "read_task", "write_learner",
-    "read_learner", "splits_path", "write_bytes_atomic",
+    "read_learner", "splits_path", "write_bytes_atomic", "dumps",
 ]  # fmt: skip
 
 
@@ -48,9 +53,23 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+def dumps(obj: Any) -> bytes:
+    """Pickle ``obj``; what ``__main__`` defines goes by value (cloudpickle).
+
+    Examples
+    --------
+    >>> import pickle
+    >>> pickle.loads(dumps({"a": 1}))
+    {'a': 1}
+    """
+    import cloudpickle
+
+    return cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)  # type: ignore[no-any-return]
+
+
 def write_config(inputs: Path, config: dict[str, Any], objects: dict[str, Any]) -> None:
     write_bytes_atomic(inputs / "ml.json", json.dumps(config, indent=1).encode())
-    write_bytes_atomic(inputs / "ml_objects.pkl", pickle.dumps(objects))
+    write_bytes_atomic(inputs / "ml_objects.pkl", dumps(objects))
 
 
 def read_config(inputs: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -66,11 +85,14 @@ def _task_file(inputs: Path, task_id: str, task_key: str, ext: str) -> Path:
     return inputs / "tasks" / f"{task_id}.{task_key}{ext}"
 
 
-def splits_path(inputs: Path, task_id: str, task_key: str) -> Path:
-    return inputs / "splits" / f"{task_id}.{task_key}.npz"
+def splits_path(inputs: Path, task_id: str, task_key: str, resampling_id: Any = None) -> Path:
+    """Splits of one task under one resampling (None: projects of format 1)."""
+    if resampling_id is None:
+        return inputs / "splits" / f"{task_id}.{task_key}.npz"
+    return inputs / "splits" / f"{task_id}.{task_key}.{resampling_id}.npz"
 
 
-def write_task(inputs: Path, task_id: str, task: Task, splits: Splits) -> None:
+def write_task(inputs: Path, task_id: str, task: Task) -> None:
     import io
 
     buf = io.BytesIO()
@@ -87,7 +109,6 @@ def write_task(inputs: Path, task_id: str, task: Task, splits: Splits) -> None:
     write_bytes_atomic(
         _task_file(inputs, task_id, task.key, ".json"), json.dumps(info, indent=1).encode()
     )
-    splits.save(splits_path(inputs, task_id, task.key))
 
 
 def read_task(inputs: Path, task_id: str, task_key: str) -> Task:
@@ -100,7 +121,7 @@ def read_task(inputs: Path, task_id: str, task_key: str) -> Task:
 
 def write_learner(inputs: Path, learner_id: str, key: str, est: Any) -> None:
     path = inputs / "learners" / f"{learner_id}.{key}.pkl"
-    write_bytes_atomic(path, pickle.dumps(est))
+    write_bytes_atomic(path, dumps(est))
 
 
 def read_learner(inputs: Path, learner_id: str, key: str) -> Any:

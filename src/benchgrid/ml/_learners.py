@@ -18,8 +18,9 @@ def check_learners(learners: Any) -> dict[str, Any]:
     pairs, as in :class:`sklearn.pipeline.Pipeline` steps.
 
     Each learner must have ``fit`` and ``predict``, be accepted by
-    :func:`sklearn.base.clone` and survive :mod:`pickle` (workers load it
-    from the project directory, maybe on another host).
+    :func:`sklearn.base.clone` and survive cloudpickle (workers load it
+    from the project directory, maybe on another host; classes and functions
+    defined in the user's script are stored by value).
 
     Examples
     --------
@@ -68,13 +69,15 @@ def _check_one(lid: str, est: Any) -> None:
             f"learner {lid!r} must be accepted by sklearn.base.clone, got {est!r}: {err}; "
             "follow the scikit-learn estimator rules (parameters set in __init__ unchanged)"
         ) from None
+    from ._inputs import dumps
+
     try:
-        pickle.loads(pickle.dumps(est))
+        pickle.loads(dumps(est))  # cloudpickle: what __main__ defines goes by value
     except Exception as err:
         raise InputError(
-            f"learner {lid!r} must be picklable (workers load it from the project), "
-            f"got {est!r}: {type(err).__name__}: {err}; define custom classes and "
-            "functions at the top level of an importable module, not in a lambda or __main__"
+            f"learner {lid!r} must be picklable with cloudpickle (workers load it from "
+            f"the project), got {est!r}: {type(err).__name__}: {err}; remove what cannot "
+            "be pickled (open files, locks, connections) from the estimator"
         ) from None
 
 
@@ -97,10 +100,18 @@ def algorithm_name(est: Any) -> str:
 
 def learner_key(est: Any) -> str:
     """Content key of a learner: a hash of its class and parameters, not its fitted state."""
+    import pickle
+
     import joblib
     from sklearn.base import clone
 
-    return joblib.hash(clone(est))[:12]
+    est = clone(est)
+    try:
+        return joblib.hash(est)[:12]  # type: ignore[no-any-return]
+    except pickle.PicklingError:  # a class local to a function: hash its value instead
+        from ._inputs import dumps
+
+        return digest(dumps(est), n_hex=12)
 
 
 def set_random_state(est: Any, seed: int) -> list[str]:
@@ -132,7 +143,8 @@ def set_random_state(est: Any, seed: int) -> list[str]:
 
 def describe_learner(est: Any) -> dict[str, Any]:
     """A JSON-able summary (kept in project metadata)."""
-    return {"key": learner_key(est), "algorithm": algorithm_name(est), "repr": repr(est)}
+    # "estimator": the class; the "algorithm" column of results holds the learner id
+    return {"key": learner_key(est), "estimator": algorithm_name(est), "repr": repr(est)}
 
 
 def learners_digest(learners: dict[str, Any]) -> str:

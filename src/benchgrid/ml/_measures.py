@@ -143,6 +143,11 @@ def check_measures(
     --------
     >>> check_measures(["rmse", "mae"], {"easy": "regression"})
     ['rmse', 'mae']
+    >>> def max_err(y_true, y_pred):
+    ...     return float(abs(y_true - y_pred).max())
+    >>> [m if isinstance(m, str) else m.name
+    ...  for m in check_measures(["rmse", {"max_error": max_err}], {"easy": "regression"})]
+    ['rmse', 'max_error']
     >>> check_measures(["accuracy"], {"easy": "regression"})
     Traceback (most recent call last):
     ...
@@ -156,8 +161,10 @@ def check_measures(
     if isinstance(measures, (str, Measure)) or callable(measures):
         measures = [measures]
     if isinstance(measures, dict):
-        measures = [Measure(str(k), v) if not isinstance(v, Measure) else v
-                    for k, v in measures.items()]
+        measures = [measures]
+    if isinstance(measures, (list, tuple)):
+        # {"name": callable} items (alone or in a list, as docs/ml.md shows) name their callables
+        measures = [one for m in measures for one in (_from_dict(m) if isinstance(m, dict) else [m])]
     if not isinstance(measures, (list, tuple)) or not measures:
         raise InputError(
             f"measures must be a non-empty list of names or callables, got {measures!r}; "
@@ -192,6 +199,16 @@ def check_measures(
     return out
 
 
+def _from_dict(items: dict[Any, Any]) -> list[Any]:
+    """``{"f1w": f}`` -> ``[Measure("f1w", f)]``; a Measure value keeps its own name."""
+    out: list[Any] = []
+    for name, fn in items.items():
+        if not isinstance(name, str):
+            raise InputError(f"measure names must be strings, got {name!r} in {items!r}")
+        out.append(fn if isinstance(fn, (Measure, str)) else Measure(name, fn))
+    return out
+
+
 def _resolve(m: Any, named: dict[str, Measure]) -> Measure | str:
     from ._ids import check_id
 
@@ -211,12 +228,15 @@ def _resolve(m: Any, named: dict[str, Measure]) -> Measure | str:
     check_id("measure name", m.name)
     if m.needs not in ("predict", "proba"):
         raise InputError(f"Measure.needs must be 'predict' or 'proba', got {m.needs!r}")
+    from ._inputs import dumps
+
     try:
-        pickle.loads(pickle.dumps(m))
+        pickle.loads(dumps(m))  # cloudpickle: functions of __main__ go by value
     except Exception as err:
         raise InputError(
-            f"measure {m.name!r} must be picklable (workers load it from the project), "
-            f"got {m.fn!r}: {err}; define it at the top level of an importable module"
+            f"measure {m.name!r} must be picklable with cloudpickle (workers load it from "
+            f"the project), got {m.fn!r}: {err}; remove what cannot be pickled (open "
+            "files, locks) from the function's closure"
         ) from None
     return m
 

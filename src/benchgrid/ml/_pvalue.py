@@ -1,7 +1,9 @@
 """P-values comparing SOAK train subsets: is "other" or "all" as good as "same"?
 
 Follows mlr3resampling's ``pvalue()``: for each (task, test subset,
-algorithm), the score of each test fold (and seed) trained on "other" or
+algorithm), where ``algorithm`` is the learner's id (two learners of one
+class are two algorithms; a ``learner_id`` column wins over ``algorithm``),
+the score of each test fold (and seed) trained on "other" or
 "all" is paired with the "same" score of that fold; a paired two-sided t-test
 and Welch's unpaired test (scipy) give the p-values.
 """
@@ -104,7 +106,9 @@ def _check_scores(scores: Any, measure: str | None) -> tuple[pd.DataFrame, str]:
             f"scores must be a pandas DataFrame (e.g. proj.results()), got {type(scores).__name__}"
         )
     df = scores
-    if "algorithm" not in df.columns and "learner_id" in df.columns:
+    if "learner_id" in df.columns:
+        # group by the learner's identity, never by its class: two trees of
+        # different depth (or two GridSearchCV learners) are two algorithms
         df = df.assign(algorithm=df["learner_id"])
     missing = [c for c in ["task_id", "test.subset", "train.subsets", "test.fold", "algorithm"]
                if c not in df.columns]
@@ -123,6 +127,8 @@ def _check_scores(scores: Any, measure: str | None) -> tuple[pd.DataFrame, str]:
     elif df[measure].dtype.kind not in "fiu":
         raise InputError(f"measure must name a numeric column, got {measure!r} "
                          f"of dtype {df[measure].dtype}")
+    if "train.subsets" in df.columns:  # rows of other resamplings (KFold) have none
+        df = df[df["train.subsets"].notna()]
     present = set(df["train.subsets"])
     if "same" not in present or not present & set(COMPARE):
         raise InputError(
@@ -199,15 +205,17 @@ def pvalue(
     if len(df) == 0:
         raise InputError(f"scores has no rows with n.train.groups={n_train_groups!r}")
     df = df.assign(_value=df[measure].astype(float))
+    df = df[df["_value"].notna()]  # a measure that failed in a job (NaN) pairs with nothing
+    keys = [*(["resampling_id"] if "resampling_id" in df.columns else []), *KEYS]
 
     stats = (
-        df.groupby([*KEYS, "train.subsets"], sort=False)["_value"]
+        df.groupby([*keys, "train.subsets"], sort=False)["_value"]
         .agg(mean="mean", sd="std", n="count")
         .reset_index()
     )
     pair_on = ["test.fold", "seed"] if "seed" in df.columns else ["test.fold"]
     rows = []
-    for key, part in df.groupby(KEYS, sort=False):
+    for key, part in df.groupby(keys, sort=False):
         same = part[part["train.subsets"] == "same"][[*pair_on, "_value"]]
         for ts in COMPARE:
             comp = part[part["train.subsets"] == ts][[*pair_on, "_value"]]
@@ -217,7 +225,7 @@ def pvalue(
             c, s = both["_value_c"].to_numpy(), both["_value_s"].to_numpy()
             p_paired, p_unpaired = _ttests(c, s)
             rows.append({
-                **dict(zip(KEYS, key)),
+                **dict(zip(keys, key)),
                 "comparison": f"{ts}-same", "train.subsets": ts,
                 "mean_diff": float(np.mean(c - s)) if len(c) else float("nan"),
                 "p_paired": p_paired, "p_unpaired": p_unpaired,
@@ -225,6 +233,6 @@ def pvalue(
                 "compare_mean": float(np.mean(c)) if len(c) else float("nan"),
                 "N": len(c),
             })
-    columns = [*KEYS, "comparison", "train.subsets", "mean_diff", "p_paired",
+    columns = [*keys, "comparison", "train.subsets", "mean_diff", "p_paired",
                "p_unpaired", "same_mean", "compare_mean", "N"]
     return PValue(measure, stats, pd.DataFrame(rows, columns=columns), n_train_groups)

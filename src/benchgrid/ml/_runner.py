@@ -13,6 +13,7 @@ import os
 import resource
 import sys
 import time
+import warnings
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable
@@ -33,13 +34,13 @@ from ._measures import Measure, resolve, score
 from ._splits import Splits
 from ._task import Task
 
-__all__ = ["run_ml_job", "run_in_project", "fit_and_score", "peak_mem_mb"]
+__all__ = ["run_ml_job", "run_in_project", "fit_and_score", "peak_mem_mb", "reset_peak_mem"]
 
 RUNNER = "benchgrid.ml._runner:run_ml_job"
 _checked: set[Path] = set()
 
 
-def run_ml_job(**params: Any) -> dict[str, float]:
+def run_ml_job(**params: Any) -> dict[str, Any]:
     """Run one ML job of the current project; called by a benchgrid worker.
 
     Parameters
@@ -51,8 +52,12 @@ def run_ml_job(**params: Any) -> dict[str, float]:
     Returns
     -------
     dict
-        One float per measure, then ``fit_s``, ``predict_s``, ``n_train``,
-        ``n_test`` and ``peak_mem_mb`` (the worker's peak resident memory).
+        One float per measure (NaN when that measure failed), then ``fit_s``,
+        ``predict_s``, ``n_train``, ``n_test``, ``peak_mem_mb`` (peak resident
+        memory of the worker process during this job), ``measure_errors``
+        (why measures failed, or None), ``n_warnings`` and ``warnings`` (the
+        distinct warnings the job raised, or None). The keys are the same
+        whatever fails.
     """
     from benchgrid.worker._context import current_job
 
@@ -62,13 +67,14 @@ def run_ml_job(**params: Any) -> dict[str, float]:
 
 def run_in_project(
     project_dir: Path, params: dict[str, Any], *, seed: int, job_id: int | None = None
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """Run one job given its project directory and seed (no worker needed)."""
     project_dir = Path(project_dir)
     _check_private_once(project_dir)
     config, measures = _config(project_dir)
     task = _task(project_dir, params["task_id"], params["task_key"])
-    splits = _splits(project_dir, params["task_id"], params["task_key"])
+    splits = _splits(project_dir, params["task_id"], params["task_key"],
+                     params.get("resampling_id"))
     train, test = splits.get(int(params["iteration"]) - 1)
     est = _learner(project_dir, params["learner_id"], params["learner_key"])
     want_pred = bool(config.get("save_predictions")) and job_id is not None
@@ -83,9 +89,9 @@ def run_in_project(
         pred.to_parquet(buf, index=False)
         write_bytes_atomic(project_dir / "predictions" / f"{job_id}.parquet", buf.getvalue())
     if config.get("save_models") and job_id is not None:
-        import pickle
+        from ._inputs import dumps
 
-        write_bytes_atomic(project_dir / "models" / f"{job_id}.pkl", pickle.dumps(fitted))
+        write_bytes_atomic(project_dir / "models" / f"{job_id}.pkl", dumps(fitted))
     return result
 
 
@@ -98,7 +104,7 @@ def fit_and_score(
     seed: int,
     *,
     want_predictions: bool = False,
-) -> tuple[dict[str, float], Any, Any]:
+) -> tuple[dict[str, Any], Any, Any]:
     """Clone, seed, fit on ``train``, predict ``test``, score; time each step.
 
     Returns ``(result, predictions or None, fitted estimator)``.
@@ -116,35 +122,56 @@ def fit_and_score(
     """
     from sklearn.base import clone
 
+    reset_peak_mem()
     est = clone(learner)
     set_random_state(est, seed)
     X, y = task.X, task.y
     X_train, X_test = _rows(X, train), _rows(X, test)
     y_train, y_test = y[train], y[test]
 
-    t0 = time.perf_counter()
-    est.fit(X_train, y_train)
-    t1 = time.perf_counter()
-    y_pred = est.predict(X_test)
-    proba = None
-    if any(m.needs == "proba" for m in measures) or (
-        want_predictions and task.task_type == "classification" and hasattr(est, "predict_proba")
-    ):
-        proba = est.predict_proba(X_test)
-    t2 = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # count every warning the job raises, not the first
+        t0 = time.perf_counter()
+        est.fit(X_train, y_train)
+        t1 = time.perf_counter()
+        y_pred = est.predict(X_test)
+        proba, proba_error = None, None
+        if any(m.needs == "proba" for m in measures) or (
+            want_predictions and task.task_type == "classification"
+            and hasattr(est, "predict_proba")
+        ):
+            try:
+                proba = est.predict_proba(X_test)
+            except Exception as err:  # only the proba measures are lost
+                proba_error = f"predict_proba: {type(err).__name__}: {err}"
+        t2 = time.perf_counter()
 
-    labels = getattr(est, "classes_", None)
-    if labels is None and task.task_type == "classification":
-        labels = np.unique(y_train)
-    result: dict[str, float] = {
-        m.name: score(m, y_test, y_pred=y_pred, proba=proba, labels=labels) for m in measures
-    }
+        labels = getattr(est, "classes_", None)
+        if labels is None and task.task_type == "classification":
+            labels = np.unique(y_train)
+        result: dict[str, Any] = {}
+        failed: list[str] = []
+        for m in measures:
+            # a measure that fails (a class missing from the train set, ...) is NaN
+            # with its reason; the fit, the predictions and the other scores stay
+            if m.needs == "proba" and proba is None:
+                result[m.name] = float("nan")
+                failed.append(f"{m.name}: {proba_error or 'learner has no predict_proba'}")
+                continue
+            try:
+                result[m.name] = score(m, y_test, y_pred=y_pred, proba=proba, labels=labels)
+            except Exception as err:
+                result[m.name] = float("nan")
+                failed.append(f"{m.name}: {type(err).__name__}: {err}")
     result.update(
         fit_s=t1 - t0,
         predict_s=t2 - t1,
         n_train=int(len(train)),
         n_test=int(len(test)),
         peak_mem_mb=peak_mem_mb(),
+        measure_errors="; ".join(failed) if failed else None,
+        n_warnings=len(caught),
+        warnings=_warning_text(caught),
     )
     pred = None
     if want_predictions:
@@ -157,13 +184,57 @@ def fit_and_score(
     return result, pred, est
 
 
+def _warning_text(caught: list[warnings.WarningMessage], n_max: int = 5) -> str | None:
+    """Distinct warnings of one job, ``Category: message`` a line, the first n_max."""
+    seen = dict.fromkeys(f"{w.category.__name__}: {str(w.message)[:300]}" for w in caught)
+    lines = list(seen)
+    if not lines:
+        return None
+    more = len(lines) - n_max
+    return "\n".join(lines[:n_max] + ([f"... and {more} more"] if more > 0 else []))
+
+
 def _rows(X: Any, idx: np.ndarray) -> Any:
     # same indexing as sklearn.utils._safe_indexing, so results match cross_validate
     return X.iloc[idx] if hasattr(X, "iloc") else X[idx]
 
 
+_CLEAR_REFS = Path("/proc/self/clear_refs")
+_peak_is_per_job = False
+
+
+def reset_peak_mem() -> bool:
+    """Reset this process's peak resident memory (Linux >= 4.0), so it is per job.
+
+    Writes "5" to ``/proc/self/clear_refs``, which resets ``VmHWM``. Where that
+    is not possible (macOS, a locked-down /proc), returns False and
+    :func:`peak_mem_mb` falls back to the process's lifetime peak.
+    """
+    global _peak_is_per_job
+    try:
+        _CLEAR_REFS.write_text("5")
+        _peak_is_per_job = True
+    except OSError:
+        _peak_is_per_job = False
+    return _peak_is_per_job
+
+
 def peak_mem_mb() -> float:
-    """Peak resident memory of this process in MB (ru_maxrss)."""
+    """Peak resident memory in MB since :func:`reset_peak_mem` (else of the process).
+
+    Examples
+    --------
+    >>> reset_peak_mem() in (True, False) and peak_mem_mb() > 0
+    True
+    """
+    if _peak_is_per_job:
+        try:
+            with open("/proc/self/status") as fh:
+                for line in fh:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1]) / 1024  # kB
+        except OSError:
+            pass
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / 2**20 if sys.platform == "darwin" else rss / 1024  # bytes on macOS, KB on Linux
 
@@ -228,10 +299,10 @@ def _task(project_dir: Path, task_id: str, task_key: str) -> Task:
     )
 
 
-def _splits(project_dir: Path, task_id: str, task_key: str) -> Splits:
+def _splits(project_dir: Path, task_id: str, task_key: str, resampling_id: Any = None) -> Splits:
     return _inputs_cache.get(
-        ("splits", project_dir, task_id, task_key),
-        lambda: Splits.load(splits_path(project_dir / "inputs", task_id, task_key)),
+        ("splits", project_dir, task_id, task_key, resampling_id),
+        lambda: Splits.load(splits_path(project_dir / "inputs", task_id, task_key, resampling_id)),
         lambda s: s.train.nbytes + s.test.nbytes + 2**10,
     )
 

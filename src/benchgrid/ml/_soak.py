@@ -65,8 +65,10 @@ class SOAK(BaseCrossValidator):
         Ratio between successive down-sampled sizes, in (0, 1).
     sizes : int, default=-1
         -1: no down-sampling. 0: add the smallest full train size among the
-        train subsets of the test subset. k >= 1: also add
-        ``int(smallest * ratio**i)`` for i = 1 .. k.
+        train subsets of the test subset. k >= 1: the candidate sizes are
+        the full sizes of every train subset in ``subsets`` and
+        ``int(smallest * ratio**i)`` for i = 1 .. k; each iteration uses
+        the candidates up to its own full size, ascending.
     subsets : str, default="SOA"
         Which train subsets to use: letters S (same), O (other), A (all).
         With a single subset in the data only "same" exists.
@@ -355,8 +357,7 @@ class SOAK(BaseCrossValidator):
                     in_ts = {"same": sub == s, "other": sub != s, "all": np.ones(n, bool)}[ts]
                     base = np.flatnonzero(in_ts & ~in_fold)
                     max_size = int(theory[ts][s])
-                    smallest = min(int(theory[t][s]) for t in chosen)
-                    n_list = self._sizes(max_size, smallest)
+                    n_list = self._sizes(max_size, [int(theory[t][s]) for t in chosen])
                     for seed in range(1, self.seeds + 1):
                         keep = _nested_groups(base, group, strat, max_size, n_list, rng)
                         for n_groups, train in zip(n_list, keep):
@@ -384,14 +385,31 @@ class SOAK(BaseCrossValidator):
             )
         return out
 
-    def _sizes(self, max_size: int, smallest: int) -> list[int]:
-        """Train sizes (in groups) of one iteration, in iteration order."""
+    def _sizes(self, max_size: int, full_sizes: list[int]) -> list[int]:
+        """Train sizes (in groups) of one iteration, in iteration order.
+
+        ``full_sizes`` are the full sizes of every chosen train subset for
+        this test subset. As in mlr3resampling: the candidates are those full
+        sizes plus ``int(min(full_sizes) * ratio**i)`` for i = 1 .. sizes,
+        without duplicates; an iteration keeps the ones <= its own full size,
+        ascending. ``sizes=0`` gives the full size, then the smallest one.
+
+        Examples
+        --------
+        >>> SOAK(sizes=2, ratio=0.5)._sizes(48, [15, 33, 48])
+        [3, 7, 15, 33, 48]
+        >>> SOAK(sizes=2, ratio=0.5)._sizes(15, [15, 33, 48])
+        [3, 7, 15]
+        >>> SOAK(sizes=0)._sizes(33, [15, 33, 48])
+        [33, 15]
+        """
+        smallest = min(full_sizes)
         if self.sizes == -1:
             return [max_size]
         if self.sizes == 0:
             return [max_size] if smallest == max_size else [max_size, smallest]
         extra = [int(smallest * float(self.ratio) ** i) for i in range(1, self.sizes + 1)]
-        return sorted({s for s in (max_size, smallest, *extra) if s <= max_size})
+        return sorted({s for s in (*full_sizes, *extra) if s <= max_size})
 
     def _folds(
         self,

@@ -214,11 +214,34 @@ def _raw_splits(cv: Any, task: Task, task_id: str):
     y = task.role("stratum")
     y = task.y if y is None else y
     if isinstance(cv, int):
-        from sklearn.model_selection import check_cv as sk_check_cv
-
-        cv = sk_check_cv(cv, y, classifier=task.task_type == "classification")
+        cv = _int_cv(cv, task)
     for tr, te in cv.split(task.X, y, task.role("group")):
         yield tr, te, {}
+
+
+def _int_cv(k: int, task: Task) -> Any:
+    """The splitter ``cv=k`` means for this task, as in ``cross_validate(cv=k)``.
+
+    Stratified for classification; with a group column, group-aware (rows of
+    a group are never split between train and test), which scikit-learn's
+    ``check_cv`` would silently ignore.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"x": range(6), "y": [0.5, 1, 2, 3, 4, 5], "g": [1, 1, 2, 2, 3, 3]})
+    >>> type(_int_cv(3, Task(df, target="y", features=["x"], group="g"))).__name__
+    'GroupKFold'
+    """
+    classification = task.task_type == "classification"
+    if task.role("group") is not None:
+        from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
+
+        return StratifiedGroupKFold(k) if classification else GroupKFold(k)
+    from sklearn.model_selection import check_cv as sk_check_cv
+
+    y = task.role("stratum")
+    return sk_check_cv(k, task.y if y is None else y, classifier=classification)
 
 
 def _indices(idx: Any, task: Task, task_id: str, which: str, meta: dict[str, Any]) -> np.ndarray:

@@ -102,6 +102,13 @@ def score_table(proj_or_results: Project | pd.DataFrame | str | os.PathLike[str]
     elif df[measure].dtype.kind not in "fiu":
         raise InputError(f"measure must name a numeric column, got {measure!r} of dtype {df[measure].dtype}")
     df = df[df[measure].notna()].assign(learner=df[who].astype(str))
+    if "resampling_id" in df.columns and "train.subsets" in df.columns:
+        # rows of other resamplings (KFold next to SOAK) have no train subsets: a row of
+        # their own, named by the resampling, in a panel of their own (they test every subset)
+        other = df["train.subsets"].isna()
+        df.loc[other, "train.subsets"] = df.loc[other, "resampling_id"].astype(str)
+        if "test.subset" in df.columns:
+            df.loc[other & df["test.subset"].isna(), "test.subset"] = "(every subset)"
     if len(df) == 0:
         raise InputError(f"scores have no done job with a {measure!r} value yet; run the project first")
     return df.reset_index(drop=True), measure

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from ..api._project import Project
 
-__all__ = ["plot_timeline", "timeline_segments", "timeline_summary"]
+__all__ = ["plot_timeline", "timeline_segments", "timeline_summary", "split_runs", "epoch_s"]
 
 SUFFIXES = (".png", ".svg", ".pdf")
 STATE_COLORS = {
@@ -81,8 +81,8 @@ def timeline_segments(proj_or_results: Run) -> pd.DataFrame:
                 f"{list(results.columns)!r}"
             )
     finished = results[results["started_at"].notna() & results["ended_at"].notna()].copy()
-    finished["start"] = finished["started_at"].astype(float)
-    finished["end"] = finished["ended_at"].astype(float)
+    finished["start"] = epoch_s(finished["started_at"])
+    finished["end"] = epoch_s(finished["ended_at"])
     if "state" not in finished.columns:
         finished["state"] = "done"
     parts = [finished]
@@ -99,6 +99,66 @@ def timeline_segments(proj_or_results: Run) -> pd.DataFrame:
     front = ["worker", "label", "job_id", "start", "end", "state"]
     seg = seg[[c for c in front if c in seg.columns] + [c for c in seg.columns if c not in front]]
     return seg.sort_values(["start", "end"], kind="stable").reset_index(drop=True)
+
+
+def epoch_s(values: pd.Series) -> pd.Series:
+    """Times as float epoch seconds, from seconds, datetimes or their text (a CSV).
+
+    ``proj.results()`` gives UTC datetimes; tables written to CSV give text.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> epoch_s(pd.Series(pd.to_datetime([1.5, None], unit="s", utc=True))).tolist()
+    [1.5, nan]
+    >>> epoch_s(pd.Series(["1970-01-01 00:00:02+00:00"])).tolist(), epoch_s(pd.Series([3])).tolist()
+    ([2.0], [3.0])
+    """
+    import pandas as pd
+
+    if values.dtype.kind in "iufb":
+        return values.astype(float)
+    if values.dtype.kind == "O":
+        numeric = pd.to_numeric(values, errors="coerce")
+        if numeric.notna().sum() == values.notna().sum():  # floats (and None) in an object column
+            return numeric.astype(float)
+    t = pd.to_datetime(values, utc=True, format="mixed") if values.dtype.kind == "O" \
+        else pd.to_datetime(values, utc=True)
+    out = (t - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
+    return out.astype(float)
+
+
+def split_runs(segments: pd.DataFrame, gap_s: float = 300.0) -> pd.Series:
+    """Run number (1, 2, ...) of each segment: workers active at overlapping times.
+
+    A run is a set of workers whose active spans (first start to last end)
+    overlap, directly or through others, or follow each other within
+    ``gap_s`` seconds (a worker restarted, an array task that waited in the
+    queue); a project run, extended and run again a day later has two runs,
+    each with its own makespan.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> seg = pd.DataFrame({"worker": ["a", "b", "a", "c"], "start": [0.0, 1.0, 2.0, 1000.0],
+    ...                     "end": [2.0, 3.0, 4.0, 1001.0]})
+    >>> split_runs(seg).tolist()
+    [1, 1, 1, 2]
+    """
+    import pandas as pd
+
+    if len(segments) == 0:
+        return pd.Series([], dtype=int, index=segments.index)
+    span = segments.groupby("worker").agg(start=("start", "min"), end=("end", "max"))
+    span = span.sort_values("start", kind="stable")
+    run_of: dict[Any, int] = {}
+    run, reach = 0, -math.inf
+    for worker, row in span.iterrows():
+        if row["start"] > reach + gap_s:  # no worker active for gap_s: a new run
+            run += 1
+        reach = max(reach, float(row["end"]))
+        run_of[worker] = run
+    return segments["worker"].map(run_of).astype(int)
 
 
 def _as_results(obj: Any) -> tuple[pd.DataFrame, Path | None]:
@@ -210,6 +270,9 @@ def plot_timeline(
 ) -> Figure:
     """Plot the timeline of jobs per worker: one row per worker, one panel per run.
 
+    A project run several times (extended, then run again later) gives one
+    panel per run (see :func:`split_runs`), each with its own makespan.
+
     Each job is a bar from its start to its end with a dark mark at its
     start (so back-to-back and very short jobs stay visible). Rows lie on a
     grey band spanning the run: grey is idle time. A dashed line marks the
@@ -261,7 +324,11 @@ def plot_timeline(
         if len(seg) == 0:
             where = f"run {name!r}" if name else "the project"
             raise InputError(f"{where} has no started jobs to draw; run it first (benchgrid run DIR)")
-        panels.append((name, seg))
+        run_no = split_runs(seg)
+        n_runs = int(run_no.max())
+        for k in range(1, n_runs + 1):  # a project run again later: one panel per run
+            label = name if n_runs == 1 else (f"{name} · run {k}" if name else f"run {k}")
+            panels.append((label, seg[run_no == k].reset_index(drop=True)))
     key = _color_column(color_by, [seg for _, seg in panels])
     if key == "state":
         categories = [s for s in STATE_COLORS if any((seg["state"] == s).any() for _, seg in panels)]

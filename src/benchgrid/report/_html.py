@@ -179,7 +179,8 @@ def _summary(proj: Project, ml: dict[str, Any] | None) -> str:
         tasks = ml.get("tasks", {})
         learners = ml.get("learners", {})
         parts.append(_kv([
-            ("cv", ml.get("cv")),
+            ("cv", "; ".join(f"{k}: {v}" for k, v in ml["cv"].items())
+             if isinstance(ml.get("cv"), dict) else ml.get("cv")),
             ("measures", ", ".join(map(str, ml.get("measures", [])))),
             ("tasks", "; ".join(f"{t}: {v.get('task_type', '')}, {v.get('n_rows', '?')} rows, "
                                 f"target {v.get('target', '?')}" for t, v in tasks.items())),
@@ -208,25 +209,41 @@ def _counts(status: Any, results: pd.DataFrame) -> str:
         ("jobs", status.n_jobs),
         ("workers", f"{w.get('alive', 0)} alive, {w.get('dead', 0)} dead, {w.get('exited', 0)} exited"),
     ]
-    started = results["started_at"].dropna() if "started_at" in results else None
-    if started is not None and len(started):
-        t0, t1 = float(started.min()), float(results["ended_at"].max())
-        busy = float(results["duration_s"].sum())
+    runs = _runs(results)
+    for k, (t0, t1, n_done) in enumerate(runs, start=1):
+        # per run: a project extended and run again a day later is not one long makespan
+        name = "" if len(runs) == 1 else f"run {k}: "
         rows += [
-            ("first start", _when(t0)),
-            ("last end", _when(t1)),
-            ("makespan", fmt_duration(t1 - t0)),
-            ("job time (sum)", fmt_duration(busy)),
+            (f"{name}first start", _when(t0)),
+            (f"{name}last end", _when(t1)),
+            (f"{name}makespan", fmt_duration(t1 - t0)),
+            (f"{name}throughput", f"{n_done / (t1 - t0):,.2f} jobs/s" if t1 > t0 else "-"),
+        ]
+    if runs:
+        rows += [
+            ("job time (sum)", fmt_duration(float(results["duration_s"].sum()))),
             ("median job", fmt_duration(float(results["duration_s"].median()))),
         ]
-    rate = status.recent_per_s or status.overall_per_s
-    if rate:
-        rows.append(("throughput", f"{rate:,.2f} jobs/s"))
+    rate = status.recent_per_s
+    if rate and not status.finished:
+        rows.append(("recent throughput", f"{rate:,.2f} jobs/s"))
     if not status.finished:
         rows.append(("ETA", fmt_seconds(status.eta_s)))
     if status.hint:
         rows.append(("hint", status.hint))
     return f'<h2 id="counts">Jobs</h2>\n<p class="counts">{chips}</p>\n{_kv(rows)}'
+
+
+def _runs(results: pd.DataFrame) -> list[tuple[float, float, int]]:
+    """(first start, last end, jobs) of each run, in epoch seconds (see split_runs)."""
+    from ..plots._timeline import split_runs, timeline_segments
+
+    if "started_at" not in results or not results["started_at"].notna().any():
+        return []
+    seg = timeline_segments(results)
+    run_no = split_runs(seg)
+    return [(float(part["start"].min()), float(part["end"].max()), len(part))
+            for _, part in seg.groupby(run_no, sort=True)]
 
 
 def _score_section(scores: pd.DataFrame | None, results: pd.DataFrame, ml: dict[str, Any] | None) -> str:
@@ -259,7 +276,8 @@ def score_summary(scores: pd.DataFrame, measures: list[str]) -> pd.DataFrame | N
     measures = [m for m in measures if m in done.columns] or []
     if len(done) == 0 or not measures:
         return None
-    keys = [c for c in ("task_id", "test.subset", "learner_id", "train.subsets", "n.train.groups")
+    keys = [c for c in ("task_id", "resampling_id", "test.subset", "learner_id", "train.subsets",
+                        "n.train.groups")
             if c in done.columns]
     grouped = done.groupby(keys, sort=True, dropna=False)
     out = grouped.size().rename("n").reset_index()
