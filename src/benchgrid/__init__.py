@@ -23,6 +23,7 @@ __version__ = "0.1.0"
 # public name -> module that defines it (imported on first use)
 _LAZY = {
     "Project": "benchgrid.api._project",
+    "MLProject": "benchgrid.api._ml_project",
     "current_job": "benchgrid.worker._context",
     "Task": "benchgrid.ml._task",
     "SOAK": "benchgrid.ml._soak",

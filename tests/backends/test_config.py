@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from benchgrid._config import (
+from benchgrid.backends._config import (
     project_config_path,
     read_config,
     slurm_settings,
@@ -99,7 +99,7 @@ def test_benchgrid_config_env_wins_over_xdg(home: Path) -> None:
     ("text", "match"),
     [
         ('[slurm]\naccout = "x"\n', r"unknown key 'slurm\.accout' in .*config\.toml; known keys of \[slurm\]: account, "),
-        ('[slrum]\naccount = "x"\n', r"unknown table 'slrum' in .*config\.toml; known tables: \[slurm\]"),
+        ('[slrum]\naccount = "x"\n', r"unknown table 'slrum' in .*config\.toml; known tables: \[sge\], \[slurm\]"),
         ('account = "x"\n', r"unknown table 'account' in .*config\.toml"),
         ('slurm = "x"\n', r"'slurm' in .*config\.toml must be a table \(\[slurm\]\), got 'x'"),
         ("[slurm]\nmem_gb = \"4G\"\n", r"'slurm\.mem_gb' in .*config\.toml must be a number > 0, got '4G'"),

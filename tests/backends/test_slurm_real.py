@@ -30,7 +30,7 @@ def _slurm_answers() -> str | None:
         out = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=20)
     except (OSError, subprocess.TimeoutExpired) as err:
         return f"sinfo failed: {err}"
-    if out.returncode != 0 or not any(s.startswith(("idle", "mixed", "alloc")) for s in out.stdout.split()):
+    if out.returncode != 0 or not any(s.startswith(("idle", "mixed", "alloc", "completing")) for s in out.stdout.split()):
         return f"no usable SLURM node (sinfo: {out.stdout.strip() or out.stderr.strip()!r})"
     return None
 

@@ -43,7 +43,7 @@ def test_writes_image_in_format_of_suffix(scores: pd.DataFrame, tmp_path, suffix
 
 def test_panels_rows_and_labels(scores: pd.DataFrame) -> None:
     pv = pvalue(scores)
-    fig = pv.plot()
+    fig = plot_pvalue(pv)
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == [
         "all", "all-same", "same", "other-same", "other"]

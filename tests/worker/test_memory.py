@@ -11,7 +11,7 @@ from benchgrid.cli.main import main
 from benchgrid.store._lanes import lane_of
 from benchgrid.worker._worker import EXIT_OUT_OF_MEMORY
 
-from .helpers import assert_exactly_one_accepted, audit, stderr_of, wait_exit, worker_cmd
+from .helpers import assert_exactly_one_accepted, stderr_of, wait_exit, worker_cmd
 
 MB = "tests.runners.jobs:allocate"
 

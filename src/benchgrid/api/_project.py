@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 
-from .._errors import InputError
+from .._errors import InputError, ProjectError
 from ..store._check import CheckReport, check_logs
 from ..store._create import create_project
+from ..store._settings import ProjectSettings
 from ..store._lanes import expected_gb, lane_of
 from ..store._jobs import normalize_jobs, content_key
 from ..store._layout import read_project_json
@@ -18,18 +19,26 @@ from ..store._state import ProjectState
 from ..store._trust import check_project
 from ..store._views import Status, error_rows, results_rows, status_of
 from ..worker._worker import load_runner
-from ._ml_methods import MLMethods
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Project"]
+P = TypeVar("P", bound="Project")
+_ML_METHODS = ("scores", "predictions", "add", "try_jobs")
 
 
-class Project(MLMethods):
+class NotAnMLProjectError(ProjectError, AttributeError):
+    """An ML method (scores, add, ...) called on a project made from a job table and a runner."""
+
+__all__ = ["NotAnMLProjectError", "Project"]
+
+
+class Project:
     """A benchgrid project directory: a job table, its runner, and what workers recorded.
 
-    Create one with :meth:`create`, open an existing one with :meth:`open`.
+    Create one with :meth:`create`, open an existing one with :meth:`open`;
+    both give an :class:`~benchgrid.MLProject` (scores, add, try_jobs) for a
+    project made from tasks, learners and a splitter.
 
     Examples
     --------
@@ -41,36 +50,64 @@ class Project(MLMethods):
     2
     """
 
+    #: metadata key -> the subclass that opens such projects (MLProject registers "ml")
+    _kinds: ClassVar[dict[str, type["Project"]]] = {}
+
+    def __init_subclass__(cls, kind: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if kind is not None:
+            Project._kinds[kind] = cls
+
     def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path).absolute()
         self.info = read_project_json(self.path)
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> "Project":
-        """Open an existing project (a ProjectError says what is wrong otherwise)."""
-        return cls(path)
+    def open(cls: type[P], path: str | os.PathLike[str]) -> P:
+        """Open an existing project (a ProjectError says what is wrong otherwise).
+
+        ``Project.open`` of an ML project gives an :class:`~benchgrid.MLProject`.
+        """
+        proj = cls(path)
+        if cls is Project:
+            for kind, subclass in Project._kinds.items():
+                if kind in proj.metadata:
+                    return subclass(path)  # type: ignore[return-value]
+        return proj
+
+    if not TYPE_CHECKING:  # type checkers should still see that Project has no scores()
+
+        def __getattr__(self, name: str) -> Any:
+            if name in _ML_METHODS:
+                raise NotAnMLProjectError(
+                    f"{name}() needs an ML project, and {str(self.path)!r} was created from a job table and a "
+                    "runner; use results() instead"
+                )
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @classmethod
     def create(
-        cls,
+        cls: type[P],
         path: str | os.PathLike[str],
-        jobs: Any,
+        jobs: Any = None,
         runner: Any = None,
         cv: Any = None,
         *,
+        tasks: Any = None,
+        learners: Any = None,
         random_state: int = 0,
-        lease_s: float = 60.0,
-        max_attempts: int = 3,
-        lock: str = "lease",
-        lock_lease_s: float = 15.0,
-        group_shared: bool = False,
+        lease_s: float = ProjectSettings.lease_s,
+        max_attempts: int = ProjectSettings.max_attempts,
+        lock: str = ProjectSettings.lock,
+        lock_lease_s: float = ProjectSettings.lock_lease_s,
+        group_shared: bool = ProjectSettings.group_shared,
         duration_key: list[str] | None = None,
         default_job_s: float | None = None,
         memory_key: str | None = None,
         write_inputs: Callable[[Path], None] | None = None,
         metadata: dict[str, Any] | None = None,
         **ml_options: Any,
-    ) -> "Project":
+    ) -> P:
         """Create a project directory (all of it, or nothing when an input is bad).
 
         Two forms:
@@ -78,8 +115,10 @@ class Project(MLMethods):
         - generic: ``create(path, jobs, "package.module:function")``: ``jobs`` a
           list of dicts or a DataFrame, one job per row; the runner is called
           with each row as keyword arguments and returns a dict or None.
-        - machine learning: ``create(path, tasks, learners, cv, measures=[...])``:
+        - machine learning: ``create(path, tasks, learners, cv, measures=[...])``,
+          or with keywords ``create(path, tasks=..., learners=..., cv=...)``:
           one job per (task, learner, split); see :mod:`benchgrid.ml`.
+          Returns an :class:`~benchgrid.MLProject`.
 
         Parameters
         ----------
@@ -99,6 +138,17 @@ class Project(MLMethods):
             claim only jobs expected to fit, largest first; a job that runs
             out of memory is put back in the next larger class.
         """
+        if tasks is not None or learners is not None:
+            if jobs is not None or runner is not None:
+                raise InputError(
+                    "give tasks and learners either by position (path, tasks, learners, cv) or by keyword, "
+                    f"not both; got jobs={type(jobs).__name__} and tasks={type(tasks).__name__}"
+                )
+            if tasks is None or learners is None:
+                raise InputError(f"an ML project needs both tasks and learners, got tasks={tasks!r} and learners={learners!r}")
+            jobs, runner = tasks, learners
+        if jobs is None:
+            raise InputError("jobs is required: a list of dicts or a DataFrame (or tasks=, learners=, cv=)")
         if runner is not None and not isinstance(runner, str):
             from ..ml._grid import build_ml_project
 
@@ -112,20 +162,15 @@ class Project(MLMethods):
         if runner is None:
             raise InputError("runner is required: give 'package.module:function' (or tasks, learners and cv)")
         load_runner(runner)
-        settings = {
-            "lease_s": lease_s,
-            "max_attempts": max_attempts,
-            "lock": lock,
-            "lock_lease_s": lock_lease_s,
-            "group_shared": bool(group_shared),
-            "duration_key": duration_key,
-            "default_job_s": default_job_s,
-            "memory_key": memory_key,
-        }
+        settings = ProjectSettings(
+            lease_s=lease_s, max_attempts=max_attempts, lock=lock, lock_lease_s=lock_lease_s,
+            group_shared=bool(group_shared), duration_key=duration_key, default_job_s=default_job_s,
+            memory_key=memory_key,
+        ).to_dict()
         create_project(
             Path(path), jobs, runner, settings, random_state=random_state, write_inputs=write_inputs, metadata=metadata
         )
-        return cls(path)
+        return cls.open(path)
 
     # -- properties ------------------------------------------------------------
     @property
@@ -173,25 +218,64 @@ class Project(MLMethods):
         return pd.DataFrame([{"job_id": r["id"], "key": r["key"], **r["params"]} for r in rows])
 
     # -- running ---------------------------------------------------------------
-    def run(self, n_workers: int = 2, *, progress: bool = True, trust_owner: bool = False,
+    def run(self, n_workers: int = 2, *, backend: str = "local", progress: bool = True, trust_owner: bool = False,
             **worker_options: Any) -> Status:  # fmt: skip
         """Run the jobs on this machine with ``n_workers`` processes and wait.
 
-        ``n_workers=0`` runs every job in this process, one after the other
-        (debug mode: breakpoints in the runner work). Returns the final status.
-        The project is checked first (:func:`benchgrid.store.check_project`);
-        ``trust_owner=True`` runs another user's project.
+        ``n_workers=0`` (or ``backend="debug"``) runs every job in this
+        process, one after the other: breakpoints in the runner work.
+        Returns the final status. The project is checked first
+        (:func:`benchgrid.store.check_project`); ``trust_owner=True`` runs
+        another user's project.
         """
-        from ..backends.local import run_local
+        from ..backends import get_backend
 
+        chosen = get_backend(backend)
+        if not chosen.waits:
+            raise InputError(
+                f"run waits for its workers, so backend must be 'local' or 'debug', got {backend!r}; "
+                f"submit to a scheduler with submit(n_workers, backend={backend!r})"
+            )
         check_project(self.path, trust_owner=trust_owner)
-        return run_local(self, n_workers, progress=progress, trust_owner=trust_owner, **worker_options)
+        launch = chosen.launch(self.path, n_workers, progress=progress, trust_owner=trust_owner, **worker_options)
+        return launch.status  # type: ignore[no-any-return]
 
-    def submit(self, n_workers: int, **options: Any) -> Any:
-        """Submit ``n_workers`` workers as a SLURM job array (see :mod:`benchgrid.backends.slurm`)."""
-        from ..backends.slurm import submit
+    def submit(self, n_workers: int, *, backend: str = "slurm", **options: Any) -> Any:
+        """Submit ``n_workers`` workers to a scheduler as one job array, return at once.
 
-        return submit(self, n_workers, **options)
+        ``backend`` is ``"slurm"`` or ``"sge"`` (Grid Engine); options are the
+        backend's own (``time``, ``mem_gb``, ... see docs/slurm.md and
+        docs/sge.md) and default to its table in ``config.toml``. Returns a
+        :class:`benchgrid.backends.Launch` (job ids, scripts). Submitting
+        again adds workers: they all pull from the same job table.
+        """
+        from ..backends import get_backend
+
+        chosen = get_backend(backend)
+        if chosen.waits:
+            raise InputError(
+                f"submit is for schedulers, so backend must be 'slurm' or 'sge', got {backend!r}; "
+                "run on this machine with run(n_workers)"
+            )
+        return chosen.launch(self.path, n_workers, **options)
+
+    def cancel(self, backend: str | None = None) -> dict[str, list[str]]:
+        """Cancel this project's pending and running scheduler workers (only them).
+
+        Running workers hand their jobs back. ``backend=None`` cancels on
+        every scheduler this project was submitted to. Returns
+        ``{backend: [array job ids acted on]}``.
+        """
+        from ..backends import get_backend, scheduler_backends
+
+        chosen = [get_backend(backend)] if backend is not None else scheduler_backends()
+        return {b.name: b.cancel(self.path) for b in chosen if b.has_submissions(self.path)}
+
+    def scheduler_workers(self) -> dict[str, dict[str, int]]:
+        """``{backend: {"pending": n, "running": n, "ended": n}}`` for each scheduler used."""
+        from ..backends import scheduler_backends
+
+        return {b.name: b.worker_counts(self.path) for b in scheduler_backends() if b.has_submissions(self.path)}
 
     # -- looking ---------------------------------------------------------------
     def state(self) -> ProjectState:
@@ -216,10 +300,6 @@ class Project(MLMethods):
         ``claimed_at``, ``started_at`` and ``ended_at`` are timezone-aware
         datetimes in UTC (NaT for a job not claimed, started or ended);
         ``duration_s`` is in seconds.
-
-        For ML projects the splitter's metadata columns keep their own names
-        (``test.subset``, ``train.subsets``, ``n.train.groups``), as in
-        mlr3resampling's ``score()`` table.
         """
         import pandas as pd
 
@@ -228,8 +308,7 @@ class Project(MLMethods):
         for col in ("claimed_at", "started_at", "ended_at"):  # epoch seconds -> UTC datetimes
             if col in table.columns:
                 table[col] = pd.to_datetime(table[col].astype(float), unit="s", utc=True)
-        # ML projects: job parameters are identifiers (test_subset); show the splitter's names (test.subset)
-        return table.rename(columns=self.metadata.get("ml", {}).get("columns", {}))
+        return table
 
     def errors(self) -> "pd.DataFrame":
         """Jobs in state error or failed, with traceback or reason."""

@@ -1,1 +1,28 @@
-"""benchgrid.backends layer (see DESIGN.md)."""
+"""benchgrid.backends: where workers run. One base class, a registry by name.
+
+``get_backend(name)`` gives a :class:`Backend`: ``local`` (worker processes
+here, waits), ``debug`` (in this process), ``slurm`` and ``sge`` (job arrays).
+The API and the CLI reach backends only through these names; backends never
+import the API. To add one, see docs/design-notes.md ("Adding a backend").
+"""
+
+from ._backend import Backend, Launch, WorkerRow, project_dir
+from ._base import format_counts, wait_for_project
+from ._config import Settings, backend_settings, read_config
+from ._registry import backend_names, get_backend, register, scheduler_backends
+
+__all__ = [
+    "Backend",
+    "Launch",
+    "Settings",
+    "WorkerRow",
+    "backend_names",
+    "backend_settings",
+    "format_counts",
+    "get_backend",
+    "project_dir",
+    "read_config",
+    "register",
+    "scheduler_backends",
+    "wait_for_project",
+]

@@ -5,15 +5,11 @@ from __future__ import annotations
 import time
 from typing import Callable
 
+from .._format import format_counts
 from ..store._state import ProjectState
 from ..store._views import Status, status_of
 
 __all__ = ["wait_for_project", "format_counts"]
-
-
-def format_counts(counts: dict[str, int]) -> str:
-    order = ("done", "running", "pending", "queued", "error", "failed", "stranded")
-    return ", ".join(f"{counts[s]} {s}" for s in order if counts.get(s))
 
 
 def wait_for_project(

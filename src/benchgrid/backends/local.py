@@ -5,17 +5,16 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-from typing import TYPE_CHECKING, Any
+from types import SimpleNamespace
+from typing import Any, ClassVar
 
 from .._errors import InputError
 from ..store._state import ProjectState
 from ..store._views import Status
+from ._backend import Backend, Launch, project_dir
 from ._base import wait_for_project
 
-if TYPE_CHECKING:
-    from ..api._project import Project
-
-__all__ = ["run_local", "worker_command"]
+__all__ = ["LocalBackend", "run_local", "worker_command"]
 
 
 def worker_command(project_dir: str, name: str | None = None, **options: Any) -> list[str]:
@@ -37,7 +36,7 @@ def worker_command(project_dir: str, name: str | None = None, **options: Any) ->
     return cmd
 
 
-def run_local(project: "Project", n_workers: int, *, progress: bool = True, **worker_options: Any) -> Status:
+def run_local(project: Any, n_workers: int, *, progress: bool = True, **worker_options: Any) -> Status:
     """Run ``n_workers`` worker processes and wait for them; Ctrl-C hands their jobs back."""
     if not isinstance(n_workers, int) or isinstance(n_workers, bool) or n_workers < 0:
         raise InputError(f"n_workers must be an integer >= 0 (0 runs jobs in this process), got {n_workers!r}")
@@ -65,3 +64,25 @@ def run_local(project: "Project", n_workers: int, *, progress: bool = True, **wo
             if p.poll() is None:
                 p.terminate()
                 p.wait()
+
+
+class LocalBackend(Backend):
+    """``n_workers`` worker processes on this machine; :meth:`launch` waits for them.
+
+    Ctrl-C hands their jobs back. ``n_workers=0`` runs the jobs in this
+    process (the debug backend). No walltime: the workers run until the
+    queue is empty.
+
+    Examples
+    --------
+    >>> LocalBackend().waits, LocalBackend().warning_signal
+    (True, None)
+    """
+
+    name: ClassVar[str] = "local"
+    title: ClassVar[str] = "local processes"
+    waits: ClassVar[bool] = True
+
+    def launch(self, project: Any, n_workers: int, *, progress: bool = True, **worker_options: Any) -> Launch:
+        status = run_local(SimpleNamespace(path=project_dir(project)), n_workers, progress=progress, **worker_options)
+        return Launch(backend=self.name, n_workers=n_workers, status=status)

@@ -19,7 +19,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..api._project import Project
+    from .._errors import ProjectError
+    from ..api import MLProject, Project
 
     proj = Project.open(args.dir)
     if bool(args.jobs) == bool(args.grid):
@@ -32,6 +33,11 @@ def run(args: argparse.Namespace) -> int:
         from ..ml._gridfile import load_grid_file
 
         grid = load_grid_file(args.grid, require=())
+        if not isinstance(proj, MLProject):
+            raise ProjectError(
+                f"--grid adds tasks and learners to an ML project, and {str(proj.path)!r} was created from a "
+                "job table and a runner; add rows with --jobs FILE instead"
+            )
         n = proj.add(tasks=grid.get("tasks"), learners=grid.get("learners"), replace=args.replace,
                      trust_owner=args.trust_owner)
     print(f"added {n} jobs to {proj.path}")

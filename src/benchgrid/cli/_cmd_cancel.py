@@ -1,23 +1,24 @@
-"""benchgrid cancel DIR: scancel this project's SLURM workers (only them)."""
+"""benchgrid cancel DIR [--backend NAME]: cancel this project's scheduler workers (only them)."""
 
 from __future__ import annotations
 
 import argparse
 
-HELP = "cancel this project's SLURM workers"
+HELP = "cancel this project's scheduler workers"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", help="the project directory")
+    p.add_argument("--backend", "-b", help="only this scheduler (slurm, sge); default: every one used")
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..api._project import Project
-    from ..backends.slurm import cancel
+    from ..api import Project
 
-    cancelled = cancel(Project.open(args.dir))
-    if cancelled:
-        print(f"cancelled job array(s) {', '.join(cancelled)}; their running jobs are handed back")
+    cancelled = Project.open(args.dir).cancel(backend=args.backend)
+    ids = [f"{name} {job_id}" for name, job_ids in cancelled.items() for job_id in job_ids]
+    if ids:
+        print(f"cancelled job array(s) {', '.join(ids)}; their running jobs are handed back")
     else:
-        print("no pending or running SLURM workers of this project")
+        print("no pending or running scheduler workers of this project")
     return 0

@@ -63,8 +63,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _pvalue_plot(proj, scores, path: Path) -> None:
     from ..ml._pvalue import pvalue
+    from ..plots._pvalue_plot import plot_pvalue
 
-    pvalue(scores, "rmse").plot(path=str(path))
+    plot_pvalue(pvalue(scores, "rmse"), path=str(path))
 
 
 def _timeline_plot(proj, scores, path: Path) -> None:

@@ -58,6 +58,7 @@ def _draw(args: argparse.Namespace, projects: list):  # type: ignore[no-untyped-
 
         return plot_scores(proj, args.measure)
     from ..ml._pvalue import pvalue
+    from ..plots._pvalue_plot import plot_pvalue
     from ..plots._scores import score_table
 
     scores, measure = score_table(proj, args.measure)
@@ -66,4 +67,4 @@ def _draw(args: argparse.Namespace, projects: list):  # type: ignore[no-untyped-
             f"a pvalue plot needs SOAK results (columns test.subset and train.subsets), got a project "
             f"split by {proj.metadata['ml'].get('cv', 'another splitter')}; use `benchgrid plot DIR scores`"
         )
-    return pvalue(scores, measure).plot()
+    return plot_pvalue(pvalue(scores, measure))

@@ -29,6 +29,10 @@ def run(args: argparse.Namespace) -> int:
     where = parse_where(args.where)
     proj = Project.open(args.dir)
     if args.scores:
+        from ..api import MLProject
+
+        if not isinstance(proj, MLProject):
+            raise InputError(f"--scores applies to ML projects; {str(proj.path)!r} is a generic project: drop --scores")
         df = proj.scores(where=where)
     else:
         df = proj.results()

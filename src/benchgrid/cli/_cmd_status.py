@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..api import Project
 
 HELP = "counts per state, running jobs, errors, throughput and ETA"
 
@@ -25,17 +29,18 @@ def run(args: argparse.Namespace) -> int:
 
         return watch(proj)
     status = proj.status()
-    slurm = _slurm_counts(proj)
+    schedulers = _scheduler_counts(proj, quiet=args.json)
     if args.json:
-        print(json.dumps({**status.to_dict(), "slurm_workers": slurm}, indent=1))
+        print(json.dumps({**status.to_dict(), "scheduler_workers": schedulers,
+                          "slurm_workers": schedulers.get("slurm")}, indent=1))
         return 0
     c = status.counts
     print(f"project {proj.path}: {status.n_jobs} jobs")
     print("  " + "  ".join(f"{s} {c[s]}" for s in c))
     w = status.workers
     print(f"  workers: {w.get('alive', 0)} alive, {w.get('dead', 0)} dead, {w.get('exited', 0)} exited")
-    if slurm is not None:
-        print(f"  SLURM workers: {slurm['pending']} pending, {slurm['running']} running, {slurm['ended']} ended")
+    for name, n in schedulers.items():
+        print(f"  {_TITLES.get(name, name)} workers: {n['pending']} pending, {n['running']} running, {n['ended']} ended")
     rate = status.recent_per_s or status.overall_per_s
     print(f"  throughput: {rate or 0:,.2f} jobs/s   ETA: {fmt_seconds(status.eta_s)}")
     if status.running:
@@ -60,14 +65,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _slurm_counts(proj: object) -> dict[str, int] | None:
-    """SLURM worker counts when the project was ever submitted (and squeue answers)."""
-    from ..backends import slurm
+_TITLES = {"slurm": "SLURM", "sge": "Grid Engine"}
 
-    if not slurm.recorded_job_ids(proj):  # type: ignore[arg-type]
-        return None
+
+def _scheduler_counts(proj: "Project", *, quiet: bool) -> dict[str, dict[str, int]]:
+    """Worker counts per scheduler the project was submitted to (and that answers)."""
+    from .._errors import BenchgridError
+
     try:
-        return slurm.worker_counts(proj)  # type: ignore[arg-type]
-    except Exception as err:  # noqa: BLE001 - status must work off the cluster too
-        print(f"  (SLURM workers unknown: {err})")
-        return None
+        return proj.scheduler_workers()
+    except BenchgridError as err:  # status must work off the cluster too
+        if not quiet:
+            print(f"  (scheduler workers unknown: {err})")
+        return {}

@@ -21,11 +21,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..api._project import Project
+    from ..api import MLProject
 
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers must be >= 1, got {args.workers}")
-    proj = Project.open(args.dir)
+    proj = MLProject.open(args.dir)
     table = proj.try_jobs(sample=args.sample, trust_owner=args.trust_owner)
     cols = ["task_id", "learner_id", "n_train", "n_test", "fit_s", "predict_s", "peak_mem_mb",
             "n_jobs", "est_cpu_s", "error"]  # fmt: skip

@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import InputError
+from .._format import fmt_seconds
+
+__all__ = ["fmt_seconds", "parse_until", "read_jobs_file"]
 
 JOB_FILE_SUFFIXES = (".csv", ".json", ".jsonl", ".parquet")
 
@@ -66,10 +69,3 @@ def parse_until(text: str | None) -> float | None:
     return moment.timestamp()
 
 
-def fmt_seconds(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    seconds = int(round(seconds))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"

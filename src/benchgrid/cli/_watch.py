@@ -163,6 +163,8 @@ def _view(proj: Project, state: ProjectState, status: Status, table: JobTable, t
     from rich.table import Table
     from rich.text import Text
 
+    from ..store import ProjectSettings
+
     c = status.counts
     finished = c["done"] + c["error"] + c["failed"]
     head = Table.grid(padding=(0, 1))
@@ -190,7 +192,7 @@ def _view(proj: Project, state: ProjectState, status: Status, table: JobTable, t
     for wid, lease in sorted(state.leases.items()):
         if lease.get("state") != "running" or lease.get("revoked"):
             continue
-        dead = now - float(lease.get("heartbeat", now)) > float(lease.get("lease_s", 60))
+        dead = now - float(lease.get("heartbeat", now)) > float(lease.get("lease_s", ProjectSettings.lease_s))
         r = running.get(wid)
         if shown == MAX_WORKER_LINES:
             workers.add_row("…", "", "", "", f"{w.get('alive', 0) - shown} more", "")

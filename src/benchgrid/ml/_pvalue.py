@@ -21,7 +21,6 @@ from .._errors import InputError
 
 if TYPE_CHECKING:
     import pandas as pd
-    from matplotlib.figure import Figure
 
 __all__ = ["PValue", "pvalue", "find_measure", "NOT_MEASURES"]
 
@@ -62,12 +61,6 @@ class PValue:
     stats: pd.DataFrame
     comparisons: pd.DataFrame
     n_train_groups: int | None = None
-
-    def plot(self, path: str | None = None, **kwargs: Any) -> Figure:
-        """Draw this result with :func:`benchgrid.plot_pvalue` (returns the Figure)."""
-        from ..plots._pvalue_plot import plot_pvalue  # plots import lazily: ml stays light
-
-        return plot_pvalue(self, path=path, **kwargs)
 
 
 def find_measure(scores: pd.DataFrame) -> str:
@@ -176,7 +169,7 @@ def pvalue(
     -------
     PValue
         ``.stats`` per train subset, ``.comparisons`` per comparison,
-        ``.plot()`` draws them.
+        :func:`benchgrid.plot_pvalue` draws them.
 
     Examples
     --------

@@ -63,13 +63,14 @@ def score_table(proj_or_results: Project | pd.DataFrame | str | os.PathLike[str]
     """
     import pandas as pd
 
+    from ..api._ml_project import MLProject
     from ..api._project import Project
     from ..ml._pvalue import find_measure
 
     if isinstance(proj_or_results, (str, os.PathLike)):
         proj_or_results = Project.open(proj_or_results)
     if isinstance(proj_or_results, Project):
-        if "ml" not in proj_or_results.metadata:
+        if not isinstance(proj_or_results, MLProject):
             raise InputError(
                 f"score and p-value plots need an ML project (tasks, learners, cv), got {str(proj_or_results.path)!r} "
                 "which was created from a job table and a runner; pass its results() with task_id, "

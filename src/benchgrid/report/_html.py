@@ -121,10 +121,12 @@ def write_report(proj: Project | str | os.PathLike[str], path: str | os.PathLike
 
 # -- the page -----------------------------------------------------------------------
 def _page(proj: Project) -> str:
+    from ..api._ml_project import MLProject
+
     results = proj.results()
     status = proj.status()
     ml = proj.metadata.get("ml")
-    scores = proj.scores() if ml else None
+    scores = proj.scores() if isinstance(proj, MLProject) else None
     name = proj.path.name if proj.path.name != "project" else f"{proj.path.parent.name}/{proj.path.name}"
     now = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     sections = [
@@ -200,7 +202,7 @@ def _summary(proj: Project, ml: dict[str, Any] | None) -> str:
 
 
 def _counts(status: Any, results: pd.DataFrame) -> str:
-    from ..cli._common import fmt_seconds
+    from .._format import fmt_seconds
     from ..plots._timeline import fmt_duration
 
     chips = "".join(f'<span class="{s}">{_e(s)} <b>{n}</b></span>' for s, n in status.counts.items() if n)
@@ -342,10 +344,11 @@ def _scores_plot(scores: pd.DataFrame) -> Any:
 
 def _pvalue(scores: pd.DataFrame) -> Any:
     from ..ml._pvalue import pvalue
+    from ..plots._pvalue_plot import plot_pvalue
     from ..plots._scores import score_table
 
     done, measure = score_table(scores)
-    return pvalue(done, measure).plot()
+    return plot_pvalue(pvalue(done, measure))
 
 
 def _figure(name: str, caption: str, draw: Callable[[], Any]) -> str:

@@ -4,11 +4,12 @@ from ._check import CheckReport, check_logs, last_check
 from ._layout import FORMAT_VERSION, Layout, read_project_json
 from ._queue import Claim, Queue
 from ._safe_io import adopt_new_file, make_dir, modes_for, open_file
+from ._settings import ProjectSettings
 from ._state import STATES, ProjectState
 from ._trust import check_project, ensure_checked
 
 __all__ = [
     "CheckReport", "check_logs", "last_check",
-    "FORMAT_VERSION", "Claim", "Layout", "ProjectState", "Queue", "STATES", "check_project", "ensure_checked",
-    "adopt_new_file", "make_dir", "modes_for", "open_file", "read_project_json",
+    "FORMAT_VERSION", "Claim", "Layout", "ProjectSettings", "ProjectState", "Queue", "STATES", "check_project",
+    "ensure_checked", "adopt_new_file", "make_dir", "modes_for", "open_file", "read_project_json",
 ]  # fmt: skip

@@ -16,28 +16,16 @@ from .._errors import InputError, ProjectError
 from ._jobs import JobTable, normalize_jobs
 from ._lanes import N_LANES, append_lane_ids, split_by_lane
 from ._layout import FORMAT_VERSION, Layout, environment, write_project_json
-from ._lock import LOCK_MODES, MIN_LOCK_LEASE_S
 from ._records import append_records
 from ._safe_io import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, SHARED_DIR_MODE, SHARED_FILE_MODE, fix_mode
+from ._settings import ProjectSettings
 
 __all__ = ["create_project", "check_settings", "check_new_path"]
 
 
 def check_settings(settings: dict[str, Any]) -> None:
-    """Check the worker settings up front, naming the rule and the value."""
-    if not (isinstance(settings["lease_s"], (int, float)) and settings["lease_s"] > 0):
-        raise InputError(f"lease_s must be a number > 0 (seconds), got {settings['lease_s']!r}")
-    if not (isinstance(settings["max_attempts"], int) and settings["max_attempts"] >= 1):
-        raise InputError(f"max_attempts must be an integer >= 1, got {settings['max_attempts']!r}")
-    if settings["lock"] not in LOCK_MODES:
-        raise InputError(f"lock must be one of {LOCK_MODES}, got {settings['lock']!r}")
-    memory_key = settings.get("memory_key")
-    if memory_key is not None and not (isinstance(memory_key, str) and memory_key):
-        raise InputError(f"memory_key must be the name of a job column (expected peak GB), got {memory_key!r}")
-    if not (isinstance(settings["lock_lease_s"], (int, float)) and settings["lock_lease_s"] >= MIN_LOCK_LEASE_S):
-        raise InputError(
-            f"lock_lease_s must be a number >= {MIN_LOCK_LEASE_S} (seconds), got {settings['lock_lease_s']!r}"
-        )
+    """Check the worker settings up front, naming the rule and the value (see :class:`ProjectSettings`)."""
+    ProjectSettings.from_dict(settings)
 
 
 def _check_memory_column(params: list[dict[str, Any]], memory_key: str) -> None:

@@ -2,7 +2,7 @@
 
 The loop, the heartbeat and the signals live here; the claim protocol lives
 in :mod:`benchgrid.store._queue`. A worker started as its own process
-(``benchgrid work``) blocks SIGTERM, SIGINT and SIGUSR1 in every thread and
+(``benchgrid work``) blocks SIGTERM, SIGINT, SIGUSR1 and SIGUSR2 in every thread and
 waits for them in a dedicated thread, so a job stuck in C code (a long
 ``fit``) is still handed back at once: that thread waits for the main
 thread to leave its short critical section, puts the unfinished claims back
@@ -35,6 +35,7 @@ from ..store._lanes import MEM_CLASSES_GB, N_LANES, lane_of
 from ..store._leases import expire_dead_workers, process_identity, write_lease
 from ..store._queue import NO_FIT, Claim, Queue
 from ..store._records import encode
+from ..store._settings import ProjectSettings
 from ._memory import budget_gb, rss_gb
 from ..store._safe_io import make_dir, open_file
 from ..store._trust import check_project
@@ -43,7 +44,8 @@ from ._durations import DurationModel
 
 __all__ = ["Worker", "WorkerSummary", "load_runner", "HANDBACK_SIGNALS"]
 
-HANDBACK_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1)
+# SIGUSR1: SLURM's warning (--signal); SIGUSR2: Grid Engine's (-notify, at h_rt and before qdel's kill)
+HANDBACK_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2)
 EXIT_OUT_OF_MEMORY = 75  # the memory guard stopped this worker; its job went to a larger memory class
 
 
@@ -159,7 +161,7 @@ class Worker:
         self.layout = Layout(self.root)
         self.queue = Queue(self.root, self.settings)
         self.runner = load_runner(self.info["runner"])
-        self.lease_s = float(self.settings.get("lease_s", 60))
+        self.lease_s = float(ProjectSettings.from_dict(self.settings).lease_s)
         self.host = socket.gethostname()
         self._identity = process_identity()
         prefix = re.sub(r"[^A-Za-z0-9_.-]", "_", name or self.host.split(".")[0])[:40]
@@ -204,8 +206,8 @@ class Worker:
                     "current": None if running is None else [running.claim.job_id, running.claim.attempt, running.t0],
                     "until": self.until,
                     "mem_gb": self.mem_gb,
-                    "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
-                    "slurm_array_job_id": os.environ.get("SLURM_ARRAY_JOB_ID"),
+                    # set by the backend's job script (SLURM: 123_4, Grid Engine: 123.4)
+                    "scheduler_job_id": os.environ.get("BENCHGRID_SCHEDULER_JOB_ID"),
                 },
             )
 

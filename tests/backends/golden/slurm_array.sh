@@ -33,10 +33,11 @@ benchgrid_until=()
 if [ -n "$benchgrid_end_s" ]; then
     benchgrid_until=(--until "$((benchgrid_end_s - 60))")
 fi
+export BENCHGRID_SCHEDULER_JOB_ID="${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"
 
 # setup
 module load python/3.11
 source "$HOME/venvs/bench/bin/activate"
 
 # exec: the worker becomes the batch shell, so SLURM's B:USR1 warning and SIGTERM reach it.
-exec /opt/venv/bin/python -m benchgrid.cli.main work '/scratch/lab grid/it'"'"'s "quoted"; rm -rf ~/100%' --name "slurm-${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}" --max-jobs 100 "${benchgrid_until[@]}"
+exec /opt/venv/bin/python -m benchgrid.cli.main work '/scratch/lab grid/it'"'"'s "quoted"; rm -rf ~/100%' --name "slurm-${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}" --mem-gb 4 --max-jobs 100 "${benchgrid_until[@]}"

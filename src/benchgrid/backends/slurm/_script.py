@@ -1,9 +1,9 @@
 """The text of a SLURM batch script that runs benchgrid workers as a job array.
 
 Pure functions only: no subprocess, no file system, no clock. The backend
-(:mod:`benchgrid.backends.slurm`) writes the text to the project and runs
-``sbatch``; tests compare the text with a saved golden file. Another scheduler
-(PBS, LSF, SGE) gets its own small module of the same shape.
+(:mod:`benchgrid.backends.slurm._backend`) writes the text to the project and runs
+``sbatch``; tests compare the text with a saved golden file. Grid Engine's
+is :mod:`benchgrid.backends.sge._script`, of the same shape.
 
 Every value that comes from the user is quoted with :func:`shlex.quote`, in
 ``#SBATCH`` lines too (sbatch reads those with shell-like quoting), so a project
@@ -28,7 +28,7 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .._errors import InputError
+from ..._errors import InputError
 
 __all__ = [
     "DEFAULT_MAX_ARRAY_SIZE",
@@ -329,11 +329,14 @@ def slurm_array_script(
         f'    benchgrid_until=(--until "$((benchgrid_end_s - {warning_s}))")',
         "fi",
     ]
+    lines += ['export BENCHGRID_SCHEDULER_JOB_ID="${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"']
     setup_lines = _check_setup(setup)
     if setup_lines:
         lines += ["", "# setup", *setup_lines]
     worker = " ".join(shlex.quote(w) for w in (*command, "work", project))
-    extra = "".join(" " + shlex.quote(a) for a in worker_args)
+    # the worker's memory budget (claims only jobs expected to fit) is the allocation's
+    budget = ("--mem-gb", f"{float(mem_gb):g}") if mem_gb is not None else ()
+    extra = "".join(" " + shlex.quote(a) for a in (*budget, *worker_args))
     lines += [
         "",
         "# exec: the worker becomes the batch shell, so SLURM's B:USR1 warning and SIGTERM reach it.",

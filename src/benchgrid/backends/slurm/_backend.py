@@ -1,7 +1,7 @@
 """SLURM backend: submit W workers as job arrays, cancel them, list their states.
 
-The script text comes from the pure :mod:`._slurm_script`; this module adds
-the side effects: it reads the configuration files, asks the cluster for its
+The script text comes from the pure :mod:`._script`; this module adds
+the side effects: it reads the ``[slurm]`` configuration, asks the cluster for its
 ``MaxArraySize``, writes the script into ``<project>/slurm/``, runs ``sbatch``
 through one thin wrapper (:func:`_run`) and records job ids in
 ``<project>/slurm/jobs.jsonl``. ``cancel`` and ``slurm_workers`` look only at
@@ -10,28 +10,31 @@ the ids recorded there, so they never touch another project's jobs.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
-import time
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, ClassVar, Sequence
 
-from .._config import Settings, slurm_settings
-from .._errors import InputError
-from ._slurm_script import DEFAULT_MAX_ARRAY_SIZE, slurm_array_scripts
+from ..._errors import InputError
+from .._backend import Backend, Launch, WorkerRow, project_dir, time_stamp
+from .._config import (
+    _positive_int,
+    _positive_number,
+    _string,
+    _string_list,
+    _string_or_list,
+    backend_settings,
+)
+from ._script import DEFAULT_MAX_ARRAY_SIZE, parse_slurm_time, slurm_array_script, split_array
 
-if TYPE_CHECKING:
-    from ..api._project import Project
-
-__all__ = ["Submission", "SlurmError", "cancel", "slurm_workers", "submit", "recorded_job_ids"]
+__all__ = ["SlurmBackend", "Submission", "SlurmError", "cancel", "slurm_workers", "submit", "recorded_job_ids"]
 
 SLURM_DIR = "slurm"
-JOBS_FILE = "jobs.jsonl"
 _ENDED = {"COMPLETED", "CANCELLED", "FAILED", "TIMEOUT", "NODE_FAIL", "PREEMPTED", "OUT_OF_MEMORY",
           "BOOT_FAIL", "DEADLINE", "REVOKED", "SPECIAL_EXIT"}
 
@@ -40,28 +43,8 @@ class SlurmError(InputError):
     """A SLURM command failed; the message holds the command's own words."""
 
 
-@dataclass
-class Submission:
-    """What :func:`submit` did (or, with ``dry_run``, would do).
-
-    Attributes
-    ----------
-    job_ids : list of str
-        One SLURM array job id per array (empty for a dry run).
-    scripts : list of str
-        The batch script texts, one per array.
-    script_paths : list of Path
-        Where the scripts were saved (empty for a dry run).
-    n_workers : int
-    settings : Settings
-        The resolved options and where each came from.
-    """
-
-    job_ids: list[str] = field(default_factory=list)
-    scripts: list[str] = field(default_factory=list)
-    script_paths: list[Path] = field(default_factory=list)
-    n_workers: int = 0
-    settings: Settings = field(default_factory=Settings)
+#: What :func:`submit` returns (the generic :class:`~benchgrid.backends.Launch`).
+Submission = Launch
 
 
 def _run(cmd: Sequence[str], *, timeout_s: float = 60.0) -> subprocess.CompletedProcess[str]:
@@ -75,12 +58,6 @@ def _run(cmd: Sequence[str], *, timeout_s: float = 60.0) -> subprocess.Completed
         ) from None
     except subprocess.TimeoutExpired:
         raise SlurmError(f"{cmd[0]} did not answer within {timeout_s:.0f} s: is slurmctld up?") from None
-
-
-def _project(project: "Project | str | os.PathLike[str]") -> "Project":
-    from ..api._project import Project
-
-    return project if isinstance(project, Project) else Project.open(project)
 
 
 def max_array_size() -> int:
@@ -114,7 +91,7 @@ def _check_bash_syntax(text: str, *, setup: bool = False) -> None:
 
 
 def submit(
-    project: "Project | str | os.PathLike[str]",
+    project: Any,
     n_workers: int,
     *,
     dry_run: bool = False,
@@ -137,7 +114,7 @@ def submit(
     """Submit ``n_workers`` workers of ``project`` as SLURM job arrays.
 
     Options not given come from ``<project>/config.toml``, then the user's
-    config file (see :mod:`benchgrid._config`). Submitting again adds workers:
+    config file (see :mod:`benchgrid.backends._config`). Submitting again adds workers:
     they all pull from the same job table.
 
     Parameters
@@ -148,7 +125,7 @@ def submit(
     dry_run : bool, default=False
         Build and check the scripts, write and submit nothing.
     time, mem_gb, cpus_per_worker, partition, account, qos, gres, setup, max_parallel, sbatch_args
-        As in :func:`benchgrid.backends._slurm_script.slurm_array_script`.
+        As in :func:`benchgrid.backends.slurm._script.slurm_array_script`.
     warning_s : int, optional
         Seconds before the limit at which SLURM sends USR1.
     job_name : str, optional
@@ -179,47 +156,52 @@ def submit(
     >>> "#SBATCH --array=0-1" in sub.scripts[0], sub.job_ids
     (True, [])
     """
-    proj = _project(project)
-    from ..store import check_project
+    root = _checked_project(project)
+    from ...store import check_project
 
-    check_project(proj.path, trust_owner=trust_owner)  # before the workers run its code
+    check_project(root, trust_owner=trust_owner)  # before the workers run its code
     if trust_owner:
         worker_args = (*worker_args, "--trust-owner")
     overrides = dict(time=time, mem_gb=mem_gb, cpus_per_worker=cpus_per_worker, partition=partition,
                      account=account, qos=qos, gres=gres, setup=setup, max_parallel=max_parallel,
                      sbatch_args=None if sbatch_args is None else list(sbatch_args))
-    settings = slurm_settings(proj.path, overrides)
+    settings = backend_settings("slurm", root, overrides)
     if not dry_run and shutil.which("sbatch") is None:
         raise SlurmError(
             "sbatch is not on PATH: run submit on a SLURM login node "
             "(or start a local SLURM with scripts/slurm-local start); nothing was submitted"
         )
-    slurm_dir = proj.path / SLURM_DIR
-    scripts = slurm_array_scripts(
-        str(proj.path),
-        n_workers=n_workers,
-        max_array_size=max_array_size(),
-        command=tuple(command) if command is not None else (sys.executable, "-m", "benchgrid"),
-        log_dir=str(slurm_dir / "logs"),
-        job_name=job_name or f"bg-{proj.path.name}",
-        warning_s=warning_s,
-        worker_args=tuple(worker_args),
-        **settings.values,
-    )
+    slurm_dir = root / SLURM_DIR
+    options = dict(settings.values)
+    chunks = split_array(n_workers, max_array_size=max_array_size(), max_parallel=options.pop("max_parallel", None))
+    scripts = [
+        slurm_array_script(
+            str(root),
+            n_workers=chunk.n_tasks,
+            max_parallel=chunk.max_parallel,
+            command=tuple(command) if command is not None else (sys.executable, "-m", "benchgrid"),
+            log_dir=str(slurm_dir / "logs"),
+            job_name=job_name or f"bg-{root.name}",
+            warning_s=warning_s,
+            worker_args=tuple(worker_args),
+            **options,
+        )
+        for chunk in chunks
+    ]
     setup_lines = settings.values.get("setup") or []
     if setup_lines:
         _check_bash_syntax("\n".join([setup_lines] if isinstance(setup_lines, str) else setup_lines) + "\n",
                            setup=True)
     for text in scripts:
         _check_bash_syntax(text)
-    sub = Submission(scripts=scripts, n_workers=n_workers, settings=settings)
+    sub = Submission(backend="slurm", scripts=scripts, n_workers=n_workers, settings=settings)
     if dry_run:
         return sub
-    from ..store._safe_io import make_dir, open_file
+    from ...store._safe_io import make_dir, open_file
 
     make_dir(slurm_dir / "logs", parents=True)
     stamp = time_stamp()
-    for k, text in enumerate(scripts):
+    for k, (chunk, text) in enumerate(zip(chunks, scripts)):
         path = slurm_dir / f"workers-{stamp}-{k}.sh"
         tmp = path.with_suffix(f".sh.tmp{os.getpid()}")
         with open_file(tmp, "w") as fh:
@@ -233,58 +215,25 @@ def submit(
             raise SlurmError(f"sbatch refused the job{done}: {out.stderr.strip() or out.stdout.strip()}")
         job_id = out.stdout.strip().split(";")[0]
         sub.job_ids.append(job_id)
-        _append_record(slurm_dir / JOBS_FILE, {
-            "job_id": job_id, "n_workers": _array_size(text),
-            "script": path.name, "submitted_at": _now(), "host": os.uname().nodename,
-        })
+        SlurmBackend().record_submission(root, job_id, chunk.n_tasks, path.name)
     return sub
 
 
-def _array_size(text: str) -> int:
-    match = re.search(r"^#SBATCH --array=0-(\d+)", text, re.MULTILINE)
-    return int(match.group(1)) + 1 if match else 0
+def _checked_project(project: Any) -> Path:
+    """The project's directory, after checking it is one (a ProjectError says what is wrong)."""
+    from ...store import read_project_json
+
+    root = project_dir(project)
+    read_project_json(root)
+    return root
 
 
-def _now() -> float:
-    return time.time()
-
-
-def time_stamp() -> str:
-    """A sortable, file-name-safe time, e.g. ``20260131-180000-123``."""
-    t = time.time()
-    return time.strftime("%Y%m%d-%H%M%S", time.localtime(t)) + f"-{int(t * 1000) % 1000:03d}"
-
-
-def _append_record(path: Path, record: dict[str, Any]) -> None:
-    # One short line per submission, appended with O_APPEND: concurrent submits do not clobber.
-    line = (json.dumps(record, sort_keys=True) + "\n").encode()
-    from ..store._safe_io import open_nofollow
-
-    fd = open_nofollow(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-    try:
-        os.write(fd, line)
-    finally:
-        os.close(fd)
-
-
-def recorded_job_ids(project: "Project | str | os.PathLike[str]") -> list[str]:
+def recorded_job_ids(project: Any) -> list[str]:
     """Array job ids this project submitted, oldest first (a torn last line is ignored)."""
-    root = project.path if hasattr(project, "path") else Path(project)  # type: ignore[arg-type]
-    path = Path(root) / SLURM_DIR / JOBS_FILE
-    try:
-        lines = path.read_text().splitlines()
-    except FileNotFoundError:
-        return []
-    ids = []
-    for line in lines:
-        try:
-            ids.append(str(json.loads(line)["job_id"]))
-        except (ValueError, KeyError, TypeError):
-            continue
-    return ids
+    return SlurmBackend().recorded_job_ids(project)
 
 
-def slurm_workers(project: "Project | str | os.PathLike[str]") -> list[dict[str, str]]:
+def slurm_workers(project: Any) -> list[dict[str, str]]:
     """The project's SLURM workers that squeue still knows, one dict per array task.
 
     Keys: ``job_id`` (``<array id>_<task>``), ``array_job_id``, ``state``
@@ -310,15 +259,12 @@ def slurm_workers(project: "Project | str | os.PathLike[str]") -> list[dict[str,
     return rows
 
 
-def worker_counts(project: "Project | str | os.PathLike[str]") -> dict[str, int]:
+def worker_counts(project: Any) -> dict[str, int]:
     """``{"pending": n, "running": n, "ended": n}`` over :func:`slurm_workers`."""
-    counts = {"pending": 0, "running": 0, "ended": 0}
-    for row in slurm_workers(project):
-        counts[row["phase"]] += 1
-    return counts
+    return SlurmBackend().worker_counts(project)
 
 
-def cancel(project: "Project | str | os.PathLike[str]") -> list[str]:
+def cancel(project: Any) -> list[str]:
     """``scancel`` the project's workers still pending or running; return their array ids.
 
     Only ids recorded in ``<project>/slurm/jobs.jsonl`` are cancelled. A
@@ -330,3 +276,56 @@ def cancel(project: "Project | str | os.PathLike[str]") -> list[str]:
         if out.returncode != 0:
             raise SlurmError(f"scancel failed: {out.stderr.strip()}")
     return live
+
+
+class SlurmBackend(Backend):
+    """Workers as SLURM job arrays: ``submit(..., backend="slurm")``.
+
+    Options of :meth:`launch` are those of :func:`submit`; the ``[slurm]``
+    table of ``config.toml`` sets their defaults.
+
+    Examples
+    --------
+    >>> SlurmBackend().warning_signal.name, sorted(SlurmBackend.config_schema)[:3]
+    ('SIGUSR1', ['account', 'cpus_per_worker', 'gres'])
+    """
+
+    name: ClassVar[str] = "slurm"
+    title: ClassVar[str] = "SLURM"
+    waits: ClassVar[bool] = False
+    warning_signal: ClassVar[signal.Signals | None] = signal.SIGUSR1
+    config_schema: ClassVar[Mapping[str, Any]] = {
+        "account": (_string, "a non-empty string"),
+        "partition": (_string, "a non-empty string"),
+        "qos": (_string, "a non-empty string"),
+        "gres": (_string, "a non-empty string"),
+        "time": (_string, "a SLURM time string such as \"2:00:00\""),
+        "mem_gb": (_positive_number, "a number > 0"),
+        "cpus_per_worker": (_positive_int, "an integer >= 1"),
+        "max_parallel": (_positive_int, "an integer >= 1"),
+        "setup": (_string_or_list, "a string or a list of strings (shell lines)"),
+        "sbatch_args": (_string_list, "a list of strings, one sbatch option each"),
+    }
+    config_defaults: ClassVar[Mapping[str, Any]] = {"cpus_per_worker": 1, "setup": [], "sbatch_args": []}
+
+    @classmethod
+    def check_settings(cls, values: Mapping[str, Any], where: str) -> None:
+        if isinstance(values.get("time"), str):
+            parse_slurm_time(values["time"], name=f"'slurm.time' {where}" if where else "time")
+
+    def launch(self, project: Any, n_workers: int, **options: Any) -> Launch:
+        import inspect
+
+        known = set(inspect.signature(submit).parameters) - {"project", "n_workers"}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise InputError(
+                f"unknown SLURM option(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(known))}"
+            )
+        return submit(project, n_workers, **options)
+
+    def workers(self, project: Any) -> list[WorkerRow]:
+        return [WorkerRow(**row) for row in slurm_workers(project)]
+
+    def cancel(self, project: Any) -> list[str]:
+        return cancel(project)

@@ -10,8 +10,10 @@ Two TOML files, both optional:
 Precedence, highest first: the command line (or keyword arguments), the
 project file, the user file, the built-in defaults. A value replaces the one
 below it as a whole (a ``setup`` list from the project replaces the user's).
-Unknown tables or keys, and values of the wrong type, are an
-:class:`~benchgrid.InputError` naming the key and the file. An example::
+Each scheduler backend owns one table, named like the backend (``[slurm]``,
+``[sge]``), whose keys it declares in ``Backend.config_schema``; this module
+knows no scheduler. Unknown tables or keys, and values of the wrong type, are
+an :class:`~benchgrid.InputError` naming the key and the file. An example::
 
     [slurm]
     account = "def-lab"
@@ -22,6 +24,10 @@ Unknown tables or keys, and values of the wrong type, are an
     setup = ["module load python/3.11", "source ~/venvs/bench/bin/activate"]
     sbatch_args = ["--constraint=cascade"]
     max_parallel = 100
+
+    [sge]
+    queue = "all.q"
+    time = "2:00:00"
 """
 
 from __future__ import annotations
@@ -29,12 +35,12 @@ from __future__ import annotations
 import math
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._errors import InputError
+from .._errors import InputError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -42,8 +48,8 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 __all__ = [
-    "BUILTIN_DEFAULTS",
     "Settings",
+    "backend_settings",
     "project_config_path",
     "read_config",
     "slurm_settings",
@@ -78,26 +84,11 @@ def _string_or_list(value: Any) -> bool:
     return isinstance(value, str) or _string_list(value)
 
 
-# table -> key -> (check, rule in words)
-_SCHEMA: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
-    "slurm": {
-        "account": (_string, "a non-empty string"),
-        "partition": (_string, "a non-empty string"),
-        "qos": (_string, "a non-empty string"),
-        "gres": (_string, "a non-empty string"),
-        "time": (_string, "a SLURM time string such as \"2:00:00\""),
-        "mem_gb": (_positive_number, "a number > 0"),
-        "cpus_per_worker": (_positive_int, "an integer >= 1"),
-        "max_parallel": (_positive_int, "an integer >= 1"),
-        "setup": (_string_or_list, "a string or a list of strings (shell lines)"),
-        "sbatch_args": (_string_list, "a list of strings, one sbatch option each"),
-    },
-}
+def _schemas() -> dict[str, Any]:
+    """table -> key -> (check, rule in words): one table per backend that reads one."""
+    from ._registry import backend_names, get_backend
 
-#: Values used when neither a file nor the caller sets them.
-BUILTIN_DEFAULTS: dict[str, dict[str, Any]] = {
-    "slurm": {"cpus_per_worker": 1, "setup": [], "sbatch_args": []},
-}
+    return {name: get_backend(name).config_schema for name in backend_names() if get_backend(name).config_schema}
 
 
 def user_config_path(environ: Mapping[str, str] | None = None) -> Path:
@@ -169,7 +160,7 @@ def read_config(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     >>> read_config(p)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    benchgrid._errors.InputError: unknown key 'slurm.accout' in .../config.toml; known keys of [slurm]: account, cpus_per_worker, gres, max_parallel, mem_gb, partition, qos, sbatch_args, setup, time
+    benchgrid._errors.InputError: unknown key 'slurm.accout' in .../config.toml; known keys of [slurm]: account, ...
     """
     path = Path(path)
     try:
@@ -182,15 +173,16 @@ def read_config(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     except OSError as err:
         raise InputError(f"cannot read the configuration file {path}: {err.strerror}") from None
     checked: dict[str, dict[str, Any]] = {}
+    schemas = _schemas()
     for table, values in data.items():
-        if table not in _SCHEMA:
+        if table not in schemas:
             raise InputError(
                 f"unknown table {table!r} in {path}; known tables: "
-                + ", ".join(f"[{t}]" for t in sorted(_SCHEMA))
+                + ", ".join(f"[{t}]" for t in sorted(schemas))
             )
         if not isinstance(values, dict):
             raise InputError(f"{table!r} in {path} must be a table ([{table}]), got {values!r}")
-        schema = _SCHEMA[table]
+        schema = schemas[table]
         for key, value in values.items():
             if key not in schema:
                 raise InputError(
@@ -201,11 +193,10 @@ def read_config(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
             if not check(value):
                 raise InputError(f"'{table}.{key}' in {path} must be {rule}, got {value!r}")
         checked[table] = dict(values)
-    if "time" in checked.get("slurm", {}):
-        # Imported here: the config module must not pull in the backends at import.
-        from .backends._slurm_script import parse_slurm_time
+    from ._registry import get_backend
 
-        parse_slurm_time(checked["slurm"]["time"], name=f"'slurm.time' in {path}")
+    for table, values in checked.items():
+        get_backend(table).check_settings(values, f"in {path}")
     return checked
 
 
@@ -237,15 +228,28 @@ def slurm_settings(
     *,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
-    """The ``[slurm]`` settings: overrides > project file > user file > built-in.
+    """The ``[slurm]`` settings: :func:`backend_settings` of ``"slurm"``."""
+    return backend_settings("slurm", project_dir, overrides, environ=environ)
+
+
+def backend_settings(
+    table: str,
+    project_dir: str | os.PathLike[str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """A backend's ``[table]`` settings: overrides > project file > user file > built-in.
 
     Parameters
     ----------
+    table : str
+        The backend's name, which is also its table (``"slurm"``, ``"sge"``).
     project_dir : str or path-like, optional
         The project whose ``config.toml`` to read; None reads only the user file.
     overrides : mapping, optional
         Values from the command line or keyword arguments; None values count
-        as not given. Keys must be ``[slurm]`` keys.
+        as not given. Keys must be keys of the table.
     environ : mapping, optional
         The environment used to find the user file; default ``os.environ``.
 
@@ -264,12 +268,15 @@ def slurm_settings(
     >>> home = pathlib.Path(tempfile.mkdtemp())
     >>> cfg = home / "config.toml"
     >>> _ = cfg.write_text('[slurm]\\naccount = "def-lab"\\ntime = "1:00:00"\\n')
-    >>> s = slurm_settings(overrides={"time": "3:00:00", "qos": None},
-    ...                    environ={"BENCHGRID_CONFIG": str(cfg)})
+    >>> s = backend_settings("slurm", overrides={"time": "3:00:00", "qos": None},
+    ...                      environ={"BENCHGRID_CONFIG": str(cfg)})
     >>> s.values["account"], s.values["time"], s.sources["time"]
     ('def-lab', '3:00:00', 'command line')
     """
-    schema = _SCHEMA["slurm"]
+    from ._registry import get_backend
+
+    backend = get_backend(table)
+    schema = backend.config_schema
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
 
@@ -279,17 +286,19 @@ def slurm_settings(
                 values[key] = value
                 sources[key] = source
 
-    apply(BUILTIN_DEFAULTS["slurm"], "built-in default")
+    apply(backend.config_defaults, "built-in default")
     user_path = user_config_path(environ)
-    apply(read_config(user_path).get("slurm", {}), str(user_path))
+    apply(read_config(user_path).get(table, {}), str(user_path))
     if project_dir is not None:
         project_path = project_config_path(project_dir)
-        apply(read_config(project_path).get("slurm", {}), str(project_path))
+        apply(read_config(project_path).get(table, {}), str(project_path))
     if overrides:
         unknown = sorted(set(overrides) - set(schema))
         if unknown:
             raise InputError(
-                f"unknown SLURM option(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(schema))}"
+                f"unknown {backend.title} option(s) {', '.join(map(repr, unknown))}; "
+                f"known: {', '.join(sorted(schema))}"
             )
         apply(overrides, "command line")
+        backend.check_settings({k: v for k, v in overrides.items() if v is not None}, "")
     return Settings(values, sources)

@@ -1,0 +1,103 @@
+"""A project's settings: every default and every check, in one frozen dataclass.
+
+``project.json`` keeps them as a plain JSON object (``to_dict``); readers get
+them back with ``from_dict``, which fills a missing key with its default (a
+project written before the key existed) and checks every value, so no reader
+restates a default (``lease_s`` is 60 here and nowhere else).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from .._errors import InputError
+from ._lock import LOCK_MODES, MIN_LOCK_LEASE_S
+
+__all__ = ["ProjectSettings"]
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@dataclass(frozen=True)
+class ProjectSettings:
+    """How the workers of one project behave.
+
+    Parameters
+    ----------
+    lease_s : float, default=60
+        A worker silent for this long is dead and its jobs are run again.
+    max_attempts : int, default=3
+        Runs a job may lose to dead workers before it is marked failed.
+    lock : {"lease", "flock"}, default="lease"
+        "lease" works across hosts on NFS/Lustre/GPFS; "flock" is faster on one machine.
+    lock_lease_s : float, default=15
+        A lock holder silent for this long loses the lock.
+    group_shared : bool, default=False
+        Let the group read and write the project (default: owner only).
+    duration_key : sequence of str, optional
+        Job columns whose jobs take similar time (walltime rule).
+    default_job_s : float, optional
+        Expected seconds of a job of a kind not seen yet.
+    memory_key : str, optional
+        Job column of expected peak memory in GB (memory lanes).
+
+    Examples
+    --------
+    >>> ProjectSettings().lease_s
+    60.0
+    >>> s = ProjectSettings.from_dict({"lease_s": 30, "duration_key": ["task_id"]})
+    >>> s.lease_s, s.max_attempts, s.duration_key, s.to_dict()["duration_key"]
+    (30, 3, ('task_id',), ['task_id'])
+    >>> ProjectSettings(max_attempts=0)
+    Traceback (most recent call last):
+    ...
+    benchgrid._errors.InputError: max_attempts must be an integer >= 1, got 0
+    """
+
+    lease_s: float = 60.0
+    max_attempts: int = 3
+    lock: str = "lease"
+    lock_lease_s: float = 15.0
+    group_shared: bool = False
+    duration_key: Sequence[str] | None = None  # kept as a tuple
+    default_job_s: float | None = None
+    memory_key: str | None = None
+
+    def __post_init__(self) -> None:
+        if not (_number(self.lease_s) and self.lease_s > 0):
+            raise InputError(f"lease_s must be a number > 0 (seconds), got {self.lease_s!r}")
+        if isinstance(self.max_attempts, bool) or not (isinstance(self.max_attempts, int) and self.max_attempts >= 1):
+            raise InputError(f"max_attempts must be an integer >= 1, got {self.max_attempts!r}")
+        if self.lock not in LOCK_MODES:
+            raise InputError(f"lock must be one of {LOCK_MODES}, got {self.lock!r}")
+        if not (_number(self.lock_lease_s) and self.lock_lease_s >= MIN_LOCK_LEASE_S):
+            raise InputError(f"lock_lease_s must be a number >= {MIN_LOCK_LEASE_S} (seconds), got {self.lock_lease_s!r}")
+        if not isinstance(self.group_shared, bool):
+            raise InputError(f"group_shared must be True or False, got {self.group_shared!r}")
+        if self.duration_key is not None:
+            key = self.duration_key
+            if isinstance(key, str) or not isinstance(key, Sequence) or not all(isinstance(k, str) and k for k in key):
+                raise InputError(f"duration_key must be a list of job column names, got {key!r}")
+            object.__setattr__(self, "duration_key", tuple(key))
+        if self.default_job_s is not None and not (_number(self.default_job_s) and self.default_job_s > 0):
+            raise InputError(f"default_job_s must be a number > 0 (seconds) or None, got {self.default_job_s!r}")
+        if self.memory_key is not None and not (isinstance(self.memory_key, str) and self.memory_key):
+            raise InputError(f"memory_key must be the name of a job column (expected peak GB), got {self.memory_key!r}")
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "ProjectSettings":
+        """Settings from ``project.json``: missing keys take their default, unknown keys are ignored."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in names})
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict (``duration_key`` as a list), as ``project.json`` keeps it."""
+        out = asdict(self)
+        if self.duration_key is not None:
+            out["duration_key"] = list(self.duration_key)
+        return out

@@ -1,0 +1,172 @@
+"""The layers of DESIGN.md, kept: no import points upward, and no import cycle.
+
+Every ``import`` in ``src/benchgrid`` counts, at module level or inside a
+function, under ``TYPE_CHECKING`` too: a lazy import is a dependency all the
+same. Read with :mod:`ast`, so nothing is imported to check.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "benchgrid"
+
+#: Lowest first. A package may import the ones before it, never the ones after it.
+#: Root modules (``_errors``, ``_format``) sit below all; ``benchgrid/__init__``
+#: and ``__main__`` are the facade above all (they name the layers lazily), which
+#: only ``cli`` may import.
+LAYERS = ["store", "worker", "ml", "backends", "api", "plots", "report", "cli"]
+FACADE = {"benchgrid", "benchgrid.__main__"}
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imports() -> dict[str, set[tuple[str, int]]]:
+    """module -> {(imported benchgrid module, line)}."""
+    found: dict[str, set[tuple[str, int]]] = defaultdict(set)
+    for path in sorted(SRC.rglob("*.py")):
+        module = module_name(path)
+        package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package[: len(package) - (node.level - 1)]
+                    targets = [".".join(base + ([node.module] if node.module else []))]
+                else:
+                    targets = [node.module or ""]
+            else:
+                continue
+            for target in targets:
+                if target == "benchgrid" or target.startswith("benchgrid."):
+                    found[module].add((target, node.lineno))
+    return found
+
+
+def layer(module: str) -> int | None:
+    """Rank of the module's package (-1: root modules below all; None: the facade)."""
+    if module in FACADE:
+        return None
+    part = module.split(".")[1]
+    return LAYERS.index(part) if part in LAYERS else -1
+
+
+def test_the_layers_are_the_packages() -> None:
+    packages = {p.name for p in SRC.iterdir() if (p / "__init__.py").exists()}
+    assert packages == set(LAYERS), "a new package must be placed in LAYERS (and DESIGN.md)"
+
+
+def test_no_import_points_upward() -> None:
+    upward = []
+    for module, targets in imports().items():
+        for target, line in targets:
+            mine, theirs = layer(module), layer(target)
+            if mine is None or theirs is None:
+                # the facade lazily names every layer: only the top layer (cli) may use it
+                if theirs is None and mine is not None and LAYERS[mine] != "cli":
+                    upward.append(f"{module}:{line} imports the facade {target}")
+                continue
+            if theirs > mine:
+                upward.append(f"{module}:{line} ({LAYERS[mine] if mine >= 0 else 'root'}) imports {target} "
+                              f"({LAYERS[theirs]})")
+    assert upward == [], "imports against the layers (cli > report > plots > api > backends > ml > worker > store):\n" + "\n".join(sorted(upward))
+
+
+def test_cli_reaches_backends_only_through_the_api() -> None:
+    direct = sorted(
+        f"{module}:{line} imports {target}"
+        for module, targets in imports().items() if module.startswith("benchgrid.cli")
+        for target, line in targets if target.startswith("benchgrid.backends")
+    )
+    assert direct == [], "the CLI must call the API (Project.submit/cancel/...), not a backend:\n" + "\n".join(direct)
+
+
+def test_no_import_cycle() -> None:
+    # (a package's __init__ that re-exports its modules is not a cycle: Python runs it first)
+    graph = {m: {t for t, _ in ts} for m, ts in imports().items()}
+    cycles = _cycles(graph)
+    assert cycles == [], "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    out: list[list[str]] = []
+    counter = 0
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph.get(root, ()))))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.get(child, ())))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    top = stack.pop()
+                    on_stack.discard(top)
+                    component.append(top)
+                    if top == node:
+                        break
+                if len(component) > 1:
+                    out.append(sorted(component))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("graph", "expected"),
+    [
+        ({"a": {"b"}, "b": {"a"}}, [["a", "b"]]),
+        ({"a": {"b"}, "b": {"c"}, "c": set()}, []),
+        ({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}, [["a", "b", "c"]]),
+    ],
+)
+def test_cycle_finder_finds_cycles(graph: dict[str, set[str]], expected: list[list[str]]) -> None:
+    assert _cycles(graph) == expected
+
+
+def test_upward_check_sees_lazy_imports(tmp_path: Path) -> None:
+    # the same reading on a tiny fake tree: a function-level import upward is caught
+    fake = tmp_path / "benchgrid"
+    for pkg in LAYERS:
+        (fake / pkg).mkdir(parents=True)
+        (fake / pkg / "__init__.py").write_text("")
+    (fake / "__init__.py").write_text("")
+    (fake / "ml" / "_x.py").write_text("def f():\n    from ..plots import _y\n")
+    real = globals()["SRC"]
+    globals()["SRC"] = fake
+    try:
+        with pytest.raises(AssertionError, match=r"benchgrid\.ml\._x:2 \(ml\) imports benchgrid\.plots \(plots\)"):
+            test_no_import_points_upward()
+    finally:
+        globals()["SRC"] = real
