@@ -128,7 +128,9 @@ def main() -> None:
                         views, server = [bed / "a" / name, bed / "b" / name], bed / "backing" / name
                     n = args.noop_jobs if job_s == 0 else max(w, int(args.sleep_runs_s * w / job_s))
                     runs.setdefault((setup, kind, w), []).append(drain(views, server, n, w, job_s))
-                    print(f"  run {r + 1}/{args.repeats} {setup} {kind} W={w}: {runs[(setup, kind, w)][-1].rate:,.0f} jobs/s, steady {runs[(setup, kind, w)][-1].steady:,.0f}", file=sys.stderr, flush=True)
+                    last = runs[(setup, kind, w)][-1]
+                    print(f"  run {r + 1}/{args.repeats} {setup} {kind} W={w}: {last.rate:,.0f} jobs/s, steady {last.steady:,.0f}",
+                          file=sys.stderr, flush=True)
     shutil.rmtree(local, ignore_errors=True)
 
     print(f"median of {args.repeats} runs; jobs/s = jobs / (last result - first claim); steady = jobs/s while all W "
