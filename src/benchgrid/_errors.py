@@ -8,7 +8,7 @@ can cross process boundaries.
 
 from __future__ import annotations
 
-__all__ = ["BenchgridError", "ProjectError", "InputError", "LockTimeout"]
+__all__ = ["BenchgridError", "ProjectError", "InputError", "LockTimeout", "DiskFull", "is_disk_full"]
 
 
 class BenchgridError(Exception):
@@ -34,3 +34,27 @@ class ProjectError(BenchgridError):
 
 class LockTimeout(BenchgridError, TimeoutError):
     """The project lock could not be taken in time."""
+
+
+class DiskFull(BenchgridError, OSError):
+    """A write failed because the disk (or quota) is full; nothing was lost, free space and run again.
+
+    Examples
+    --------
+    >>> import errno
+    >>> str(DiskFull.from_os_error(OSError(errno.ENOSPC, "No space left", "/p/x.log")))
+    "disk full writing '/p/x.log'; free space and run again"
+    """
+
+    @classmethod
+    def from_os_error(cls, err: OSError, where: str | None = None) -> "DiskFull":
+        """``where``: what was being written, when the error does not name a file (a write on an open file)."""
+        name = repr(str(err.filename)) if err.filename else (where or "the project")
+        return cls(f"disk full writing {name}; free space and run again")
+
+
+def is_disk_full(err: BaseException) -> bool:
+    """True for ENOSPC and EDQUOT (quota exceeded), the errors that freeing space cures."""
+    import errno
+
+    return isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT)

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 
-from .._errors import InputError, ProjectError
+from .._errors import DiskFull, InputError, ProjectError, is_disk_full
 from ..store._check import CheckReport, check_logs
 from ..store._create import create_project
 from ..store._settings import ProjectSettings
@@ -22,6 +22,8 @@ from ..worker._worker import load_runner
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from ..backends.local import RunStatus
 
 P = TypeVar("P", bound="Project")
 _ML_METHODS = ("scores", "predictions", "add", "try_jobs")
@@ -103,6 +105,7 @@ class Project:
         group_shared: bool = ProjectSettings.group_shared,
         duration_key: list[str] | None = None,
         default_job_s: float | None = None,
+        job_timeout_s: float | None = None,
         memory_key: str | None = None,
         write_inputs: Callable[[Path], None] | None = None,
         metadata: dict[str, Any] | None = None,
@@ -132,12 +135,18 @@ class Project:
             Let the group read and write the project (default: owner only).
         duration_key : list of str
             Job columns whose jobs take similar time (walltime rule).
+        job_timeout_s : float, optional
+            A job running longer than this is stopped (with its child
+            processes) and counts a lost run "timed out after N s"; it is
+            failed after ``max_attempts``. None: no limit.
         memory_key : str
             Job column of expected peak memory in GB: workers with a memory
             budget (``--mem-gb``, SLURM's allocation, the cgroup's limit)
             claim only jobs expected to fit, largest first; a job that runs
             out of memory is put back in the next larger class.
         """
+        if isinstance(random_state, bool) or not isinstance(random_state, int):
+            raise InputError(f"random_state must be an integer (the project seed), got {random_state!r}")
         if tasks is not None or learners is not None:
             if jobs is not None or runner is not None:
                 raise InputError(
@@ -165,7 +174,7 @@ class Project:
         settings = ProjectSettings(
             lease_s=lease_s, max_attempts=max_attempts, lock=lock, lock_lease_s=lock_lease_s,
             group_shared=bool(group_shared), duration_key=duration_key, default_job_s=default_job_s,
-            memory_key=memory_key,
+            memory_key=memory_key, job_timeout_s=job_timeout_s,
         ).to_dict()
         create_project(
             Path(path), jobs, runner, settings, random_state=random_state, write_inputs=write_inputs, metadata=metadata
@@ -199,15 +208,17 @@ class Project:
         """
         params_jsons = normalize_jobs(jobs)
         queue = self._queue()
-        existing = {row["key"] for row in queue.jobs.rows(int(queue.cursor()["n"]))}
         new: dict[str, str] = {}
         for text in params_jsons:
-            key = content_key(text)
-            if key not in existing:
-                new.setdefault(key, text)
-        if new:
+            new.setdefault(content_key(text), text)
+        # rows already committed are skipped under the project lock, so concurrent adds add a job once
+        try:
             queue.add(list(new.values()))
-        return len(new)
+        except OSError as err:
+            if is_disk_full(err):  # rows past the committed count are ignored, and removed by the next add
+                raise DiskFull.from_os_error(err, repr(str(queue.layout.jobs_dir))) from None
+            raise
+        return queue.last_added
 
     def jobs(self) -> "pd.DataFrame":
         """The job table: ``job_id``, ``key`` and one column per parameter."""
@@ -219,12 +230,15 @@ class Project:
 
     # -- running ---------------------------------------------------------------
     def run(self, n_workers: int = 2, *, backend: str = "local", progress: bool = True, trust_owner: bool = False,
-            **worker_options: Any) -> Status:  # fmt: skip
-        """Run the jobs on this machine with ``n_workers`` processes and wait.
+            **worker_options: Any) -> "RunStatus":  # fmt: skip
+        """Run the jobs on this machine with ``n_workers`` supervised processes and wait until every job ended.
 
-        ``n_workers=0`` (or ``backend="debug"``) runs every job in this
-        process, one after the other: breakpoints in the runner work.
-        Returns the final status. The project is checked first
+        A worker that dies has its job put back at once and is replaced; a
+        job that kills its worker ``max_attempts`` times is failed with the
+        reason. ``n_workers=0`` (or ``backend="debug"``) runs every job in
+        this process, one after the other (debug mode: breakpoints in the
+        runner work). Returns the final status with ``exit_code`` (0 all
+        done, 1 errors, 3 failed, 4 jobs left, 5 disk full). The project is checked first
         (:func:`benchgrid.store.check_project`); ``trust_owner=True`` runs
         another user's project.
         """
@@ -279,6 +293,10 @@ class Project:
 
     # -- looking ---------------------------------------------------------------
     def state(self) -> ProjectState:
+        """The state of every job; a ProjectError names a missing or damaged queue or job-table file."""
+        from ..store._damage import check_project_files
+
+        check_project_files(self.path)
         return ProjectState(self.path).refresh()
 
     def status(self) -> Status:

@@ -38,4 +38,10 @@ class DebugBackend(Backend):
     def launch(self, project: Any, n_workers: int = 1, *, progress: bool = False, **worker_options: Any) -> Launch:
         if n_workers not in (0, 1):
             raise InputError(f"n_workers must be 1 for the debug backend (one worker in this process), got {n_workers!r}")
-        return Launch(backend=self.name, n_workers=1, status=run_in_process(project, **worker_options))
+        from dataclasses import asdict
+
+        from ._supervisor import exit_code_of
+        from .local import RunStatus
+
+        status = run_in_process(project, **worker_options)
+        return Launch(backend=self.name, n_workers=1, status=RunStatus(**asdict(status), exit_code=exit_code_of(status.counts)))

@@ -1,20 +1,28 @@
-"""Local backend: N worker processes on this machine (or, with 0, jobs run in this process)."""
+"""Local backend: N supervised worker processes on this machine (or, with 0, jobs run in this process)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shlex
 import signal
 import subprocess
 import sys
+import threading
+from dataclasses import asdict, dataclass, field
 from types import SimpleNamespace
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar, Iterator
 
 from .._errors import InputError
+from ..store._leases import SUPERVISOR_ENV, process_identity
 from ..store._state import ProjectState
-from ..store._views import Status
+from ..store._layout import read_project_json
+from ..store._views import Status, status_of
 from ._backend import Backend, Launch, project_dir
 from ._base import wait_for_project
+from ._supervisor import Supervisor, exit_code_of
 
-__all__ = ["LocalBackend", "run_local", "worker_command"]
+__all__ = ["LocalBackend", "RunStatus", "run_local", "worker_command"]
 
 
 def worker_command(project_dir: str, name: str | None = None, **options: Any) -> list[str]:
@@ -36,38 +44,110 @@ def worker_command(project_dir: str, name: str | None = None, **options: Any) ->
     return cmd
 
 
-def run_local(project: Any, n_workers: int, *, progress: bool = True, **worker_options: Any) -> Status:
-    """Run ``n_workers`` worker processes and wait for them; Ctrl-C hands their jobs back."""
+@dataclass
+class RunStatus(Status):
+    """The final :class:`Status` of a run, with its exit code and the workers that ended abnormally.
+
+    ``exit_code`` follows :mod:`benchgrid._exitcodes`: 0 all done, 1 runner
+    errors, 3 failed jobs, 4 jobs left (workers kept dying), 5 disk full.
+    """
+
+    exit_code: int = 0
+    worker_ends: list[str] = field(default_factory=list)
+    problem: str = ""
+
+
+@contextlib.contextmanager
+def _interrupted_by(*signums: int) -> Iterator[None]:
+    """While running workers, SIGTERM/SIGHUP to `run` act as Ctrl-C: the workers hand their jobs back.
+
+    The workers lead their own process groups (so a job's processes end with
+    it), which takes them out of reach of a closed terminal or a ``kill`` of
+    ``run``; this passes those on. Only the main thread can set handlers.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    old = {s: signal.signal(s, handler) for s in signums}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def _spawn(project_dir: str, worker_options: dict[str, Any]) -> Callable[[str], subprocess.Popen[bytes]]:
+    me = process_identity()
+    # the workers name this process in their leases: while it lives, it records their deaths (with the signal)
+    env = {**os.environ, SUPERVISOR_ENV: f"{me['pid']}:{me['pid_start']}"}
+
+    def spawn(name: str) -> subprocess.Popen[bytes]:
+        # its own process group: the job's children end with it, and a dead worker's group is killed
+        cmd = worker_command(project_dir, name=name, **worker_options)
+        return subprocess.Popen(cmd, start_new_session=True, env=env)
+
+    return spawn
+
+
+def run_local(project: Any, n_workers: int, *, progress: bool = True, **worker_options: Any) -> RunStatus:
+    """Run ``n_workers`` supervised worker processes until every job is done, error or failed.
+
+    A worker that dies has its job put back at once (a lost run naming the
+    signal or exit status) and is replaced while jobs wait (see
+    :class:`~benchgrid.backends._supervisor.Supervisor`). Ctrl-C hands the
+    workers' jobs back and re-raises KeyboardInterrupt.
+    """
     if not isinstance(n_workers, int) or isinstance(n_workers, bool) or n_workers < 0:
         raise InputError(f"n_workers must be an integer >= 0 (0 runs jobs in this process), got {n_workers!r}")
+    hint_path = shlex.quote(str(project.path))
     if n_workers == 0:
         from .debug import run_in_process
 
-        return run_in_process(project, **worker_options)
-    procs = [
-        subprocess.Popen(worker_command(str(project.path), name=f"local{i}", **worker_options))
-        for i in range(n_workers)
-    ]
+        run_in_process(project, **worker_options)
+        st = status_of(ProjectState(project.path).refresh(), root_hint=hint_path)
+        return RunStatus(**asdict(st), exit_code=exit_code_of(st.counts))
     state = ProjectState(project.path)
-    try:
-        return wait_for_project(state, lambda: any(p.poll() is None for p in procs), progress=progress)
-    except KeyboardInterrupt:
-        # the terminal sent SIGINT to the workers too; make sure, then wait for their hand-back
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGINT)
-        for p in procs:
-            p.wait()
-        raise
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-                p.wait()
+    # workers that stop by design (a job budget, a deadline) are not replaced when they do
+    by_design = any(worker_options.get(k) is not None for k in ("max_jobs", "until"))
+    sup = Supervisor(
+        project.path, project.settings, n_workers, _spawn(str(project.path), worker_options),
+        replace_clean_exits=not by_design, state=state,
+    )
+    with _interrupted_by(signal.SIGTERM, signal.SIGHUP):
+        sup.start()
+        try:
+            wait_for_project(state, sup.step, progress=progress)
+        except KeyboardInterrupt:
+            # the workers lead their own process groups: the terminal's SIGINT reached only us
+            sup.stop(signal.SIGINT)
+            sup.wait()
+            raise
+        finally:
+            sup.stop(signal.SIGTERM)
+            sup.wait()
+    st = status_of(state.refresh(), root_hint=hint_path)
+    problem = ""
+    if sup.disk_full:
+        problem = (
+            "the disk is full (see above); free space and run again: "
+            "no result is lost, unfinished jobs go back to the queue"
+        )
+    elif sup.gave_up:
+        problem = sup.gave_up
+    return RunStatus(
+        **asdict(st),
+        exit_code=sup.exit_code(st.counts),
+        worker_ends=[e.message() for e in sup.ends],
+        problem=problem,
+    )
 
 
 class LocalBackend(Backend):
-    """``n_workers`` worker processes on this machine; :meth:`launch` waits for them.
+    """``n_workers`` supervised worker processes on this machine; :meth:`launch` waits for them.
 
     Ctrl-C hands their jobs back. ``n_workers=0`` runs the jobs in this
     process (the debug backend). No walltime: the workers run until the
@@ -84,5 +164,7 @@ class LocalBackend(Backend):
     waits: ClassVar[bool] = True
 
     def launch(self, project: Any, n_workers: int, *, progress: bool = True, **worker_options: Any) -> Launch:
-        status = run_local(SimpleNamespace(path=project_dir(project)), n_workers, progress=progress, **worker_options)
+        root = project_dir(project)
+        target = SimpleNamespace(path=root, settings=read_project_json(root)["settings"])
+        status = run_local(target, n_workers, progress=progress, **worker_options)
         return Launch(backend=self.name, n_workers=n_workers, status=status)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 from .._errors import InputError
 
@@ -19,6 +21,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-attempts", type=int, default=3, help="runs a job may lose to dead workers")
     p.add_argument("--lock", default="lease", help="'lease' (any filesystem, default) or 'flock' (one machine)")
     p.add_argument("--group-shared", action="store_true", help="let the group read and write the project")
+    p.add_argument(
+        "--job-timeout", type=float, metavar="SECONDS",
+        help="stop a job running longer than this; it counts a lost run (setting job_timeout_s)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,6 +46,13 @@ def run(args: argparse.Namespace) -> int:
 
 def _create(args: argparse.Namespace) -> int:
     from ..api._project import Project
+    from ..store._create import remove_interrupted_creations
+
+    removed, kept = remove_interrupted_creations(Path(args.dir))
+    for tmp in removed:
+        print(f"removed {tmp}, left by an interrupted init", file=sys.stderr)
+    for tmp in kept:
+        print(f"note: {tmp} is left by another init (running, or on another host); remove it if it is not", file=sys.stderr)
 
     options = dict(
         random_state=args.random_state,
@@ -47,6 +60,7 @@ def _create(args: argparse.Namespace) -> int:
         max_attempts=args.max_attempts,
         lock=args.lock,
         group_shared=args.group_shared,
+        job_timeout_s=args.job_timeout,
     )
     if args.grid:
         if args.jobs or args.runner:
@@ -62,7 +76,9 @@ def _create(args: argparse.Namespace) -> int:
 
         proj = Project.create(args.dir, read_jobs_file(args.jobs), args.runner, **options)
     n = len(proj.jobs())
-    print(f"created {proj.path} with {n} jobs; run them with: benchgrid run {args.dir} --workers 2")
+    import shlex
+
+    print(f"created {proj.path} with {n} jobs; run them with: benchgrid run {shlex.quote(str(proj.path))} --workers 2")
     if args.group_shared:
         import os
 

@@ -15,6 +15,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..api._project import Project
 
+    from .._errors import InputError
+
+    if args.limit < 0:
+        raise InputError(f"--limit must be >= 0 (0 shows every job), got {args.limit}")
     df = Project.open(args.dir).jobs()
     shown = df if args.limit == 0 else df.head(args.limit)
     print(shown.to_string(index=False))

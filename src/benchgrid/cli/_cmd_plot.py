@@ -28,6 +28,9 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.output or f"{args.kind}.png")
     if out.suffix.lower() not in SUFFIXES:
         raise InputError(f"-o must end in one of {', '.join(SUFFIXES)}, got {str(out)!r}")
+    from ._common import check_output_path
+
+    check_output_path(out)
     if len(args.dir) > 1 and args.kind != "timeline":
         raise InputError(f"{args.kind} plots one project, got {len(args.dir)} directories; "
                          "give one (only timeline takes several, one panel each)")

@@ -20,6 +20,9 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.output.lower().endswith((".html", ".htm")):
         raise InputError(f"-o must end in .html, got {args.output!r}")
+    from ._common import check_output_path
+
+    check_output_path(args.output)
     out = write_report(Project.open(args.dir), args.output)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): open it in a browser, no network needed")
     return 0

@@ -24,6 +24,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.output and not args.output.endswith((".csv", ".parquet")):
         raise InputError(f"-o must end in .csv or .parquet, got {args.output!r}")
+    if args.output:
+        from ._common import check_output_path
+
+        check_output_path(args.output)
     from ._where import parse_where
 
     where = parse_where(args.where)

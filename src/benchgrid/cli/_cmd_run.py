@@ -1,8 +1,16 @@
-"""benchgrid run DIR --workers N"""
+"""benchgrid run DIR --workers N
+
+Exit codes (see :mod:`benchgrid._exitcodes`): 0 every job done, 1 some
+runner errors, 2 bad input or damaged project, 3 some jobs failed (lost
+``max_attempts`` runs), 4 jobs left because workers kept dying, 5 disk
+full, 130 interrupted.
+"""
 
 from __future__ import annotations
 
 import argparse
+from typing import Any
+import sys
 
 from .._errors import InputError
 
@@ -15,17 +23,27 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trust-owner", action="store_true",
                    help="accept a project owned by another user (its workers run code as you)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--job-timeout", type=float, metavar="SECONDS",
+        help="stop a job running longer than this (a lost run; default: the project's job_timeout_s)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from ..api._project import Project
     from .._format import format_counts
+    from ._common import check_timeout
 
     if args.workers < 0:
         raise InputError(f"--workers must be >= 0 (0 runs jobs in this process), got {args.workers}")
     proj = Project.open(args.dir)
-    status = proj.run(n_workers=args.workers, progress=not args.no_progress, trust_owner=args.trust_owner)
+    options: dict[str, Any] = {}
+    if args.job_timeout is not None:
+        options["job_timeout_s"] = check_timeout(args.job_timeout, "--job-timeout")
+    status = proj.run(n_workers=args.workers, progress=not args.no_progress, trust_owner=args.trust_owner, **options)
     print(f"{proj.path}: {format_counts(status.counts)}")
     if status.hint:
         print(status.hint)
-    return 0 if status.counts["error"] == 0 and status.counts["failed"] == 0 else 1
+    if status.problem:
+        print(f"benchgrid: {status.problem}", file=sys.stderr)
+    return status.exit_code

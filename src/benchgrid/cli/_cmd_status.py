@@ -23,6 +23,10 @@ def run(args: argparse.Namespace) -> int:
     from ..api._project import Project
     from ._common import fmt_seconds
 
+    if args.watch and args.json:
+        from .._errors import InputError
+
+        raise InputError("--json and --watch do not go together: --json prints one snapshot, --watch a live view")
     proj = Project.open(args.dir)
     if args.watch:
         from ._watch import watch

@@ -17,6 +17,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trust-owner", action="store_true", help="work on a project owned by another user (it runs code as you)")
     p.add_argument("--default-job-s", type=float, help="expected seconds of a job of an unseen kind (walltime rule)")
     p.add_argument(
+        "--job-timeout", "--job-timeout-s", dest="job_timeout", type=float, metavar="SECONDS",
+        help="stop a job running longer than this (a lost run; default: the project's job_timeout_s)",
+    )
+    p.add_argument(
         "--mem-gb", type=float,
         help="memory budget in GB: claim only jobs expected to fit (default: SLURM's allocation, the cgroup's limit)",
     )
@@ -26,9 +30,11 @@ def run(args: argparse.Namespace) -> int:
     import signal
 
     from ..worker._worker import HANDBACK_SIGNALS, Worker
-    from ._common import parse_until
+    from ._common import check_timeout, parse_until
 
     until = parse_until(args.until)
+    job_timeout_s = None if args.job_timeout is None else check_timeout(args.job_timeout, "--job-timeout")
+    owns_process = bool(getattr(args, "_own_process", False))
     # Block the hand-back signals before the runner's imports start threads (numpy's
     # BLAS pool): a thread that does not block SIGTERM would take it and die by it.
     old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, HANDBACK_SIGNALS)
@@ -36,6 +42,9 @@ def run(args: argparse.Namespace) -> int:
         worker = Worker(
             args.dir, name=args.name, max_jobs=args.max_jobs, until=until, default_job_s=args.default_job_s,
             max_batch=args.max_batch, mem_gb=args.mem_gb, trust_owner=args.trust_owner,
+            job_timeout_s=job_timeout_s, owns_process=owns_process,
+            # after a job timeout the worker starts afresh as the same command (and, under SLURM, the same task)
+            restart_argv=list(sys.orig_argv[1:]) if owns_process else None,
         )
         s = worker.run()
     finally:  # called in-process (tests, notebooks): leave the caller's mask as it was

@@ -11,7 +11,7 @@ from typing import Any
 from .._errors import InputError
 from .._format import fmt_seconds
 
-__all__ = ["fmt_seconds", "parse_until", "read_jobs_file"]
+__all__ = ["check_output_path", "check_timeout", "fmt_seconds", "parse_until", "read_jobs_file"]
 
 JOB_FILE_SUFFIXES = (".csv", ".json", ".jsonl", ".parquet")
 
@@ -54,9 +54,13 @@ def parse_until(text: str | None) -> float | None:
     if text is None:
         return None
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         pass
+    else:
+        if value != value or value in (float("inf"), float("-inf")):
+            raise InputError(f"--until must be a finite time, got {text!r}")
+        return value
     if text.startswith("+") and text[-1:] in "smh" and text[1:-1].replace(".", "", 1).isdigit():
         return time.time() + float(text[1:-1]) * {"s": 1, "m": 60, "h": 3600}[text[-1]]
     try:
@@ -69,3 +73,44 @@ def parse_until(text: str | None) -> float | None:
     return moment.timestamp()
 
 
+def check_output_path(path: str | Path, option: str = "-o") -> Path:
+    """An output file goes into a folder that exists and that we may write (checked before any work).
+
+    Examples
+    --------
+    >>> check_output_path("/no/such/folder/x.csv")
+    Traceback (most recent call last):
+    ...
+    benchgrid._errors.InputError: -o: folder '/no/such/folder' does not exist; create it first or choose another path
+    """
+    import os
+
+    out = Path(path)
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputError(f"{option}: folder {str(folder)!r} does not exist; create it first or choose another path")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        why = "is on a read-only file system" if os.statvfs(folder).f_flag & os.ST_RDONLY else "is not writable by you"
+        raise InputError(f"{option}: folder {str(folder)!r} {why}; choose another path")
+    if out.is_dir():
+        raise InputError(f"{option}: {str(out)!r} is a folder; give a file name")
+    return out
+
+
+def check_timeout(value: float, name: str) -> float:
+    """A time limit in seconds: finite and > 0.
+
+    Examples
+    --------
+    >>> check_timeout(2.5, "--job-timeout")
+    2.5
+    >>> check_timeout(float("nan"), "--job-timeout")
+    Traceback (most recent call last):
+    ...
+    benchgrid._errors.InputError: --job-timeout must be a number of seconds > 0, got nan
+    """
+    import math
+
+    if not (math.isfinite(value) and value > 0):
+        raise InputError(f"{name} must be a number of seconds > 0, got {value!r}")
+    return value

@@ -12,7 +12,8 @@ import importlib
 import sys
 from typing import NoReturn, Sequence
 
-from .._errors import BenchgridError
+from .._errors import BenchgridError, DiskFull, is_disk_full
+from .._exitcodes import EXIT_DISK_FULL
 
 # command name -> (module, one-line help); order is the order in --help
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -58,6 +59,7 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``benchgrid`` command; returns the exit code."""
+    own_process = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(command if command in COMMANDS else None)
@@ -65,14 +67,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    args._own_process = own_process  # `benchgrid work` may then lead its process group and end itself
     try:
-        return int(args._run(args) or 0)
+        code = int(args._run(args) or 0)
+        sys.stdout.flush()  # inside the try: a reader that went away (`| head`) is not an error
+        return code
+    except DiskFull as err:
+        print(f"benchgrid: {err}", file=sys.stderr)
+        return EXIT_DISK_FULL
     except BenchgridError as err:
         print(f"benchgrid: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("benchgrid: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+    except OSError as err:  # a file the user named, or the disk: one line, no traceback
+        if is_disk_full(err):
+            print(f"benchgrid: {DiskFull.from_os_error(err)}", file=sys.stderr)
+            return EXIT_DISK_FULL
+        where = f" {err.filename!r}" if err.filename else ""
+        print(f"benchgrid: error: cannot write or read{where}: {err.strerror or err}", file=sys.stderr)
+        return 2
+
+
+def _quiet_broken_pipe() -> int:
+    """``benchgrid ... | head``: the reader left; exit quietly (as ``cat`` does) without a traceback."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python flushes stdout at exit; let that go nowhere
+    except (OSError, ValueError):
+        pass
+    return 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader went away
 
 
 if __name__ == "__main__":

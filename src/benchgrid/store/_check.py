@@ -34,6 +34,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._errors import ProjectError
+from ._damage import check_project_files
 from ._lanes import read_lane_ids
 from ._layout import Layout
 from ._safe_io import open_file
@@ -118,6 +120,10 @@ def check_logs(root: Path, *, save: bool = True) -> CheckReport:
         found.close()
         return report
 
+    try:  # issue 10: a truncated or missing job-table part, a claims.log with no valid record
+        check_project_files(root)
+    except ProjectError as err:
+        found.problem("damaged file", str(err))
     requeue = _lines(layout.requeue, found, report) if layout.requeue.exists() else []
     put_back_at: dict[tuple[int, int], int] = {}
     for record, start, _end in requeue:

@@ -4,23 +4,39 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import os
-import secrets
 import shutil
 import time
 import warnings
 from pathlib import Path
 from typing import Any, Callable
 
-from .._errors import InputError, ProjectError
+from .._errors import DiskFull, InputError, ProjectError, is_disk_full
 from ._jobs import JobTable, normalize_jobs
 from ._lanes import N_LANES, append_lane_ids, split_by_lane
-from ._layout import FORMAT_VERSION, Layout, environment, write_project_json
+from ._layout import FORMAT_VERSION, Layout, creation_temp_name, environment, interrupted_creations, write_project_json
 from ._records import append_records
 from ._safe_io import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, SHARED_DIR_MODE, SHARED_FILE_MODE, fix_mode
 from ._settings import ProjectSettings
 
-__all__ = ["create_project", "check_settings", "check_new_path"]
+__all__ = ["create_project", "check_settings", "check_new_path", "remove_interrupted_creations"]
+
+
+def remove_interrupted_creations(path: Path) -> tuple[list[Path], list[Path]]:
+    """Remove the temp folders of interrupted creations of ``path`` whose creator is gone.
+
+    Returns (removed, kept): kept folders may belong to a creation still
+    running, or to another host; the caller names them.
+    """
+    removed, kept = [], []
+    for tmp, gone in interrupted_creations(Path(path).absolute()):
+        if gone:
+            shutil.rmtree(tmp, ignore_errors=True)
+            removed.append(tmp)
+        else:
+            kept.append(tmp)
+    return removed, kept
 
 
 def check_settings(settings: dict[str, Any]) -> None:
@@ -83,6 +99,8 @@ def create_project(
     path = Path(path).absolute()
     check_new_path(path)
     check_settings(settings)
+    if isinstance(random_state, bool) or not isinstance(random_state, numbers.Integral):
+        raise InputError(f"random_state must be an integer (the project seed), got {random_state!r}")
     params_jsons = normalize_jobs(jobs)
     seen: dict[str, int] = {}
     for i, text in enumerate(params_jsons):
@@ -91,7 +109,8 @@ def create_project(
         seen[text] = i
     if not path.parent.exists():
         raise InputError(f"the parent folder of {str(path)!r} does not exist; create it first")
-    tmp = path.parent / f".{path.name}.creating-{os.getpid()}-{secrets.token_hex(3)}"
+    remove_interrupted_creations(path)
+    tmp = creation_temp_name(path)
     old_umask = os.umask(0o007 if settings.get("group_shared") else 0o077)
     try:
         tmp.mkdir()
@@ -125,8 +144,10 @@ def create_project(
         if path.exists():
             path.rmdir()  # an empty directory the user made for us
         os.rename(tmp, path)
-    except BaseException:
+    except BaseException as err:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(err, OSError) and is_disk_full(err):
+            raise DiskFull.from_os_error(err, repr(str(path))) from None
         raise
     finally:
         os.umask(old_umask)

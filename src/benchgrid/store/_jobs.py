@@ -4,8 +4,14 @@ A job is a row with an id (its position), a content key and parameters.
 Row ``i`` lives on line ``i % PART_SIZE`` of part ``i // PART_SIZE``, so a
 worker finds a job without reading the table; parts are read once and
 cached. The number of committed jobs is the ``n`` of the last claim record
-(see ``_queue``), so lines past it (an ``add`` killed mid-write) are ignored
-and truncated by the next ``add``.
+(see ``_queue``), so lines past it (an ``add`` killed mid-write or cut short
+by a full disk, at any byte) are ignored by readers and removed by the next
+``add`` before it writes: from the last committed part, and every later part
+(an interrupted ``add`` may have begun one). Each row carries its id, and a
+row read at the wrong place is reported, never used.
+
+``Queue.add`` skips jobs whose content key is already committed, under the
+project lock, so two processes adding the same jobs at once add them once.
 """
 
 from __future__ import annotations
@@ -13,10 +19,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from .._errors import InputError
+from .._errors import InputError, ProjectError
 from ._safe_io import make_dir, open_file
 
 __all__ = ["PART_SIZE", "JobTable", "content_key", "job_seed", "normalize_jobs"]
@@ -141,7 +148,13 @@ class JobTable:
             self._parts[part] = rows[: max(0, self.committed - part * PART_SIZE)]
         if line >= len(rows):
             raise KeyError(job_id)
-        return rows[line]
+        row = rows[line]
+        if row.get("id") != job_id:
+            raise ProjectError(
+                f"job table part {str(self.part_path(part))!r} is damaged: line {line} holds job {row.get('id')!r}, "
+                f"not job {job_id}; restore the file from a backup (or run `benchgrid check`)"
+            )
+        return row
 
     def rows(self, n_jobs: int) -> list[dict[str, Any]]:
         """All committed rows (the first ``n_jobs``)."""
@@ -150,21 +163,53 @@ class JobTable:
             out.extend(self._load_part(part))
         return out[:n_jobs]
 
-    def append(self, params_jsons: Sequence[str], n_committed: int) -> int:
-        """Write rows (canonical JSON) after the ``n_committed`` first; call holding the project lock.
+    def committed_keys(self, n_committed: int) -> set[str]:
+        """Content keys of the first ``n_committed`` rows (read from the fixed row prefix, without parsing JSON)."""
+        keys: set[str] = set()
+        for part in range(math.ceil(n_committed / PART_SIZE)):
+            try:
+                with open_file(self.part_path(part), "rb") as f:
+                    data = f.read()
+            except FileNotFoundError:
+                break
+            lines = data.split(b"\n")[: max(0, min(PART_SIZE, n_committed - part * PART_SIZE))]
+            for line in lines:
+                start = line.find(b'"key":"') + 7
+                if start >= 7:
+                    keys.add(line[start : line.find(b'"', start)].decode())
+        return keys
 
-        Returns the new number of rows, which the caller commits in the claims log.
-        """
-        make_dir(self.dir)
+    def _drop_uncommitted(self, n_committed: int) -> None:
+        """Remove every byte past the ``n_committed`` rows: what an interrupted add left."""
         last_part = n_committed // PART_SIZE
         keep = n_committed % PART_SIZE
         path = self.part_path(last_part)
-        if path.exists():  # drop uncommitted lines of an interrupted add
+        if path.exists():
             with open_file(path, "rb") as f:
                 lines = f.read().split(b"\n")
             if len(lines) - 1 != keep or (lines and lines[-1]):
+                if len(lines) - 1 < keep:
+                    raise ProjectError(
+                        f"job table part {str(path)!r} holds {len(lines) - 1} complete rows, fewer than the "
+                        f"{keep} committed; restore it from a backup"
+                    )
                 with open_file(path, "wb") as f:
                     f.write(b"".join(line + b"\n" for line in lines[:keep]))
+                    f.flush()
+                    os.fsync(f.fileno())
+        part = last_part + 1
+        while self.part_path(part).exists():  # a later part begun by an interrupted add
+            self.part_path(part).unlink()
+            part += 1
+
+    def append(self, params_jsons: Sequence[str], n_committed: int) -> int:
+        """Write rows (canonical JSON) after the ``n_committed`` first; call holding the project lock.
+
+        Returns the new number of rows, which the caller commits in the claims
+        log. The caller skips rows already committed (:meth:`committed_keys`).
+        """
+        make_dir(self.dir)
+        self._drop_uncommitted(n_committed)
         job_id = n_committed
         by_part: dict[int, list[str]] = {}
         for text in params_jsons:
@@ -175,5 +220,7 @@ class JobTable:
         for part, lines_ in by_part.items():
             with open_file(self.part_path(part), "a") as f:
                 f.write("".join(lines_))
+                f.flush()
+                os.fsync(f.fileno())  # rows reach the disk before the claims log commits them
         self._parts.clear()
         return job_id

@@ -29,7 +29,10 @@ from typing import Any
 from .._errors import ProjectError
 from ._records import read_json, write_json_atomic
 
-__all__ = ["FORMAT_VERSION", "Layout", "read_project_json", "write_project_json", "environment"]
+__all__ = [
+    "FORMAT_VERSION", "Layout", "read_project_json", "write_project_json", "environment",
+    "creation_temp_name", "interrupted_creations",
+]
 
 FORMAT_VERSION = 1
 
@@ -86,6 +89,40 @@ class Layout:
         return self.root / "workers" / worker_id
 
 
+def creation_temp_name(path: Path) -> Path:
+    """The temp sibling a new project is built in: ``.NAME.creating-HOST-PID-TOKEN``."""
+    import secrets
+
+    host = socket.gethostname().split(".")[0].replace("-", "_")
+    return path.parent / f".{path.name}.creating-{host}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+def interrupted_creations(path: Path) -> list[tuple[Path, bool]]:
+    """Temp folders left by interrupted creations of ``path``, each with whether its creator is surely gone.
+
+    Surely gone: it ran on this host and its pid no longer exists. A folder
+    from another host (or an old benchgrid's name) cannot be judged.
+    """
+    out: list[tuple[Path, bool]] = []
+    try:
+        siblings = list(path.parent.glob(f".{path.name}.creating-*"))
+    except OSError:
+        return out
+    this_host = socket.gethostname().split(".")[0].replace("-", "_")
+    for tmp in sorted(siblings):
+        parts = tmp.name.rsplit("-", 3)
+        gone = False
+        if len(parts) == 4 and parts[1] == this_host and parts[2].isdigit():
+            try:
+                os.kill(int(parts[2]), 0)
+            except ProcessLookupError:
+                gone = True
+            except OSError:
+                pass
+        out.append((tmp, gone))
+    return out
+
+
 def environment() -> dict[str, Any]:
     """Python, package versions and host, recorded at creation for reproducibility."""
     from importlib import metadata
@@ -114,10 +151,22 @@ def read_project_json(root: Path) -> dict[str, Any]:
     """Read and check ``project.json``; a clear ProjectError for every way it can be wrong."""
     path = Layout(root).project_json
     if not root.exists():
+        left = interrupted_creations(root)
+        if left:
+            raise ProjectError(
+                f"project directory {str(root)!r} does not exist: an `init` of it was interrupted and left "
+                f"{str(left[0][0])!r}; run `benchgrid init` again (it removes that folder)"
+            )
         raise ProjectError(f"project directory {str(root)!r} does not exist; create it with `benchgrid init`")
     if not root.is_dir():
         raise ProjectError(f"{str(root)!r} is a file, not a project directory")
     if not path.exists():
+        left = interrupted_creations(root)
+        if left:
+            raise ProjectError(
+                f"{str(root)!r} is not a benchgrid project (no project.json); an `init` of it was interrupted "
+                f"and left {str(left[0][0])!r}: run `benchgrid init` again (it removes that folder)"
+            )
         raise ProjectError(
             f"{str(root)!r} is not a benchgrid project (no project.json); "
             "give the directory that `benchgrid init` created"

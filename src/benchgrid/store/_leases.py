@@ -39,6 +39,9 @@ __all__ = [
     "expire_dead_workers",
     "list_leases",
     "process_identity",
+    "expire_worker",
+    "supervisor_alive",
+    "SUPERVISOR_ENV",
 ]
 
 FINAL_OPS = ("done", "error", "handback")
@@ -122,7 +125,22 @@ def is_dead(lease: dict[str, Any], now: float | None = None) -> bool:
     if lease.get("state") != "running":
         return False
     now = time.time() if now is None else now
-    return now - float(lease["heartbeat"]) > float(lease["lease_s"]) or process_gone(lease)
+    return now - float(lease["heartbeat"]) > float(lease["lease_s"]) or (
+        process_gone(lease) and not supervisor_alive(lease)
+    )
+
+
+# issue 10: a worker started by `run` names its supervisor, which puts its jobs back the moment it dies,
+# with the signal or exit status as the reason; others leave it that moment (lease expiry still applies)
+SUPERVISOR_ENV = "BENCHGRID_SUPERVISOR"
+
+
+def supervisor_alive(lease: dict[str, Any]) -> bool:
+    """True when the lease names a supervising process of this machine that still runs."""
+    sup = lease.get("supervisor")
+    if not isinstance(sup, dict) or "pid" not in sup:
+        return False
+    return not process_gone({**lease, "pid": sup["pid"], "pid_start": sup.get("pid_start")})
 
 
 def held_unfinished(layout: Layout, worker_id: str, lease: dict[str, Any]) -> list[Claim]:
@@ -195,3 +213,35 @@ def expire_dead_workers(
             fault_point("recover.marked")
             n_done += len(new)
     return n_done
+
+
+# -- issue 10 (reliability): a supervisor that saw its worker end puts its jobs back at once --------
+def expire_worker(queue: Queue, worker_id: str, *, reason: str, by: str = "", count_lost: bool = True) -> list[Claim]:
+    """Put back now the jobs of a worker whose end its supervisor saw, naming why (no lease wait).
+
+    The worker runs its claims in order and records each as it ends, so the
+    first unfinished claim is the job it was running: that one counts a lost
+    run with ``reason`` (``"killed by SIGSEGV"``); the claims it held but had
+    not started go back without one (they did not kill it). With
+    ``count_lost=False`` (the disk filled) none counts. A worker that ended
+    cleanly is left alone, and each (job, attempt) is put back once
+    (:meth:`Queue.put_back`), so calling this twice, or after a recoverer, is
+    harmless. Returns the claims it put back or failed.
+    """
+    from ._lost import lose_runs
+
+    wdir = queue.layout.worker_dir(worker_id)
+    with queue.lock:
+        lease = read_lease(wdir)  # fresh, under the lock
+        if lease is None or lease.get("state") != "running":
+            return []
+        lost = held_unfinished(queue.layout, worker_id, lease)
+        running, spared = (lost[:1], lost[1:]) if count_lost else ([], lost)
+        new = lose_runs(queue, running, reason=reason, source=worker_id, spared=spared,
+                        detail=f"last worker {worker_id} on {lease.get('host')}")
+        now = time.time()
+        if new:
+            queue.log_event([{"op": "expired", "w": worker_id, "c": [c.to_list() for c in new], "by": by,
+                              "why": reason, "t": now}])
+        write_json_atomic(wdir / "revoked", {"by": by, "t": now, "claims": [c.to_list() for c in lost]})
+    return new

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .._errors import ProjectError
-from ._jobs import JobTable
+from ._jobs import JobTable, content_key
 from ._layout import Layout
 from ._lock import make_lock
 from ._faults import fault_point
@@ -87,6 +87,7 @@ class Queue:
         )
         self._put_back: set[tuple[int, int]] = set()  # (job, attempt) lines already in requeue.log
         self._put_back_offset = 0
+        self.last_added = 0  # rows written by the last add (issue 10: committed ones are skipped)
 
     # -- reading -------------------------------------------------------------
     def cursor(self) -> dict[str, Any]:
@@ -226,6 +227,7 @@ class Queue:
         *,
         failed: Iterable[tuple[Claim, str]] = (),
         locked: bool = False,
+        reason: str | None = None,
     ) -> list[Claim]:
         """Write the fate of runs that ended without a result, each (job, attempt) once.
 
@@ -233,14 +235,15 @@ class Queue:
         ``failed`` (claim, reason) pairs are recorded as failed at that
         attempt and never handed out. Returns the claims (requeued and
         failed) that were new; the rest were already written by someone else.
+        ``reason`` (issue 10) says why the runs were lost ("killed by SIGSEGV").
         """
         if locked:
-            return self._put_back_locked(list(claims), list(failed), why, source)
+            return self._put_back_locked(list(claims), list(failed), why, source, reason)
         with self.lock:
-            return self._put_back_locked(list(claims), list(failed), why, source)
+            return self._put_back_locked(list(claims), list(failed), why, source, reason)
 
     def _put_back_locked(
-        self, claims: list[Claim], failed: list[tuple[Claim, str]], why: str, source: str
+        self, claims: list[Claim], failed: list[tuple[Claim, str]], why: str, source: str, reason: str | None = None
     ) -> list[Claim]:
         if not claims and not failed:
             return []
@@ -249,7 +252,7 @@ class Queue:
         now = time.time()
         records: list[dict[str, Any]] = []
         new: list[Claim] = []
-        for claim, reason in [(c, None) for c in claims] + list(failed):
+        for claim, fail in [(c, None) for c in claims] + list(failed):
             key = (claim.job_id, claim.attempt)
             if key in seen:
                 continue
@@ -259,8 +262,10 @@ class Queue:
             }
             if claim.lane:
                 record["lane"] = claim.lane
+            if fail is not None:
+                record["fail"] = fail
             if reason is not None:
-                record["fail"] = reason
+                record["reason"] = reason
             records.append(record)
             new.append(claim)
         if records:
@@ -286,6 +291,10 @@ class Queue:
         with self.lock:
             cur = self.cursor()
             n0 = int(cur["n"])
+            # issue 10: rows already committed are skipped under the lock (concurrent adds add a job once)
+            existing = self.jobs.committed_keys(n0)
+            params_jsons = [t for t in params_jsons if content_key(t) not in existing]
+            self.last_added = len(params_jsons)
             n = self.jobs.append(params_jsons, n0)
             record = {"op": "add", "next": cur["next"], "rq": cur["rq"], "n": n, "t": time.time()}
             if "lanes" in cur:

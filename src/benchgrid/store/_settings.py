@@ -45,6 +45,8 @@ class ProjectSettings:
         Expected seconds of a job of a kind not seen yet.
     memory_key : str, optional
         Job column of expected peak memory in GB (memory lanes).
+    job_timeout_s : float, optional
+        A job running longer is stopped and counted as a lost run.
 
     Examples
     --------
@@ -67,10 +69,11 @@ class ProjectSettings:
     duration_key: Sequence[str] | None = None  # kept as a tuple
     default_job_s: float | None = None
     memory_key: str | None = None
+    job_timeout_s: float | None = None
 
     def __post_init__(self) -> None:
         if not (_number(self.lease_s) and self.lease_s > 0):
-            raise InputError(f"lease_s must be a number > 0 (seconds), got {self.lease_s!r}")
+            raise InputError(f"lease_s must be a number > 0 and finite (seconds), got {self.lease_s!r}")
         if isinstance(self.max_attempts, bool) or not (isinstance(self.max_attempts, int) and self.max_attempts >= 1):
             raise InputError(f"max_attempts must be an integer >= 1, got {self.max_attempts!r}")
         if self.lock not in LOCK_MODES:
@@ -86,6 +89,8 @@ class ProjectSettings:
             object.__setattr__(self, "duration_key", tuple(key))
         if self.default_job_s is not None and not (_number(self.default_job_s) and self.default_job_s > 0):
             raise InputError(f"default_job_s must be a number > 0 (seconds) or None, got {self.default_job_s!r}")
+        if self.job_timeout_s is not None and not (_number(self.job_timeout_s) and self.job_timeout_s > 0):
+            raise InputError(f"job_timeout_s must be a finite number > 0 (seconds) or None, got {self.job_timeout_s!r}")
         if self.memory_key is not None and not (isinstance(self.memory_key, str) and self.memory_key):
             raise InputError(f"memory_key must be the name of a job column (expected peak GB), got {self.memory_key!r}")
 

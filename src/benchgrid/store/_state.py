@@ -18,6 +18,7 @@ re-reads only what was appended since its last look.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from pathlib import Path
@@ -30,7 +31,16 @@ from ._records import iter_records, read_records
 
 __all__ = ["ProjectState", "STATES"]
 
+MISSING_LEASE_GRACE_S = 60.0  # a claim's lease is written before its claim record; this covers NFS caching
+
 STATES = ("pending", "running", "queued", "done", "error", "failed", "stranded")
+
+
+def _worker_ids(layout: Layout, leases: dict[str, Any]) -> list[str]:
+    try:
+        return sorted(set(leases) | set(os.listdir(layout.workers_dir)))
+    except OSError:
+        return list(leases)
 
 
 class ProjectState:
@@ -93,7 +103,8 @@ class ProjectState:
             if r.get("op") == "failed":
                 self.failed[r["job"]] = (r["a"], r.get("reason", ""))
         self.leases = list_leases(self.root)
-        for wid in self.leases:
+        # issue 10: every worker folder, also one whose lease.json is damaged: its results are in events.log
+        for wid in _worker_ids(self.layout, self.leases):
             for r in self._new(self.layout.worker_dir(wid) / "events.log"):
                 if r.get("op") in ("done", "error"):
                     self.n_final_records += 1
@@ -109,6 +120,7 @@ class ProjectState:
             self.claimed.get(job, (0,))[0],
             self.requeued.get(job, (0,))[0],
             self.failed.get(job, (0,))[0],
+            self.final.get(job, (0,))[0],  # issue 10: a result whose claim record was damaged still counts
         )
 
     def state_of(self, job: int, now: float | None = None) -> str:
@@ -127,7 +139,10 @@ class ProjectState:
         if claim is not None and claim[0] == attempt:
             lease = self.leases.get(claim[1])
             if lease is None:
-                return "running"  # claimed a moment ago; lease file not visible yet
+                # claimed a moment ago (lease file not visible yet: NFS caches), or (issue 10) the
+                # worker's lease.json or folder is damaged or gone: then nobody runs it
+                fresh = (time.time() if now is None else now) - claim[2] < MISSING_LEASE_GRACE_S
+                return "running" if fresh else "stranded"
             if lease.get("revoked") or lease.get("state") != "running" or is_dead(lease, now):
                 return "stranded"
             return "running"
@@ -142,7 +157,7 @@ class ProjectState:
     def counts(self) -> dict[str, int]:
         """Number of jobs in each state (every state present, zeros included)."""
         now = time.time()
-        touched = set(self.claimed) | set(self.requeued) | set(self.failed)
+        touched = set(self.claimed) | set(self.requeued) | set(self.failed) | set(self.final)
         counts = Counter({s: 0 for s in STATES})
         counts.update(self.state_of(job, now) for job in touched)
         counts["pending"] += self.n - len(touched)

@@ -47,7 +47,8 @@ def status_of(state: ProjectState, root_hint: str = "DIR", n_errors: int = 5) ->
     """Summarise a refreshed :class:`ProjectState`."""
     now = time.time()
     # one pass over the jobs that ever left 'pending'; the others are pending by definition
-    states = {job: state.state_of(job, now) for job in set(state.claimed) | set(state.requeued) | set(state.failed)}
+    touched = set(state.claimed) | set(state.requeued) | set(state.failed) | set(state.final)
+    states = {job: state.state_of(job, now) for job in touched}
     counts = {s: 0 for s in STATES}
     for s in states.values():
         counts[s] += 1

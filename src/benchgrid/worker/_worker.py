@@ -20,6 +20,7 @@ import re
 import secrets
 import signal
 import socket
+import sys
 import threading
 import time
 import traceback
@@ -27,26 +28,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .._errors import InputError
+from .._errors import DiskFull, InputError, is_disk_full
+from .._exitcodes import EXIT_DISK_FULL, EXIT_WORKER_RESTART
+from ..store._damage import check_project_files
 from ..store._jobs import job_seed
 from ..store._layout import Layout, read_project_json
 from ..store._faults import fault_point
 from ..store._lanes import MEM_CLASSES_GB, N_LANES, lane_of
-from ..store._leases import expire_dead_workers, process_identity, write_lease
+from ..store._leases import SUPERVISOR_ENV, expire_dead_workers, process_identity, write_lease
+from ..store._lost import lose_runs
 from ..store._queue import NO_FIT, Claim, Queue
 from ..store._records import encode
 from ..store._settings import ProjectSettings
 from ._memory import budget_gb, rss_gb
-from ..store._safe_io import make_dir, open_file
+from ..store._safe_io import make_dir, open_file, open_nofollow
 from ..store._trust import check_project
 from ._context import JobContext, reset_current_job, set_current_job
 from ._durations import DurationModel
+from ._procs import become_group_leader, kill_job_processes
 
 __all__ = ["Worker", "WorkerSummary", "load_runner", "HANDBACK_SIGNALS"]
 
 # SIGUSR1: SLURM's warning (--signal); SIGUSR2: Grid Engine's (-notify, at h_rt and before qdel's kill)
 HANDBACK_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2)
-EXIT_OUT_OF_MEMORY = 75  # the memory guard stopped this worker; its job went to a larger memory class
+EXIT_OUT_OF_MEMORY = EXIT_WORKER_RESTART  # the memory guard stopped this worker; its job went to a larger class
 
 
 def _fmt_gb(gb: float | None) -> str:
@@ -94,6 +99,13 @@ class WorkerSummary:
     seconds: float = 0.0
 
 
+def _supervisor_of_env() -> dict[str, Any] | None:
+    """The supervising process named by ``BENCHGRID_SUPERVISOR`` ("pid:start time"), if any."""
+    text = os.environ.get(SUPERVISOR_ENV, "")
+    pid, _, start = text.partition(":")
+    return {"pid": int(pid), "pid_start": start} if pid.isdigit() and start else None
+
+
 class _Revoked(Exception):
     pass
 
@@ -121,6 +133,22 @@ class Worker:
         by then are not claimed, and a job running at that time is handed back.
     default_job_s : float, optional
         Expected seconds of a job whose kind has not been seen yet (walltime rule).
+    job_timeout_s : float, optional
+        Stop a job running longer than this (default: the project's
+        ``job_timeout_s`` setting, None for no limit). The job counts a lost
+        run "timed out after N s" (failed after ``max_attempts``), its child
+        processes are killed, and the worker process starts afresh: it
+        re-executes ``restart_argv`` when given, else it exits with
+        :data:`~benchgrid._exitcodes.EXIT_WORKER_RESTART` for its supervisor
+        to start another. Enforced only when the worker owns its process
+        (``owns_process=True``).
+    restart_argv : list of str, optional
+        The command line that starts this worker again (``benchgrid work``).
+    owns_process : bool
+        This process exists only to be this worker (``benchgrid work``): it
+        may lead its own process group, kill the job's child processes and
+        end itself when a job passes its time limit. False when called
+        in-process (tests, notebooks).
     trust_owner : bool, default=False
         Work on a project owned by another user (see :mod:`benchgrid.store._trust`).
 
@@ -140,6 +168,9 @@ class Worker:
         max_batch: int = 64,
         claim_target_s: float = 0.1,
         mem_gb: float | None = None,
+        job_timeout_s: float | None = None,
+        restart_argv: list[str] | None = None,
+        owns_process: bool = False,
         trust_owner: bool = False,
     ):
         self.root = Path(root).absolute()
@@ -152,6 +183,17 @@ class Worker:
             raise InputError(f"max_batch must be >= 1, got {max_batch!r}")
         self.max_jobs = max_jobs
         self.until = until
+        if job_timeout_s is None:
+            job_timeout_s = self.settings.get("job_timeout_s")
+        if job_timeout_s is not None and not (
+            isinstance(job_timeout_s, (int, float)) and 0 < job_timeout_s < float("inf")
+        ):
+            raise InputError(f"job_timeout_s must be a number of seconds > 0, got {job_timeout_s!r}")
+        self.job_timeout_s = None if job_timeout_s is None else float(job_timeout_s)
+        self.restart_argv = restart_argv
+        self.owns_process = owns_process
+        self.disk_full: DiskFull | None = None
+        self._own_process = False
         self.max_batch = max_batch
         self.claim_target_s = claim_target_s
         if mem_gb is not None and not (isinstance(mem_gb, (int, float)) and math.isfinite(mem_gb) and mem_gb > 0):
@@ -159,11 +201,14 @@ class Worker:
         self.mem_gb, self.mem_source = budget_gb(mem_gb)
         self._lanes = bool(self.settings.get("memory_key"))
         self.layout = Layout(self.root)
+        check_project_files(self.root)  # a damaged queue or table is reported, not read as 'no job'
         self.queue = Queue(self.root, self.settings)
         self.runner = load_runner(self.info["runner"])
         self.lease_s = float(ProjectSettings.from_dict(self.settings).lease_s)
         self.host = socket.gethostname()
         self._identity = process_identity()
+        # issue 10: a supervised worker's death is its supervisor's to record (it knows the signal)
+        self._supervisor = _supervisor_of_env()
         prefix = re.sub(r"[^A-Za-z0-9_.-]", "_", name or self.host.split(".")[0])[:40]
         self.worker_id = f"{prefix}-{os.getpid()}-{secrets.token_hex(2)}"
         self.dir = self.layout.worker_dir(self.worker_id)
@@ -183,6 +228,8 @@ class Worker:
         self._mean_s: float | None = None
         self._claim_cost_s: float | None = None  # seconds per claim, lock wait included (moving average)
         self._events_file: Any = None
+        self._events_torn = False
+        self._writing_own = True  # a failed write with no file name was to this worker's folder (else: the queue)
         self._revoked_path = str(self.dir / "revoked")
         self._revoked_checked = 0.0
         self._signals_done = False
@@ -206,14 +253,26 @@ class Worker:
                     "current": None if running is None else [running.claim.job_id, running.claim.attempt, running.t0],
                     "until": self.until,
                     "mem_gb": self.mem_gb,
+                    "supervisor": self._supervisor,
                     # set by the backend's job script (SLURM: 123_4, Grid Engine: 123.4)
                     "scheduler_job_id": os.environ.get("BENCHGRID_SCHEDULER_JOB_ID"),
                 },
             )
 
     def _event(self, record: dict[str, Any]) -> None:
-        self._events_file.write(encode(record))
-        self._events_file.flush()
+        self._write_event(encode(record))
+
+    def _write_event(self, data: bytes) -> None:
+        """Append one encoded record; after a torn write (disk full) start on a fresh line."""
+        self._writing_own = True
+        if self._events_torn:
+            data = b"\n" + data  # the torn line stays a line of its own and fails its checksum
+        self._events_torn = True
+        view = memoryview(data)
+        while view:
+            view = view[self._events_file.write(view) :]
+        self._events_torn = False
+        self._writing_own = False
 
     def _setup_files(self) -> None:
         make_dir(self.dir, exist_ok=False)
@@ -223,7 +282,9 @@ class Worker:
         self.log.addHandler(handler)
         self.log.setLevel(logging.INFO)
         self.log.propagate = False
-        self._events_file = open_file(self.dir / "events.log", "ab")
+        self._events_file = os.fdopen(  # unbuffered: a torn write is seen at once (disk full)
+            open_nofollow(self.dir / "events.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND), "ab", buffering=0
+        )
 
     # -- heartbeat -------------------------------------------------------------
     def _heartbeat(self) -> None:
@@ -238,6 +299,51 @@ class Worker:
                 os.kill(os.getpid(), signal.SIGUSR1)
                 return
 
+    # -- per-job time limit ----------------------------------------------------
+    def _watchdog(self) -> None:
+        """Stop the running job once it passes ``job_timeout_s`` (see :meth:`_time_out`)."""
+        assert self.job_timeout_s is not None
+        tick = min(1.0, max(0.01, self.job_timeout_s / 20))
+        while not self._stop.wait(tick):
+            running = self._running
+            if running is not None and time.time() - running.t0 > self.job_timeout_s:
+                self._time_out(running)
+
+    def _time_out(self, running: _Running) -> None:
+        """Count the lost run, kill the job's processes and start this process afresh.
+
+        A job stuck in C code cannot be interrupted from another thread, so
+        the process ends; the lost run is written before the worker's own
+        event (a crash between the two wastes one attempt, never loses the job).
+        """
+        with self._io:
+            if self._running is not running or self._signals_done:
+                return  # it finished meanwhile
+            claim = running.claim
+            why = f"timed out after {self.job_timeout_s:g} s"
+            code = EXIT_WORKER_RESTART
+            try:
+                with self.queue.lock:
+                    lose_runs(self.queue, [claim], reason=why, source=self.worker_id)
+                self._event({"op": "handback", "job": claim.job_id, "a": claim.attempt, "t0": running.t0,
+                             "t1": time.time(), "why": why, "lost": True})
+                self._finished.add((claim.job_id, claim.attempt))
+                self.summary.errors += 1
+                self.log.error("job %d attempt %d %s: stopped; restarting the worker", claim.job_id, claim.attempt, why)
+                self._hand_back("worker restarts after a job timeout")
+                self._close("exited")
+            except OSError as err:
+                if not is_disk_full(err):
+                    raise
+                self.log.error("disk full while stopping job %d: %s", claim.job_id, err)
+                code = EXIT_DISK_FULL
+            self._signals_done = True
+            kill_job_processes()
+            logging.shutdown()
+            if code == EXIT_WORKER_RESTART and self.restart_argv:
+                os.execv(sys.executable, [sys.executable, *self.restart_argv])
+            os._exit(code)
+
     # -- signals ---------------------------------------------------------------
     def _signal_thread(self) -> None:
         signum = signal.sigwait(set(HANDBACK_SIGNALS))
@@ -248,6 +354,8 @@ class Worker:
             n = self._hand_back(f"signal {name}")
             self.log.info("received %s: handed back %d job(s); exiting", name, n)
             self._close("exited")
+        if self.owns_process:
+            kill_job_processes()
         logging.shutdown()
         os._exit(130 if signum == signal.SIGINT else 0)
 
@@ -371,6 +479,32 @@ class Worker:
             logging.shutdown()
             os._exit(EXIT_OUT_OF_MEMORY)
 
+    def _where(self) -> str:
+        """What a failed write without a file name was writing: this worker's folder or the project's queue."""
+        return repr(str(self.dir)) if self._writing_own else repr(str(self.layout.queue_dir))
+
+    def _finish(self) -> None:
+        """Hand back what is unfinished and mark the lease exited; on a full disk leave it running.
+
+        A lease left "running" with jobs in it is expired later (by the
+        supervisor at once, or by any worker after ``lease_s``), so nothing is
+        lost when the hand-back itself cannot be written.
+        """
+        try:
+            if self._hand_back("worker stopped"):
+                self.log.info("handed back unfinished jobs")
+            self._close("exited")
+        except OSError as err:
+            if not is_disk_full(err):
+                raise
+            self.disk_full = self.disk_full or DiskFull.from_os_error(err, self._where())
+            self.summary.reason = str(self.disk_full)
+            if self._events_file is not None:
+                try:
+                    self._events_file.close()
+                except OSError:
+                    pass
+
     def _close(self, state: str) -> None:
         self._held = [c for c in self._held if (c.job_id, c.attempt) not in self._finished]
         self._running = None
@@ -405,7 +539,9 @@ class Worker:
             record: dict[str, Any] = {"op": "done", "job": claim.job_id, "a": claim.attempt, "t0": t0, "r": result}
         except MemoryError as err:
             record = self._out_of_memory_record(claim, t0, err)
-        except Exception as err:  # noqa: BLE001 - a runner error is recorded; the worker goes on
+        except (Exception, SystemExit, KeyboardInterrupt) as err:  # noqa: BLE001 - recorded; the worker goes on
+            if isinstance(err, KeyboardInterrupt) and not self._own_process:
+                raise  # in-process (debug mode) Ctrl-C is the user's, not the runner's
             record = {
                 "op": "error",
                 "job": claim.job_id,
@@ -419,17 +555,22 @@ class Worker:
         record["t1"] = time.time()
         if record["op"] == "escalate":
             with self._io:
+                if self._running is None or self._running.claim != claim:
+                    return  # the watchdog stopped this job (timeout) and is ending the process
                 self._escalate([claim], record["why"], t0)
                 self._running = None
             return
+        try:
+            data = encode(record)
+        except (TypeError, ValueError, RecursionError) as err:  # a result JSON cannot hold (or one that holds itself)
+            msg = f"the runner's result cannot be stored: {err.__class__.__name__}: {err}"
+            record = {k: v for k, v in record.items() if k != "r"} | {"op": "error", "err": msg, "tb": msg}
+            data = encode(record)
         with self._io:
             self._check_revoked(record["t1"])
-            try:
-                self._event(record)
-            except TypeError as err:  # result values that JSON cannot hold
-                record = {**record, "op": "error", "r": None, "err": str(err), "tb": str(err)}
-                record.pop("r")
-                self._event(record)
+            if self._running is None or self._running.claim != claim:
+                return  # the watchdog stopped this job (timeout) and is ending the process
+            self._write_event(data)
             self._finished.add((claim.job_id, claim.attempt))
             self._running = None
         elapsed = record["t1"] - t0
@@ -450,14 +591,25 @@ class Worker:
         old_mask: set[int | signal.Signals] | None = None
         self._signals_done = False
         try:
+            self._own_process = handle_signals
             if handle_signals:
                 old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, HANDBACK_SIGNALS)
                 signal_thread = threading.Thread(target=self._signal_thread, daemon=True, name="signals")
                 signal_thread.start()
-            self._setup_files()
-            self._write_lease()
+            if self.owns_process:
+                become_group_leader()  # the job's child processes can then be ended with it
+            try:
+                self._setup_files()
+                self._write_lease()
+                self._writing_own = False
+            except OSError as err:
+                if is_disk_full(err):
+                    raise DiskFull.from_os_error(err, self._where()) from None
+                raise
             heart = threading.Thread(target=self._heartbeat, daemon=True, name="heartbeat")
             heart.start()
+            if self.job_timeout_s is not None and handle_signals and self.owns_process:
+                threading.Thread(target=self._watchdog, daemon=True, name="watchdog").start()
             if self._lanes and self.mem_gb is not None:
                 threading.Thread(target=self._memory_guard, daemon=True, name="memory").start()
             self.log.info("worker %s started on %s pid %d", self.worker_id, self.host, os.getpid())
@@ -467,13 +619,19 @@ class Worker:
                 self.summary.reason = "lease revoked (this worker froze or lost contact); its jobs were re-run elsewhere"
                 self.log.warning(self.summary.reason)
                 self._held = []
+            except OSError as err:
+                if not is_disk_full(err):
+                    raise
+                self.disk_full = DiskFull.from_os_error(err, self._where())
+                self.summary.reason = str(self.disk_full)
+                self.log.error(self.summary.reason)
             finally:
                 self._stop.set()
                 with self._io:
-                    if self._hand_back("worker stopped"):
-                        self.log.info("handed back unfinished jobs")
-                    self._close("exited")
+                    self._finish()
                     self._signals_done = True
+                if self.owns_process:
+                    kill_job_processes()  # what a job started and left behind ends with the worker
             self.log.info(
                 "worker %s ends: %s; done %d, errors %d, handed back %d",
                 self.worker_id, self.summary.reason, self.summary.done, self.summary.errors, self.summary.handed_back,
@@ -490,6 +648,8 @@ class Worker:
                 h.close()
                 self.log.removeHandler(h)
         self.summary.seconds = time.time() - self.summary_started
+        if self.disk_full is not None:
+            raise self.disk_full
         return self.summary
 
     def _loop(self) -> str:

@@ -1,0 +1,59 @@
+"""A job past job_timeout_s is stopped with its child processes, counted as a lost run, failed after max_attempts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import benchgrid as bg
+from benchgrid._exitcodes import EXIT_FAILED, EXIT_OK
+
+from ..worker.helpers import wait_exit
+from .helpers import MISBEHAVE, cli, pid_alive, requeue_records
+
+
+@pytest.mark.parametrize("how", ["hang", "hang_in_c"])
+def test_hanging_job_times_out_and_fails_after_max_attempts(proj_dir: Path, how: str) -> None:
+    jobs = [{"i": i, "how": how, "bad": 1} for i in range(6)]
+    proj = bg.Project.create(proj_dir, jobs, MISBEHAVE, max_attempts=2, lease_s=600.0, job_timeout_s=0.5)
+    res = cli("run", str(proj_dir), "--workers", "2", "--no-progress")
+    assert res.returncode == EXIT_FAILED, res.stderr
+    df = proj.results().set_index("job_id")
+    assert (df.drop(index=1)["state"] == "done").all()
+    assert df.loc[1, "state"] == "failed"
+    assert df.loc[1, "error"].startswith("timed out after 0.5 s 2 times (max_attempts=2)")
+    runs = [r for r in requeue_records(proj_dir) if r["job"] == 1]  # a lost run, then the failure
+    assert [(r["reason"], "fail" in r) for r in runs] == [("timed out after 0.5 s", False), ("timed out after 0.5 s", True)]
+
+
+def test_timeout_from_the_command_line_and_the_jobs_children_end_with_it(proj_dir: Path) -> None:
+    markers = proj_dir.parent / "markers"
+    markers.mkdir()
+    jobs = [{"i": i, "how": "hang_with_child", "bad": 0, "marker_dir": str(markers)} for i in range(3)]
+    proj = bg.Project.create(proj_dir, jobs, MISBEHAVE, max_attempts=1, lease_s=600.0)  # no limit in the project
+    res = cli("run", str(proj_dir), "--workers", "1", "--no-progress", "--job-timeout", "1")
+    assert res.returncode == EXIT_FAILED, res.stderr
+    children = [int(p.name.split("-")[1]) for p in markers.glob("child-*")]
+    assert len(children) == 1 and not pid_alive(children[0])
+    assert proj.status().counts["done"] == 2
+
+
+def test_standalone_worker_starts_afresh_after_a_timeout(proj_dir: Path) -> None:
+    """`benchgrid work` (what SLURM runs) re-executes itself, so the array task keeps working."""
+    jobs = [{"i": i, "how": "hang", "bad": 0} for i in range(5)]
+    proj = bg.Project.create(proj_dir, jobs, MISBEHAVE, max_attempts=2, lease_s=600.0, job_timeout_s=0.5)
+    w = subprocess.Popen([sys.executable, "-m", "benchgrid", "work", str(proj_dir)], stderr=subprocess.PIPE)
+    assert wait_exit(w, 60) == EXIT_OK
+    st = proj.status()
+    assert st.counts["done"] == 4 and st.counts["failed"] == 1 and st.finished
+
+
+def test_bad_timeouts_are_refused(proj_dir: Path) -> None:
+    with pytest.raises(bg.InputError, match="job_timeout_s must be"):
+        bg.Project.create(proj_dir, [{"i": 1}], MISBEHAVE, job_timeout_s=float("inf"))
+    bg.Project.create(proj_dir, [{"i": 1}], MISBEHAVE)
+    res = cli("run", str(proj_dir), "--job-timeout", "nan")
+    assert res.returncode == 2 and "--job-timeout must be a number of seconds > 0, got nan" in res.stderr

@@ -1,0 +1,55 @@
+"""Runners that misbehave the way real ML code does: each one misbehaves only for the job that asks it to."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+def _mark(marker_dir: str | None, what: str) -> None:
+    if marker_dir:
+        (Path(marker_dir) / f"{what}-{os.getpid()}").touch()
+
+
+def misbehave(i: int, how: str = "", bad: int = -1, marker_dir: str | None = None, **params: Any) -> dict[str, Any]:
+    """Job ``bad`` misbehaves as ``how`` says; every other job returns ``{"i": i}``."""
+    if i != bad:
+        return {"i": i}
+    _mark(marker_dir, f"started-{i}")
+    if how == "segv":
+        ctypes.string_at(0)  # a real SIGSEGV in C code
+    if how == "os_exit":
+        os._exit(3)
+    if how == "sigkill_self":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if how == "sys_exit":
+        sys.exit(3)
+    if how == "keyboard_interrupt":
+        raise KeyboardInterrupt
+    if how == "circular":
+        result: dict[str, Any] = {"i": i}
+        result["self"] = result
+        return result
+    if how == "hang":
+        while True:
+            time.sleep(0.05)
+    if how == "hang_with_child":
+        child = subprocess.Popen([sys.executable, "-c", "import time\nwhile True: time.sleep(1)"])
+        _mark(marker_dir, f"child-{child.pid}")
+        while True:
+            time.sleep(0.05)
+    if how == "hang_in_c":
+        libc = ctypes.CDLL(None)
+        libc.sleep(3600)  # a `fit` stuck in C code: no Python bytecode runs
+    raise ValueError(f"unknown misbehaviour {how!r}")
+
+
+def big_result(i: int, kb: int = 20, **params: Any) -> dict[str, Any]:
+    """A result of about ``kb`` kilobytes (fills a small disk in a few jobs)."""
+    return {"i": i, "blob": "x" * (kb * 1024)}
