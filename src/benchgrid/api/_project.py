@@ -14,6 +14,7 @@ from ..store._leases import expire_dead_workers
 from ..store._queue import Claim, Queue
 from ..store._state import ProjectState
 from ..store._views import Status, error_rows, results_rows, status_of
+from ..worker._code_path import code_path_at_creation, use_code_path
 from ..worker._worker import load_runner
 from ._ml_methods import MLMethods
 
@@ -64,6 +65,7 @@ class Project(MLMethods):
         default_job_s: float | None = None,
         write_inputs: Callable[[Path], None] | None = None,
         metadata: dict[str, Any] | None = None,
+        code_path: list[str] | None = None,
         **ml_options: Any,
     ) -> "Project":
         """Create a project directory (all of it, or nothing when an input is bad).
@@ -88,6 +90,11 @@ class Project(MLMethods):
             Let the group read and write the project (default: owner only).
         duration_key : list of str
             Job columns whose jobs take similar time (walltime rule).
+        code_path : list of str, optional
+            Folders the workers import the runner (and pickled learners) from,
+            besides the installed packages. Default: as Python would search
+            here: the current folder, the running script's folder and the
+            folder the runner's module came from (see ``benchgrid status``).
         """
         if runner is not None and not isinstance(runner, str):
             from ..ml._grid import build_ml_project
@@ -101,7 +108,12 @@ class Project(MLMethods):
             raise InputError(f"{unknown} apply only to ML projects (tasks, learners, cv); got a runner {runner!r}")
         if runner is None:
             raise InputError("runner is required: give 'package.module:function' (or tasks, learners and cv)")
-        load_runner(runner)
+        if code_path is None:
+            code_path = code_path_at_creation(runner)
+        else:
+            code_path = [str(Path(p).absolute()) for p in code_path]
+        skipped = use_code_path({"code_path": code_path, "settings": {"group_shared": group_shared}})
+        load_runner(runner, code_path, skipped)
         settings = {
             "lease_s": lease_s,
             "max_attempts": max_attempts,
@@ -112,7 +124,8 @@ class Project(MLMethods):
             "default_job_s": default_job_s,
         }
         create_project(
-            Path(path), jobs, runner, settings, random_state=random_state, write_inputs=write_inputs, metadata=metadata
+            Path(path), jobs, runner, settings, random_state=random_state, write_inputs=write_inputs, metadata=metadata,
+            code_path=code_path,
         )
         return cls(path)
 
@@ -133,7 +146,24 @@ class Project(MLMethods):
         return Queue(self.path, self.info["settings"])
 
     def __repr__(self) -> str:
-        return f"Project({str(self.path)!r})"
+        """What ``benchgrid status DIR`` prints (the REPL shows it)."""
+        from ..store._status_text import status_lines
+
+        try:
+            return "\n".join(status_lines(self.status(), project=self.info))
+        except Exception:  # noqa: BLE001 - a repr must not raise; open/status say what is wrong
+            return f"Project({str(self.path)!r})"
+
+    def _repr_html_(self) -> str:
+        """The status summary as HTML (Jupyter)."""
+        import html
+
+        from ..store._status_text import status_html
+
+        try:
+            return status_html(self.status())
+        except Exception:  # noqa: BLE001
+            return f"<pre>{html.escape(repr(self))}</pre>"
 
     # -- jobs ------------------------------------------------------------------
     def add_jobs(self, jobs: Any) -> int:
@@ -170,7 +200,9 @@ class Project(MLMethods):
         """
         from ..backends.local import run_local
 
-        return run_local(self, n_workers, progress=progress, **worker_options)
+        status = run_local(self, n_workers, progress=progress, **worker_options)
+        status.project_dir = str(self.path)
+        return status
 
     def submit(self, n_workers: int, **options: Any) -> Any:
         """Submit ``n_workers`` workers as a SLURM job array (see :mod:`benchgrid.backends.slurm`)."""

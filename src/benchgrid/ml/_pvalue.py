@@ -61,6 +61,16 @@ class PValue:
     comparisons: pd.DataFrame
     n_train_groups: int | None = None
 
+    def __repr__(self) -> str:  # the REPL and print() show the comparisons table
+        from ._pvalue_text import pvalue_text
+
+        return pvalue_text(self)
+
+    def _repr_html_(self) -> str:  # Jupyter
+        from ._pvalue_text import pvalue_html
+
+        return pvalue_html(self)
+
     def plot(self, path: str | None = None, **kwargs: Any) -> Figure:
         """Draw this result with :func:`benchgrid.plot_pvalue` (returns the Figure)."""
         from ..plots._pvalue_plot import plot_pvalue  # plots import lazily: ml stays light

@@ -24,7 +24,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from .._errors import InputError
 from ..store._jobs import job_seed
@@ -32,6 +32,7 @@ from ..store._layout import Layout, read_project_json
 from ..store._leases import expire_dead_workers, write_lease
 from ..store._queue import NO_FIT, Claim, Queue
 from ..store._records import encode
+from ._code_path import use_code_path
 from ._context import JobContext, reset_current_job, set_current_job
 from ._durations import DurationModel
 
@@ -40,8 +41,12 @@ __all__ = ["Worker", "WorkerSummary", "load_runner", "HANDBACK_SIGNALS"]
 HANDBACK_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1)
 
 
-def load_runner(spec: str) -> Callable[..., Any]:
+def load_runner(spec: str, code_path: Sequence[str] = (), skipped: Sequence[str] = ()) -> Callable[..., Any]:
     """Import ``"package.module:function"``.
+
+    ``code_path`` (the folders searched besides the installed packages) and
+    ``skipped`` (folders refused, with the reason) only make the error
+    message say where the module was looked for.
 
     Examples
     --------
@@ -58,9 +63,11 @@ def load_runner(spec: str) -> Callable[..., Any]:
     try:
         module = importlib.import_module(module_name)
     except Exception as err:  # noqa: BLE001 - any import failure is the user's to fix
+        where = f"looked in {list(code_path)!r} and the installed packages" if code_path else "looked in the installed packages"
+        refused = f"; not searched: {'; '.join(skipped)} (run `chmod go-w` on it)" if skipped else ""
         raise InputError(
-            f"runner {spec!r} cannot be imported: {err.__class__.__name__}: {err}; "
-            "make the module importable on every worker (install it, or set PYTHONPATH)"
+            f"runner {spec!r} cannot be imported: {err.__class__.__name__}: {err} ({where}{refused}); "
+            "create the project from the folder that holds the module, or install it (pip install -e .)"
         ) from None
     func = getattr(module, func_name, None)
     if not callable(func):
@@ -138,7 +145,8 @@ class Worker:
         self.claim_target_s = claim_target_s
         self.layout = Layout(self.root)
         self.queue = Queue(self.root, self.settings)
-        self.runner = load_runner(self.info["runner"])
+        skipped = use_code_path(self.info)  # the user's folders, as recorded at creation
+        self.runner = load_runner(self.info["runner"], self.info.get("code_path") or (), skipped)
         self.lease_s = float(self.settings.get("lease_s", 60))
         self.host = socket.gethostname()
         prefix = re.sub(r"[^A-Za-z0-9_.-]", "_", name or self.host.split(".")[0])[:40]
