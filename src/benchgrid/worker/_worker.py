@@ -67,7 +67,7 @@ def load_runner(spec: str, code_path: Sequence[str] = (), skipped: Sequence[str]
         refused = f"; not searched: {'; '.join(skipped)} (run `chmod go-w` on it)" if skipped else ""
         raise InputError(
             f"runner {spec!r} cannot be imported: {err.__class__.__name__}: {err} ({where}{refused}); "
-            "create the project from the folder that holds the module, or install it (pip install -e .)"
+            "create the project from the folder that holds the module, install it (pip install -e .) or add its folder to PYTHONPATH"
         ) from None
     func = getattr(module, func_name, None)
     if not callable(func):
