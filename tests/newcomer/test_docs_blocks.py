@@ -43,7 +43,7 @@ def test_markers(tmp_path: Path) -> None:
     )
     blocks = read_blocks(md)
     assert [(b.line, b.lang, b.illustrative) for b in blocks] == [
-        (2, "", "placeholders"), (5, "bash", None), (12, "python", None), (18, "bash", None),
+        (2, "", "placeholders"), (5, "bash", None), (12, "python", None), (19, "bash", None),
     ]
     assert blocks[2].setup == ["x = 1\n"] and blocks[2].cwd == "examples/sweep" and blocks[1].cwd == "."
     md.write_text("<!-- docs-test: illustrative -->\n```bash\ntrue\n```\n")
