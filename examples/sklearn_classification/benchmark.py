@@ -7,9 +7,14 @@ and wine (3 classes), stratified 5-fold cross-validation, accuracy and AUC.
     python benchmark.py                 # 2 tasks x 4 learners x 5 folds = 40 jobs, 2 workers
     python benchmark.py --small         # 3 folds, fewer trees (what the tests run)
 
-Edit TASKS, LEARNERS and CV below for your own benchmark; learners must be
-importable classes (not defined in this file's __main__) because workers
-load them from the project.
+The same from the command line, with this file as the grid file (its
+grid() function gives tasks, learners, cv and measures):
+
+    benchgrid init classification --grid benchmark.py
+    benchgrid run classification --workers 2
+
+Edit grid() for your own benchmark; learners must be importable classes (not
+defined in this file) because workers load them from the project.
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ from sklearn.preprocessing import StandardScaler
 import benchgrid as bg
 
 
-def grid(small: bool) -> dict:
+def grid(small: bool = os.environ.get("BENCHGRID_EXAMPLE_SMALL") == "1") -> dict:
+    """Tasks, learners, cv and measures; also a grid file: `benchgrid init DIR --grid benchmark.py`."""
     tasks = {
         name: bg.Task(loader(as_frame=True).frame, target="target")  # features: every other column
         for name, loader in (("breast_cancer", load_breast_cancer), ("wine", load_wine))

@@ -17,6 +17,7 @@ def main() -> int:
     blocks = json.loads(Path(sys.argv[1]).read_text())
     work = Path(sys.argv[2])
     namespace: dict[str, object] = {"__name__": "__docs__"}
+    sys.path[0] = ""  # as in an interactive python: modules of the current folder import
     for b in blocks:
         cwd = (work / b["cwd"]).resolve()
         os.chdir(cwd)
