@@ -79,9 +79,13 @@ def test_missing_module_is_a_clear_error(code_dir: Path, tmp_path: Path) -> None
     assert _benchgrid("init", str(proj), "--jobs", "jobs.csv", "--runner", "experiments_cp:simulate",
                       cwd=code_dir).returncode == 0  # fmt: skip
     (code_dir / "experiments_cp.py").rename(code_dir / "moved.py")
-    r = _benchgrid("work", str(proj), cwd=elsewhere)
-    assert r.returncode == 2
-    assert "No module named 'experiments_cp'" in r.stderr and str(code_dir) in r.stderr
+    for command in (["work", str(proj)], ["run", str(proj), "--workers", "2"],
+                    ["submit", str(proj), "--workers", "2", "--dry-run"]):  # fmt: skip
+        r = _benchgrid(*command, cwd=elsewhere)
+        assert r.returncode == 2, (command, r.stdout, r.stderr)
+        assert "No module named 'experiments_cp'" in r.stderr and str(code_dir) in r.stderr, command
+        assert r.stderr.count("cannot be imported") == 1  # once, not once per worker
+    assert not (proj / "workers").exists() or not any((proj / "workers").iterdir())
 
 
 def test_code_folder_writable_by_others_is_not_searched(code_dir: Path, tmp_path: Path) -> None:

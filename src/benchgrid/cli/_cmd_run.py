@@ -22,8 +22,11 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 0:
         raise InputError(f"--workers must be >= 0 (0 runs jobs in this process), got {args.workers}")
     proj = Project.open(args.dir)
+    from ..worker._code_path import check_runner_findable
+
+    check_runner_findable(proj.info)  # one clear error rather than one per worker
     status = proj.run(n_workers=args.workers, progress=not args.no_progress)
     print(f"{proj.path}: {format_counts(status.counts)}")
     if status.hint:
         print(status.hint)
-    return 0 if status.counts["error"] == 0 and status.counts["failed"] == 0 else 1
+    return 0 if status.finished and status.counts["error"] == 0 and status.counts["failed"] == 0 else 1

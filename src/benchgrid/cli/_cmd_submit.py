@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 HELP = "submit W workers as a SLURM job array"
 
@@ -28,7 +29,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..backends.slurm import submit
+    from ..store._layout import read_project_json
+    from ..worker._code_path import check_runner_findable
 
+    # the workers would fail one by one on the cluster; say it once, here
+    check_runner_findable(read_project_json(Path(args.dir).absolute()))
     sub = submit(
         args.dir, args.workers, dry_run=args.dry_run, time=args.time, mem_gb=args.mem_gb,
         cpus_per_worker=args.cpus_per_worker, partition=args.partition, account=args.account,

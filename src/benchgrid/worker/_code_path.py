@@ -100,3 +100,39 @@ def use_code_path(info: dict[str, Any]) -> list[str]:
             sys.path.insert(0, folder)
     importlib.invalidate_caches()
     return skipped[::-1]
+
+
+def check_runner_findable(info: dict[str, Any]) -> None:
+    """Raise InputError when the project's runner module cannot be found (without importing it).
+
+    Called before starting workers (``benchgrid run``, ``submit``), so a
+    missing module is one clear error, not one per worker.
+
+    Examples
+    --------
+    >>> check_runner_findable({"runner": "os.path:join", "code_path": []})
+    >>> check_runner_findable({"runner": "no_such_module_xyz:f", "code_path": []})
+    Traceback (most recent call last):
+    ...
+    benchgrid._errors.InputError: runner 'no_such_module_xyz:f' cannot be imported: ...
+    """
+    import importlib.util
+
+    from .._errors import InputError
+
+    runner = str(info.get("runner", ""))
+    module = runner.split(":")[0]
+    skipped = use_code_path(info)
+    try:
+        found = importlib.util.find_spec(module) is not None
+        error = f"ModuleNotFoundError: No module named {module!r}"
+    except (ImportError, ValueError) as err:  # a parent package is missing or broken
+        found, error = False, f"{err.__class__.__name__}: {err}"
+    if not found:
+        code_path = info.get("code_path") or []
+        where = f"looked in {list(code_path)!r} and the installed packages" if code_path else "looked in the installed packages"
+        refused = f"; not searched: {'; '.join(skipped)} (run `chmod go-w` on it)" if skipped else ""
+        raise InputError(
+            f"runner {runner!r} cannot be imported: {error} ({where}{refused}); create the project from the "
+            "folder that holds the module, install it (pip install -e .) or add its folder to PYTHONPATH"
+        )
