@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import importlib.util
 import contextlib
 import io
 import subprocess
@@ -89,9 +90,12 @@ def test_progress_without_a_terminal_and_in_a_notebook(proj_dir: Path, monkeypat
 
     monkeypatch.setattr(builtins, "get_ipython", lambda: ZMQInteractiveShell(), raising=False)
     proj.add_jobs([{"a": 10}, {"a": 11}])
-    with contextlib.redirect_stdout(io.StringIO()):
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
         status = proj.run(n_workers=1, progress=True)
     assert status.counts["done"] == 6
+    if importlib.util.find_spec("ipywidgets") is None:  # rich cannot draw: one line per change
+        assert buf.getvalue().rstrip().splitlines()[-1] == "jobs 6/6: 6 done"
 
 
 def test_progress_piped_from_the_cli(proj_dir: Path) -> None:
