@@ -1,4 +1,4 @@
-"""Runners of the newcomer tests."""
+"""A runner that squares an int and raises on anything else (tests/api/test_reprs.py)."""
 
 
 def square(a):

@@ -18,7 +18,7 @@ from benchgrid.cli.main import main
 
 @pytest.fixture
 def done_project(proj_dir: Path) -> bg.Project:
-    proj = bg.Project.create(proj_dir, [{"a": 1}, {"a": 2}, {"a": "x"}], "tests.newcomer.runners_nc:square")
+    proj = bg.Project.create(proj_dir, [{"a": 1}, {"a": 2}, {"a": "x"}], "tests.runners.square:square")
     proj.run(n_workers=0, progress=False)
     return proj
 
@@ -30,7 +30,7 @@ def test_status_prints_as_the_cli(done_project: bg.Project, capsys: pytest.Captu
     text = repr(status).splitlines()
     # the same summary; the CLI adds the runner and the code path after the first line
     assert text[0] == cli[0] == f"project {done_project.path}: 3 jobs"
-    assert cli[1] == "  runner: tests.newcomer.runners_nc:square" and cli[2].startswith("  code path: ")
+    assert cli[1] == "  runner: tests.runners.square:square" and cli[2].startswith("  code path: ")
     def same(lines: list[str]) -> list[str]:  # throughput moves with the clock between two calls
         return [line for line in lines if not line.startswith("  throughput:")]
 
@@ -45,7 +45,7 @@ def test_status_prints_as_the_cli(done_project: bg.Project, capsys: pytest.Captu
 def test_project_prints_its_status_with_runner(done_project: bg.Project) -> None:
     text = repr(done_project)
     assert text.splitlines()[0] == f"project {done_project.path}: 3 jobs"
-    assert "runner: tests.newcomer.runners_nc:square" in text and "done 2" in text
+    assert "runner: tests.runners.square:square" in text and "done 2" in text
     assert "<b>2</b> done" in done_project._repr_html_()
     # a damaged project still has a repr (open/status say what is wrong)
     (done_project.path / "queue" / "claims.log").write_bytes(b"\x00garbage")
@@ -78,7 +78,7 @@ def test_pvalue_prints_its_comparisons() -> None:
 
 def test_progress_without_a_terminal_and_in_a_notebook(proj_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """stdout a StringIO (no fileno), and a Jupyter kernel as rich detects it: no crash, jobs done."""
-    proj = bg.Project.create(proj_dir, [{"a": i} for i in range(4)], "tests.newcomer.runners_nc:square")
+    proj = bg.Project.create(proj_dir, [{"a": i} for i in range(4)], "tests.runners.square:square")
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         status = proj.run(n_workers=1, progress=True)
@@ -99,7 +99,7 @@ def test_progress_without_a_terminal_and_in_a_notebook(proj_dir: Path, monkeypat
 
 
 def test_progress_piped_from_the_cli(proj_dir: Path) -> None:
-    bg.Project.create(proj_dir, [{"a": i} for i in range(3)], "tests.newcomer.runners_nc:square")
+    bg.Project.create(proj_dir, [{"a": i} for i in range(3)], "tests.runners.square:square")
     r = subprocess.run([sys.executable, "-m", "benchgrid", "run", str(proj_dir), "--workers", "1"],
                        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)  # fmt: skip
     assert r.returncode == 0, r.stderr
