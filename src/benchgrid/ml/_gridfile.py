@@ -18,7 +18,9 @@ and optionally ``measures``, ``order``, ``save_predictions``,
 
 Learners and measures are pickled into the project; a class or function
 defined in the grid file itself cannot be loaded by a worker, so import
-custom ones from a module on the workers' Python path.
+custom ones from a module: one next to the grid file or in the folder you run
+``benchgrid init`` from is found by the workers (the project records those
+folders), as is an installed package.
 """
 
 from __future__ import annotations
