@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import builtins
-import importlib.util
 import contextlib
+import importlib.util
 import io
 import subprocess
 import sys

@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Block", "read_blocks", "SHELL", "PYTHON", "DATA"]
+__all__ = ["DATA", "PYTHON", "SHELL", "Block", "read_blocks"]
 
 PYTHON = {"python", "py", "pycon"}
 SHELL = {"bash", "sh", "shell", "console", ""}

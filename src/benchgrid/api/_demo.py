@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .._errors import InputError
 
-__all__ = ["run_demo", "DemoResult", "MARKER"]
+__all__ = ["MARKER", "DemoResult", "run_demo"]
 
 MARKER = ".benchgrid-demo"
 _BARRIER_S = 10.0  # below the lock's 15 s lease, so waiting workers never break it

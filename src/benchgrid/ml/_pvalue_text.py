@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ._pvalue import PValue
 
-__all__ = ["pvalue_text", "pvalue_html"]
+__all__ = ["pvalue_html", "pvalue_text"]
 
 _COLUMNS = ["task_id", "test.subset", "algorithm", "comparison", "same_mean", "compare_mean",
             "mean_diff", "p_paired", "p_unpaired", "N"]  # fmt: skip

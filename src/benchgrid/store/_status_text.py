@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._views import Status
 
-__all__ = ["status_lines", "status_html", "fmt_seconds"]
+__all__ = ["fmt_seconds", "status_html", "status_lines"]
 
 
 def fmt_seconds(seconds: float | None) -> str:

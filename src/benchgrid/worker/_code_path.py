@@ -24,7 +24,7 @@ from typing import Any, Iterable
 
 from ..store._code_path import unsafe_reason
 
-__all__ = ["code_path_at_creation", "use_code_path", "unsafe_reason"]
+__all__ = ["code_path_at_creation", "unsafe_reason", "use_code_path"]
 
 
 def _installed_roots() -> list[Path]:
