@@ -123,3 +123,29 @@ def test_grid_file_modules_next_to_it(tmp_path: Path) -> None:
     r = _benchgrid("run", str(proj), "--workers", "1", "--no-progress", cwd=tmp_path / "proj")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "3 done" in r.stdout
+
+
+def test_code_path_at_creation_records_what_python_searched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchgrid.worker._code_path import code_path_at_creation
+
+    pkg = tmp_path / "src dir" / "mypkg_cp"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "experiments.py").write_text(RUNNER)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    monkeypatch.syspath_prepend(str(tmp_path / "src dir"))
+    monkeypatch.setattr(sys, "argv", [sys.argv[0]])
+    # the current folder, then the folder the runner's top-level package was imported from
+    assert code_path_at_creation("mypkg_cp.experiments:simulate")[0] == str(cwd)
+    assert str(tmp_path / "src dir") in code_path_at_creation("mypkg_cp.experiments:simulate")
+    # the standard library and installed packages are not recorded: every worker has them
+    assert code_path_at_creation("json:dumps") == [str(cwd)]
+    # a script's folder is (python script.py puts it first on sys.path)
+    script = tmp_path / "scripts" / "make.py"
+    script.parent.mkdir()
+    script.write_text("")
+    monkeypatch.setattr(sys, "argv", [str(script)])
+    monkeypatch.setattr(sys.modules["__main__"], "__spec__", None, raising=False)
+    assert code_path_at_creation("json:dumps") == [str(cwd), str(script.parent)]

@@ -45,9 +45,14 @@ def _module_root(module_name: str) -> Path | None:
     depth = module_name.count(".") + (1 if Path(file).name == "__init__.py" else 0)
     for _ in range(depth):
         root = root.parent
-    if any(root == r or r in root.parents for r in _installed_roots()):
+    if _is_installed(root):
         return None  # the standard library or an installed package: every worker has it
     return root
+
+
+def _is_installed(folder: Path) -> bool:
+    """Inside the Python installation or the virtual environment (stdlib, site-packages, bin)."""
+    return any(folder == r or r in folder.parents for r in _installed_roots())
 
 
 def code_path_at_creation(runner: str | None = None, extra: Iterable[str | os.PathLike[str]] = ()) -> list[str]:
@@ -65,8 +70,11 @@ def code_path_at_creation(runner: str | None = None, extra: Iterable[str | os.Pa
     """
     folders: list[Path] = [Path.cwd()]
     main = sys.argv[0] if sys.argv else ""
-    if main.endswith(".py") and Path(main).is_file():
-        folders.append(Path(main).resolve().parent)
+    run_as_module = getattr(sys.modules.get("__main__"), "__spec__", None) is not None  # python -m: cwd only
+    if main.endswith(".py") and Path(main).is_file() and not run_as_module:
+        script_dir = Path(main).resolve().parent
+        if not _is_installed(script_dir):
+            folders.append(script_dir)
     folders.extend(Path(e).resolve() for e in extra)
     if runner and ":" in runner:
         top = runner.split(":")[0]
