@@ -103,5 +103,8 @@ def test_demo(tmp_path, capsys):
 
     scores = pd.read_csv(out / "results.csv")
     assert len(scores) == 72 and {"test.subset", "train.subsets", "rmse", "mae"} <= set(scores)
-    # the demo refuses to overwrite
-    assert main(["demo", str(out)]) == 2
+    # the demo refuses to overwrite a folder it did not write (rerunning it: tests/cli/test_demo_again.py)
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep me")
+    assert main(["demo", str(other)]) == 2

@@ -18,6 +18,7 @@ from ..store._queue import Claim, Queue
 from ..store._state import ProjectState
 from ..store._trust import check_project
 from ..store._views import Status, error_rows, results_rows, status_of
+from ..worker._code_path import code_path_at_creation, use_code_path
 from ..worker._worker import load_runner
 
 if TYPE_CHECKING:
@@ -109,6 +110,7 @@ class Project:
         memory_key: str | None = None,
         write_inputs: Callable[[Path], None] | None = None,
         metadata: dict[str, Any] | None = None,
+        code_path: list[str] | None = None,
         **ml_options: Any,
     ) -> P:
         """Create a project directory (all of it, or nothing when an input is bad).
@@ -144,6 +146,11 @@ class Project:
             budget (``--mem-gb``, SLURM's allocation, the cgroup's limit)
             claim only jobs expected to fit, largest first; a job that runs
             out of memory is put back in the next larger class.
+        code_path : list of str, optional
+            Folders the workers import the runner (and pickled learners) from,
+            besides the installed packages. Default: as Python would search
+            here: the current folder, the running script's folder and the
+            folder the runner's module came from (see ``benchgrid status``).
         """
         if isinstance(random_state, bool) or not isinstance(random_state, int):
             raise InputError(f"random_state must be an integer (the project seed), got {random_state!r}")
@@ -170,14 +177,20 @@ class Project:
             raise InputError(f"{unknown} apply only to ML projects (tasks, learners, cv); got a runner {runner!r}")
         if runner is None:
             raise InputError("runner is required: give 'package.module:function' (or tasks, learners and cv)")
-        load_runner(runner)
+        if code_path is None:
+            code_path = code_path_at_creation(runner)
+        else:
+            code_path = [str(Path(p).absolute()) for p in code_path]
+        skipped = use_code_path({"code_path": code_path, "settings": {"group_shared": group_shared}})
+        load_runner(runner, code_path, skipped)
         settings = ProjectSettings(
             lease_s=lease_s, max_attempts=max_attempts, lock=lock, lock_lease_s=lock_lease_s,
             group_shared=bool(group_shared), duration_key=duration_key, default_job_s=default_job_s,
             memory_key=memory_key, job_timeout_s=job_timeout_s,
         ).to_dict()
         create_project(
-            Path(path), jobs, runner, settings, random_state=random_state, write_inputs=write_inputs, metadata=metadata
+            Path(path), jobs, runner, settings, random_state=random_state, write_inputs=write_inputs, metadata=metadata,
+            code_path=code_path,
         )
         return cls.open(path)
 
@@ -198,7 +211,24 @@ class Project:
         return Queue(self.path, self.info["settings"])
 
     def __repr__(self) -> str:
-        return f"Project({str(self.path)!r})"
+        """What ``benchgrid status DIR`` prints (the REPL shows it)."""
+        from ..store._status_text import status_lines
+
+        try:
+            return "\n".join(status_lines(self.status(), project=self.info))
+        except Exception:  # noqa: BLE001 - a repr must not raise; open/status say what is wrong
+            return f"Project({str(self.path)!r})"
+
+    def _repr_html_(self) -> str:
+        """The status summary as HTML (Jupyter)."""
+        import html
+
+        from ..store._status_text import status_html
+
+        try:
+            return status_html(self.status())
+        except Exception:  # noqa: BLE001
+            return f"<pre>{html.escape(repr(self))}</pre>"
 
     # -- jobs ------------------------------------------------------------------
     def add_jobs(self, jobs: Any) -> int:
@@ -252,7 +282,9 @@ class Project:
             )
         check_project(self.path, trust_owner=trust_owner)
         launch = chosen.launch(self.path, n_workers, progress=progress, trust_owner=trust_owner, **worker_options)
-        return launch.status  # type: ignore[no-any-return]
+        status = launch.status
+        status.project_dir = str(self.path)
+        return status  # type: ignore[no-any-return]
 
     def submit(self, n_workers: int, *, backend: str = "slurm", **options: Any) -> Any:
         """Submit ``n_workers`` workers to a scheduler as one job array, return at once.

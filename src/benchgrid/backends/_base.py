@@ -24,6 +24,11 @@ def wait_for_project(
         while alive():
             time.sleep(poll_s)
         return status_of(state.refresh())
+    from ._progress_lines import needs_line_progress, wait_printing_lines
+
+    if needs_line_progress():  # a notebook without ipywidgets: rich would show nothing
+        wait_printing_lines(state, alive, format_counts, poll_s)
+        return status_of(state.refresh())
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     with Progress(

@@ -30,8 +30,14 @@ def run(args: argparse.Namespace) -> int:
 
         n = proj.add_jobs(read_jobs_file(args.jobs))
     else:
-        from ..ml._gridfile import load_grid_file
+        from pathlib import Path
 
+        from ..ml._gridfile import load_grid_file
+        from ..worker._code_path import use_code_path
+
+        # as `python more.py` would import: the project's code folders and the grid file's own
+        grid_dir = str(Path(args.grid).absolute().parent)
+        use_code_path({**proj.info, "code_path": [*(proj.info.get("code_path") or []), grid_dir]})
         grid = load_grid_file(args.grid, require=())
         if not isinstance(proj, MLProject):
             raise ProjectError(

@@ -1,44 +1,40 @@
-"""benchgrid demo [DIR] [--workers N]: the seed example end to end."""
+"""benchgrid demo [DIR] [--workers N]: the seed example end to end (again: replaces its own output)."""
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+from typing import TYPE_CHECKING
+import shlex
 
 from .._errors import InputError
+
+if TYPE_CHECKING:
+    from ..api._demo import DemoResult
 
 HELP = "run the seed example end to end (SOAK on simulated data)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("dir", nargs="?", default="demo", help="output directory (default: ./demo)")
+    p.add_argument("dir", nargs="?", default="demo",
+                   help="output folder (default: ./demo); a previous demo's output there is replaced")
     p.add_argument("--workers", "-w", type=int, default=2, help="local worker processes (default 2)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
-    import benchgrid as bg
-    from ..ml._demo import demo_grid
+    from ..api._demo import run_demo
 
-    out = Path(args.dir)
     if args.workers < 0:
         raise InputError(f"--workers must be >= 0, got {args.workers}")
-    if out.exists() and any(out.iterdir()):
-        raise InputError(
-            f"demo directory {str(out)!r} exists and is not empty; remove it or give another DIR"
-        )
-    grid = demo_grid()
-    out.mkdir(parents=True, exist_ok=True)
     print(
-        "benchgrid demo: 80 rows (Alice, Bob), tasks easy and impossible, learners "
-        f"featureless and rpart, {grid['cv']!r}, measures rmse and mae"
+        "benchgrid demo: 80 rows (Alice, Bob), tasks easy and impossible, learners featureless and "
+        f"rpart, SOAK with 3 folds, measures rmse and mae, {args.workers} local workers"
     )
-    proj = bg.Project.create(out / "project", grid.pop("tasks"), grid.pop("learners"),
-                             grid.pop("cv"), **grid)  # fmt: skip
-    status = proj.run(n_workers=args.workers, progress=not args.no_progress)
-    scores = proj.scores()
-    scores.to_csv(out / "results.csv", index=False)
+    result = run_demo(args.dir, args.workers, progress=not args.no_progress)
+    _draw(result)
+    import pandas as pd
 
+    scores = pd.read_csv(result.files["results"])
     summary = (
         scores.groupby(["task_id", "learner_id", "test.subset", "train.subsets"])[["rmse", "mae"]]
         .mean()
@@ -46,29 +42,39 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"\nmean test scores over {scores['test.fold'].nunique()} folds:")
     print(summary.to_string())
-    written = [out / "results.csv"]
-    skipped = []
-    for name, draw in (("pvalue.png", _pvalue_plot), ("timeline.png", _timeline_plot)):
-        try:
-            draw(proj, scores, out / name)
-            written.append(out / name)
-        except ImportError as err:
-            skipped.append(f"{name} (not available in this version: {err})")
-    print("\nwrote:\n" + "\n".join(f"  {p}" for p in written))
-    if skipped:
-        print("skipped:\n" + "\n".join(f"  {s}" for s in skipped))
-    print(f"project: {proj.path} (try: benchgrid status {str(out / 'project')!r})")
-    return 0 if status.counts["error"] == 0 and status.counts["failed"] == 0 else 1
+    if result.replaced:
+        print(f"\n(replaced the previous demo in {result.directory})")
+    print(f"\n{len(scores)} jobs ran on {result.workers_with_jobs} of {result.n_workers} worker(s). Wrote:")
+    width = max(len(k) for k in result.files)
+    for name, path in result.files.items():
+        print(f"  {name:<{width}}  {path}")
+    for name, why in result.skipped.items():
+        print(f"  {name:<{width}}  skipped ({why})")
+    q = shlex.quote(str(result.project))
+    print(f"  {'project':<{width}}  {result.project}")
+    print(f"next: benchgrid status {q}   |   open {shlex.quote(str(result.files.get('report', '')))}")
+    return 0 if result.ok else 1
 
 
-def _pvalue_plot(proj, scores, path: Path) -> None:
+def _draw(result: "DemoResult") -> None:
+    """The p-value and timeline plots and the HTML report, beside the scores."""
+    import pandas as pd
+
+    from ..api import Project
     from ..ml._pvalue import pvalue
     from ..plots._pvalue_plot import plot_pvalue
-
-    plot_pvalue(pvalue(scores, "rmse"), path=str(path))
-
-
-def _timeline_plot(proj, scores, path: Path) -> None:
     from ..plots._timeline import plot_timeline
+    from ..report._html import write_report
 
-    plot_timeline(proj, path=path)
+    proj = Project.open(result.project)
+    scores = pd.read_csv(result.files["results"])
+    for name, filename, draw in (
+        ("p-values", "pvalue.png", lambda p: plot_pvalue(pvalue(scores, "rmse"), path=str(p))),
+        ("timeline", "timeline.png", lambda p: plot_timeline(proj, path=p)),
+        ("report", "report.html", lambda p: write_report(proj, path=p)),
+    ):
+        try:
+            draw(result.directory / filename)
+            result.files[name] = result.directory / filename
+        except ImportError as err:
+            result.skipped[name] = f"not available in this version: {err}"

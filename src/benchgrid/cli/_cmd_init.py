@@ -66,9 +66,14 @@ def _create(args: argparse.Namespace) -> int:
         if args.jobs or args.runner:
             raise InputError("give either --grid or --jobs with --runner, not both")
         from ..ml._gridfile import load_grid_file
+        from ..worker._code_path import code_path_at_creation, use_code_path
 
+        # as `python grid.py` would: modules next to the grid file and in this folder import
+        code_path = code_path_at_creation(extra=[Path(args.grid).absolute().parent])
+        use_code_path({"code_path": code_path, "settings": {"group_shared": args.group_shared}})
         grid = load_grid_file(args.grid)
-        proj = Project.create(args.dir, grid.pop("tasks"), grid.pop("learners"), grid.pop("cv"), **grid, **options)
+        proj = Project.create(args.dir, grid.pop("tasks"), grid.pop("learners"), grid.pop("cv"), **grid, **options,
+                              code_path=code_path)  # fmt: skip
     else:
         if not args.jobs or not args.runner:
             raise InputError("init needs --jobs FILE and --runner 'package.module:function' (or --grid grid.py)")

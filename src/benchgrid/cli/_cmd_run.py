@@ -37,6 +37,9 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 0:
         raise InputError(f"--workers must be >= 0 (0 runs jobs in this process), got {args.workers}")
     proj = Project.open(args.dir)
+    from ..worker._code_path import check_runner_findable
+
+    check_runner_findable(proj.info)  # one clear error rather than one per worker
     options: dict[str, Any] = {}
     if args.job_timeout is not None:
         options["job_timeout_s"] = check_timeout(args.job_timeout, "--job-timeout")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 HELP = "submit W workers to SLURM or Grid Engine as one job array"
 
@@ -44,7 +45,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..api import Project
+    from ..store._layout import read_project_json
+    from ..worker._code_path import check_runner_findable
 
+    # the workers would fail one by one on the cluster; say it once, here
+    check_runner_findable(read_project_json(Path(args.dir).absolute()))
     options = {key: getattr(args, key) for key in (*_COMMON, *_SLURM, *_SGE) if getattr(args, key) is not None}
     sub = Project.open(args.dir).submit(args.workers, backend=args.backend, dry_run=args.dry_run, **options)
     if args.dry_run:

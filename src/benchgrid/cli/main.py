@@ -34,6 +34,34 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("_cmd_report", "write a self-contained HTML report"),
 }
 
+# command name -> examples shown at the end of its --help (tests parse each one)
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "demo": ("benchgrid demo", "benchgrid demo /tmp/demo --workers 2"),
+    "init": (
+        "benchgrid init sweep --jobs jobs.csv --runner experiments:simulate",
+        "benchgrid init bench --grid grid.py",
+    ),
+    "add": ("benchgrid add sweep --jobs more.csv", "benchgrid add bench --grid more_learners.py"),
+    "jobs": ("benchgrid jobs sweep",),
+    "try": ("benchgrid try bench", "benchgrid try bench --sample 1000 --workers 50"),
+    "work": ("benchgrid work sweep", "benchgrid work sweep --until +2h --name laptop"),
+    "run": ("benchgrid run sweep --workers 4", "benchgrid run sweep --workers 0"),
+    "submit": (
+        "benchgrid submit sweep --workers 50 --time 2:00:00 --mem-gb 4 --dry-run",
+        "benchgrid submit sweep --workers 50 --time 2:00:00 --account def-lab",
+    ),
+    "cancel": ("benchgrid cancel sweep",),
+    "status": ("benchgrid status sweep", "benchgrid status sweep --watch"),
+    "results": ("benchgrid results sweep", "benchgrid results sweep -o results.parquet"),
+    "retry": ("benchgrid retry sweep --errors", "benchgrid retry sweep --errors --expired"),
+    "plot": ("benchgrid plot bench timeline -o timeline.png", "benchgrid plot bench pvalue -o pvalue.pdf"),
+    "report": ("benchgrid report bench -o report.html",),
+}
+
+
+def _epilog(lines: Sequence[str]) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # exit code 2 with a hint, as argparse does
@@ -45,11 +73,18 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="benchgrid",
         description="Run benchmark grids as many small jobs over a few long-lived workers.",
+        epilog=_epilog(("benchgrid demo", "benchgrid COMMAND --help")),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version="benchgrid 0.1.0")
+    from .. import __version__
+
+    parser.add_argument("--version", action="version", version=f"benchgrid {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        p = sub.add_parser(
+            name, help=help_text, description=help_text, epilog=_epilog(EXAMPLES[name]),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         if name == command:
             module = importlib.import_module(f"benchgrid.cli.{module_name}")
             module.add_arguments(p)

@@ -19,7 +19,9 @@ and optionally ``measures``, ``order``, ``save_predictions``, ``strict``,
 Learners and measures are stored in the project with cloudpickle: a class
 or function defined in the grid file itself is stored by value, so workers
 load it without the file; ones imported from a module are stored by
-reference, so that module must be on the workers' Python path.
+reference: a module next to the grid file or in the folder you run
+``benchgrid init`` from is found by the workers (the project records those
+folders), as is an installed package.
 """
 
 from __future__ import annotations

@@ -62,6 +62,16 @@ class PValue:
     comparisons: pd.DataFrame
     n_train_groups: int | None = None
 
+    def __repr__(self) -> str:  # the REPL and print() show the comparisons table
+        from ._pvalue_text import pvalue_text
+
+        return pvalue_text(self)
+
+    def _repr_html_(self) -> str:  # Jupyter
+        from ._pvalue_text import pvalue_html
+
+        return pvalue_html(self)
+
 
 def find_measure(scores: pd.DataFrame) -> str:
     """Name of the first measure column of a scores table.

@@ -94,6 +94,7 @@ def create_project(
     random_state: int = 0,
     write_inputs: Callable[[Path], None] | None = None,
     metadata: dict[str, Any] | None = None,
+    code_path: list[str] | None = None,
 ) -> Path:
     """Write a complete project at ``path`` or nothing at all."""
     path = Path(path).absolute()
@@ -134,6 +135,7 @@ def create_project(
             {
                 "format": FORMAT_VERSION,
                 "runner": runner,
+                "code_path": list(code_path or []),
                 "random_state": int(random_state),
                 "settings": settings,
                 "metadata": metadata or {},

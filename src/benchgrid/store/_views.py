@@ -31,6 +31,17 @@ class Status:
     stale_results: int = 0
     hint: str = ""
     last_check: dict[str, Any] | None = None
+    project_dir: str | None = None
+
+    def __repr__(self) -> str:  # the REPL shows what `benchgrid status` prints
+        from ._status_text import status_lines
+
+        return "\n".join(status_lines(self))
+
+    def _repr_html_(self) -> str:  # Jupyter
+        from ._status_text import status_html
+
+        return status_html(self)
 
     @property
     def finished(self) -> bool:
@@ -102,7 +113,7 @@ def status_of(state: ProjectState, root_hint: str = "DIR", n_errors: int = 5) ->
     return Status(
         n_jobs=state.n, counts=counts, running=running, errors=errors, stranded=stranded, workers=workers,
         recent_per_s=tp["recent_per_s"], overall_per_s=tp["overall_per_s"], eta_s=tp["eta_s"],
-        stale_results=stale, hint=hint, last_check=checked,
+        stale_results=stale, hint=hint, last_check=checked, project_dir=str(state.root),
     )
 
 

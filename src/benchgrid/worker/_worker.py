@@ -26,7 +26,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from .._errors import DiskFull, InputError, is_disk_full
 from .._exitcodes import EXIT_DISK_FULL, EXIT_WORKER_RESTART
@@ -43,6 +43,7 @@ from ..store._settings import ProjectSettings
 from ._memory import budget_gb, rss_gb
 from ..store._safe_io import make_dir, open_file, open_nofollow
 from ..store._trust import check_project
+from ._code_path import use_code_path
 from ._context import JobContext, reset_current_job, set_current_job
 from ._durations import DurationModel
 from ._procs import become_group_leader, kill_job_processes
@@ -58,8 +59,12 @@ def _fmt_gb(gb: float | None) -> str:
     return "unknown" if gb is None else f"{gb:.2f} GB"
 
 
-def load_runner(spec: str) -> Callable[..., Any]:
+def load_runner(spec: str, code_path: Sequence[str] = (), skipped: Sequence[str] = ()) -> Callable[..., Any]:
     """Import ``"package.module:function"``.
+
+    ``code_path`` (the folders searched besides the installed packages) and
+    ``skipped`` (folders refused, with the reason) only make the error
+    message say where the module was looked for.
 
     Examples
     --------
@@ -76,9 +81,11 @@ def load_runner(spec: str) -> Callable[..., Any]:
     try:
         module = importlib.import_module(module_name)
     except Exception as err:  # noqa: BLE001 - any import failure is the user's to fix
+        where = f"looked in {list(code_path)!r} and the installed packages" if code_path else "looked in the installed packages"
+        refused = f"; not searched: {'; '.join(skipped)} (run `chmod go-w` on it)" if skipped else ""
         raise InputError(
-            f"runner {spec!r} cannot be imported: {err.__class__.__name__}: {err}; "
-            "make the module importable on every worker (install it, or set PYTHONPATH)"
+            f"runner {spec!r} cannot be imported: {err.__class__.__name__}: {err} ({where}{refused}); "
+            "create the project from the folder that holds the module, install it (pip install -e .) or add its folder to PYTHONPATH"
         ) from None
     func = getattr(module, func_name, None)
     if not callable(func):
@@ -203,7 +210,8 @@ class Worker:
         self.layout = Layout(self.root)
         check_project_files(self.root)  # a damaged queue or table is reported, not read as 'no job'
         self.queue = Queue(self.root, self.settings)
-        self.runner = load_runner(self.info["runner"])
+        skipped = use_code_path(self.info)  # the user's folders, as recorded at creation
+        self.runner = load_runner(self.info["runner"], self.info.get("code_path") or (), skipped)
         self.lease_s = float(ProjectSettings.from_dict(self.settings).lease_s)
         self.host = socket.gethostname()
         self._identity = process_identity()

@@ -1,0 +1,41 @@
+"""A p-value result as text (REPL, print) and HTML (notebooks)."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._pvalue import PValue
+
+__all__ = ["pvalue_html", "pvalue_text"]
+
+_COLUMNS = ["task_id", "test.subset", "algorithm", "comparison", "same_mean", "compare_mean",
+            "mean_diff", "p_paired", "p_unpaired", "N"]  # fmt: skip
+
+
+def _title(pv: "PValue") -> str:
+    size = "full-size train sets" if pv.n_train_groups is None else f"{pv.n_train_groups} train groups"
+    return (
+        f"p-values of {pv.measure} ({size}): train subsets other and all against same, "
+        "paired t-test over test folds and Welch's t-test"
+    )
+
+
+def _table(pv: "PValue"):  # type: ignore[no-untyped-def]
+    return pv.comparisons[[c for c in _COLUMNS if c in pv.comparisons.columns]]
+
+
+def pvalue_text(pv: "PValue") -> str:
+    """The title line and the comparisons table."""
+    table = _table(pv)
+    if table.empty:
+        return _title(pv) + "\n(no comparisons: the scores have no 'same' rows paired with others)"
+    return _title(pv) + "\n" + table.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+
+
+def pvalue_html(pv: "PValue") -> str:
+    """The same as an HTML table."""
+    return f"<p><b>{html.escape(_title(pv))}</b></p>" + _table(pv).to_html(
+        index=False, float_format=lambda v: f"{v:.4g}"
+    )

@@ -1,0 +1,102 @@
+"""The status summary as text and HTML: one formatter for ``benchgrid status``, the REPL and notebooks."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._views import Status
+
+__all__ = ["fmt_seconds", "status_html", "status_lines"]
+
+
+def fmt_seconds(seconds: float | None) -> str:
+    """``h:mm:ss`` (or ``m:ss``); ``-`` when unknown.
+
+    Examples
+    --------
+    >>> fmt_seconds(3725), fmt_seconds(65), fmt_seconds(None)
+    ('1:02:05', '1:05', '-')
+    """
+    if seconds is None:
+        return "-"
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def status_lines(
+    status: "Status",
+    *,
+    project: dict[str, Any] | None = None,
+    schedulers: dict[str, dict[str, int]] | None = None,
+) -> list[str]:
+    """The lines ``benchgrid status`` prints.
+
+    ``project`` is the content of ``project.json`` (adds the runner and the
+    code folders); ``schedulers`` the worker counts per scheduler
+    (``{"SLURM": {"pending": 1, ...}}``), when known.
+    """
+    where = f"project {status.project_dir}: " if status.project_dir else ""
+    lines = [f"{where}{status.n_jobs} jobs"]
+    if project is not None:
+        lines.append(f"  runner: {project.get('runner')}")
+        from ._code_path import unsafe_reason
+
+        group_shared = bool(project.get("settings", {}).get("group_shared"))
+        folders = []
+        for folder in project.get("code_path") or []:
+            reason = unsafe_reason(folder, group_shared)
+            folders.append(folder if reason is None else f"{folder} (not searched: {reason})")
+        lines.append(f"  code path: {', '.join(folders) if folders else '(installed packages only)'}")
+    c = status.counts
+    lines.append("  " + "  ".join(f"{s} {c[s]}" for s in c))
+    w = status.workers
+    lines.append(f"  workers: {w.get('alive', 0)} alive, {w.get('dead', 0)} dead, {w.get('exited', 0)} exited")
+    for title, n in (schedulers or {}).items():
+        lines.append(f"  {title} workers: {n['pending']} pending, {n['running']} running, {n['ended']} ended")
+    rate = status.recent_per_s or status.overall_per_s
+    lines.append(f"  throughput: {rate or 0:,.2f} jobs/s   ETA: {fmt_seconds(status.eta_s)}")
+    if status.running:
+        lines.append("  running:")
+        for r in status.running[:20]:
+            lines.append(
+                f"    job {r['job_id']} (attempt {r['attempt']}) on {r['worker']} @ {r['host']}: "
+                f"{fmt_seconds(r['elapsed_s'])}"
+            )
+    if status.errors:
+        lines.append("  recent errors (benchgrid results DIR, or Project.errors() for tracebacks):")
+        for e in status.errors:
+            lines.append(f"    job {e['job_id']} attempt {e['attempt']}: {e['error']}")
+    if status.stranded:
+        lines.append(f"  stranded jobs: {status.stranded[:20]}")
+    if status.stale_results:
+        lines.append(f"  {status.stale_results} result(s) of superseded attempts were ignored (fencing)")
+    if status.hint:
+        lines.append(f"  hint: {status.hint}")
+    checked = status.last_check
+    if checked is not None and not checked["ok"]:
+        import time
+
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(checked["t"]))
+        lines.append(
+            f"  WARNING: the last check ({when}) found {checked['n_problems']} problem(s); "
+            f"see `benchgrid check {status.project_dir or 'DIR'}`"
+        )
+    return lines
+
+
+def status_html(status: "Status") -> str:
+    """A small HTML table of the counts plus the text summary (for notebooks)."""
+    counts = "".join(
+        f"<td style='padding:0 .6em'><b>{html.escape(str(n))}</b> {html.escape(s)}</td>"
+        for s, n in status.counts.items()
+    )
+    text = html.escape("\n".join(status_lines(status)[1:]))
+    title = html.escape(f"{status.project_dir or 'benchgrid project'}: {status.n_jobs} jobs")
+    return (
+        f"<div class='benchgrid-status'><div><b>{title}</b></div>"
+        f"<table><tr>{counts}</tr></table><pre>{text}</pre></div>"
+    )
