@@ -59,7 +59,7 @@ def main() -> None:
     scores.to_csv(f"{args.dir}.csv", index=False)
     pv = bg.pvalue(scores, "rmse")
     print(pv)  # other-same and all-same differences per learner and test subset, with p-values
-    pv.plot(path=f"{args.dir}-pvalue.png")
+    bg.plot_pvalue(pv, path=f"{args.dir}-pvalue.png")
     print(f"wrote {args.dir}.csv and {args.dir}-pvalue.png")
 
 

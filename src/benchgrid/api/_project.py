@@ -24,7 +24,7 @@ from ..worker._worker import load_runner
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..backends.local import RunStatus
+    from ..backends._run_status import RunStatus
 
 P = TypeVar("P", bound="Project")
 _ML_METHODS = ("scores", "predictions", "add", "try_jobs")

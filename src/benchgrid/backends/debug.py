@@ -41,7 +41,7 @@ class DebugBackend(Backend):
         from dataclasses import asdict
 
         from ._supervisor import exit_code_of
-        from .local import RunStatus
+        from ._run_status import RunStatus
 
         status = run_in_process(project, **worker_options)
         return Launch(backend=self.name, n_workers=1, status=RunStatus(**asdict(status), exit_code=exit_code_of(status.counts)))

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from types import SimpleNamespace
 from typing import Any, Callable, ClassVar, Iterator
 
@@ -17,9 +17,10 @@ from .._errors import InputError
 from ..store._leases import SUPERVISOR_ENV, process_identity
 from ..store._state import ProjectState
 from ..store._layout import read_project_json
-from ..store._views import Status, status_of
+from ..store._views import status_of
 from ._backend import Backend, Launch, project_dir
 from ._base import wait_for_project
+from ._run_status import RunStatus
 from ._supervisor import Supervisor, exit_code_of
 
 __all__ = ["LocalBackend", "RunStatus", "run_local", "worker_command"]
@@ -42,19 +43,6 @@ def worker_command(project_dir: str, name: str | None = None, **options: Any) ->
         elif value is not None and value is not False:
             cmd += [f"--{key.replace('_', '-')}", str(value)]
     return cmd
-
-
-@dataclass
-class RunStatus(Status):
-    """The final :class:`Status` of a run, with its exit code and the workers that ended abnormally.
-
-    ``exit_code`` follows :mod:`benchgrid._exitcodes`: 0 all done, 1 runner
-    errors, 3 failed jobs, 4 jobs left (workers kept dying), 5 disk full.
-    """
-
-    exit_code: int = 0
-    worker_ends: list[str] = field(default_factory=list)
-    problem: str = ""
 
 
 @contextlib.contextmanager

@@ -54,6 +54,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "status": ("benchgrid status sweep", "benchgrid status sweep --watch"),
     "results": ("benchgrid results sweep", "benchgrid results sweep -o results.parquet"),
     "retry": ("benchgrid retry sweep --errors", "benchgrid retry sweep --errors --expired"),
+    "check": ("benchgrid check sweep", "benchgrid check sweep --json"),
     "plot": ("benchgrid plot bench timeline -o timeline.png", "benchgrid plot bench pvalue -o pvalue.pdf"),
     "report": ("benchgrid report bench -o report.html",),
 }

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:
-    from ._pvalue import PValue
 
 __all__ = ["pvalue_html", "pvalue_text"]
 
@@ -14,7 +12,7 @@ _COLUMNS = ["task_id", "test.subset", "algorithm", "comparison", "same_mean", "c
             "mean_diff", "p_paired", "p_unpaired", "N"]  # fmt: skip
 
 
-def _title(pv: "PValue") -> str:
+def _title(pv: Any) -> str:
     size = "full-size train sets" if pv.n_train_groups is None else f"{pv.n_train_groups} train groups"
     return (
         f"p-values of {pv.measure} ({size}): train subsets other and all against same, "
@@ -22,11 +20,11 @@ def _title(pv: "PValue") -> str:
     )
 
 
-def _table(pv: "PValue"):  # type: ignore[no-untyped-def]
+def _table(pv: Any):  # type: ignore[no-untyped-def]
     return pv.comparisons[[c for c in _COLUMNS if c in pv.comparisons.columns]]
 
 
-def pvalue_text(pv: "PValue") -> str:
+def pvalue_text(pv: Any) -> str:
     """The title line and the comparisons table."""
     table = _table(pv)
     if table.empty:
@@ -34,7 +32,7 @@ def pvalue_text(pv: "PValue") -> str:
     return _title(pv) + "\n" + table.to_string(index=False, float_format=lambda v: f"{v:.4g}")
 
 
-def pvalue_html(pv: "PValue") -> str:
+def pvalue_html(pv: Any) -> str:
     """The same as an HTML table."""
     return f"<p><b>{html.escape(_title(pv))}</b></p>" + _table(pv).to_html(
         index=False, float_format=lambda v: f"{v:.4g}"

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from ._views import Status
 
 __all__ = ["fmt_seconds", "status_html", "status_lines"]
 
@@ -28,7 +26,7 @@ def fmt_seconds(seconds: float | None) -> str:
 
 
 def status_lines(
-    status: "Status",
+    status: Any,
     *,
     project: dict[str, Any] | None = None,
     schedulers: dict[str, dict[str, int]] | None = None,
@@ -88,7 +86,7 @@ def status_lines(
     return lines
 
 
-def status_html(status: "Status") -> str:
+def status_html(status: Any) -> str:
     """A small HTML table of the counts plus the text summary (for notebooks)."""
     counts = "".join(
         f"<td style='padding:0 .6em'><b>{html.escape(str(n))}</b> {html.escape(s)}</td>"
