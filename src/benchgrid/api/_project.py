@@ -13,7 +13,7 @@ from ..store._layout import read_project_json
 from ..store._leases import expire_dead_workers
 from ..store._queue import Claim, Queue
 from ..store._state import ProjectState
-from ..store._views import Status, error_rows, results_rows, status_of
+from ..store._views import Status, error_rows, results_columns, status_of
 from ..worker._worker import load_runner
 from ._ml_methods import MLMethods
 
@@ -196,7 +196,7 @@ class Project(MLMethods):
         import pandas as pd
 
         state = self.state()
-        table = pd.DataFrame(results_rows(state, self._queue().jobs))
+        table = pd.DataFrame(results_columns(state, self._queue().jobs))
         # ML projects: job parameters are identifiers (test_subset); show the splitter's names (test.subset)
         return table.rename(columns=self.metadata.get("ml", {}).get("columns", {}))
 

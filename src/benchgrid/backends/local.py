@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import subprocess
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +10,7 @@ from .._errors import InputError
 from ..store._state import ProjectState
 from ..store._views import Status
 from ._base import wait_for_project
+from ._forkserver import spawn_worker, wait_all
 
 if TYPE_CHECKING:
     from ..api._project import Project
@@ -44,12 +44,14 @@ def run_local(project: "Project", n_workers: int, *, progress: bool = True, **wo
 
         return run_in_process(project, **worker_options)
     procs = [
-        subprocess.Popen(worker_command(str(project.path), name=f"local{i}", **worker_options))
+        spawn_worker(worker_command(str(project.path), name=f"local{i}", **worker_options), project.runner)
         for i in range(n_workers)
     ]
     state = ProjectState(project.path)
     try:
-        return wait_for_project(state, lambda: any(p.poll() is None for p in procs), progress=progress)
+        return wait_for_project(
+            state, lambda: any(p.poll() is None for p in procs), progress=progress, sleep=lambda s: wait_all(procs, s)
+        )
     except KeyboardInterrupt:
         # the terminal sent SIGINT to the workers too; make sure, then wait for their hand-back
         for p in procs:

@@ -122,7 +122,7 @@ class Worker:
         max_jobs: int | None = None,
         until: float | None = None,
         default_job_s: float | None = None,
-        max_batch: int = 64,
+        max_batch: int = 1024,
         claim_target_s: float = 0.1,
     ):
         self.root = Path(root).absolute()
