@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
 from .._errors import InputError
 from ._ids import check_id, check_unique, digest
 from ._inputs import write_config, write_learner, write_task
@@ -189,29 +191,33 @@ def make_jobs(
     """One job per (task, learner, split), in grid order; parameters are JSON-able."""
     lkeys = {lid: learner_key(est) for lid, est in learners.items()}
     jobs = []
+    algorithms = {lid: algorithm_name(est) for lid, est in learners.items()}
+    reserved = set(RESERVED)
     for tid, task in tasks.items():
         s = splits[tid]
+        task_key = task.key  # a hash of the task's data: once per task, not once per job
         split_keys = [digest(*(a.tobytes() for a in s.get(i))) for i in range(len(s))]
-        for lid, est in learners.items():
-            for i, meta in enumerate(s.meta):
-                tr_ptr, te_ptr = s.train_ptr, s.test_ptr
-                meta = {param_name(k): v for k, v in meta.items()}
-                clash = sorted(set(meta) & set(RESERVED))
-                if clash:
-                    raise InputError(
-                        f"cv metadata must not use the column names {clash!r}, which "
-                        "benchgrid sets; rename them in the splitter"
-                    )
+        n_train = np.diff(s.train_ptr).tolist()
+        n_test = np.diff(s.test_ptr).tolist()
+        metas = [{param_name(k): v for k, v in meta.items()} for meta in s.meta]
+        for meta in metas:
+            if not reserved.isdisjoint(meta):
+                raise InputError(
+                    f"cv metadata must not use the column names {sorted(reserved & set(meta))!r}, which "
+                    "benchgrid sets; rename them in the splitter"
+                )
+        for lid in learners:
+            for i, meta in enumerate(metas):
                 jobs.append({
                     "task_id": tid,
                     "learner_id": lid,
-                    "algorithm": algorithm_name(est),
+                    "algorithm": algorithms[lid],
                     **meta,
-                    "n_train": int(tr_ptr[i + 1] - tr_ptr[i]),
-                    "n_test": int(te_ptr[i + 1] - te_ptr[i]),
-                    "task_key": task.key,
+                    "n_train": n_train[i],
+                    "n_test": n_test[i],
+                    "task_key": task_key,
                     "learner_key": lkeys[lid],
-                    "content_key": digest(tid, task.key, lid, lkeys[lid], split_keys[i]),
+                    "content_key": digest(tid, task_key, lid, lkeys[lid], split_keys[i]),
                 })  # fmt: skip
     return jobs
 
