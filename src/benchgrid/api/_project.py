@@ -90,6 +90,11 @@ class Project(MLMethods):
             Job columns whose jobs take similar time (walltime rule).
         """
         if runner is not None and not isinstance(runner, str):
+            from ..backends._forkserver import prestart
+
+            # local workers' imports (scikit-learn, pandas, pyarrow) overlap with checking,
+            # splitting and writing: the first run() finds them done (see backends/_forkserver.py)
+            prestart("benchgrid.ml._runner:run_ml_job")
             from ..ml._grid import build_ml_project
 
             spec = build_ml_project(jobs, runner, cv, random_state=random_state, **ml_options)

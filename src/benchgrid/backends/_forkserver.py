@@ -28,7 +28,8 @@ detection work as before:
 - the environment, working directory and interpreter: a server is reused
   only while they are the same as when it started (else a new one starts).
 
-The server ends when its parent closes the control socket or dies (EOF).
+The server ends when its parent closes the control socket or dies (EOF),
+or after ``IDLE_S`` without a worker or a request.
 Workers it forked do not depend on it: if it dies, they run on, and their
 handles fall back to watching the pid (exit status then unknown: 255).
 
@@ -56,9 +57,10 @@ import threading
 import time
 from typing import Any, Sequence
 
-__all__ = ["ForkServer", "ForkedProcess", "spawn_worker", "wait_all", "UNKNOWN_EXIT"]
+__all__ = ["ForkServer", "ForkedProcess", "prestart", "spawn_worker", "wait_all", "UNKNOWN_EXIT"]
 
 UNKNOWN_EXIT = 255  # a worker whose fork server died before it: its exit status cannot be known
+IDLE_S = 600.0  # a server with no worker and no request for this long ends (the next run starts another)
 _HANDBACK_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1)
 # what every forked worker needs, whatever its runner
 BASE_PRELOAD = ("benchgrid.cli.main", "benchgrid.cli._cmd_work", "benchgrid.worker._worker")
@@ -262,28 +264,34 @@ def _serve(fd: int, preload: list[str]) -> None:
         except OSError:
             pass  # the parent is gone; children keep running
 
-    def reap() -> None:
+    def reap() -> int:
+        n = 0
         while True:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
-                return
+                return n
             if pid == 0:
-                return
+                return n
+            n += 1
             send({"exit": pid, "rc": os.waitstatus_to_exitcode(status)})
 
+    n_children = 0
+    idle_since = time.monotonic()
     while True:
         try:
-            ready, _, _ = select.select([sock, wake_r], [], [])
+            ready, _, _ = select.select([sock, wake_r], [], [], IDLE_S / 4)
         except InterruptedError:
             continue
+        if not ready and n_children == 0 and time.monotonic() - idle_since > IDLE_S:
+            break  # nobody used it for a while (a project created and never run here)
         if wake_r in ready:
             try:
                 while os.read(wake_r, 4096):
                     pass
             except BlockingIOError:
                 pass
-            reap()
+            n_children -= reap()
         if sock in ready:
             data = sock.recv(65536)
             if not data:
@@ -300,8 +308,11 @@ def _serve(fd: int, preload: list[str]) -> None:
                 if pid == 0:
                     sock.close()
                     _child(argv, (wake_r, wake_w))
+                n_children += 1
                 send({"pid": pid})
-        reap()
+        n_children -= reap()
+        if n_children == 0 and ready:
+            idle_since = time.monotonic()
     os._exit(0)
 
 
@@ -396,6 +407,22 @@ def runner_preload(runner: str) -> tuple[str, ...]:
     """
     module = runner.split(":", 1)[0]
     return (module,) if module == "benchgrid" or module.startswith("benchgrid.") else ()
+
+
+def prestart(runner: str) -> None:
+    """Start the server for ``runner`` now, so that its imports overlap with what the caller does next.
+
+    Called when an ML project is created: its first ``run`` then finds the
+    runner's stack imported. A server nobody uses ends after ``IDLE_S``.
+    Does nothing where fork servers are not used, or for runners it would not
+    preload (a user's module).
+    """
+    preload = runner_preload(runner)
+    if supported() and preload:
+        try:
+            server_for(preload)
+        except OSError:
+            pass  # run() will try again, or fall back to new processes
 
 
 def spawn_worker(cmd: Sequence[str], runner: str) -> Any:
