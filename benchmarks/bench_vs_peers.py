@@ -5,6 +5,8 @@ Usage::
     python benchmarks/bench_vs_peers.py                  # 3k and 30k ML jobs, 100k no-op jobs, 3 repeats
     python benchmarks/bench_vs_peers.py --quick          # 3k ML jobs and 100k no-op jobs, 1 repeat
     python benchmarks/bench_vs_peers.py --workloads ml3k --contenders joblib benchgrid --repeats 5
+    git archive HEAD~3 src | tar -x -C /tmp/before    # and the same with an older benchgrid beside:
+    python benchmarks/bench_vs_peers.py --before /tmp/before/src
 
 Workloads:
 
@@ -212,16 +214,54 @@ def trial_noop(contender: str, n_jobs: int, folder: Path) -> dict[str, Any]:
     return {"wall_s": wall, "n_rows": len(df), **phases}
 
 
+def _cpu_after(contender: str, wall_s: float) -> float:
+    """CPU seconds of the trial and every process it started (after the clock stopped).
+
+    Helper processes are ended and reaped first so that their CPU time (and
+    their children's) is counted: the fork server (whose children are the
+    workers) and joblib's reusable loky executor; dask's cluster is closed by
+    its context manager. On a shared machine this is the figure load does not
+    inflate much; wall time is what a user waits.
+    """
+    import resource
+
+    if contender == "benchgrid":
+        try:
+            from benchgrid.backends import _forkserver
+
+            _forkserver._close_all()
+        except (ImportError, AttributeError):
+            pass  # an older benchgrid without a fork server: its workers were children, already reaped
+    elif contender in ("joblib", "cross_validate"):
+        from joblib.externals.loky import get_reusable_executor
+
+        get_reusable_executor().shutdown(wait=True)
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+    return total - _CPU_AT_START
+
+
+_CPU_AT_START = 0.0
+
+
 def _spans(df: Any, t_run: float, t_return: float) -> dict[str, float]:
     """Where benchgrid's run went, from the records: start-up, claims to results, the wait after."""
     first, last = float(df["claimed_at"].min()), float(df["ended_at"].max())
     return {"startup_s": first - t_run, "work_s": last - first, "after_last_s": t_return - last}
 
 
-def run_trial(contender: str, workload: str, folder: Path) -> dict[str, Any]:
-    """One trial in a fresh interpreter; its figures, or {'error': ...}."""
+def run_trial(contender: str, workload: str, folder: Path, before: str | None = None) -> dict[str, Any]:
+    """One trial in a fresh interpreter; its figures, or {'error': ...}.
+
+    ``benchgrid-before`` is benchgrid's trial with another checkout's ``src``
+    (``--before``) first on PYTHONPATH, for its workers too.
+    """
+    env = dict(os.environ)
+    if contender == "benchgrid-before":
+        contender = "benchgrid"
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [before, env.get("PYTHONPATH")]))
     cmd = [sys.executable, __file__, "--trial", contender, workload, str(folder)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     shutil.rmtree(folder, ignore_errors=True)
     if proc.returncode != 0:
         return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"}
@@ -242,6 +282,8 @@ def main() -> None:
     ap.add_argument("--contenders", nargs="+", choices=ML_CONTENDERS, default=list(ML_CONTENDERS))
     ap.add_argument("--repeats", type=int, default=None, help="interleaved trials per contender (median); default 3")
     ap.add_argument("--quick", action="store_true", help="3k ML and 100k no-op jobs, 1 trial each")
+    ap.add_argument("--before", metavar="SRC", help="also run benchgrid from this src/ folder (e.g. a git archive "
+                    "of the previous commit) as contender 'benchgrid-before'")
     ap.add_argument("--trial", nargs=3, metavar=("CONTENDER", "WORKLOAD", "DIR"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.trial:
@@ -252,9 +294,16 @@ def main() -> None:
 
         import benchgrid  # noqa: F401
 
+        global _CPU_AT_START
+        import resource
+
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        _CPU_AT_START = me.ru_utime + me.ru_stime  # the imports and data before the clock do not count
         Path(folder).mkdir(parents=True, exist_ok=True)
         fn = trial_noop if workload.startswith("noop") else trial_ml
-        print(json.dumps(fn(contender, WORKLOADS[workload], Path(folder))))
+        out = fn(contender, WORKLOADS[workload], Path(folder))
+        out["cpu_s"] = _cpu_after(contender, out["wall_s"])
+        print(json.dumps(out))
         return
 
     workloads = args.workloads or (["ml3k", "noop100k"] if args.quick else ["ml3k", "ml30k", "noop100k"])
@@ -268,12 +317,14 @@ def main() -> None:
         for workload in workloads:
             allowed = NOOP_CONTENDERS if workload.startswith("noop") else ML_CONTENDERS
             contenders = [c for c in args.contenders if c in allowed and (c != "dask" or dask)]
+            if args.before:
+                contenders.insert(1, "benchgrid-before")
             results: dict[str, list[dict[str, Any]]] = {c: [] for c in contenders}
             for r in range(repeats):
                 load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
                 print(f"[{workload}] round {r + 1}/{repeats}, load average {load}", flush=True)
                 for c in contenders:
-                    res = run_trial(c, workload, tmp / f"{workload}-{c}-{r}")
+                    res = run_trial(c, workload, tmp / f"{workload}-{c}-{r}", args.before)
                     results[c].append(res)
                     print(f"    {c:<15} " + ("ERROR " + res["error"] if "error" in res else
                           " ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in res.items())),
@@ -283,13 +334,16 @@ def main() -> None:
             ref = medians.get("benchgrid")
             n_rows = next((x["n_rows"] for v in ok.values() for x in v), 0)
             print(f"\n{workload}: {n_rows:,} jobs, wall seconds from the call to a DataFrame of all scores")
-            print(f"| contender | wall s (median) | min–max | vs benchgrid |\n|---|---:|---:|---:|")
+            print("| contender | wall s (median) | min–max | wall vs benchgrid | CPU s (median, all processes) |")
+            print("|---|---:|---:|---:|---:|")
             for c in sorted(medians, key=medians.get):  # type: ignore[arg-type]
                 walls = [x["wall_s"] for x in ok[c]]
                 ratio = f"{medians[c] / ref:.2f}×" if ref else "–"
-                print(f"| {c} | {medians[c]:.2f} | {min(walls):.2f}–{max(walls):.2f} | {ratio} |")
+                cpus = [x["cpu_s"] for x in ok[c] if "cpu_s" in x]
+                cpu = f"{statistics.median(cpus):.2f}" if cpus else "–"
+                print(f"| {c} | {medians[c]:.2f} | {min(walls):.2f}–{max(walls):.2f} | {ratio} | {cpu} |")
             if ok.get("benchgrid"):
-                keys = [k for k in ok["benchgrid"][0] if k.endswith("_s") and k != "wall_s"]
+                keys = [k for k in ok["benchgrid"][0] if k.endswith("_s") and k not in ("wall_s", "cpu_s")]
                 parts = ", ".join(f"{k[:-2]} {statistics.median(x[k] for x in ok['benchgrid']):.2f} s" for k in keys)
                 print(f"benchgrid phases (median): {parts}")
             print(flush=True)

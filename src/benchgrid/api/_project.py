@@ -40,6 +40,7 @@ class Project(MLMethods):
     def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path).absolute()
         self.info = read_project_json(self.path)
+        self._reader: ProjectState | None = None
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> "Project":
@@ -184,8 +185,20 @@ class Project(MLMethods):
         return submit(self, n_workers, **options)
 
     # -- looking ---------------------------------------------------------------
+    def state_reader(self) -> ProjectState:
+        """This project's incremental log reader (not refreshed): shared by ``run``, ``status`` and ``results``.
+
+        The logs are append-only, so each look reads only what was appended
+        since the previous one: ``results()`` right after ``run()`` reads
+        nearly nothing.
+        """
+        if self._reader is None:
+            self._reader = ProjectState(self.path)
+        return self._reader
+
     def state(self) -> ProjectState:
-        return ProjectState(self.path).refresh()
+        """The state of every job, read from the logs (incrementally, see :meth:`state_reader`)."""
+        return self.state_reader().refresh()
 
     def status(self) -> Status:
         """Counts per state, running jobs, recent errors, throughput and ETA."""

@@ -280,7 +280,7 @@ def _serve(fd: int, preload: list[str]) -> None:
     idle_since = time.monotonic()
     while True:
         try:
-            ready, _, _ = select.select([sock, wake_r], [], [], IDLE_S / 4)
+            ready, _, _ = select.select([sock.fileno(), wake_r], [], [], IDLE_S / 4)
         except InterruptedError:
             continue
         if not ready and n_children == 0 and time.monotonic() - idle_since > IDLE_S:
@@ -292,7 +292,7 @@ def _serve(fd: int, preload: list[str]) -> None:
             except BlockingIOError:
                 pass
             n_children -= reap()
-        if sock in ready:
+        if sock.fileno() in ready:
             data = sock.recv(65536)
             if not data:
                 break  # the parent closed the socket or died

@@ -7,7 +7,6 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from .._errors import InputError
-from ..store._state import ProjectState
 from ..store._views import Status
 from ._base import wait_for_project
 from ._forkserver import spawn_worker, wait_all
@@ -47,7 +46,7 @@ def run_local(project: "Project", n_workers: int, *, progress: bool = True, **wo
         spawn_worker(worker_command(str(project.path), name=f"local{i}", **worker_options), project.runner)
         for i in range(n_workers)
     ]
-    state = ProjectState(project.path)
+    state = project.state_reader()  # results() afterwards reads only what is new
     try:
         return wait_for_project(
             state, lambda: any(p.poll() is None for p in procs), progress=progress, sleep=lambda s: wait_all(procs, s)
