@@ -317,6 +317,9 @@ def main() -> None:
         for workload in workloads:
             allowed = NOOP_CONTENDERS if workload.startswith("noop") else ML_CONTENDERS
             contenders = [c for c in args.contenders if c in allowed and (c != "dask" or dask)]
+            if args.quick and workload.startswith("noop") and "dask" in contenders:
+                contenders.remove("dask")  # 100,000 tiny tasks take dask minutes
+                print("dask: left out of noop100k in --quick mode (minutes for 100,000 tiny tasks)")
             if args.before:
                 contenders.insert(1, "benchgrid-before")
             results: dict[str, list[dict[str, Any]]] = {c: [] for c in contenders}
