@@ -17,7 +17,7 @@ from ..store._leases import expire_dead_workers
 from ..store._queue import Claim, Queue
 from ..store._state import ProjectState
 from ..store._trust import check_project
-from ..store._views import Status, error_rows, results_rows, status_of
+from ..store._views import Status, error_rows, results_columns, status_of
 from ..worker._code_path import code_path_at_creation, use_code_path
 from ..worker._worker import load_runner
 
@@ -64,6 +64,7 @@ class Project:
     def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path).absolute()
         self.info = read_project_json(self.path)
+        self._reader: ProjectState | None = None
 
     @classmethod
     def open(cls: type[P], path: str | os.PathLike[str]) -> P:
@@ -166,6 +167,11 @@ class Project:
         if jobs is None:
             raise InputError("jobs is required: a list of dicts or a DataFrame (or tasks=, learners=, cv=)")
         if runner is not None and not isinstance(runner, str):
+            from ..backends._forkserver import prestart
+
+            # local workers' imports (scikit-learn, pandas, pyarrow) overlap with checking,
+            # splitting and writing: the first run() finds them done (see backends/_forkserver.py)
+            prestart("benchgrid.ml._runner:run_ml_job")
             from ..ml._grid import build_ml_project
 
             spec = build_ml_project(jobs, runner, cv, random_state=random_state, **ml_options)
@@ -281,7 +287,7 @@ class Project:
                 f"submit to a scheduler with submit(n_workers, backend={backend!r})"
             )
         check_project(self.path, trust_owner=trust_owner)
-        launch = chosen.launch(self.path, n_workers, progress=progress, trust_owner=trust_owner, **worker_options)
+        launch = chosen.launch(self, n_workers, progress=progress, trust_owner=trust_owner, **worker_options)
         status = launch.status
         status.project_dir = str(self.path)
         return status  # type: ignore[no-any-return]
@@ -324,12 +330,26 @@ class Project:
         return {b.name: b.worker_counts(self.path) for b in scheduler_backends() if b.has_submissions(self.path)}
 
     # -- looking ---------------------------------------------------------------
+    def state_reader(self) -> ProjectState:
+        """This project's incremental log reader (not refreshed): shared by ``run``, ``status`` and ``results``.
+
+        The logs are append-only, so each look reads only what was appended
+        since the previous one: ``results()`` right after ``run()`` reads
+        nearly nothing.
+        """
+        if self._reader is None:
+            self._reader = ProjectState(self.path)
+        return self._reader
+
     def state(self) -> ProjectState:
-        """The state of every job; a ProjectError names a missing or damaged queue or job-table file."""
+        """The state of every job, read from the logs (incrementally, see :meth:`state_reader`).
+
+        A ProjectError names a missing or damaged queue or job-table file.
+        """
         from ..store._damage import check_project_files
 
         check_project_files(self.path)
-        return ProjectState(self.path).refresh()
+        return self.state_reader().refresh()
 
     def status(self) -> Status:
         """Counts per state, running jobs, recent errors, throughput and ETA."""
@@ -354,7 +374,7 @@ class Project:
         import pandas as pd
 
         state = self.state()
-        table = pd.DataFrame(results_rows(state, self._queue().jobs))
+        table = pd.DataFrame(results_columns(state, self._queue().jobs))
         for col in ("claimed_at", "started_at", "ended_at"):  # epoch seconds -> UTC datetimes
             if col in table.columns:
                 table[col] = pd.to_datetime(table[col].astype(float), unit="s", utc=True)

@@ -18,11 +18,16 @@ def wait_for_project(
     *,
     progress: bool = True,
     poll_s: float = 0.5,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Status:
-    """Refresh ``state`` until ``alive()`` is False; show a rich progress bar meanwhile."""
+    """Refresh ``state`` until ``alive()`` is False; show a rich progress bar meanwhile.
+
+    ``sleep(seconds)`` waits between looks; a backend that can wait on its
+    workers passes one that returns as soon as they have all ended.
+    """
     if not progress:
         while alive():
-            time.sleep(poll_s)
+            sleep(poll_s)
         return status_of(state.refresh())
     from ._progress_lines import needs_line_progress, wait_printing_lines
 
@@ -54,5 +59,5 @@ def wait_for_project(
             if not alive():
                 break
             # re-reading grows with the log; poll less often on huge projects
-            time.sleep(max(poll_s, 5 * (time.perf_counter() - t0)))
+            sleep(max(poll_s, 5 * (time.perf_counter() - t0)))
     return status_of(state.refresh())

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import shlex
 import signal
-import subprocess
 import sys
 import threading
 from dataclasses import asdict
@@ -20,6 +18,7 @@ from ..store._layout import read_project_json
 from ..store._views import status_of
 from ._backend import Backend, Launch, project_dir
 from ._base import wait_for_project
+from ._forkserver import spawn_worker, wait_all
 from ._run_status import RunStatus
 from ._supervisor import Supervisor, exit_code_of
 
@@ -68,15 +67,16 @@ def _interrupted_by(*signums: int) -> Iterator[None]:
             signal.signal(s, h)
 
 
-def _spawn(project_dir: str, worker_options: dict[str, Any]) -> Callable[[str], subprocess.Popen[bytes]]:
+def _spawn(project_dir: str, runner: str, worker_options: dict[str, Any]) -> Callable[[str], Any]:
     me = process_identity()
     # the workers name this process in their leases: while it lives, it records their deaths (with the signal)
-    env = {**os.environ, SUPERVISOR_ENV: f"{me['pid']}:{me['pid_start']}"}
+    env = {SUPERVISOR_ENV: f"{me['pid']}:{me['pid_start']}"}
 
-    def spawn(name: str) -> subprocess.Popen[bytes]:
-        # its own process group: the job's children end with it, and a dead worker's group is killed
+    def spawn(name: str) -> Any:
+        # forked from a server that has imported the runner's stack (milliseconds, not seconds);
+        # its own session and process group: the job's children end with it, and a dead worker's group is killed
         cmd = worker_command(project_dir, name=name, **worker_options)
-        return subprocess.Popen(cmd, start_new_session=True, env=env)
+        return spawn_worker(cmd, runner, env=env, new_session=True)
 
     return spawn
 
@@ -98,17 +98,19 @@ def run_local(project: Any, n_workers: int, *, progress: bool = True, **worker_o
         run_in_process(project, **worker_options)
         st = status_of(ProjectState(project.path).refresh(), root_hint=hint_path)
         return RunStatus(**asdict(st), exit_code=exit_code_of(st.counts))
-    state = ProjectState(project.path)
+    # the caller's incremental reader when it has one: its results() afterwards reads only what is new
+    state = project.state_reader() if hasattr(project, "state_reader") else ProjectState(project.path)
     # workers that stop by design (a job budget, a deadline) are not replaced when they do
     by_design = any(worker_options.get(k) is not None for k in ("max_jobs", "until"))
     sup = Supervisor(
-        project.path, project.settings, n_workers, _spawn(str(project.path), worker_options),
+        project.path, project.settings, n_workers, _spawn(str(project.path), project.runner, worker_options),
         replace_clean_exits=not by_design, state=state,
     )
     with _interrupted_by(signal.SIGTERM, signal.SIGHUP):
         sup.start()
         try:
-            wait_for_project(state, sup.step, progress=progress)
+            # wakes as soon as the last worker ends (the fork server reports exits), not after a fixed sleep
+            wait_for_project(state, sup.step, progress=progress, sleep=lambda s: wait_all(list(sup.procs.values()), s))
         except KeyboardInterrupt:
             # the workers lead their own process groups: the terminal's SIGINT reached only us
             sup.stop(signal.SIGINT)
@@ -153,6 +155,9 @@ class LocalBackend(Backend):
 
     def launch(self, project: Any, n_workers: int, *, progress: bool = True, **worker_options: Any) -> Launch:
         root = project_dir(project)
-        target = SimpleNamespace(path=root, settings=read_project_json(root)["settings"])
+        info = read_project_json(root)
+        target = SimpleNamespace(path=root, settings=info["settings"], runner=info["runner"])
+        if hasattr(project, "state_reader"):  # a Project: share its incremental log reader
+            target.state_reader = project.state_reader
         status = run_local(target, n_workers, progress=progress, **worker_options)
         return Launch(backend=self.name, n_workers=n_workers, status=status)

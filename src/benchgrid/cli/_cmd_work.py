@@ -13,7 +13,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", help="readable prefix of the worker id (default: host name)")
     p.add_argument("--max-jobs", type=int, help="stop after this many jobs")
     p.add_argument("--until", help="deadline: Unix seconds, ISO time or +DURATION (+30m); jobs that would not finish are not started")
-    p.add_argument("--max-batch", type=int, default=64, help="most jobs claimed at once when jobs are tiny")
+    p.add_argument("--max-batch", type=int, default=1024, help="most jobs claimed at once when jobs are tiny")
     p.add_argument("--trust-owner", action="store_true", help="work on a project owned by another user (it runs code as you)")
     p.add_argument("--default-job-s", type=float, help="expected seconds of a job of an unseen kind (walltime rule)")
     p.add_argument(

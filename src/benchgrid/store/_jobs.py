@@ -129,8 +129,17 @@ class JobTable:
                 data = f.read()
         except FileNotFoundError:
             return []
+        lines = data.split(b"\n")
+        if lines and not lines[-1]:
+            lines.pop()
+        try:  # one parser call for the whole part (a line is one JSON object, written by append)
+            rows = json.loads(b"[" + b",".join(lines) + b"]")
+            if all(type(r) is dict for r in rows):
+                return rows  # type: ignore[no-any-return]
+        except ValueError:
+            pass
         rows = []
-        for line in data.split(b"\n"):
+        for line in lines:
             if not line:
                 continue
             try:

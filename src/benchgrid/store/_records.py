@@ -34,6 +34,7 @@ __all__ = [
     "decode",
     "append_records",
     "read_records",
+    "decode_lines",
     "read_last_record",
     "record_at",
     "iter_records",
@@ -136,12 +137,43 @@ def read_records(path: Path, offset: int = 0) -> tuple[list[Record], int]:
     """
     data = _read_bytes(path, offset)
     end = data.rfind(b"\n") + 1
-    records = []
-    for line in data[:end].splitlines(keepends=True):
-        record = decode(line)
-        if record is not None:
-            records.append(record)
-    return records, offset + end
+    return decode_lines(data[:end]), offset + end
+
+
+def decode_lines(data: bytes) -> list[Record]:
+    r"""Every valid record of ``data`` (whole lines), as :func:`decode` reads them one by one.
+
+    Checksums are checked line by line; the bodies that pass are parsed as
+    one JSON array (one parser call instead of one per record, which is most
+    of the cost of reading a million results).
+
+    Examples
+    --------
+    >>> decode_lines(encode({"a": 1}) + b"0badc0de {}\n" + encode({"b": 2}))
+    [{'a': 1}, {'b': 2}]
+    """
+    bodies = []
+    crc32 = zlib.crc32
+    for line in data.split(b"\n")[:-1]:
+        if len(line) < 10 or line[8:9] != b" ":
+            continue
+        body = line[9:]
+        try:
+            if int(line[:8], 16) != crc32(body):
+                continue
+        except ValueError:
+            continue
+        bodies.append(body)
+    try:
+        records = json.loads(b"[" + b",".join(bodies) + b"]")
+    except ValueError:  # a body that passed its checksum but is not one JSON value: parse one by one
+        records = []
+        for body in bodies:
+            try:
+                records.append(json.loads(body))
+            except ValueError:
+                pass
+    return [r for r in records if isinstance(r, dict)]
 
 
 def iter_records(

@@ -172,7 +172,7 @@ class Worker:
         max_jobs: int | None = None,
         until: float | None = None,
         default_job_s: float | None = None,
-        max_batch: int = 64,
+        max_batch: int = 1024,
         claim_target_s: float = 0.1,
         mem_gb: float | None = None,
         job_timeout_s: float | None = None,

@@ -1,0 +1,160 @@
+"""Local workers forked from a preloaded server keep every guarantee of a fresh worker process.
+
+Real processes and real signals: a forked worker must hand its job back on
+SIGTERM and SIGINT (its signal mask set before any thread starts), a
+SIGKILLed worker must be seen as ``-9`` by its parent, a server that dies
+must not hang its parent, a changed environment must get a new server, and
+a user's script without a ``__main__`` guard must not run again in workers.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import benchgrid as bg
+from benchgrid.backends import _forkserver
+from benchgrid.backends._forkserver import UNKNOWN_EXIT, ForkedProcess, ForkServer, server_for, spawn_worker
+from benchgrid.backends.local import worker_command
+
+from ..worker.helpers import assert_exactly_one_accepted, wait_exit, wait_started, wait_state, wait_until
+
+HANDBACK_BITS = {signal.SIGTERM, signal.SIGINT, signal.SIGUSR1}
+
+
+def _blocked(pid: int, tid: str) -> set[int]:
+    text = Path(f"/proc/{pid}/task/{tid}/status").read_text()
+    mask = int(next(line for line in text.splitlines() if line.startswith("SigBlk:")).split()[1], 16)
+    return {s for s in range(1, 65) if mask >> (s - 1) & 1}
+
+
+@pytest.fixture
+def server():
+    s = ForkServer(preload=("tests.runners.heavy",))
+    yield s
+    s.close()
+
+
+def _mark_project(proj_dir: Path, runner: str = "tests.runners.jobs:mark_and_sleep") -> Path:
+    markers = proj_dir.parent / "markers"
+    markers.mkdir()
+    bg.Project.create(proj_dir, [{"i": 0, "marker_dir": str(markers), "first_s": 120.0}], runner, lease_s=60.0)
+    return markers
+
+
+def test_run_uses_forked_workers_and_runs_each_job_once(proj_dir: Path) -> None:
+    proj = bg.Project.create(proj_dir, [{"i": i} for i in range(200)], "tests.runners.jobs:echo")
+    status = proj.run(n_workers=2, progress=False)
+    assert status.finished and status.counts["done"] == 200
+    assert_exactly_one_accepted(proj_dir, 200)
+    server = server_for(())
+    pids = set(proj.results()["pid"])
+    assert len(pids) <= 2
+    for pid in pids:  # the workers were children of the server, not of this process
+        assert pid != os.getpid()
+    assert server.alive
+    # a second run reuses the same server
+    proj2 = bg.Project.create(proj_dir.parent / "second", [{"i": 1}], "tests.runners.jobs:echo")
+    proj2.run(n_workers=1, progress=False)
+    assert server_for(()) is server
+
+
+@pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGTERM, 0), (signal.SIGINT, 130)], ids=["TERM", "INT"])
+def test_forked_worker_with_blas_threads_hands_back_on_signal(proj_dir: Path, server: ForkServer, signum, exit_code):
+    markers = _mark_project(proj_dir, "tests.runners.heavy:mark_and_sleep_numpy")
+    proc = server.spawn(worker_command(str(proj_dir), name="forked")[3:])
+    try:
+        pid = wait_started(markers, 0, 1, timeout_s=60)
+        assert pid == proc.pid
+        threads = os.listdir(f"/proc/{pid}/task")
+        assert len(threads) > 2  # the signal thread, the heartbeat, BLAS's pool
+        # every thread blocks the hand-back signals but the signal thread, whose sigwait()
+        # unblocks them while it waits (the kernel shows it so): a BLAS thread that did
+        # not block them would take a SIGTERM and die by it
+        open_threads = [tid for tid in threads if not HANDBACK_BITS <= _blocked(pid, tid)]
+        assert len(open_threads) == 1, open_threads
+        os.kill(pid, signum)
+        assert proc.wait(timeout=10) == exit_code
+        state = wait_state(proj_dir, 0, "queued", timeout_s=5)
+        assert state.latest_attempt(0) == 2
+    finally:
+        proc.kill()
+
+
+def test_sigkilled_forked_worker_is_seen_as_minus_9(proj_dir: Path, server: ForkServer) -> None:
+    markers = _mark_project(proj_dir)
+    proc = server.spawn(worker_command(str(proj_dir), name="victim")[3:])
+    pid = wait_started(markers, 0, 1, timeout_s=60)
+    os.kill(pid, signal.SIGKILL)
+    assert proc.wait(timeout=10) == -signal.SIGKILL
+    assert proc.returncode == -9 and proc.poll() == -9
+    assert wait_state(proj_dir, 0, "running", timeout_s=1)  # held until its lease runs out
+
+
+def test_worker_errors_keep_their_exit_codes(tmp_path: Path, server: ForkServer) -> None:
+    proc = server.spawn(["work", str(tmp_path / "missing")])
+    assert proc.wait(timeout=30) == 2
+
+
+def test_a_dead_server_does_not_hang_its_parent(proj_dir: Path) -> None:
+    server = ForkServer()
+    try:
+        markers = _mark_project(proj_dir)
+        proc = server.spawn(worker_command(str(proj_dir), name="orphan")[3:])
+        pid = wait_started(markers, 0, 1, timeout_s=60)
+        os.kill(server.proc.pid, signal.SIGKILL)
+        server.proc.wait()
+        wait_until(lambda: not server.alive, 10, "the handle to see the server gone")
+        assert proc.poll() is None  # the worker runs on without its server
+        with pytest.raises(subprocess.TimeoutExpired):
+            proc.wait(timeout=0.2)
+        os.kill(pid, signal.SIGTERM)
+        assert proc.wait(timeout=10) == UNKNOWN_EXIT  # gone, exit status unknowable
+        with pytest.raises(RuntimeError, match="fork server"):
+            server.spawn(["--version"])
+    finally:
+        server.close()
+
+
+def test_changed_environment_gets_a_new_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    first = server_for(())
+    monkeypatch.setenv("BENCHGRID_TEST_VALUE", "changed")
+    second = server_for(())
+    assert second is not first and second.alive
+    proc = second.spawn(["--version"])
+    assert proc.wait(timeout=30) == 0
+    assert wait_until(lambda: first.proc.poll() is not None, 10, "the stale server to end") is not None
+
+
+def test_spawn_worker_falls_back_to_a_new_process(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("BENCHGRID_FORKSERVER", "0")
+    proc = spawn_worker(worker_command(str(tmp_path / "missing")), "tests.runners.jobs:echo")
+    assert isinstance(proc, subprocess.Popen)
+    assert wait_exit(proc, 30) == 2
+    monkeypatch.delenv("BENCHGRID_FORKSERVER")
+    proc = spawn_worker(worker_command(str(tmp_path / "missing")), "tests.runners.jobs:echo")
+    assert isinstance(proc, ForkedProcess)
+    assert proc.wait(timeout=30) == 2
+
+
+def test_script_without_main_guard_runs_once(tmp_path: Path) -> None:
+    """multiprocessing's forkserver would re-run this script in every worker."""
+    script = tmp_path / "script.py"
+    script.write_text(textwrap.dedent(f"""
+        import benchgrid as bg
+        with open({str(tmp_path / 'ran.txt')!r}, "a") as f:
+            f.write("ran\\n")
+        proj = bg.Project.create({str(tmp_path / 'proj')!r}, [{{"i": i}} for i in range(20)], "tests.runners.jobs:echo")
+        print(proj.run(n_workers=2, progress=False).counts["done"])
+    """))
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "20"
+    assert (tmp_path / "ran.txt").read_text() == "ran\n"
+    assert _forkserver.supported()

@@ -1,0 +1,62 @@
+"""The column-wise results table equals the row-by-row one it replaced, in every state a job can be in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+import benchgrid as bg
+from benchgrid.store._jobs import JobTable
+from benchgrid.store._layout import Layout
+from benchgrid.store._records import append_records, decode_lines, encode
+from benchgrid.store._state import ProjectState
+from benchgrid.store._views import RUN_COLUMNS, results_columns, results_rows
+
+
+def _both(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    state = ProjectState(root).refresh()
+    table = JobTable(Layout(root).jobs_dir)
+    return pd.DataFrame(results_rows(state, table)), pd.DataFrame(results_columns(state, table))
+
+
+def test_columns_equal_rows_for_done_error_pending_queued_and_mixed_params(proj_dir: Path) -> None:
+    # "pid" is both a result of the sleep runner and a run column: the run column must win
+    jobs = [{"i": i, "seconds": 0.0} for i in range(30)]
+    proj = bg.Project.create(proj_dir, jobs, "tests.runners.jobs:fail_some")
+    proj.run(n_workers=0, progress=False, max_jobs=20)  # 20 done or error, 10 pending
+    proj.add_jobs([{"i": 100, "extra": "x"}])  # a job with other parameters: NaN elsewhere
+    assert proj.retry(errors=True) > 0  # errors become queued
+    old, new = _both(proj_dir)
+    assert set(new["state"]) == {"done", "queued", "pending"}
+    assert list(new.columns[-len(RUN_COLUMNS):]) == list(RUN_COLUMNS)
+    pd.testing.assert_frame_equal(new, old[new.columns])
+
+    proj.run(n_workers=0, progress=False)
+    old, new = _both(proj_dir)
+    assert set(new["state"]) == {"done", "error"}
+    pd.testing.assert_frame_equal(new, old[new.columns])
+    pd.testing.assert_frame_equal(proj.results(), old[new.columns])
+
+
+def test_result_named_like_a_parameter_replaces_it_and_run_columns_win(proj_dir: Path) -> None:
+    proj = bg.Project.create(proj_dir, [{"i": i, "slept": -1.0} for i in range(6)], "tests.runners.jobs:sleep")
+    proj.run(n_workers=0, progress=False, max_jobs=4)
+    old, new = _both(proj_dir)
+    pd.testing.assert_frame_equal(new, old[new.columns])
+    assert list(new["slept"]) == [0.0] * 4 + [-1.0] * 2  # the result's value where there is one
+    assert new["pid"].iloc[0] == new["pid"].iloc[1]  # the lease's pid (a run column), same as the result's
+
+
+def test_decode_lines_reads_what_decode_reads(tmp_path: Path) -> None:
+    path = tmp_path / "x.log"
+    append_records(path, [{"a": i} for i in range(5)])
+    with open(path, "ab") as f:
+        f.write(b"0badc0de {\"torn\n" + b"zzzzzzzz {}\n" + encode({"b": 1})[:-1] + b"\n" + b"[1]\n")
+        f.write(b"%08x %s\n" % (__import__("zlib").crc32(b"[1,2]"), b"[1,2]"))  # valid checksum, not a dict
+    append_records(path, [{"c": 2}])
+    data = path.read_bytes()
+    from benchgrid.store._records import decode
+
+    one_by_one = [r for r in (decode(line) for line in data.splitlines(keepends=True)) if r is not None]
+    assert decode_lines(data) == one_by_one == [*({"a": i} for i in range(5)), {"b": 1}, {"c": 2}]
