@@ -31,7 +31,7 @@ def test_missing_keys_take_their_defaults_and_unknown_keys_are_ignored() -> None
 @pytest.mark.parametrize(
     ("values", "match"),
     [
-        ({"lease_s": 0}, r"lease_s must be a number > 0 \(seconds\), got 0"),
+        ({"lease_s": 0}, r"lease_s must be a number > 0 and finite \(seconds\), got 0"),
         ({"lease_s": float("nan")}, r"lease_s must be a number > 0"),
         ({"max_attempts": True}, r"max_attempts must be an integer >= 1, got True"),
         ({"lock": "nfs"}, r"lock must be one of .* got 'nfs'"),

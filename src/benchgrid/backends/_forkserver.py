@@ -342,9 +342,10 @@ def _child(argv: list[str], server_fds: tuple[int, ...], env: dict[str, str], ne
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         sys.argv = ["benchgrid", *argv]
-        from benchgrid.cli.main import main
+        import runpy
 
-        code = main(argv)
+        # exactly what `python -m benchgrid ARGV` runs (the command, not a layer below it); it exits
+        runpy.run_module("benchgrid", run_name="__main__", alter_sys=False)
     except SystemExit as err:
         code = err.code if isinstance(err.code, int) else (0 if err.code is None else 1)
     except BaseException:  # noqa: BLE001 - as an interpreter would: print it, exit 1

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
+from typing import NamedTuple
+
+from .._errors import InputError
 
 HELP = "submit W workers to SLURM or Grid Engine as one job array"
 
@@ -16,7 +20,12 @@ _SGE = ("queue", "project", "pe", "mem_resource", "qsub_args")
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", help="the project directory (on a file system the compute nodes share)")
-    p.add_argument("--workers", "-w", type=int, required=True, help="workers (array tasks) to submit")
+    p.add_argument("--workers", "-w", type=int, help="workers (array tasks) to submit")
+    p.add_argument(
+        "--pool", action="append", default=[], metavar="NxMEM[@TIME]",
+        help="a pool of workers with their own memory (and time): one array per pool, e.g. --pool 20x4G "
+             "--pool 2x64G@12:00:00; with a project's memory_key, each worker claims the jobs that fit",
+    )
     p.add_argument("--backend", "-b", default="slurm", help="scheduler: slurm (default) or sge (Grid Engine)")
     p.add_argument("--time", help="time limit per worker, e.g. 2:00:00, 90 (minutes), 1-12 (default: config, else the queue's)")
     p.add_argument("--mem-gb", type=float, help="memory per worker in GB")
@@ -51,16 +60,66 @@ def run(args: argparse.Namespace) -> int:
     # the workers would fail one by one on the cluster; say it once, here
     check_runner_findable(read_project_json(Path(args.dir).absolute()))
     options = {key: getattr(args, key) for key in (*_COMMON, *_SLURM, *_SGE) if getattr(args, key) is not None}
-    sub = Project.open(args.dir).submit(args.workers, backend=args.backend, dry_run=args.dry_run, **options)
+    if args.pool:
+        if args.workers is not None or "mem_gb" in options:
+            raise InputError("give either --pool (workers and memory per pool) or --workers/--mem-gb, not both")
+        pools = [parse_pool(text) for text in args.pool]
+    elif args.workers is None:
+        raise InputError("--workers is required (or one --pool per kind of worker, e.g. --pool 20x4G --pool 2x64G)")
+    else:
+        pools = [Pool(args.workers, options.pop("mem_gb", None), None)]
+    proj = Project.open(args.dir)
+    for pool in pools:
+        pool_options = dict(options)
+        if pool.mem_gb is not None:
+            pool_options["mem_gb"] = pool.mem_gb
+        if pool.time is not None:
+            pool_options["time"] = pool.time
+        sub = proj.submit(pool.n_workers, backend=args.backend, dry_run=args.dry_run, **pool_options)
+        label = f"pool {pool.label}: " if args.pool else ""
+        if args.dry_run:
+            for k, text in enumerate(sub.scripts):
+                print(f"# ---- {label}array {k + 1} of {len(sub.scripts)} ----")
+                print(text, end="")
+            print("# ---- options ----", file=sys.stderr)
+            print(sub.settings.describe(), file=sys.stderr)
+            continue
+        for job_id, path in zip(sub.job_ids, sub.script_paths):
+            print(f"{label}submitted job array {job_id} ({path})")
     if args.dry_run:
-        for k, text in enumerate(sub.scripts):
-            print(f"# ---- array {k + 1} of {len(sub.scripts)} ----")
-            print(text, end="")
-        print("# ---- options ----", file=sys.stderr)
-        print(sub.settings.describe(), file=sys.stderr)
         print("dry run: nothing submitted", file=sys.stderr)
         return 0
-    for job_id, path in zip(sub.job_ids, sub.script_paths):
-        print(f"submitted job array {job_id} ({path})")
-    print(f"{sub.n_workers} worker(s); follow with: benchgrid status {args.dir}")
+    print(f"{sum(p.n_workers for p in pools)} worker(s); follow with: benchgrid status {args.dir}")
     return 0
+
+
+class Pool(NamedTuple):
+    n_workers: int
+    mem_gb: float | None
+    time: str | None
+
+    @property
+    def label(self) -> str:
+        mem = "" if self.mem_gb is None else f"x{self.mem_gb:g}G"
+        return f"{self.n_workers}{mem}" + ("" if self.time is None else f"@{self.time}")
+
+
+_POOL = re.compile(r"^\s*(\d+)\s*x\s*(\d+(?:\.\d+)?)\s*(?:G|GB)\s*(?:@\s*(\S+))?\s*$", re.IGNORECASE)
+
+
+def parse_pool(text: str) -> Pool:
+    """``"20x4G"`` -> 20 workers of 4 GB; ``"2x64G@12:00:00"`` adds their time limit.
+
+    Examples
+    --------
+    >>> parse_pool("20x4G"), parse_pool("2x64GB@12:00:00")
+    (Pool(n_workers=20, mem_gb=4.0, time=None), Pool(n_workers=2, mem_gb=64.0, time='12:00:00'))
+    >>> parse_pool("4G")
+    Traceback (most recent call last):
+    ...
+    benchgrid._errors.InputError: --pool must be WORKERSxMEMORY[@TIME] such as 20x4G or 2x64G@12:00:00, got '4G'
+    """
+    m = _POOL.match(text)
+    if m is None or int(m.group(1)) < 1 or float(m.group(2)) <= 0:
+        raise InputError(f"--pool must be WORKERSxMEMORY[@TIME] such as 20x4G or 2x64G@12:00:00, got {text!r}")
+    return Pool(int(m.group(1)), float(m.group(2)), m.group(3))
