@@ -77,7 +77,7 @@ def test_pvalue_groups_by_learner_id_not_class(tmp_path):
     assert row["mean_diff"] == pytest.approx(float((other - same).mean()))
     assert row["p_paired"] == pytest.approx(stats.ttest_rel(other, same.loc[other.index]).pvalue)
     # the plot has one row of panels per learner, labelled by id
-    fig = pv.plot()
+    fig = bg.plot_pvalue(pv)
     labels = {ax.get_ylabel() for ax in fig.axes} | {t.get_text() for ax in fig.axes
                                                        for t in ax.texts}
     assert any("stump" in lab for lab in labels) and any("deep" in lab for lab in labels)

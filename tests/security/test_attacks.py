@@ -216,9 +216,11 @@ def test_group_shared_project_works_for_the_group(accounts: Accounts, base: Path
     assert out.returncode == 0, out.stderr
     out = benchgrid_as(b, "add", str(proj_dir), "--jobs", str(more), umask=0o077)
     assert out.returncode == 0, out.stderr
-    for path in (proj_dir / "queue" / "requeue.log", proj_dir / "jobs" / "part-00001.jsonl"):
-        st = path.stat()
-        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (b.uid, lab_gid, 0o660), path
+    st = (proj_dir / "jobs" / "part-00001.jsonl").stat()  # a file B created
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (b.uid, lab_gid, 0o660)
+    st = (proj_dir / "queue" / "requeue.log").stat()  # created with the project by A, appended to by B
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (a.uid, lab_gid, 0o660)
+    assert st.st_size > 0
     # A appends to B's files; B's worker works on A's project; folders are the lab's, setgid
     out = benchgrid_as(a, "retry", str(proj_dir))
     assert out.returncode == 0, out.stderr

@@ -132,8 +132,8 @@ def test_claim_reads_only_the_tail(proj_dir: Path) -> None:
     reads: list[int] = []
     original = records._read_bytes
 
-    def spy(path, offset=0, size=-1):
-        data = original(path, offset, size)
+    def spy(path, offset=0, size=-1, **kwargs):
+        data = original(path, offset, size, **kwargs)
         reads.append(len(data))
         return data
 

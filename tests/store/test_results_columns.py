@@ -36,6 +36,8 @@ def test_columns_equal_rows_for_done_error_pending_queued_and_mixed_params(proj_
     old, new = _both(proj_dir)
     assert set(new["state"]) == {"done", "error"}
     pd.testing.assert_frame_equal(new, old[new.columns])
+    for col in ("claimed_at", "started_at", "ended_at"):  # results() shows them as UTC datetimes
+        old[col] = pd.to_datetime(old[col].astype(float), unit="s", utc=True)
     pd.testing.assert_frame_equal(proj.results(), old[new.columns])
 
 
