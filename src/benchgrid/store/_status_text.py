@@ -5,24 +5,10 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from .._format import fmt_seconds
+
 
 __all__ = ["fmt_seconds", "status_html", "status_lines"]
-
-
-def fmt_seconds(seconds: float | None) -> str:
-    """``h:mm:ss`` (or ``m:ss``); ``-`` when unknown.
-
-    Examples
-    --------
-    >>> fmt_seconds(3725), fmt_seconds(65), fmt_seconds(None)
-    ('1:02:05', '1:05', '-')
-    """
-    if seconds is None:
-        return "-"
-    seconds = int(round(seconds))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def status_lines(
