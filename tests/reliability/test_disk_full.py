@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -83,3 +84,31 @@ def test_init_on_a_full_disk_leaves_nothing(small_disk: Path) -> None:
     filler.unlink()
     res = cli("init", str(small_disk / "proj"), "--jobs", str(jobs), "--runner", "tests.runners.jobs:noop")
     assert res.returncode == 0, res.stderr
+
+
+def test_worker_log_on_a_full_disk_stays_quiet(capsys: pytest.CaptureFixture[str]) -> None:
+    """A worker.log line that cannot be written is dropped, not printed as a logging traceback."""
+    from benchgrid.worker._worker import _QuietFileHandler
+
+    log = logging.getLogger("benchgrid.test.full")
+    handler = _QuietFileHandler("/dev/full")  # every write fails with ENOSPC
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        log.warning("a line the disk has no room for")
+    finally:
+        handler.close()
+        log.removeHandler(handler)
+    err = capsys.readouterr().err
+    assert "Logging error" not in err and "Traceback" not in err
+    plain = logging.FileHandler("/dev/full")  # the stdlib handler does print: the test can fail
+    log.addHandler(plain)
+    try:
+        log.warning("again")
+    finally:
+        log.removeHandler(plain)
+        try:
+            plain.close()
+        except OSError:
+            pass
+    assert "Logging error" in capsys.readouterr().err

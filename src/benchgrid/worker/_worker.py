@@ -93,6 +93,31 @@ def load_runner(spec: str, code_path: Sequence[str] = (), skipped: Sequence[str]
     return func  # type: ignore[no-any-return]
 
 
+class _QuietFileHandler(logging.FileHandler):
+    """A ``FileHandler`` that drops a line it cannot write instead of printing a traceback.
+
+    ``worker.log`` is a diagnostic; when the disk is full the worker already says so
+    once on stderr and exits with its own code, so a failed log write must stay quiet.
+    """
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        """Drop the record (the disk is full or gone; the exit code reports it)."""
+
+    def flush(self) -> None:
+        """Flush, dropping what cannot be written (also on ``close``)."""
+        try:
+            super().flush()
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        """Close, dropping what cannot be written."""
+        try:
+            super().close()
+        except OSError:
+            pass
+
+
 @dataclass
 class WorkerSummary:
     """What one worker did."""
@@ -285,7 +310,7 @@ class Worker:
     def _setup_files(self) -> None:
         make_dir(self.dir, exist_ok=False)
         open_file(self.dir / "worker.log", "ab").close()  # created with the project's mode, then appended to
-        handler = logging.FileHandler(self.dir / "worker.log")
+        handler = _QuietFileHandler(self.dir / "worker.log")
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         self.log.addHandler(handler)
         self.log.setLevel(logging.INFO)
