@@ -142,3 +142,43 @@ def test_sigterm_to_run_reaches_its_workers_and_jobs_are_handed_back(proj_dir: P
     wait_until(lambda: not pid_alive(worker), 10, "the worker to exit")
     st = proj.status()
     assert st.counts["queued"] == 1 and st.counts["running"] == 0
+
+
+def test_workers_that_end_during_a_slow_log_read_are_not_replaced(proj_dir: Path) -> None:
+    """Liveness is taken before the logs are read: a read that started before the workers ended and
+    missed their last records must not make their clean exits look like jobs left waiting.
+
+    The slow read is forced: the reader's first pass waits until every worker has exited
+    (real worker processes) before returning what it read while they still ran.
+    """
+    from benchgrid.backends.local import _spawn
+    from benchgrid.store._state import ProjectState
+
+    proj = bg.Project.create(proj_dir, [{"i": i, "marker_dir": str(proj_dir.parent), "first_s": 0.3}
+                                        for i in range(4)], SLEEPER, lease_s=600.0)
+    started: list[str] = []
+    spawn = _spawn(str(proj_dir), proj.runner, {})
+
+    class SlowState(ProjectState):
+        sup: Supervisor | None = None
+
+        def refresh(self) -> "SlowState":
+            super().refresh()  # read while the workers are still running jobs ...
+            if self.sup is not None and self.sup.procs:
+                wait_until(lambda: all(p.poll() is not None for p in self.sup.procs.values()), 60,  # type: ignore[union-attr]
+                           "the workers to end", interval_s=0.02)
+            return self  # ... and hand that (now stale) reading back
+
+    state = SlowState(proj_dir)
+
+    def counting_spawn(name: str) -> object:
+        started.append(name)
+        return spawn(name)
+
+    sup = Supervisor(proj_dir, proj.settings, 2, counting_spawn, state=state)
+    state.sup = sup
+    sup.start()
+    wait_until(lambda: not sup.step(), 60, "the run to end", interval_s=0.05)
+    assert started == ["local0", "local1"]  # no replacement for a worker that ended cleanly
+    assert sup.exit_code() == EXIT_OK
+    assert proj.status().counts["done"] == 4

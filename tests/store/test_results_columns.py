@@ -62,3 +62,48 @@ def test_decode_lines_reads_what_decode_reads(tmp_path: Path) -> None:
 
     one_by_one = [r for r in (decode(line) for line in data.splitlines(keepends=True)) if r is not None]
     assert decode_lines(data) == one_by_one == [*({"a": i} for i in range(5)), {"b": 1}, {"c": 2}]
+
+
+PARAM_KINDS = {
+    "plain": [{"i": i, "lr": [0.1, 1, 2.5][i % 3], "name": f"n{i}é", "flag": i % 2 == 0} for i in range(25)],
+    "list": [{"i": i, "xs": [i, i + 1]} for i in range(25)],
+    "nested": [{"i": i, "opt": {"depth": i % 4}} for i in range(25)],
+    "none": [{"i": i, "maybe": None if i % 5 == 0 else i} for i in range(25)],
+    "missing": [{"i": i, **({"only_some": "y"} if i % 2 else {})} for i in range(25)],
+    "mixed": [{"i": i, "v": "s" if i % 2 else i} for i in range(25)],
+    "huge_int": [{"i": i, "big": 2**70 + i} for i in range(25)],
+    "job_id_result": [{"i": i, "job_id_": i} for i in range(25)],
+}
+FAST = {"plain", "job_id_result"}  # where pyarrow parses the parameters; the others take the row path
+
+
+def test_parameter_columns_from_pyarrow_give_the_row_path_table(tmp_path: Path) -> None:
+    """Every kind of parameter: pyarrow's columns where they apply, the same table as the rows in all cases."""
+    for kind, jobs in PARAM_KINDS.items():
+        root = tmp_path / kind
+        proj = bg.Project.create(root, jobs, "tests.runners.jobs:echo")
+        proj.run(n_workers=0, progress=False, max_jobs=15)  # 15 done, 10 pending
+        table = JobTable(Layout(root).jobs_dir)
+        fast = table.param_columns(len(jobs))
+        assert (fast is not None) == (kind in FAST), kind
+        old, new = _both(root)
+        pd.testing.assert_frame_equal(new, old[new.columns], obj=kind)
+        assert list(new["value"].iloc[:15]) == [2 * i for i in range(15)]
+
+
+def test_parameter_columns_ignore_rows_of_an_interrupted_add(tmp_path: Path) -> None:
+    """Rows written past the committed count (an add killed before its commit) are not results."""
+    root = tmp_path / "p"
+    bg.Project.create(root, [{"i": i} for i in range(12)], "tests.runners.jobs:echo")
+    part = Layout(root).jobs_dir / "part-00000.jsonl"
+    with open(part, "a") as f:
+        f.write('{"id":12,"key":"zz","params":{"i":12}}\n')  # complete but never committed
+    table = JobTable(Layout(root).jobs_dir)
+    fast = table.param_columns(12)
+    assert fast is not None and fast[0].tolist() == list(range(12)) and fast[1]["i"].tolist() == list(range(12))
+    with open(part, "a") as f:
+        f.write('{"id":13,"key":"zz","par')  # torn: the row path reads it (and stops there)
+    assert JobTable(Layout(root).jobs_dir).param_columns(12) is None
+    old, new = _both(root)
+    assert len(new) == 12
+    pd.testing.assert_frame_equal(new, old[new.columns])

@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 
 from .._errors import DiskFull, InputError, ProjectError, is_disk_full
+from ..store import gc_paused
 from ..store._check import CheckReport, check_logs
 from ..store._create import create_project
 from ..store._settings import ProjectSettings
 from ..store._lanes import expected_gb, lane_of
-from ..store._jobs import normalize_jobs, content_key
-from ..store._layout import read_project_json
+from ..store._jobs import JobTable, content_key, normalize_jobs
+from ..store._layout import Layout, read_project_json
 from ..store._leases import expire_dead_workers
 from ..store._queue import Claim, Queue
 from ..store._state import ProjectState
@@ -65,6 +66,7 @@ class Project:
         self.path = Path(path).absolute()
         self.info = read_project_json(self.path)
         self._reader: ProjectState | None = None
+        self._table: JobTable | None = None  # the job table reader of results() (caches committed parts)
 
     @classmethod
     def open(cls: type[P], path: str | os.PathLike[str]) -> P:
@@ -341,6 +343,12 @@ class Project:
             self._reader = ProjectState(self.path)
         return self._reader
 
+    def _job_table(self) -> JobTable:
+        """This project's job table reader: committed parts are parsed once, then cached."""
+        if self._table is None:
+            self._table = JobTable(Layout(self.path).jobs_dir)
+        return self._table
+
     def state(self) -> ProjectState:
         """The state of every job, read from the logs (incrementally, see :meth:`state_reader`).
 
@@ -374,10 +382,11 @@ class Project:
         import pandas as pd
 
         state = self.state()
-        table = pd.DataFrame(results_columns(state, self._queue().jobs))
-        for col in ("claimed_at", "started_at", "ended_at"):  # epoch seconds -> UTC datetimes
-            if col in table.columns:
-                table[col] = pd.to_datetime(table[col].astype(float), unit="s", utc=True)
+        with gc_paused():  # a million rows of small objects: see store/_bulk.py
+            table = pd.DataFrame(results_columns(state, self._job_table()))
+            for col in ("claimed_at", "started_at", "ended_at"):  # epoch seconds -> UTC datetimes
+                if col in table.columns:
+                    table[col] = pd.to_datetime(table[col].astype(float), unit="s", utc=True)
         return table
 
     def errors(self) -> "pd.DataFrame":

@@ -9,7 +9,7 @@ from .._format import format_counts
 from ..store._state import ProjectState
 from ..store._views import Status, status_of
 
-__all__ = ["wait_for_project", "format_counts"]
+__all__ = ["wait_for_project", "wait_until_ended", "format_counts"]
 
 
 def wait_for_project(
@@ -20,20 +20,37 @@ def wait_for_project(
     poll_s: float = 0.5,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Status:
-    """Refresh ``state`` until ``alive()`` is False; show a rich progress bar meanwhile.
+    """Refresh ``state`` until ``alive()`` is False (progress bar meanwhile); return the final :class:`Status`.
 
     ``sleep(seconds)`` waits between looks; a backend that can wait on its
     workers passes one that returns as soon as they have all ended.
     """
+    wait_until_ended(state, alive, progress=progress, poll_s=poll_s, sleep=sleep)
+    return status_of(state.refresh())
+
+
+def wait_until_ended(
+    state: ProjectState,
+    alive: Callable[[], bool],
+    *,
+    progress: bool = True,
+    poll_s: float = 0.5,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """:func:`wait_for_project` without the final summary.
+
+    For a caller that summarises once itself after cleaning up (on a
+    million-job project a summary is a pass over every job).
+    """
     if not progress:
         while alive():
             sleep(poll_s)
-        return status_of(state.refresh())
+        return
     from ._progress_lines import needs_line_progress, wait_printing_lines
 
     if needs_line_progress():  # a notebook without ipywidgets: rich would show nothing
         wait_printing_lines(state, alive, format_counts, poll_s)
-        return status_of(state.refresh())
+        return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     with Progress(
@@ -60,4 +77,3 @@ def wait_for_project(
                 break
             # re-reading grows with the log; poll less often on huge projects
             sleep(max(poll_s, 5 * (time.perf_counter() - t0)))
-    return status_of(state.refresh())

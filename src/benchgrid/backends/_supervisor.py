@@ -235,10 +235,13 @@ class Supervisor:
     # -- the loop ----------------------------------------------------------------
     def step(self) -> bool:
         """Reap, put back, replace; return False when the run is over."""
+        alive: list[str] = []
         for name, proc in list(self.procs.items()):
             rc = proc.poll()
             if rc is not None:
                 self._reap(name, proc, rc)
+            else:
+                alive.append(name)
         if self.disk_full:
             self.stop(signal.SIGTERM)
             return bool(self.alive())
@@ -252,10 +255,12 @@ class Supervisor:
                     raise
                 self.disk_full = str(DiskFull.from_os_error(err))
                 return bool(self.alive())
+        # which workers live was taken above, BEFORE reading the logs: a worker that ends during
+        # the read (a long one on a big project) may have written records this read missed, and
+        # would otherwise look like a worker that ended leaving jobs waiting, and be "replaced"
         counts = self.counts = self.state.refresh().counts()
         waiting = counts["pending"] + counts["queued"]
         unfinished = waiting + counts["running"] + counts["stranded"]
-        alive = self.alive()
         if unfinished == 0:
             return bool(alive)  # let the last workers end their loop and write their summaries
         target = self.n_workers if self.replace_clean_exits else self.n_workers - self._n_clean_exits

@@ -17,7 +17,7 @@ from ..store._state import ProjectState
 from ..store._layout import read_project_json
 from ..store._views import status_of
 from ._backend import Backend, Launch, project_dir
-from ._base import wait_for_project
+from ._base import wait_until_ended
 from ._forkserver import spawn_worker, wait_all
 from ._run_status import RunStatus
 from ._supervisor import Supervisor, exit_code_of
@@ -110,7 +110,8 @@ def run_local(project: Any, n_workers: int, *, progress: bool = True, **worker_o
         sup.start()
         try:
             # wakes as soon as the last worker ends (the fork server reports exits), not after a fixed sleep
-            wait_for_project(state, sup.step, progress=progress, sleep=lambda s: wait_all(list(sup.procs.values()), s))
+            # summarised once below, after the workers are reaped
+            wait_until_ended(state, sup.step, progress=progress, sleep=lambda s: wait_all(list(sup.procs.values()), s))
         except KeyboardInterrupt:
             # the workers lead their own process groups: the terminal's SIGINT reached only us
             sup.stop(signal.SIGINT)

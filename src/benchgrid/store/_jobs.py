@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from .._errors import InputError, ProjectError
+from ._job_columns import PART_SIZE, param_columns
 from ._safe_io import make_dir, open_file
 
 __all__ = ["PART_SIZE", "JobTable", "content_key", "job_seed", "normalize_jobs"]
 
-PART_SIZE = 10_000
 
 Params = dict[str, Any]
 
@@ -43,8 +43,33 @@ def _nan_to_none(value: Any) -> Any:
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
+# one C encoder made once (json.dumps makes a new one per call, which is half its cost per job);
+# the same output as json.dumps(params, sort_keys=True, separators=(",", ":"), allow_nan=False).
+# No circular-reference markers: the C encoder leaves stale ones behind after an error, so a
+# shared set would later refuse a new object that got an old id; a cycle ends in RecursionError
+# and is encoded again by json.dumps, whose error names it.
+_ENCODE = (
+    json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+        None, _json_scalar, json.encoder.encode_basestring_ascii, None, ":", ",", True, False, False
+    )
+    if getattr(json.encoder, "c_make_encoder", None) is not None
+    else None
+)
+
+
 def canonical_json(params: Params) -> str:
-    """The parameters as compact JSON with sorted keys: what the table stores and the key hashes."""
+    r"""The parameters as compact JSON with sorted keys: what the table stores and the key hashes.
+
+    Examples
+    --------
+    >>> canonical_json({"x": 1.5, "b": "ü"})
+    '{"b":"\\u00fc","x":1.5}'
+    """
+    if _ENCODE is not None and type(params) is dict:
+        try:
+            return "".join(_ENCODE(params, 0))
+        except RecursionError:
+            pass  # a cycle (or very deep nesting): json.dumps below says which
     return json.dumps(params, sort_keys=True, separators=(",", ":"), allow_nan=False, default=_json_scalar)
 
 
@@ -119,6 +144,7 @@ class JobTable:
         # rows known to be committed (the queue sets it from each cursor it reads): only
         # these are cached, so rows of an interrupted add, later replaced, are never served
         self.committed = 0
+        self._columns: tuple[int, tuple[Any, dict[str, Any]] | None] | None = None
 
     def part_path(self, part: int) -> Path:
         return self.dir / f"part-{part:05d}.jsonl"
@@ -166,11 +192,32 @@ class JobTable:
         return row
 
     def rows(self, n_jobs: int) -> list[dict[str, Any]]:
-        """All committed rows (the first ``n_jobs``)."""
+        """All committed rows: the first ``n_jobs``, a number read from the claims log.
+
+        Committed rows never change, so each part is parsed once and then
+        served from the cache (a repeated ``results()`` on a million jobs
+        parses nothing).
+        """
+        self.committed = max(self.committed, n_jobs)
         out: list[dict[str, Any]] = []
         for part in range(math.ceil(n_jobs / PART_SIZE)):
-            out.extend(self._load_part(part))
-        return out[:n_jobs]
+            want = min(PART_SIZE, n_jobs - part * PART_SIZE)
+            rows = self._parts.get(part)
+            if rows is None or len(rows) < want:
+                rows = self._load_part(part)
+                self._parts[part] = rows = rows[: max(0, self.committed - part * PART_SIZE)]
+            out.extend(rows[:want])
+        return out
+
+    def param_columns(self, n_jobs: int) -> tuple[Any, dict[str, Any]] | None:
+        """Ids and parameter columns of the first ``n_jobs`` rows (numpy), or None: see :mod:`._job_columns`.
+
+        Cached for the same ``n_jobs`` (committed rows never change).
+        """
+        cached = self._columns
+        if cached is None or cached[0] != n_jobs:
+            cached = self._columns = (n_jobs, param_columns(self.dir, n_jobs))
+        return cached[1]
 
     def committed_keys(self, n_committed: int) -> set[str]:
         """Content keys of the first ``n_committed`` rows (read from the fixed row prefix, without parsing JSON)."""

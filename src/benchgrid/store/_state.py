@@ -24,6 +24,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from ._bulk import gc_paused
 from ._layout import Layout
 from ._leases import is_dead, list_leases
 from ._queue import Queue
@@ -75,6 +76,10 @@ class ProjectState:
 
     def refresh(self) -> "ProjectState":
         """Read what was appended since the last call."""
+        with gc_paused():
+            return self._refresh()
+
+    def _refresh(self) -> "ProjectState":
         for r in self._new(self.layout.claims):
             self.n, self.next, self.rq = int(r["n"]), int(r["next"]), int(r["rq"])
             if "lanes" in r:
@@ -148,6 +153,27 @@ class ProjectState:
             return "running"
         return "stranded"
 
+    def job_states(self, now: float | None = None) -> dict[int, str]:
+        """The state of every job that ever left 'pending' (the others are pending).
+
+        The same as :meth:`state_of` for each, with a fast path for the common
+        case, a job whose latest event is its accepted result (a million
+        jobs in well under a second).
+        """
+        now = time.time() if now is None else now
+        claimed, requeued, failed = self.claimed, self.requeued, self.failed
+        out: dict[int, str] = {}
+        for job, (attempt, _wid, rec) in self.final.items():
+            claim = claimed.get(job)
+            if attempt > 0 and (claim is None or claim[0] <= attempt) and job not in requeued and job not in failed:
+                out[job] = "done" if rec["op"] == "done" else "error"
+        state_of = self.state_of
+        for jobs in (claimed, requeued, failed, self.final):
+            for job in jobs:
+                if job not in out:
+                    out[job] = state_of(job, now)
+        return out
+
     def _lane_rq(self, job: int) -> int:
         """The requeue offset up to which the job's lane has taken put-back jobs."""
         if self.lanes is None:
@@ -156,11 +182,10 @@ class ProjectState:
 
     def counts(self) -> dict[str, int]:
         """Number of jobs in each state (every state present, zeros included)."""
-        now = time.time()
-        touched = set(self.claimed) | set(self.requeued) | set(self.failed) | set(self.final)
+        states = self.job_states()
         counts = Counter({s: 0 for s in STATES})
-        counts.update(self.state_of(job, now) for job in touched)
-        counts["pending"] += self.n - len(touched)
+        counts.update(states.values())
+        counts["pending"] += self.n - len(states)
         return dict(counts)
 
     def accepted(self, job: int) -> dict[str, Any] | None:

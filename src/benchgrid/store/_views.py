@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -58,23 +59,21 @@ def status_of(state: ProjectState, root_hint: str = "DIR", n_errors: int = 5) ->
     """Summarise a refreshed :class:`ProjectState`."""
     now = time.time()
     # one pass over the jobs that ever left 'pending'; the others are pending by definition
-    touched = set(state.claimed) | set(state.requeued) | set(state.failed) | set(state.final)
-    states = {job: state.state_of(job, now) for job in touched}
+    states = state.job_states(now)
     counts = {s: 0 for s in STATES}
-    for s in states.values():
-        counts[s] += 1
+    for s, k in Counter(states.values()).items():
+        counts[s] += k
     counts["pending"] += state.n - len(states)
     running = []
-    for job, s in sorted(states.items()):
-        if s == "running":
-            attempt, wid, t_claim = state.claimed[job]
-            lease = state.leases.get(wid, {})
-            current = lease.get("current")
-            started = current[2] if current and current[0] == job else t_claim
-            running.append(
-                {"job_id": job, "attempt": attempt, "worker": wid, "host": lease.get("host"),
-                 "elapsed_s": round(now - started, 1)}
-            )
+    for job in sorted(job for job, s in states.items() if s == "running"):
+        attempt, wid, t_claim = state.claimed[job]
+        lease = state.leases.get(wid, {})
+        current = lease.get("current")
+        started = current[2] if current and current[0] == job else t_claim
+        running.append(
+            {"job_id": job, "attempt": attempt, "worker": wid, "host": lease.get("host"),
+             "elapsed_s": round(now - started, 1)}
+        )
     errors = sorted(
         (
             {"job_id": job, "attempt": rec["a"], "worker": wid, "error": rec.get("err", ""), "t": rec["t1"]}
@@ -92,7 +91,7 @@ def status_of(state: ProjectState, root_hint: str = "DIR", n_errors: int = 5) ->
             workers["dead"] += 1
         else:
             workers["alive"] += 1
-    stale = state.n_final_records - sum(1 for job in state.final if state.accepted(job) is not None)
+    stale = state.n_final_records - counts["done"] - counts["error"]  # done/error: the accepted results
     tp = state.throughput(counts=counts)
     hint = ""
     if stranded and workers["alive"] == 0:
@@ -185,7 +184,7 @@ def results_rows(state: ProjectState, table: JobTable) -> list[dict[str, Any]]:
 RUN_COLUMNS = ("state", "attempt", "worker", "host", "pid", "claimed_at", "started_at", "ended_at", "duration_s", "error")
 
 
-def results_columns(state: ProjectState, table: JobTable) -> dict[str, list[Any]]:
+def results_columns(state: ProjectState, table: JobTable) -> dict[str, Any]:
     """The results table as columns: what :func:`results_rows` gives, without a dict per job.
 
     Same values, same precedence (a result value named like a parameter
@@ -195,40 +194,52 @@ def results_columns(state: ProjectState, table: JobTable) -> dict[str, list[Any]
     with a few dictionary look-ups each (a million jobs in about a second);
     jobs whose state is not simply their accepted result (queued, failed,
     running, ...) take the general path of :meth:`ProjectState.state_of`.
+    The parameter columns come from :meth:`JobTable.param_columns` (numpy
+    arrays parsed by pyarrow) when the parameters are plain numbers, strings
+    and booleans, else from the rows; both give the same table.
 
     Examples
     --------
     >>> # pd.DataFrame(results_columns(ProjectState(root).refresh(), JobTable(root / "jobs")))
     """
     now = time.time()
-    rows = table.rows(state.n)
-    n = len(rows)
     nan = float("nan")
-    cols: dict[str, list[Any]] = {"job_id": [r["id"] for r in rows]}
-    params = [r["params"] for r in rows]
-    keys0 = list(params[0]) if params else []
-    try:
-        if any(len(p) != len(keys0) for p in params):
-            raise KeyError
-        for k in keys0:
-            cols[k] = [p[k] for p in params]
-    except KeyError:  # jobs with different parameters: NaN where a job has none
-        for k in keys0:
-            cols.pop(k, None)
-        for i, p in enumerate(params):
-            for k, v in p.items():
-                col = cols.get(k)
-                if col is None:
-                    col = cols[k] = [nan] * n
-                col[i] = v
+    fast = table.param_columns(state.n)  # numpy columns parsed by pyarrow, when the parameters allow
+    cols: dict[str, Any]
+    if fast is not None:
+        ids, param_cols = fast
+        job_ids: list[int] = ids.tolist()
+        n = len(job_ids)
+        cols = {"job_id": ids, **param_cols}
+    else:
+        rows = table.rows(state.n)
+        n = len(rows)
+        job_ids = [r["id"] for r in rows]
+        cols = {"job_id": job_ids}
+        params = [r["params"] for r in rows]
+        keys0 = list(params[0]) if params else []
+        try:
+            if any(len(p) != len(keys0) for p in params):
+                raise KeyError
+            for k in keys0:
+                cols[k] = [p[k] for p in params]
+        except KeyError:  # jobs with different parameters: NaN where a job has none
+            for k in keys0:
+                cols.pop(k, None)
+            for i, p in enumerate(params):
+                for k, v in p.items():
+                    col = cols.get(k)
+                    if col is None:
+                        col = cols[k] = [nan] * n
+                    col[i] = v
+    params_as_arrays = set(cols) if fast is not None else set()  # numpy columns: made lists before a write
     res: dict[str, list[Any]] = {}
     run: dict[str, list[Any]] = {name: [None] * n for name in RUN_COLUMNS}
     c_state, c_attempt, c_worker, c_host, c_pid = (run[k] for k in RUN_COLUMNS[:5])
     c_claimed, c_started, c_ended, c_duration, c_error = (run[k] for k in RUN_COLUMNS[5:])
     claimed, final, requeued, failed = state.claimed, state.final, state.requeued, state.failed
     hosts = {wid: (lease.get("host"), lease.get("pid")) for wid, lease in state.leases.items()}
-    for i, job_row in enumerate(rows):
-        job = job_row["id"]
+    for i, job in enumerate(job_ids):
         claim = claimed.get(job)
         attempt = claim[0] if claim is not None else 0
         if requeued or failed:
@@ -243,6 +254,9 @@ def results_columns(state: ProjectState, table: JobTable) -> dict[str, list[Any]
             r = rec.get("r")
             if r:
                 for k, v in r.items():
+                    if k in params_as_arrays:  # a result named like a parameter replaces it: a list again
+                        cols[k] = cols[k].tolist()
+                        params_as_arrays.discard(k)
                     col = cols.get(k) if k in cols else res.get(k)
                     if col is None:
                         col = res[k] = [nan] * n
