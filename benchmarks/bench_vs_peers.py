@@ -244,9 +244,14 @@ def _cpu_after(contender: str, wall_s: float) -> float:
 _CPU_AT_START = 0.0
 
 
+def _epoch(value: Any) -> float:
+    """Epoch seconds of a results time (a UTC datetime since results() gives datetimes; a float before)."""
+    return float(value.timestamp()) if hasattr(value, "timestamp") else float(value)
+
+
 def _spans(df: Any, t_run: float, t_return: float) -> dict[str, float]:
     """Where benchgrid's run went, from the records: start-up, claims to results, the wait after."""
-    first, last = float(df["claimed_at"].min()), float(df["ended_at"].max())
+    first, last = _epoch(df["claimed_at"].min()), _epoch(df["ended_at"].max())
     return {"startup_s": first - t_run, "work_s": last - first, "after_last_s": t_return - last}
 
 

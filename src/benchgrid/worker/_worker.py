@@ -610,7 +610,8 @@ class Worker:
         self._mean_s = elapsed if self._mean_s is None else 0.8 * self._mean_s + 0.2 * elapsed
         if record["op"] == "done":
             self.summary.done += 1
-            self.durations.observe(row["params"], elapsed)
+            if self.until is not None:  # the duration model serves the walltime rule only
+                self.durations.observe(row["params"], elapsed)
         else:
             self.summary.errors += 1
             self.log.error("job %d attempt %d failed:\n%s", claim.job_id, claim.attempt, record["tb"])
