@@ -58,7 +58,7 @@ def status_of(state: ProjectState, root_hint: str = "DIR", n_errors: int = 5) ->
     """Summarise a refreshed :class:`ProjectState`."""
     now = time.time()
     # one pass over the jobs that ever left 'pending'; the others are pending by definition
-    touched = set(state.claimed) | set(state.requeued) | set(state.failed) | set(state.final)
+    touched = set(state.claimed) | set(state.requeued) | set(state.failed) | set(state.final) | state.dropped
     states = {job: state.state_of(job, now) for job in touched}
     counts = {s: 0 for s in STATES}
     for s in states.values():
@@ -225,7 +225,7 @@ def results_columns(state: ProjectState, table: JobTable) -> dict[str, list[Any]
     run: dict[str, list[Any]] = {name: [None] * n for name in RUN_COLUMNS}
     c_state, c_attempt, c_worker, c_host, c_pid = (run[k] for k in RUN_COLUMNS[:5])
     c_claimed, c_started, c_ended, c_duration, c_error = (run[k] for k in RUN_COLUMNS[5:])
-    claimed, final, requeued, failed = state.claimed, state.final, state.requeued, state.failed
+    claimed, final, requeued, failed, dropped = state.claimed, state.final, state.requeued, state.failed, state.dropped
     hosts = {wid: (lease.get("host"), lease.get("pid")) for wid, lease in state.leases.items()}
     for i, job_row in enumerate(rows):
         job = job_row["id"]
@@ -238,7 +238,8 @@ def results_columns(state: ProjectState, table: JobTable) -> dict[str, list[Any]
         wid: str | None = None
         if rec is not None:
             op = rec["op"]
-            c_state[i] = "done" if op == "done" else "error"
+            # a dropped job keeps the values of a run that ended (results(dropped=True) shows them)
+            c_state[i] = "dropped" if job in dropped else "done" if op == "done" else "error"
             wid = fin[1]  # type: ignore[index]
             r = rec.get("r")
             if r:
