@@ -29,5 +29,5 @@ def format_counts(counts: dict[str, int]) -> str:
     >>> format_counts({"done": 3, "error": 1, "pending": 0})
     '3 done, 1 error'
     """
-    order = ("done", "running", "pending", "queued", "error", "failed", "stranded")
+    order = ("done", "running", "pending", "queued", "error", "failed", "stranded", "dropped")
     return ", ".join(f"{counts[s]} {s}" for s in order if counts.get(s))

@@ -113,3 +113,60 @@ def test_import_benchgrid_does_not_load_matplotlib() -> None:
             "print('matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.fixture(scope="module")
+def two_soak_scores(tmp_path_factory) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Scores of a real project with two SOAK resamplings and a KFold, run in-process."""
+    import benchgrid as bg
+    from sklearn.dummy import DummyRegressor
+    from sklearn.model_selection import KFold
+    from sklearn.tree import DecisionTreeRegressor
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-2, 2, 60)
+    df = pd.DataFrame({"x": x, "person": np.repeat(["Alice", "Bob"], 30), "y": x**2 + rng.normal(0, 0.3, 60)})
+    task = bg.Task(df, target="y", features=["x"], subset="person", stratum="person")
+    cv = {"soak3": bg.SOAK(folds=3, random_state=0), "soak4": bg.SOAK(folds=4, random_state=1),
+          "kfold3": KFold(3, shuffle=True, random_state=0)}
+    proj = bg.Project.create(tmp_path_factory.mktemp("two soak") / "proj", {"sim": task},
+                             {"featureless": DummyRegressor(), "tree": DecisionTreeRegressor(max_depth=2)}, cv,
+                             measures=["rmse"])
+    assert proj.run(n_workers=0, progress=False).exit_code == 0
+    return proj.scores()
+
+
+def test_one_block_of_panels_per_resampling(two_soak_scores: pd.DataFrame, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from PIL import Image
+
+    path = tmp_path / "pvalue two resamplings.png"
+    fig = plot_pvalue(two_soak_scores, "rmse", path=path)
+    # 2 SOAK resamplings x 2 algorithms rows, 2 test subsets columns; the KFold has no p-values
+    assert len(fig.axes) == 2 * 2 * 2
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == [
+        "resampling_id: soak3\ntask_id: sim\ntest.subset: Alice", "resampling_id: soak3\ntask_id: sim\ntest.subset: Bob",
+        "", "",
+        "resampling_id: soak4\ntask_id: sim\ntest.subset: Alice", "resampling_id: soak4\ntask_id: sim\ntest.subset: Bob",
+        "", "",
+    ]
+    rows = [t.get_text() for ax in fig.axes[1::2] for t in ax.texts if t.get_text().startswith("algorithm")]
+    assert rows == ["algorithm: featureless", "algorithm: tree"] * 2
+    pv = pvalue(two_soak_scores, "rmse")
+    assert sum("±" in t for t in texts(fig)) == len(pv.stats) == 2 * 2 * 2 * 3
+    assert sum(t.startswith("P ") for t in texts(fig)) == len(pv.comparisons) == 2 * 2 * 2 * 2
+    with Image.open(path) as img:
+        width, height = img.size
+    assert width >= 900 and height >= 1200  # four rows of panels, each tall enough to read
+    one = plot_pvalue(two_soak_scores, "rmse", resampling_id="soak4")
+    assert len(one.axes) == 4 and one.axes[0].get_title() == "task_id: sim\ntest.subset: Alice"
+
+
+def test_one_resampling_keeps_the_plot_as_it_was(scores: pd.DataFrame) -> None:
+    with_id = plot_pvalue(scores.assign(resampling_id="soak"))
+    without = plot_pvalue(scores)
+    assert [ax.get_title() for ax in with_id.axes] == [ax.get_title() for ax in without.axes]
+    assert len(with_id.axes) == len(without.axes) == 4
+    with pytest.raises(InputError, match="resampling_id selects panels by the column 'resampling_id', which the "
+                                         "scores do not have; got resampling_id='soak': leave it out"):
+        plot_pvalue(scores, resampling_id="soak")

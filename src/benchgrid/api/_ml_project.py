@@ -40,7 +40,7 @@ class MLProject(MLMethods, Project, kind="ml"):
                 "open it with Project.open"
             )
 
-    def results(self) -> "pd.DataFrame":
+    def results(self, *, dropped: bool = False) -> "pd.DataFrame":
         """Like :meth:`Project.results`, with the splitter's column names (``test.subset``)."""
         # job parameters are identifiers (test_subset); show the splitter's names (test.subset)
-        return super().results().rename(columns=self._ml().get("columns", {}))
+        return super().results(dropped=dropped).rename(columns=self._ml().get("columns", {}))

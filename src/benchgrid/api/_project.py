@@ -372,12 +372,14 @@ class Project:
         """
         return check_logs(self.path)
 
-    def results(self) -> "pd.DataFrame":
+    def results(self, *, dropped: bool = False) -> "pd.DataFrame":
         """One row per job: its parameters, result values, state, attempt, worker, host and times.
 
         ``claimed_at``, ``started_at`` and ``ended_at`` are timezone-aware
         datetimes in UTC (NaT for a job not claimed, started or ended);
-        ``duration_s`` is in seconds.
+        ``duration_s`` is in seconds. Dropped jobs (:meth:`drop`) are left
+        out; ``dropped=True`` keeps them, with state ``"dropped"`` and the
+        values of a run that ended before or despite the drop.
         """
         import pandas as pd
 
@@ -387,6 +389,8 @@ class Project:
             for col in ("claimed_at", "started_at", "ended_at"):  # epoch seconds -> UTC datetimes
                 if col in table.columns:
                     table[col] = pd.to_datetime(table[col].astype(float), unit="s", utc=True)
+        if not dropped and state.dropped and len(table):
+            table = table[table["state"] != "dropped"].reset_index(drop=True)
         return table
 
     def errors(self) -> "pd.DataFrame":
@@ -420,6 +424,69 @@ class Project:
             if state.state_of(job) in wanted and (keep is None or job in keep)
         ]
         return n + queue.requeue(claims, "retry", "user")
+
+
+    def drop(self, where: dict[str, Any]) -> int:
+        """Drop the jobs whose parameters match ``where``: no worker runs them from now on.
+
+        For the jobs of a wrong learner or task, found while the grid runs:
+        workers running skip them at their next claim. A job already
+        claimed by a worker is run to its end by that worker (its result is
+        kept, not shown). Dropped jobs count as ``dropped`` in
+        :meth:`status` (not pending, not failed), ``run`` ends when every
+        other job has ended, and :meth:`results` leaves them out.
+        :meth:`undrop` brings them back. Jobs added later are not dropped,
+        even when they match. Returns how many jobs were newly dropped
+        (those already dropped are not counted).
+
+        Parameters
+        ----------
+        where : dict
+            Job parameters (columns of :meth:`jobs`) and their values; every
+            one must hold, e.g. ``{"learner_id": "rf"}`` or ``{"job_id": 7}``.
+
+        Raises
+        ------
+        InputError
+            ``where`` names a column the job table does not have, or
+            matches no job; nothing is written.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp()) / "proj"
+        >>> proj = Project.create(d, [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}, {"a": 3, "b": "x"}], "builtins:dict")
+        >>> proj.drop(where={"b": "x"})
+        2
+        >>> proj.run(n_workers=0, progress=False).counts["dropped"]
+        2
+        >>> proj.results()["a"].tolist()
+        [2]
+        >>> proj.undrop(where={"a": 3})
+        1
+        >>> proj.run(n_workers=0, progress=False).counts["done"]
+        2
+        """
+        from ..store._drops import drop_jobs
+        from ._where import match_jobs
+
+        ids = match_jobs(self.jobs(), where, "drop")
+        return drop_jobs(self._queue(), ids, where=where)
+
+    def undrop(self, where: dict[str, Any] | None = None) -> int:
+        """Bring dropped jobs back (all of them, or those matching ``where``); return how many.
+
+        Each gets back the state its runs gave it: a job done before the
+        drop is done again, one never run goes back in the queue (a running
+        ``run`` or any new worker picks it up). To run done jobs again
+        instead, use ``retry`` after the undrop.
+        """
+        from ..store._drops import undrop_jobs
+        from ._where import match_jobs
+
+        table = self.jobs()
+        ids = [int(j) for j in table["job_id"]] if where is None else match_jobs(table, where, "undrop")
+        return undrop_jobs(self._queue(), ids, where=where)
 
 
 def _lane(queue: Queue, state: ProjectState, job: int, memory_key: str | None) -> int:

@@ -71,7 +71,7 @@ def wait_until_ended(
             tp = state.throughput(counts=counts)
             rate = tp["recent_per_s"] or tp["overall_per_s"]
             detail = format_counts(counts) + (f" | {rate:,.1f} jobs/s" if rate else "")
-            finished = counts["done"] + counts["error"] + counts["failed"]
+            finished = counts["done"] + counts["error"] + counts["failed"] + counts.get("dropped", 0)
             bar.update(task, total=state.n, completed=finished, detail=detail)
             if not alive():
                 break

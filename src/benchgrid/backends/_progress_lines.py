@@ -31,7 +31,7 @@ def wait_printing_lines(
     while True:
         state.refresh()
         counts = state.counts()
-        finished = counts["done"] + counts["error"] + counts["failed"]
+        finished = counts["done"] + counts["error"] + counts["failed"] + counts.get("dropped", 0)
         line = f"jobs {finished}/{state.n}: {fmt(counts)}"
         running = alive()
         if line != last and (time.monotonic() - last_t >= 1.0 or not running):

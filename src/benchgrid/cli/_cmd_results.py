@@ -17,6 +17,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "tasks and learners left out)")
     p.add_argument("--where", action="append", default=[], metavar="COLUMN=VALUE",
                    help="only rows with this value, e.g. learner_id=rf (repeatable)")
+    p.add_argument("--dropped", action="store_true",
+                   help="keep the rows of dropped jobs (state 'dropped'); left out by default")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"--scores applies to ML projects; {str(proj.path)!r} is a generic project: drop --scores")
         df = proj.scores(where=where)
     else:
-        df = proj.results()
+        df = proj.results(dropped=args.dropped)
         if where:
             from ..api._ml_methods import select_rows
 

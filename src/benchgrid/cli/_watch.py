@@ -122,10 +122,10 @@ def _fmt_s(seconds: float | None) -> str:
 
 def _counts_line(status: Status) -> str:
     c = status.counts
-    finished = c["done"] + c["error"] + c["failed"]
+    finished = c["done"] + c["error"] + c["failed"] + c.get("dropped", 0)
     parts = [f"{finished}/{status.n_jobs} finished", f"{c['done']} done", f"{c['running']} running",
              f"{c['error']} error"]
-    parts += [f"{c[s]} {s}" for s in ("pending", "queued", "failed", "stranded") if c.get(s)]
+    parts += [f"{c[s]} {s}" for s in ("pending", "queued", "failed", "stranded", "dropped") if c.get(s)]
     rate = status.recent_per_s or status.overall_per_s
     if rate:
         parts.append(f"{rate:,.2f} jobs/s")
@@ -166,7 +166,7 @@ def _view(proj: Project, state: ProjectState, status: Status, table: JobTable, t
     from ..store import ProjectSettings
 
     c = status.counts
-    finished = c["done"] + c["error"] + c["failed"]
+    finished = c["done"] + c["error"] + c["failed"] + c.get("dropped", 0)
     head = Table.grid(padding=(0, 1))
     head.add_column(no_wrap=True)
     head.add_column(ratio=1)
@@ -175,7 +175,7 @@ def _view(proj: Project, state: ProjectState, status: Status, table: JobTable, t
                  Text(f"{finished}/{status.n_jobs}"))
     counts = Text()
     for name, style in (("done", "green"), ("running", "cyan"), ("error", "red"), ("pending", ""),
-                        ("queued", "yellow"), ("failed", "red"), ("stranded", "magenta")):
+                        ("queued", "yellow"), ("failed", "red"), ("stranded", "magenta"), ("dropped", "dim")):
         if name in ("done", "running", "error") or c.get(name):
             counts.append(f"{c.get(name, 0)} {name}", style=style or None)
             counts.append("  ")

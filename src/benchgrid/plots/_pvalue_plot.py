@@ -36,10 +36,17 @@ def plot_pvalue(
     task_id: Any = None,
     test_subset: Any = None,
     algorithm: Any = None,
+    resampling_id: Any = None,
     digits: int = 3,
     path: str | Path | None = None,
 ) -> Figure:
-    """Plot SOAK p-values: one panel per algorithm × (task, test subset).
+    """Plot SOAK p-values: one panel per algorithm × (task, test subset), and per resampling.
+
+    A project with several SOAK resamplings (a ``resampling_id`` column with
+    more than one value among the SOAK rows) gets one block of rows per
+    resampling, each block's panels titled with their ``resampling_id``; with
+    one resampling the plot is as without the column. Rows of other
+    resamplings (KFold: no ``train.subsets``) have no p-values and no panel.
 
     Each panel has rows (from the bottom) all, all-same, same, other-same,
     other. A train subset's row shows its mean score (point), mean ± sd
@@ -57,7 +64,7 @@ def plot_pvalue(
         The down-sampling view: for one (task, test subset, algorithm), the
         plot at full size and at the smallest train size side by side (needs
         a scores table from ``SOAK(sizes=0)`` or more).
-    task_id, test_subset, algorithm : optional
+    task_id, test_subset, algorithm, resampling_id : optional
         Keep only these panels; for ``downsample=True`` each must be given
         unless the table has a single value.
     digits : int, default=3
@@ -89,7 +96,8 @@ def plot_pvalue(
         raise InputError(f"path must end in one of {SUFFIXES!r}, got {str(path)!r}")
     if not isinstance(digits, int) or isinstance(digits, bool) or not 0 <= digits <= 10:
         raise InputError(f"digits must be an integer from 0 to 10, got {digits!r}")
-    selected = {"task_id": task_id, "test.subset": test_subset, "algorithm": algorithm}
+    selected = {"task_id": task_id, "test.subset": test_subset, "algorithm": algorithm,
+                "resampling_id": resampling_id}
     if downsample:
         if not isinstance(pv_or_scores, pd.DataFrame):
             raise InputError(
@@ -113,8 +121,19 @@ Panel = tuple[str, str, str, "pd.DataFrame", "pd.DataFrame"]
 def _select(df: pd.DataFrame, selected: dict[str, Any]) -> pd.DataFrame:
     for col, value in selected.items():
         if value is not None:
+            if col not in df.columns:  # resampling_id, for a table without that column
+                arg = col.replace(".", "_")
+                raise InputError(f"{arg} selects panels by the column {col!r}, which the scores do not have; "
+                                 f"got {arg}={value!r}: leave it out")
             df = df[df[col] == value]
     return df
+
+
+def _resamplings(df: pd.DataFrame) -> list[Any]:
+    """The resampling ids of a table, sorted (job order varies); ``[None]`` when it names none."""
+    if "resampling_id" not in df.columns or df["resampling_id"].isna().all():
+        return [None]
+    return sorted(set(df["resampling_id"].dropna()), key=str)
 
 
 def _grid_panels(pv: PValue, selected: dict[str, Any]) -> list[list[Panel]]:
@@ -126,16 +145,23 @@ def _grid_panels(pv: PValue, selected: dict[str, Any]) -> list[list[Panel]]:
             + ", ".join(f"{k}={v!r}" for k, v in selected.items() if v is not None)
         )
     columns = list(dict.fromkeys(zip(stats["task_id"], stats["test.subset"])))
+    resamplings = _resamplings(stats)
+    several = len(resamplings) > 1
     grid = []
-    for alg in dict.fromkeys(stats["algorithm"]):
-        row = []
-        for task, sub in columns:
-            def keep(df: pd.DataFrame) -> pd.DataFrame:
-                return df[(df["algorithm"] == alg) & (df["task_id"] == task)
-                          & (df["test.subset"] == sub)]
-            row.append((f"algorithm: {alg}", f"task_id: {task}\ntest.subset: {sub}",
-                        pv.measure, keep(stats), keep(comps)))
-        grid.append(row)
+    for rid in resamplings:
+        for alg in dict.fromkeys(stats["algorithm"]):
+            row = []
+            for task, sub in columns:
+                def keep(df: pd.DataFrame) -> pd.DataFrame:
+                    mask = (df["algorithm"] == alg) & (df["task_id"] == task) & (df["test.subset"] == sub)
+                    if rid is not None:
+                        mask &= df["resampling_id"] == rid
+                    return df[mask]
+                title = f"task_id: {task}\ntest.subset: {sub}"
+                if several:
+                    title = f"resampling_id: {rid}\n{title}"
+                row.append((f"algorithm: {alg}", title, pv.measure, keep(stats), keep(comps)))
+            grid.append(row)
     return grid
 
 
@@ -148,6 +174,9 @@ def _downsample_panels(
     for need in ("groups", "n.train.groups"):
         if need not in df.columns:
             raise InputError(f"scores must have column {need!r} for downsample=True, got none")
+    several = len(_resamplings(df)) > 1
+    if _resamplings(df) == [None]:
+        _select(df, {"resampling_id": selected.pop("resampling_id")})  # refuses one given without the column
     for col, value in list(selected.items()):
         values = list(dict.fromkeys(df[col]))
         if value is None:
@@ -177,6 +206,8 @@ def _downsample_panels(
         f"{ts} {sizes[ts]}" for ts in ("same", "other", "all") if ts in sizes) + " groups"
     label = (f"algorithm: {selected['algorithm']}\ntask_id: {selected['task_id']}, "
              f"test.subset: {selected['test.subset']}")
+    if several:
+        label = f"resampling_id: {selected['resampling_id']}, {label}"
     return [[
         (label, full_title, measure, full.stats, full.comparisons),
         (label, f"down-sampled: {smallest} train groups", measure,
@@ -192,6 +223,8 @@ def _fmt_p(p: float) -> str:
 
 def _limits(stats: pd.DataFrame) -> tuple[float, float]:
     """x range covering every mean ± sd, with a margin."""
+    if len(stats) == 0:  # a resampling without this (task, test subset): an empty panel
+        return 0.0, 1.0
     sd = stats["sd"].fillna(0.0)
     lo, hi = float((stats["mean"] - sd).min()), float((stats["mean"] + sd).max())
     span = hi - lo if hi > lo else max(abs(hi), 1.0) * 0.1
@@ -219,8 +252,11 @@ def _draw(grid: list[list[Panel]], digits: int, *, share_x: bool = False) -> Fig
         for j, (row_label, col_label, measure, stats, comps) in enumerate(row):
             ax = axes[i][j]
             _draw_panel(ax, stats, comps, levels, digits, limits[j])
-            if i == 0:
+            if i == 0 or col_label != grid[i - 1][j][1]:  # the top of each block (one per resampling)
                 ax.set_title(col_label, fontsize=9)
+            if len(stats) == 0:
+                ax.text(0.5, 0.5, "no rows", transform=ax.transAxes, ha="center", va="center",
+                        fontsize=8, color=P_COLOR)
             if i == n_rows - 1:
                 ax.set_xlabel(f"{measure} (mean ± sd)")
             if j == 0:

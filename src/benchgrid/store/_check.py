@@ -12,6 +12,10 @@ lease or marker:
 - a (job, attempt) put back twice;
 - a job with more than one accepted result, or one (job, attempt) with
   several results;
+- a claim of a dropped job (a claim not explained: the replay applies the
+  drop records each cursor commits), a commit that does not end a drop
+  record, and a job the queue passed over while it was dropped that was
+  brought back (undrop) without being put back: it could never run;
 - damaged lines inside a log (a torn tail left by a killed writer and closed
   with ``~torn`` is a note, not a problem).
 
@@ -36,6 +40,7 @@ from typing import Any
 
 from .._errors import ProjectError
 from ._damage import check_project_files
+from ._droplog import DROP_OPS, apply_drop_records
 from ._lanes import read_lane_ids
 from ._layout import Layout
 from ._safe_io import open_file
@@ -135,6 +140,7 @@ def check_logs(root: Path, *, save: bool = True) -> CheckReport:
         else:
             put_back_at[key] = start
     requeue_starts = [start for _r, start, _e in requeue]
+    drops = _Drops(_lines(layout.drops, found, report) if layout.drops.exists() else [], found)
 
     claimed_by: dict[tuple[int, int], tuple[str, int]] = {}
     prev: dict[str, int] | None = None
@@ -142,9 +148,10 @@ def check_logs(root: Path, *, save: bool = True) -> CheckReport:
     for record, start, _end in _lines(layout.claims, found, report):
         if record is None:
             continue
-        cur = {k: int(record.get(k, 0)) for k in ("next", "rq", "n")}
+        cur = {k: int(record.get(k, 0)) for k in ("next", "rq", "n", "d")}
+        drops.commit(cur["d"], start)
         if prev is not None:
-            for k in ("next", "rq", "n"):
+            for k in ("next", "rq", "n", "d"):
                 if cur[k] < prev[k]:
                     found.problem(
                         "cursor went backwards",
@@ -157,22 +164,25 @@ def check_logs(root: Path, *, save: bool = True) -> CheckReport:
                     found.problem(
                         "cursor went backwards", f"claims.log byte {start}: lane {lane_no} {[pos, rq]} after {[ppos, prq]}"
                     )
-        if record.get("op") == "claim":
-            report.n_claims += 1
-            worker = str(record.get("w"))
+        if record.get("op") in ("claim", "skip"):
+            report.n_claims += record.get("op") == "claim"
+            worker = str(record.get("w", "a skip record"))
             claims = [(int(c[0]), int(c[1])) for c in record.get("c", [])]
             if lanes is not None and prev_lanes is not None:
-                lane = int(record.get("lane", 0))
-                expected = _expected_lane_claims(
-                    layout, requeue, requeue_starts, lane, prev_lanes[lane], lanes[lane], cur["n"]
-                )
-                if claims != expected:
-                    found.problem(
-                        "claim not explained",
-                        f"claims.log byte {start} by {worker} took {claims[:8]} but lane {lane} held {expected[:8]}",
-                    )
+                for lane, (now_at, was_at) in enumerate(zip(lanes, prev_lanes)):
+                    if list(now_at) == list(was_at) and lane != record.get("lane"):
+                        continue
+                    expected = drops.filter(_expected_lane_claims(
+                        layout, requeue, requeue_starts, lane, was_at, now_at, cur["n"]
+                    ))
+                    took = claims if lane == record.get("lane") else []
+                    if took != expected:
+                        found.problem(
+                            "claim not explained",
+                            f"claims.log byte {start} by {worker} took {took[:8]} but lane {lane} held {expected[:8]}",
+                        )
             elif prev is not None:
-                expected = _expected_claims(requeue, requeue_starts, prev, cur)
+                expected = drops.filter(_expected_claims(requeue, requeue_starts, prev, cur))
                 if claims != expected:
                     found.problem(
                         "claim not explained",
@@ -193,6 +203,7 @@ def check_logs(root: Path, *, save: bool = True) -> CheckReport:
                 [max(a, c), max(b, d)] for (a, b), (c, d) in zip(prev_lanes, lanes)
             ]
     _check_results(layout, found, report, claimed_by, put_back_at)
+    drops.close(claimed_by, put_back_at, report)
     found.close()
     if save:
         try:
@@ -202,9 +213,67 @@ def check_logs(root: Path, *, save: bool = True) -> CheckReport:
     return report
 
 
+class _Drops:
+    """The drop records in effect at each point of the replay, and the jobs passed over while dropped."""
+
+    def __init__(self, lines: list[tuple[dict[str, Any] | None, int, int]], found: _Findings):
+        self.lines = lines
+        self.ends = {0} | {end for _r, _s, end in lines}
+        self.found = found
+        self.applied = 0  # lines applied
+        self.committed = 0
+        self.dropped: set[int] = set()
+        self.passed: dict[int, int] = {}  # job -> attempt the queue passed over while it was dropped
+
+    def commit(self, d: int, at: int) -> None:
+        if d == self.committed:
+            return
+        if d not in self.ends:
+            self.found.problem("drop not explained", f"claims.log byte {at} commits drops.log up to byte {d}, "
+                                                     "which ends no drop record")
+        self.committed = max(self.committed, d)
+        while self.applied < len(self.lines) and self.lines[self.applied][2] <= self.committed:
+            record = self.lines[self.applied][0]
+            if record is not None and record.get("op") in DROP_OPS:
+                apply_drop_records(self.dropped, [record])
+            self.applied += 1
+
+    def filter(self, expected: list[tuple[int, int, bool]]) -> list[tuple[int, int]]:
+        """What a claim takes of what the queue held (job, attempt, from the table): the jobs not dropped.
+
+        The others are passed over: a table row leaves attempt 0 used (an
+        undrop puts it back as attempt 1), a requeue line its own attempt.
+        """
+        out = []
+        for job, attempt, from_table in expected:
+            if job in self.dropped:
+                used = 0 if from_table else attempt
+                self.passed[job] = max(self.passed.get(job, 0), used)
+            else:
+                out.append((job, attempt))
+        return out
+
+    def close(
+        self, claimed_by: dict[tuple[int, int], Any], put_back_at: dict[tuple[int, int], int], report: CheckReport
+    ) -> None:
+        if self.lines and self.lines[-1][2] > self.committed:
+            report.notes.append(f"drops.log: bytes past {self.committed} were never committed "
+                                "(a drop or undrop cut short by a crash; ignored)")
+        latest: dict[int, int] = {}
+        for job, attempt in list(claimed_by) + list(put_back_at):
+            latest[job] = max(latest.get(job, 0), attempt)
+        for job, used in sorted(self.passed.items()):
+            if job not in self.dropped and latest.get(job, 0) <= used:
+                self.found.problem(
+                    "lost by an undrop",
+                    f"job {job} was passed over while dropped (attempt {used + 1} never ran) and brought back "
+                    "without being put back: no worker can claim it",
+                )
+
+
 def _expected_claims(
     requeue: list[tuple[dict[str, Any] | None, int, int]], starts: list[int], prev: dict[str, int], cur: dict[str, int]
-) -> list[tuple[int, int]]:
+) -> list[tuple[int, int, bool]]:
     import bisect
 
     out = []
@@ -212,8 +281,8 @@ def _expected_claims(
         if start >= cur["rq"]:
             break
         if record is not None and "job" in record and "fail" not in record:
-            out.append((int(record["job"]), int(record["a"])))
-    out += [(j, 1) for j in range(prev["next"], cur["next"])]
+            out.append((int(record["job"]), int(record["a"]), False))
+    out += [(j, 1, True) for j in range(prev["next"], cur["next"])]
     return out
 
 
@@ -225,7 +294,7 @@ def _expected_lane_claims(
     prev: list[int],
     cur: list[int],
     n: int,
-) -> list[tuple[int, int]]:
+) -> list[tuple[int, int, bool]]:
     import bisect
 
     out = []
@@ -233,9 +302,9 @@ def _expected_lane_claims(
         if start >= cur[1]:
             break
         if record is not None and "job" in record and "fail" not in record and int(record.get("lane", 0)) == lane:
-            out.append((int(record["job"]), int(record["a"])))
+            out.append((int(record["job"]), int(record["a"]), False))
     if cur[0] > prev[0]:
-        out += [(j, 1) for j in read_lane_ids(layout.queue_dir, lane, prev[0], cur[0] - prev[0], n)]
+        out += [(j, 1, True) for j in read_lane_ids(layout.queue_dir, lane, prev[0], cur[0] - prev[0], n)]
     return out
 
 

@@ -3,8 +3,8 @@
 Set ``BENCHGRID_KILL_AT`` to a step name (``claim.published``) or a name and
 a count (``claim.published:3`` = the third time that step is passed). The
 process then sends itself SIGKILL at that point, so tests can show that a
-crash between any two steps of a claim, a recovery, a hand-back or an add
-neither loses nor duplicates a job. Unset, :func:`fault_point` costs one
+crash between any two steps of a claim, a recovery, a hand-back, an add or
+a drop neither loses nor duplicates a job. Unset, :func:`fault_point` costs one
 dictionary lookup.
 
 Steps (in the order they happen):
@@ -19,6 +19,9 @@ Steps (in the order they happen):
 ``handback.recorded``  a hand-back's records written in the worker's own log
 ``add.rows``           new job-table rows written, not yet committed
 ``add.committed``      the commit record written, lock still held
+``drop.locked``        lock taken by a drop or an undrop, nothing written
+``drop.written``       the drop (or undrop) record written in ``drops.log``, not yet committed
+``drop.committed``     its commit record written in ``claims.log``, lock still held
 
 Examples
 --------
@@ -44,6 +47,9 @@ FAULT_STEPS = (
     "handback.recorded",
     "add.rows",
     "add.committed",
+    "drop.locked",
+    "drop.written",
+    "drop.committed",
 )
 
 _passed: Counter[str] = Counter()

@@ -7,6 +7,7 @@
     queue/claims.log      claim records; the last one holds the queue cursor
     queue/requeue.log     jobs put back (lease expired, handed back, retried)
     queue/events.log      project-wide events (failed after max attempts, retries)
+    queue/drops.log       jobs dropped (never claimed again) and brought back (undrop)
     workers/<id>/         per worker: lease.json, events.log, worker.log
     inputs/               what a higher layer stores for its runner
 
@@ -72,6 +73,10 @@ class Layout:
     @property
     def events(self) -> Path:
         return self.root / "queue" / "events.log"
+
+    @property
+    def drops(self) -> Path:
+        return self.root / "queue" / "drops.log"
 
     @property
     def lock(self) -> Path:

@@ -19,6 +19,13 @@ Three shared logs, written only while holding the project lock:
   once, and a (job, attempt) is handed to one worker, ever.
 - ``events.log``: project-wide events: jobs failed after ``max_attempts``
   lost runs, expired workers, retries.
+- ``drops.log``: jobs dropped by a user (see :mod:`._droplog` and
+  :mod:`._drops`), committed by the ``d`` offset every cursor record
+  carries. A claim passes over a dropped job (a table row or a requeue
+  line) as if it were not there: the cursor moves past it and nothing is
+  recorded for it, so it is never run unless an undrop puts it back. A
+  claim that moved the cursor over dropped jobs only writes a ``skip``
+  record (a cursor, no claims), so the next claim does not scan them again.
 
 A claim is made durable in two steps under the lock: the claimer first
 publishes, in its own lease file, the claims and the offset its claim
@@ -38,12 +45,13 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import AbstractSet, Any, Callable, Iterable
 
 from .._errors import ProjectError
 from ._jobs import JobTable, content_key
 from ._layout import Layout
 from ._lock import make_lock
+from ._droplog import DropLog
 from ._faults import fault_point
 from ._lanes import append_lane_ids, lanes_for_budget, read_lane_ids, split_by_lane
 from ._records import append_records, iter_records, read_last_record
@@ -87,6 +95,7 @@ class Queue:
         )
         self._put_back: set[tuple[int, int]] = set()  # (job, attempt) lines already in requeue.log
         self._put_back_offset = 0
+        self.drops = DropLog(self.layout.drops)
         self.last_added = 0  # rows written by the last add (issue 10: committed ones are skipped)
 
     # -- reading -------------------------------------------------------------
@@ -99,6 +108,19 @@ class Queue:
                 "the project is corrupted: create it again"
             )
         self.jobs.committed = max(self.jobs.committed, int(record["n"]))
+        return record
+
+    def dropped(self, cur: dict[str, Any]) -> set[int]:
+        """The dropped jobs as of cursor ``cur``; call under the lock (reads only new drop records)."""
+        return self.drops.upto(int(cur.get("d", 0)), create=True)
+
+    @staticmethod
+    def cursor_record(op: str, cur: dict[str, Any]) -> dict[str, Any]:
+        """A new record of ``claims.log`` that carries cursor ``cur`` on (``next``, ``rq``, ``n``, ``d``, ``lanes``)."""
+        record: dict[str, Any] = {"op": op, "next": cur["next"], "rq": cur["rq"], "n": cur["n"]}
+        for key in ("d", "lanes"):
+            if key in cur:
+                record[key] = cur[key]
         return record
 
     # -- claiming ------------------------------------------------------------
@@ -124,14 +146,21 @@ class Queue:
             fault_point("claim.locked")
             cur = self.cursor()
             n = int(cur["n"])
-            record: dict[str, Any] = {"op": "claim", "w": worker_id, "next": cur["next"], "rq": cur["rq"], "n": n}
+            dropped = self.dropped(cur)
+            record = self.cursor_record("claim", cur)
+            record["w"] = worker_id
             if "lanes" in cur:
-                claims, refused = self._claim_from_lanes(cur, record, max_n, fits, mem_gb)
+                claims, refused = self._claim_from_lanes(cur, record, max_n, fits, mem_gb, dropped)
             else:
                 claims, refused, record["next"], record["rq"] = self._take(
-                    int(cur["rq"]), 0, int(cur["next"]), n, max_n, fits, None
+                    int(cur["rq"]), 0, int(cur["next"]), n, max_n, fits, None, dropped
                 )
             if not claims:
+                moved = any(record.get(k) != cur.get(k) for k in ("next", "rq", "lanes"))
+                if dropped and moved:  # passed over dropped jobs only: save the next claim that scan
+                    record["op"] = "skip"
+                    record["t"] = time.time()
+                    append_records(self.layout.claims, [record])
                 return NO_FIT if refused else []
             record["c"] = [c.to_list() for c in claims]
             record["t"] = time.time()
@@ -153,11 +182,13 @@ class Queue:
         max_n: int,
         fits: Callable[[dict[str, Any]], bool] | None,
         lane_ids: Callable[[int, int], list[int]] | None,
+        dropped: AbstractSet[int] = frozenset(),
     ) -> tuple[list[Claim], bool, int, int]:
         """Claims from one queue: its requeue lines from ``rq``, then its jobs from ``pos``.
 
         Without ``lane_ids`` the jobs are the table rows ``pos, pos + 1, …``;
         with it, ``lane_ids(pos, count)`` gives the lane's next job ids.
+        Jobs in ``dropped`` are passed over (consumed, not claimed).
         Returns the claims, whether a job was refused, and the new pos and rq.
         """
         claims: list[Claim] = []
@@ -165,23 +196,34 @@ class Queue:
         for record, end in iter_records(self.layout.requeue, rq, create=True):
             if len(claims) >= max_n:
                 break
-            if record is not None and "fail" not in record and "job" in record and int(record.get("lane", 0)) == lane:
+            if (record is not None and "fail" not in record and "job" in record
+                    and int(record.get("lane", 0)) == lane and int(record["job"]) not in dropped):  # fmt: skip
                 claim = Claim(int(record["job"]), int(record["a"]), int(record.get("l", 0)), lane)
                 if fits is not None and not fits(self.jobs.get(claim.job_id)):
                     refused = True
                     break
                 claims.append(claim)
             rq = end
-        if lane_ids is None:
-            candidates: list[int] = list(range(pos, min(n, pos + max_n - len(claims))))
-        else:
-            candidates = lane_ids(pos, max_n - len(claims)) if not refused and len(claims) < max_n else []
-        for job in candidates if not refused else []:
-            if fits is not None and not fits(self.jobs.get(job)):
-                refused = True
-                break
-            claims.append(Claim(job, 1, 0, lane))
-            pos += 1
+        extra = 1024 if dropped else 0  # dropped jobs are passed over: look a little further at once
+        more = True
+        while more and not refused and len(claims) < max_n:
+            count = max_n - len(claims) + extra
+            if lane_ids is None:
+                candidates: list[int] = list(range(pos, min(n, pos + count)))
+            else:
+                candidates = lane_ids(pos, count)
+            more = len(candidates) == count
+            for job in candidates:
+                if len(claims) >= max_n:
+                    break
+                if job in dropped:
+                    pos += 1
+                    continue
+                if fits is not None and not fits(self.jobs.get(job)):
+                    refused = True
+                    break
+                claims.append(Claim(job, 1, 0, lane))
+                pos += 1
         return claims, refused, pos, rq
 
     def _claim_from_lanes(
@@ -191,6 +233,7 @@ class Queue:
         max_n: int,
         fits: Callable[[dict[str, Any]], bool] | None,
         mem_gb: float | None,
+        dropped: set[int],
     ) -> tuple[list[Claim], bool]:
         lanes = [list(map(int, pair)) for pair in cur["lanes"]]
         n = int(cur["n"])
@@ -201,11 +244,12 @@ class Queue:
             def lane_ids(p: int, count: int, lane: int = lane) -> list[int]:
                 return read_lane_ids(self.layout.queue_dir, lane, p, count, n)
 
-            claims, refused, pos, rq = self._take(rq, lane, pos, n, max_n, fits, lane_ids)
+            claims, refused, pos, rq = self._take(rq, lane, pos, n, max_n, fits, lane_ids, dropped)
             refused_any = refused_any or refused
-            if claims:
+            if claims or dropped:  # a lane passed over dropped jobs keeps its new place too
                 lanes[lane] = [pos, rq]
                 record["lanes"] = lanes
+            if claims:
                 record["lane"] = lane
                 return claims, False
         return [], refused_any
@@ -296,12 +340,12 @@ class Queue:
             params_jsons = [t for t in params_jsons if content_key(t) not in existing]
             self.last_added = len(params_jsons)
             n = self.jobs.append(params_jsons, n0)
-            record = {"op": "add", "next": cur["next"], "rq": cur["rq"], "n": n, "t": time.time()}
+            record = self.cursor_record("add", cur)
+            record.update(n=n, t=time.time())
             if "lanes" in cur:
                 memory_key = str(self.settings.get("memory_key"))
                 params = [json.loads(text) for text in params_jsons]
                 append_lane_ids(self.layout.queue_dir, split_by_lane(n0, params, memory_key), n0)
-                record["lanes"] = cur["lanes"]
             fault_point("add.rows")
             append_records(self.layout.claims, [record])
             fault_point("add.committed")

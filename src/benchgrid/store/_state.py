@@ -10,6 +10,8 @@ Job states:
 ``failed``    lost ``max_attempts`` runs to dead workers (``retry --expired``)
 ``stranded``  held by a worker whose lease expired, not yet put back because no
               live worker has looked (any ``benchgrid work``/``run`` does it)
+``dropped``   dropped by a user (``benchgrid drop``): never claimed again, whatever
+              state it had; ``benchgrid undrop`` gives it back that state
 
 A result is accepted only if its attempt is the job's latest (fencing).
 :class:`ProjectState` reads the logs incrementally, so a progress display
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ._bulk import gc_paused
+from ._droplog import DropLog
 from ._layout import Layout
 from ._leases import is_dead, list_leases
 from ._queue import Queue
@@ -34,7 +37,7 @@ __all__ = ["ProjectState", "STATES"]
 
 MISSING_LEASE_GRACE_S = 60.0  # a claim's lease is written before its claim record; this covers NFS caching
 
-STATES = ("pending", "running", "queued", "done", "error", "failed", "stranded")
+STATES = ("pending", "running", "queued", "done", "error", "failed", "stranded", "dropped")
 
 
 def _worker_ids(layout: Layout, leases: dict[str, Any]) -> list[str]:
@@ -68,6 +71,9 @@ class ProjectState:
         self.n_final_records = 0  # done/error records read, accepted or not (fenced out)
         self.leases: dict[str, dict[str, Any]] = {}
         self.first_claim_t: float | None = None
+        self.d = 0  # committed bytes of drops.log (the cursor's ``d``)
+        self._drops = DropLog(self.layout.drops)
+        self.dropped: set[int] = self._drops.dropped
 
     def _new(self, path: Path) -> list[dict[str, Any]]:
         records, end = read_records(path, self._offsets.get(path, 0))
@@ -82,6 +88,7 @@ class ProjectState:
     def _refresh(self) -> "ProjectState":
         for r in self._new(self.layout.claims):
             self.n, self.next, self.rq = int(r["n"]), int(r["next"]), int(r["rq"])
+            self.d = max(self.d, int(r.get("d", 0)))
             if "lanes" in r:
                 self.lanes = r["lanes"]
             if r.get("op") == "claim":
@@ -104,6 +111,7 @@ class ProjectState:
                     self.requeued_lane[rec["job"]] = int(rec["lane"])
                 else:
                     self.requeued_lane.pop(rec["job"], None)
+        self._drops.upto(self.d)
         for r in self._new(self.layout.events):
             if r.get("op") == "failed":
                 self.failed[r["job"]] = (r["a"], r.get("reason", ""))
@@ -129,6 +137,12 @@ class ProjectState:
         )
 
     def state_of(self, job: int, now: float | None = None) -> str:
+        if job in self.dropped:
+            return "dropped"
+        return self.run_state_of(job, now)
+
+    def run_state_of(self, job: int, now: float | None = None) -> str:
+        """The state a job has from its runs alone, dropped or not (what an undrop gives back)."""
         attempt = self.latest_attempt(job)
         if attempt == 0:
             return "pending"
@@ -161,14 +175,15 @@ class ProjectState:
         jobs in well under a second).
         """
         now = time.time() if now is None else now
-        claimed, requeued, failed = self.claimed, self.requeued, self.failed
+        claimed, requeued, failed, dropped = self.claimed, self.requeued, self.failed, self.dropped
         out: dict[int, str] = {}
         for job, (attempt, _wid, rec) in self.final.items():
             claim = claimed.get(job)
-            if attempt > 0 and (claim is None or claim[0] <= attempt) and job not in requeued and job not in failed:
+            if (attempt > 0 and (claim is None or claim[0] <= attempt) and job not in requeued
+                    and job not in failed and job not in dropped):
                 out[job] = "done" if rec["op"] == "done" else "error"
         state_of = self.state_of
-        for jobs in (claimed, requeued, failed, self.final):
+        for jobs in (claimed, requeued, failed, self.final, dropped):
             for job in jobs:
                 if job not in out:
                     out[job] = state_of(job, now)

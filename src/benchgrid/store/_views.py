@@ -91,7 +91,9 @@ def status_of(state: ProjectState, root_hint: str = "DIR", n_errors: int = 5) ->
             workers["dead"] += 1
         else:
             workers["alive"] += 1
-    stale = state.n_final_records - counts["done"] - counts["error"]  # done/error: the accepted results
+    # accepted results: those of done/error jobs, and of dropped jobs that ran before the drop
+    n_accepted = counts["done"] + counts["error"] + sum(1 for job in state.dropped if state.accepted(job) is not None)
+    stale = state.n_final_records - n_accepted
     tp = state.throughput(counts=counts)
     hint = ""
     if stranded and workers["alive"] == 0:
@@ -237,7 +239,7 @@ def results_columns(state: ProjectState, table: JobTable) -> dict[str, Any]:
     run: dict[str, list[Any]] = {name: [None] * n for name in RUN_COLUMNS}
     c_state, c_attempt, c_worker, c_host, c_pid = (run[k] for k in RUN_COLUMNS[:5])
     c_claimed, c_started, c_ended, c_duration, c_error = (run[k] for k in RUN_COLUMNS[5:])
-    claimed, final, requeued, failed = state.claimed, state.final, state.requeued, state.failed
+    claimed, final, requeued, failed, dropped = state.claimed, state.final, state.requeued, state.failed, state.dropped
     hosts = {wid: (lease.get("host"), lease.get("pid")) for wid, lease in state.leases.items()}
     for i, job in enumerate(job_ids):
         claim = claimed.get(job)
@@ -249,7 +251,8 @@ def results_columns(state: ProjectState, table: JobTable) -> dict[str, Any]:
         wid: str | None = None
         if rec is not None:
             op = rec["op"]
-            c_state[i] = "done" if op == "done" else "error"
+            # a dropped job keeps the values of a run that ended (results(dropped=True) shows them)
+            c_state[i] = "dropped" if job in dropped else "done" if op == "done" else "error"
             wid = fin[1]  # type: ignore[index]
             r = rec.get("r")
             if r:
