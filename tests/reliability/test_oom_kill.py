@@ -127,3 +127,20 @@ def test_budget_read_from_a_cgroup_limit(memory_cgroup: Path) -> None:
         capture_output=True, text=True, timeout=60,
     )
     assert res.stdout.split(maxsplit=1) == [str(round(LIMIT_MB / 1024, 4)), "cgroup memory limit\n"], res.stderr
+
+
+@pytest.mark.parametrize("step", ["putback.written", "recover.events", "recover.marked"])
+def test_recoverer_killed_mid_escalation_neither_loses_nor_repeats(proj_dir: Path, memory_cgroup: Path, step: str) -> None:
+    """The recoverer that escalates dies at each step of its write; the next one escalates nothing twice."""
+    bg.Project.create(proj_dir, _jobs()[4:], RUNNER, memory_key="mem_gb", lock_lease_s=2)
+    res = in_cgroup(memory_cgroup, "work", str(proj_dir), "--name", "small", "--mem-gb", "1")
+    assert res.returncode in (-9, 137), (res.returncode, res.stderr)
+    killed = subprocess.run([sys.executable, "-m", "benchgrid", "work", str(proj_dir), "--name", "dies", "--mem-gb", "2"],
+                            capture_output=True, text=True, timeout=120, env={**os.environ, "BENCHGRID_KILL_AT": step})
+    assert killed.returncode == -9, killed.stderr
+    res = cli("work", str(proj_dir), "--name", "big", "--mem-gb", "2")
+    assert res.returncode == 0, res.stderr
+    (rq,) = requeue_records(proj_dir)  # one escalation line, whoever wrote it
+    assert (rq["job"], rq["a"], rq["why"], rq["l"]) == (0, 2, "out of memory", 0)
+    a = assert_exactly_one_accepted(proj_dir, 1)
+    assert a.claims_per()[(0, 2)] == 1

@@ -260,7 +260,9 @@ def _mark_expired(queue: Queue, wid: str, new: list[Claim], lost: list[Claim], b
     now = time.time()
     if new:
         queue.log_event([{"op": "expired", "w": wid, "c": [c.to_list() for c in new], "by": by, "why": why, "t": now}])
+        fault_point("recover.events")
     write_json_atomic(queue.layout.worker_dir(wid) / "revoked", {"by": by, "t": now, "claims": [c.to_list() for c in lost]})
+    fault_point("recover.marked")
 
 
 def expire_worker(
