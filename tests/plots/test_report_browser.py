@@ -82,7 +82,7 @@ def test_report_is_self_contained(report: Path) -> None:
     text = report.read_text()
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text), "no network resource"
     assert "<link" not in text
-    assert text.count('src="data:image/png;base64,') == 3  # timeline, scores, p-value
+    assert text.count('src="data:image/png;base64,') == 4  # timeline, memory per job, scores, p-value
     for section in ("summary", "counts", "scores", "plots", "errors", "slowest"):
         assert f'id="{section}"' in text
     assert "scikit-learn" in text and "SOAK(folds=3" in text  # environment and cv
@@ -101,7 +101,7 @@ def test_report_opens_in_headless_chromium(report: Path, tmp_path: Path) -> None
                        .replace("&gt;", ">"))
     assert probe["errors"] == []
     assert "Uncaught" not in out.stderr
-    assert len(probe["images"]) == 3
+    assert [img["alt"] for img in probe["images"]] == ["timeline plot", "memory plot", "scores plot", "pvalue plot"]
     for img in probe["images"]:
         assert img["complete"] and img["w"] > 300 and img["h"] > 150, img
     assert probe["score_rows"] == 24  # 2 tasks x 2 test subsets x 2 learners x 3 train subsets

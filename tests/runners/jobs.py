@@ -72,3 +72,10 @@ def allocate_slowly(i: int, mb: int = 10, step_mb: int = 25, step_s: float = 0.0
         blocks.append(block)
         time.sleep(step_s)
     return {"mb": len(blocks) * step_mb, "pid": os.getpid()}
+
+
+def report_peak(i: int, peak_mb: float | None = None, fail: bool = False, **params):
+    """Return ``peak_mem_mb`` as the ML runner does (or fail), so tests can set observed peaks."""
+    if fail:
+        raise ValueError(f"job {i} fails on purpose")
+    return {} if peak_mb is None else {"peak_mem_mb": peak_mb}

@@ -77,3 +77,23 @@ def test_memory_key_is_checked_at_creation(proj_dir: Path) -> None:
     with pytest.raises(InputError, match=r"jobs\[1\]\['mem'\] must be the expected peak memory in GB .* got 'big'"):
         Project.create(proj_dir, [{"i": 1, "mem": 1}, {"i": 2, "mem": "big"}], RUNNER, memory_key="mem")
     assert not proj_dir.exists()
+
+
+def test_escalation_moves_up_without_a_lost_run_and_the_largest_class_counts_one(proj_dir: Path) -> None:
+    from benchgrid.store._lanes import N_LANES, lane_above
+    from benchgrid.store._lost import escalate_runs
+
+    q = _project(proj_dir)
+    (c,) = q.claim("w", 1, mem_gb=1.0)
+    with q.lock:
+        (up,) = escalate_runs(q, [c], budget_gb=1.0, reason="killed for memory", source="w")
+    assert (up.attempt, up.lost, up.lane) == (c.attempt + 1, 0, lane_above(c.lane, 1.0))
+    (back,) = q.claim("big", 1, mem_gb=2.0)
+    assert (back.job_id, back.lane) == (c.job_id, up.lane)
+    with q.lock:  # already in the largest class it can reach: a lost run, with the reason
+        (lost,) = escalate_runs(q, [back], budget_gb=MEM_CLASSES_GB[-1], reason="killed for memory", source="big")
+    assert lane_above(back.lane, MEM_CLASSES_GB[-1]) == N_LANES and lost.lost == 1
+    from benchgrid.store._records import read_records
+
+    rec = read_records(q.layout.requeue)[0][-1]
+    assert rec["why"] == "lost" and rec["reason"] == "killed for memory (no larger memory class)"

@@ -76,6 +76,12 @@ def test_status_names_jobs_no_live_worker_can_take(proj_dir: Path, capsys) -> No
         out = capsys.readouterr().out
         assert "1 job(s) need more than 2 GB; no live worker has that much" in out
         assert "--mem-gb 17.6" in out
+        # the pools of live workers, and what waits in which class (issue 13)
+        assert "memory pools (live workers): 1 x 2 GB (jobs up to 1.41 GB)" in out
+        assert "<= 16 GB: 1 (no live worker takes these)" in out
+        memory = Project.open(proj_dir).status().to_dict()["memory"]
+        assert memory["pools"] == [{"mem_gb": 2.0, "alive": 1, "largest_class_gb": 1.41}]
+        assert {"class_gb": 16.0, "waiting": 1, "served": False} in memory["lanes"]
     finally:
         w.kill()
         w.wait()

@@ -189,9 +189,17 @@ class MLMethods:
         order = objects.get("order", self._ml().get("order", "train_size"))
         if not (callable(order) or order in _grid.ORDERS):  # format 1: only the callable's name
             order = "train_size"
+        memory_gb = objects.get("memory_gb")
+        tried = None
+        if memory_gb == "estimated":  # the new pairs are tried as at creation (issue 13)
+            from ..ml._try import try_inputs
+
+            tried = try_inputs(new_jobs, {**old_t, **new_tasks}, all_learners, {**old_s, **splits}, measures,
+                               int(self.info.get("random_state", 0)))
+        _grid.set_expected_memory(new_jobs, memory_gb, tried)
         new_jobs = _grid.order_jobs(new_jobs, order, {**old_t, **new_tasks}, all_learners,
                                     {**old_s, **splits}, measures, int(self.info.get(
-                                        "random_state", 0)))  # fmt: skip
+                                        "random_state", 0)), tried=tried)  # fmt: skip
         _grid.write_grid_inputs(inputs, new_tasks, all_learners, splits)
         if replaced:
             _write_replaced(self.path, _read_replaced(self.path) | set(replaced))

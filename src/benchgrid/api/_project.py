@@ -180,6 +180,7 @@ class Project:
             jobs, runner, write_inputs = spec.jobs, spec.runner, spec.write_inputs
             metadata = {**(metadata or {}), **spec.metadata}
             duration_key = duration_key or ["task_id", "learner_id"]
+            memory_key = memory_key or spec.memory_key  # memory_gb= gave each job its expected_mem_gb
         elif ml_options or cv is not None:
             unknown = sorted(ml_options) + (["cv"] if cv is not None else [])
             raise InputError(f"{unknown} apply only to ML projects (tasks, learners, cv); got a runner {runner!r}")
@@ -418,8 +419,10 @@ class Project:
         state = self.state()
         wanted = ({"error"} if errors else set()) | ({"failed", "stranded"} if expired else set())
         memory_key = self.info["settings"].get("memory_key")
+        group_key = self.info["settings"].get("duration_key")  # ML: (task_id, learner_id)
+        peaks = _observed_peaks_gb(queue, state, group_key) if memory_key else {}
         claims = [
-            Claim(job, state.latest_attempt(job) + 1, 0, _lane(queue, state, job, memory_key))
+            Claim(job, state.latest_attempt(job) + 1, 0, _lane(queue, state, job, memory_key, peaks, group_key))
             for job in sorted(set(state.final) | set(state.failed) | set(state.claimed))
             if state.state_of(job) in wanted and (keep is None or job in keep)
         ]
@@ -489,12 +492,32 @@ class Project:
         return undrop_jobs(self._queue(), ids, where=where)
 
 
-def _lane(queue: Queue, state: ProjectState, job: int, memory_key: str | None) -> int:
-    """The memory lane a retried job goes to: its own class, or the larger one it escalated to."""
+def _group(params: dict[str, Any], group_key: list[str] | None) -> tuple[Any, ...]:
+    return tuple(params.get(k) for k in group_key or [])
+
+
+def _observed_peaks_gb(queue: Queue, state: ProjectState, group_key: list[str] | None) -> dict[tuple[Any, ...], float]:
+    """The largest observed ``peak_mem_mb`` (in GB) of finished jobs per group (ML: per task and learner)."""
+    out: dict[tuple[Any, ...], float] = {}
+    for job, (_a, _w, rec) in state.final.items():
+        peak = (rec.get("r") or {}).get("peak_mem_mb")
+        if isinstance(peak, (int, float)) and peak == peak and peak > 0:
+            g = _group(queue.jobs.get(job)["params"], group_key)
+            out[g] = max(out.get(g, 0.0), float(peak) / 1024)
+    return out
+
+
+def _lane(queue: Queue, state: ProjectState, job: int, memory_key: str | None,
+          peaks: dict[tuple[Any, ...], float] | None = None, group_key: list[str] | None = None) -> int:
+    """The memory lane a retried job goes to: its own class, the larger one it escalated to,
+    or the class of the largest peak observed in its group (issue 13), whichever is largest."""
     if not memory_key:
         return 0
-    own = lane_of(expected_gb(queue.jobs.get(job)["params"], memory_key))
-    return max(own, state.requeued_lane.get(job, 0))
+    params = queue.jobs.get(job)["params"]
+    own = lane_of(expected_gb(params, memory_key))
+    seen = (peaks or {}).get(_group(params, group_key))
+    observed = lane_of(seen) if seen is not None else 0
+    return max(own, state.requeued_lane.get(job, 0), observed)
 
 
 def _shell_path(path: Path) -> str:

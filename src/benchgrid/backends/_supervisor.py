@@ -4,7 +4,11 @@
 (:meth:`Supervisor.step`) it reaps the workers that ended:
 
 - a clean end (exit 0) needs nothing;
-- an abnormal end (killed by a signal, or a non-zero exit status) has the
+- a worker SIGKILLed while its cgroup's OOM counter went up (the kernel's
+  OOM killer, judged from the count its lease recorded and the kernel's
+  count now) has its running job moved to a larger memory class, not
+  counted as a lost run (issue 13);
+- any other abnormal end (killed by a signal, or a non-zero exit status) has the
   worker's unfinished jobs put back at once, without waiting for its lease
   to expire: the job it was running counts a lost run whose reason names
   the signal or status (``"killed by SIGSEGV"``, ``"exit status 3"``), so a
@@ -53,8 +57,10 @@ from .._exitcodes import (
 )
 from ..store._layout import Layout
 from ..store._leases import expire_dead_workers, expire_worker
+from ..store._memory_view import starved_hint, waiting_per_lane
 from ..store._queue import Queue
 from ..store._state import ProjectState
+from ..worker._memory import oom_evidence
 
 __all__ = ["Supervisor", "WorkerEnd", "describe_exit"]
 
@@ -162,6 +168,7 @@ class Supervisor:
         self.disk_full: str | None = None
         self.gave_up: str | None = None
         self._n_started = 0
+        self._spawned: set[str] = set()  # "name-pid" of every worker started (the prefix of its worker ids)
         self._next_expiry = 0.0
         self.counts: dict[str, int] = {}
         self._counts_at_start: dict[str, int] | None = None
@@ -173,7 +180,8 @@ class Supervisor:
         i = self._n_started
         name = f"local{i}"
         self._n_started += 1
-        self.procs[name] = self.spawn(name)
+        self.procs[name] = proc = self.spawn(name)
+        self._spawned.add(f"{name}-{proc.pid}")
 
     def start(self) -> None:
         """Start ``n_workers`` workers."""
@@ -207,10 +215,21 @@ class Supervisor:
         if returncode == EXIT_WORKER_RESTART:
             reason = "stopped itself after putting its job back (job_timeout_s or the memory guard)"
         jobs: list[int] = []
+        oom: list[str] = []
+
+        def out_of_memory(lease: dict[str, Any]) -> str | None:
+            # issue 13: a SIGKILL while the cgroup's OOM counter went up (read from the kernel now,
+            # against the count in the lease read under the lock) is the OOM killer's: the job escalates
+            why = oom_evidence(lease)
+            if why is not None:
+                oom.append(why)
+            return why
+
         for wid in self._worker_ids(name, proc.pid):
             try:
                 lost = expire_worker(
-                    self.queue, wid, reason=reason, by="supervisor", count_lost=returncode != EXIT_DISK_FULL
+                    self.queue, wid, reason=reason, by="supervisor", count_lost=returncode != EXIT_DISK_FULL,
+                    out_of_memory=out_of_memory if returncode == -signal.SIGKILL else None,
                 )
             except OSError as err:
                 if not is_disk_full(err):
@@ -219,11 +238,12 @@ class Supervisor:
                 lost = []
             jobs += [c.job_id for c in lost]
         self._job_lost_since_start = self._job_lost_since_start or bool(jobs) or returncode == EXIT_WORKER_RESTART
-        end = WorkerEnd(name, proc.pid, returncode, reason, jobs)
+        end = WorkerEnd(name, proc.pid, returncode, oom[0] if oom else reason, jobs)
         self.ends.append(end)
         if returncode in (EXIT_WORKER_RESTART, EXIT_DISK_FULL):
             return  # said already: the worker recorded the timeout, or printed where the disk was full
-        self.notify(end.message() + ("; its jobs were put back" if jobs else ""))
+        put_back = "; its job moved to a larger memory class" if oom else "; its jobs were put back"
+        self.notify(end.message() + (put_back if jobs else ""))
         if not jobs:
             self.idle_deaths += 1
             if self.idle_deaths >= self.max_idle_deaths and self.gave_up is None:
@@ -249,7 +269,7 @@ class Supervisor:
         if now >= self._next_expiry:  # jobs of workers that are not ours (another `run`, a killed `work`)
             self._next_expiry = now + float(self.queue.settings.get("lease_s", 60)) / 2
             try:
-                expire_dead_workers(self.queue, by="supervisor")
+                expire_dead_workers(self.queue, by="supervisor", out_of_memory=oom_evidence)
             except OSError as err:
                 if not is_disk_full(err):
                     raise
@@ -268,7 +288,7 @@ class Supervisor:
         if n_new > 0:
             if counts == self._counts_at_start and not self._job_lost_since_start:
                 # the workers started last time ended cleanly and changed nothing: no worker can claim these jobs
-                self.gave_up = (
+                self.gave_up = self._too_big_for_us() or (
                     f"{waiting} job(s) wait but no worker can claim them (a damaged queue?); "
                     f"run `benchgrid check {shlex.quote(str(self.root))}`"
                 )
@@ -295,6 +315,17 @@ class Supervisor:
             )
             return False
         return True
+
+    def _too_big_for_us(self) -> str:
+        """Why the jobs left wait, when it is memory: they need more than any worker of this run has."""
+        if self.state.lanes is None:
+            return ""
+        ours = [lease.get("mem_gb") for wid, lease in self.state.leases.items()
+                if any(wid.startswith(f"{n}-") for n in self._spawned)]
+        if not ours or None in ours:
+            return ""  # a worker of unknown budget takes every class
+        return starved_hint(waiting_per_lane(self.state), max(float(b) for b in ours if b is not None),
+                            who="no worker of this run has that much")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         """Ask every live worker to hand its jobs back and exit."""

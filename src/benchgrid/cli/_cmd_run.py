@@ -24,6 +24,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="accept a project owned by another user (its workers run code as you)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument(
+        "--mem-gb", type=float, metavar="GB",
+        help="each worker's memory budget: it claims only jobs expected to fit (projects with a memory_key)",
+    )
+    p.add_argument(
         "--job-timeout", type=float, metavar="SECONDS",
         help="stop a job running longer than this (a lost run; default: the project's job_timeout_s)",
     )
@@ -41,6 +45,10 @@ def run(args: argparse.Namespace) -> int:
 
     check_runner_findable(proj.info)  # one clear error rather than one per worker
     options: dict[str, Any] = {}
+    if args.mem_gb is not None:
+        if not (0 < args.mem_gb < float("inf")):
+            raise InputError(f"--mem-gb must be a number of GB > 0, got {args.mem_gb!r}")
+        options["mem_gb"] = args.mem_gb
     if args.job_timeout is not None:
         options["job_timeout_s"] = check_timeout(args.job_timeout, "--job-timeout")
     status = proj.run(n_workers=args.workers, progress=not args.no_progress, trust_owner=args.trust_owner, **options)

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     use_code_path(proj.info)  # pickled learners may come from the user's modules
     table = proj.try_jobs(sample=args.sample, trust_owner=args.trust_owner)
     cols = ["task_id", "learner_id", "n_train", "n_test", "fit_s", "predict_s", "peak_mem_mb",
-            "n_jobs", "est_cpu_s", "error"]  # fmt: skip
+            "est_mem_gb", "n_jobs", "est_cpu_s", "error"]  # fmt: skip
     print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     total = float(table["est_cpu_s"].sum())
     n_jobs = int(table["n_jobs"].sum())
@@ -40,6 +40,10 @@ def run(args: argparse.Namespace) -> int:
           "set of each pair)")
     if args.workers:
         print(f"on {args.workers} workers: about {fmt_seconds(total / args.workers)} of wall time")
+    biggest = float(table["est_mem_gb"].max())
+    if biggest == biggest:  # not NaN
+        print(f"largest job: about {biggest:.3g} GB (peak memory at two sizes, x1.25); "
+              "memory_gb=\"estimated\" at creation writes it per job (docs/memory.md)")
     n_err = int(table["error"].notna().sum())
     if n_err:
         print(f"{n_err} (task, learner) pair(s) failed: see the error column")

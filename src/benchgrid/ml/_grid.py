@@ -14,7 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .._errors import InputError
-from ._ids import check_id, check_unique, digest
+from ._ids import EXPECTED_MEM_KEY, check_id, check_unique, digest
 from ._inputs import splits_path, write_config, write_learner, write_task
 from ._learners import check_learners, describe_learner, learner_key
 from ._measures import Measure, check_measures
@@ -42,6 +42,7 @@ class MLSpec:
     runner: str
     write_inputs: Callable[[Path], None]
     metadata: dict[str, Any]
+    memory_key: str | None = None
 
 
 def build_ml_project(
@@ -55,6 +56,7 @@ def build_ml_project(
     save_models: bool = False,
     random_state: int = 0,
     strict: bool = False,
+    memory_gb: Any = None,
 ) -> MLSpec:
     """Check the grid, compute every split and return the jobs and their inputs.
 
@@ -84,6 +86,13 @@ def build_ml_project(
         A classification train set that lacks a class of its task is a
         warning (its probability measures may fail and be NaN); with
         ``strict=True`` it is an :class:`InputError`.
+    memory_gb : "estimated" or dict, optional
+        Expected peak memory per job, written as the ``expected_mem_gb``
+        column and made the project's ``memory_key`` (workers with a budget
+        claim what fits; see docs/memory.md). "estimated": try one job per
+        (task, learner) now, peak memory at two training sizes (see
+        :mod:`benchgrid.ml._try`); a dict: GB per ``learner_id`` or per
+        ``(task_id, learner_id)``. The column does not change a job's seed.
 
     Returns
     -------
@@ -116,13 +125,20 @@ def build_ml_project(
         raise InputError(f"strict must be True or False, got {strict!r}")
     splits = compute_all_splits(resamplings, tasks)
     check_train_classes(tasks, splits, strict=strict)
+    check_memory_gb(memory_gb, tasks, learners)
     jobs = make_jobs(tasks, learners, splits)
-    jobs = order_jobs(jobs, order, tasks, learners, splits, checked, random_state)
+    tried = None
+    if memory_gb == "estimated":
+        from ._try import try_inputs
+
+        tried = try_inputs(jobs, tasks, learners, splits, checked, random_state)
+    set_expected_memory(jobs, memory_gb, tried)
+    jobs = order_jobs(jobs, order, tasks, learners, splits, checked, random_state, tried=tried)
 
     stored = [m if isinstance(m, str) else {"pickled": i, "name": m.name}
               for i, m in enumerate(checked)]  # fmt: skip
     objects = {"measures": {i: m for i, m in enumerate(checked) if isinstance(m, Measure)},
-               "cv": resamplings, "order": order}  # fmt: skip
+               "cv": resamplings, "order": order, "memory_gb": memory_gb}  # fmt: skip
     config = {
         "format": FORMAT,
         "measures": stored,
@@ -142,13 +158,52 @@ def build_ml_project(
             "cv": {rid: describe_cv(c) for rid, c in resamplings.items()},
             "columns": column_names(splits),
             "order": order if isinstance(order, str) else getattr(order, "__name__", "custom"),
+            "memory_gb": memory_gb if memory_gb in (None, "estimated") else "given",
             "tasks": {tid: t.describe() for tid, t in tasks.items()},
             "learners": {lid: describe_learner(e) for lid, e in learners.items()},
         }
     }
     from ._runner import RUNNER
 
-    return MLSpec(jobs=jobs, runner=RUNNER, write_inputs=write_inputs, metadata=metadata)
+    return MLSpec(jobs=jobs, runner=RUNNER, write_inputs=write_inputs, metadata=metadata,
+                  memory_key=None if memory_gb is None else EXPECTED_MEM_KEY)
+
+
+def check_memory_gb(memory_gb: Any, tasks: dict[str, Any], learners: dict[str, Any]) -> None:
+    """``memory_gb`` must be None, "estimated", or a dict of GB per learner id or (task id, learner id)."""
+    if memory_gb is None or memory_gb == "estimated":
+        return
+    if not isinstance(memory_gb, dict) or not memory_gb:
+        raise InputError(
+            "memory_gb must be 'estimated' or a dict of GB per learner_id or (task_id, learner_id), "
+            f"got {memory_gb!r}"
+        )
+    for key, gb in memory_gb.items():
+        known = key in learners if not isinstance(key, tuple) else (
+            len(key) == 2 and key[0] in tasks and key[1] in learners)
+        if not known:
+            raise InputError(f"memory_gb key {key!r} names no learner_id nor (task_id, learner_id) of the grid")
+        if isinstance(gb, bool) or not isinstance(gb, (int, float)) or not 0 < gb < float("inf"):
+            raise InputError(f"memory_gb[{key!r}] must be a number of GB > 0, got {gb!r}")
+
+
+def set_expected_memory(jobs: list[dict[str, Any]], memory_gb: Any, tried: Any = None) -> None:
+    """Write each job's ``expected_mem_gb`` (from the try table, or the dict); nothing when None.
+
+    A pair whose tried job failed, or a job the dict does not name, gets no
+    value (the smallest memory class; it escalates if it runs out).
+    """
+    if memory_gb is None:
+        return
+    if memory_gb == "estimated":
+        from ._try import estimate_jobs_mem_gb
+
+        values = estimate_jobs_mem_gb(jobs, tried)
+    else:
+        values = [memory_gb.get((j["task_id"], j["learner_id"]), memory_gb.get(j["learner_id"])) for j in jobs]
+    for job, gb in zip(jobs, values):
+        if gb is not None:
+            job[EXPECTED_MEM_KEY] = float(gb)
 
 
 def write_grid_inputs(
@@ -368,8 +423,8 @@ def column_names(splits: SplitsOf) -> dict[str, str]:
     return out
 
 
-def order_jobs(jobs, order, tasks, learners, splits, measures, random_state):
-    """Reorder (or, for a callable, filter) jobs; see ``build_ml_project``."""
+def order_jobs(jobs, order, tasks, learners, splits, measures, random_state, tried=None):
+    """Reorder (or, for a callable, filter) jobs; see ``build_ml_project`` (``tried``: a try table made already)."""
     if order == "grid":
         return jobs
     if order == "train_size":  # stable: ties keep grid order
@@ -378,7 +433,7 @@ def order_jobs(jobs, order, tasks, learners, splits, measures, random_state):
         from ._try import estimate_jobs
 
         # not stored as a job parameter: it would change the job's key (and seed) per run
-        est = estimate_jobs(jobs, tasks, learners, splits, measures, random_state)
+        est = estimate_jobs(jobs, tasks, learners, splits, measures, random_state, table=tried)
         pos = sorted(range(len(jobs)), key=lambda i: -est[i])
         return [jobs[i] for i in pos]
     import pandas as pd

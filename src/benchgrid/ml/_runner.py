@@ -34,6 +34,8 @@ from ._measures import Measure, resolve, score
 from ._splits import Splits
 from ._task import Task
 
+from ._ids import EXPECTED_MEM_KEY
+
 __all__ = ["run_ml_job", "run_in_project", "fit_and_score", "peak_mem_mb", "reset_peak_mem"]
 
 RUNNER = "benchgrid.ml._runner:run_ml_job"
@@ -62,7 +64,38 @@ def run_ml_job(**params: Any) -> dict[str, Any]:
     from benchgrid.worker._context import current_job
 
     ctx = current_job()
-    return run_in_project(Path(ctx.project_dir), params, seed=ctx.seed, job_id=ctx.job_id)
+    seed = ctx.seed
+    if EXPECTED_MEM_KEY in params:  # a scheduling hint, measured: the seed is the job's without it
+        seed = _seed_without_memory(Path(ctx.project_dir), params)
+    return run_in_project(Path(ctx.project_dir), params, seed=seed, job_id=ctx.job_id)
+
+
+def _seed_without_memory(project_dir: Path, params: dict[str, Any]) -> int:
+    """The seed the job would have without its expected memory (issue 13).
+
+    The expected memory is estimated by timing jobs, so it may differ between
+    two creations of one grid; the seed (and so the results) must not.
+
+    Examples
+    --------
+    >>> import tempfile, benchgrid as bg
+    >>> from benchgrid.store._jobs import canonical_json, content_key, job_seed
+    >>> d = Path(tempfile.mkdtemp()) / "p"
+    >>> _ = bg.Project.create(d, [{"a": 1}], "builtins:dict", random_state=7)
+    >>> _seed_without_memory(d, {"a": 1, "expected_mem_gb": 0.7}) == job_seed(7, content_key(canonical_json({"a": 1})))
+    True
+    """
+    from benchgrid.store import read_project_json
+    from benchgrid.store._jobs import canonical_json, content_key, job_seed
+
+    state = _random_states.get(project_dir)
+    if state is None:
+        state = _random_states[project_dir] = int(read_project_json(project_dir).get("random_state", 0))
+    rest = {k: v for k, v in params.items() if k != EXPECTED_MEM_KEY}
+    return job_seed(state, content_key(canonical_json(rest)))
+
+
+_random_states: dict[Path, int] = {}
 
 
 def run_in_project(

@@ -138,7 +138,7 @@ def _page(proj: Project) -> str:
         _summary(proj, ml),
         _counts(status, results),
         _score_section(scores, results, ml),
-        _plots(proj, scores),
+        _plots(proj, scores, results),
         _errors(proj),
         _slowest(results),
     ]
@@ -313,10 +313,16 @@ def _table(df: pd.DataFrame, table_id: str, sort_by: dict[str, str] | None = Non
 
 
 # -- plots --------------------------------------------------------------------------
-def _plots(proj: Project, scores: pd.DataFrame | None) -> str:
+def _plots(proj: Project, scores: pd.DataFrame | None, results: pd.DataFrame) -> str:
     parts = ['<h2 id="plots">Plots</h2>']
     parts.append(_figure("timeline", "Timeline: one row per worker, one bar per job; grey is idle time.",
                          lambda: _timeline(proj)))
+    if "peak_mem_mb" in results:
+        key = proj.settings.get("memory_key")
+        caption = "Memory per job: observed peak against duration" + (
+            f", and against the expected memory ({key}); points above the dashed line used more than expected."
+            if key else ".")
+        parts.append(_figure("memory", caption, lambda: _memory(results, key)))
     if scores is None:
         parts.append('<p class="muted">Score and p-value plots need an ML project.</p>')
         return "\n".join(parts)
@@ -328,6 +334,12 @@ def _plots(proj: Project, scores: pd.DataFrame | None) -> str:
     else:
         parts.append('<p class="muted">No p-value plot: the project was not split by SOAK.</p>')
     return "\n".join(parts)
+
+
+def _memory(results: pd.DataFrame, expected_key: str | None) -> Any:
+    from ..plots._memory import plot_memory
+
+    return plot_memory(results, expected_key)
 
 
 def _timeline(proj: Project) -> Any:

@@ -38,6 +38,7 @@ __all__ = [
     "MEM_MARGIN",
     "lane_of",
     "lanes_for_budget",
+    "lane_above",
     "lane_path",
     "append_lane_ids",
     "read_lane_ids",
@@ -81,6 +82,25 @@ def lanes_for_budget(budget_gb: float | None, margin: float = MEM_MARGIN) -> lis
         return list(range(N_LANES - 1, -1, -1))
     fit = [k for k, bound in enumerate(MEM_CLASSES_GB) if bound * (1 + margin) <= budget_gb + 1e-9]
     return sorted(set(fit) | {0}, reverse=True)
+
+
+def lane_above(lane: int, budget_gb: float | None) -> int:
+    """The lane a job goes to when it ran out of memory in ``lane`` on a worker of ``budget_gb``.
+
+    Above its own lane and above the budget it did not fit in; ``N_LANES``
+    when no larger class is left.
+
+    Examples
+    --------
+    >>> MEM_CLASSES_GB[lane_above(0, 1.0)], MEM_CLASSES_GB[lane_above(0, None)]
+    (1.41, 0.71)
+    >>> lane_above(N_LANES - 1, None) == N_LANES
+    True
+    """
+    above_budget = lane_of(budget_gb * 1.0001) if budget_gb is not None else lane + 1
+    if budget_gb is not None and budget_gb * 1.0001 > MEM_CLASSES_GB[-1]:
+        above_budget = N_LANES
+    return max(lane + 1, above_budget)
 
 
 def lane_path(queue_dir: Path, lane: int) -> Path:

@@ -24,7 +24,7 @@ import socket
 import time
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ._faults import fault_point
 from ._layout import Layout
@@ -41,6 +41,7 @@ __all__ = [
     "process_identity",
     "expire_worker",
     "supervisor_alive",
+    "on_this_machine",
     "SUPERVISOR_ENV",
 ]
 
@@ -111,6 +112,18 @@ def process_identity(pid: int | None = None) -> dict[str, Any]:
     return {"host": host, "boot": boot, "pid": pid, "pid_start": _start_time(pid)}
 
 
+def on_this_machine(lease: dict[str, Any]) -> bool:
+    """True when the lease was written on this machine since its last boot (its pids and cgroups are ours).
+
+    Examples
+    --------
+    >>> on_this_machine(process_identity()), on_this_machine({"host": "elsewhere"})
+    (True, False)
+    """
+    host, boot = _this_machine()
+    return bool(boot) and lease.get("host") == host and lease.get("boot") == boot
+
+
 def process_gone(lease: dict[str, Any]) -> bool:
     """True when the lease names a process of this machine that no longer runs."""
     host, boot = _this_machine()
@@ -156,6 +169,18 @@ def held_unfinished(layout: Layout, worker_id: str, lease: dict[str, Any]) -> li
     return [c for c in held if (c.job_id, c.attempt) not in finished]
 
 
+#: ``judge(lease)``: why the worker of ``lease`` was killed for memory (from the kernel), or None
+OomJudge = Callable[[dict[str, Any]], "str | None"]
+
+
+def _budget_of(lease: dict[str, Any]) -> float | None:
+    """The memory budget a dead worker's job did not fit in: its own, else its cgroup's limit."""
+    for value in (lease.get("mem_gb"), (lease.get("oom") or {}).get("limit_gb")):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+            return float(value)
+    return None
+
+
 def expire_dead_workers(
     queue: Queue,
     *,
@@ -163,6 +188,7 @@ def expire_dead_workers(
     by: str = "",
     workers: Iterable[str] | None = None,
     reason: str | None = None,
+    out_of_memory: OomJudge | None = None,
 ) -> int:
     """Put back the jobs of dead workers; return how many jobs were put back or failed.
 
@@ -170,6 +196,10 @@ def expire_dead_workers(
     --expired`` when the user knows they are gone, or a supervisor that saw
     its child die); ``workers`` limits the scan to these ids; ``reason``
     says why they died (recorded with each job, and in the failure reason).
+    ``out_of_memory(lease)`` (issue 13) judges a worker whose process is
+    gone from this machine: when it names an OOM kill, the job it was
+    running moves to a larger memory class (:func:`~._lost.escalate_runs`)
+    and the others go back without a lost run.
     Safe to call from any number of processes at once, and after a crash of
     a previous call at any step: each (job, attempt) is put back once.
     """
@@ -195,6 +225,15 @@ def expire_dead_workers(
                 continue
             lost = held_unfinished(layout, wid, lease)
             why = reason or f"lease expired (worker {wid} on {lease.get('host')} was killed, froze or lost its node)"
+            oom = out_of_memory(lease) if lost and out_of_memory is not None and process_gone(lease) else None
+            if oom is not None:
+                from ._lost import escalate_runs, lose_runs
+
+                new = escalate_runs(queue, lost[:1], budget_gb=_budget_of(lease), reason=oom, source=wid)
+                new += lose_runs(queue, [], reason=oom, source=wid, spared=lost[1:])
+                _mark_expired(queue, wid, new, lost, by, oom)
+                n_done += len(new)
+                continue
             again = [Claim(c.job_id, c.attempt + 1, c.lost + 1, c.lane) for c in lost if c.lost + 1 < max_attempts]
             failed = [
                 (Claim(c.job_id, c.attempt + 1, c.lost + 1, c.lane), f"{c.lost + 1} lost runs (max_attempts={max_attempts}); last: {why}")
@@ -216,7 +255,25 @@ def expire_dead_workers(
 
 
 # -- issue 10 (reliability): a supervisor that saw its worker end puts its jobs back at once --------
-def expire_worker(queue: Queue, worker_id: str, *, reason: str, by: str = "", count_lost: bool = True) -> list[Claim]:
+def _mark_expired(queue: Queue, wid: str, new: list[Claim], lost: list[Claim], by: str, why: str) -> None:
+    """The event and the ``revoked`` hint after a dead worker's jobs were put back; call holding the lock."""
+    now = time.time()
+    if new:
+        queue.log_event([{"op": "expired", "w": wid, "c": [c.to_list() for c in new], "by": by, "why": why, "t": now}])
+        fault_point("recover.events")
+    write_json_atomic(queue.layout.worker_dir(wid) / "revoked", {"by": by, "t": now, "claims": [c.to_list() for c in lost]})
+    fault_point("recover.marked")
+
+
+def expire_worker(
+    queue: Queue,
+    worker_id: str,
+    *,
+    reason: str,
+    by: str = "",
+    count_lost: bool = True,
+    out_of_memory: OomJudge | None = None,
+) -> list[Claim]:
     """Put back now the jobs of a worker whose end its supervisor saw, naming why (no lease wait).
 
     The worker runs its claims in order and records each as it ends, so the
@@ -227,8 +284,13 @@ def expire_worker(queue: Queue, worker_id: str, *, reason: str, by: str = "", co
     cleanly is left alone, and each (job, attempt) is put back once
     (:meth:`Queue.put_back`), so calling this twice, or after a recoverer, is
     harmless. Returns the claims it put back or failed.
+
+    ``out_of_memory(lease)`` (issue 13), given when the worker was SIGKILLed:
+    if it names an OOM kill (the kernel's counter, read now, against the one
+    in the lease read here under the lock), the running job moves to a
+    larger memory class instead of counting a lost run.
     """
-    from ._lost import lose_runs
+    from ._lost import escalate_runs, lose_runs
 
     wdir = queue.layout.worker_dir(worker_id)
     with queue.lock:
@@ -237,11 +299,12 @@ def expire_worker(queue: Queue, worker_id: str, *, reason: str, by: str = "", co
             return []
         lost = held_unfinished(queue.layout, worker_id, lease)
         running, spared = (lost[:1], lost[1:]) if count_lost else ([], lost)
-        new = lose_runs(queue, running, reason=reason, source=worker_id, spared=spared,
-                        detail=f"last worker {worker_id} on {lease.get('host')}")
-        now = time.time()
-        if new:
-            queue.log_event([{"op": "expired", "w": worker_id, "c": [c.to_list() for c in new], "by": by,
-                              "why": reason, "t": now}])
-        write_json_atomic(wdir / "revoked", {"by": by, "t": now, "claims": [c.to_list() for c in lost]})
+        oom = out_of_memory(lease) if running and out_of_memory is not None else None
+        if oom is not None:
+            new = escalate_runs(queue, running, budget_gb=_budget_of(lease), reason=oom, source=worker_id)
+            new += lose_runs(queue, [], reason=oom, source=worker_id, spared=spared)
+        else:
+            new = lose_runs(queue, running, reason=reason, source=worker_id, spared=spared,
+                            detail=f"last worker {worker_id} on {lease.get('host')}")
+        _mark_expired(queue, worker_id, new, lost, by, oom or reason)
     return new

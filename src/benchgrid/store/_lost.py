@@ -15,10 +15,13 @@ from __future__ import annotations
 
 from collections import Counter
 
+from ._lanes import MEM_CLASSES_GB, N_LANES, lane_above
 from ._queue import Claim, Queue
 from ._records import read_records
 
-__all__ = ["lose_runs", "failed_reason"]
+__all__ = ["lose_runs", "failed_reason", "escalate_runs", "OUT_OF_MEMORY"]
+
+OUT_OF_MEMORY = "out of memory"  # the ``why`` of a requeue line that moved a job to a larger memory class
 
 
 def failed_reason(reasons: list[str], max_attempts: int) -> str:
@@ -47,6 +50,8 @@ def _earlier_reasons(queue: Queue, job_id: int, lost: int) -> list[str]:
             continue
         if int(r.get("l", 0)) == 0:
             out = []  # a retry reset the count
+        elif r.get("why") == OUT_OF_MEMORY:
+            continue  # an escalation is not a lost run
         elif "reason" in r:
             out.append(str(r["reason"]))
         elif r.get("why") == "expired":
@@ -86,4 +91,36 @@ def lose_runs(
     if spared:
         back = [Claim(c.job_id, c.attempt + 1, c.lost, c.lane) for c in spared]
         new += queue.put_back(back, "handback", source, locked=True)
+    return new
+
+
+def escalate_runs(
+    queue: Queue,
+    claims: list[Claim],
+    *,
+    budget_gb: float | None,
+    reason: str,
+    source: str,
+) -> list[Claim]:
+    """Put jobs killed for memory back in a larger memory class, without counting a lost run.
+
+    Each job goes to the class above both its own and ``budget_gb`` (the
+    budget of the worker it did not fit in); the requeue line says
+    ``why="out of memory"`` and ``reason`` (what showed it, and the new
+    class), which ``status`` shows. A job already in the largest class
+    counts a lost run instead (it cannot grow further). Call holding the
+    project lock. Returns the claims that were new (each (job, attempt) once).
+    """
+    up: list[tuple[Claim, int]] = []
+    stuck: list[tuple[Claim, int]] = []
+    for c in claims:
+        lane = lane_above(c.lane, budget_gb)
+        (up if lane < N_LANES else stuck).append((c, lane))
+    new: list[Claim] = []
+    for c, lane in up:
+        moved = f"{reason}; moved to the {MEM_CLASSES_GB[lane]:g} GB class"
+        new += queue.put_back([Claim(c.job_id, c.attempt + 1, c.lost, lane)], OUT_OF_MEMORY, source,
+                              locked=True, reason=moved)
+    if stuck:
+        new += lose_runs(queue, [c for c, _ in stuck], reason=f"{reason} (no larger memory class)", source=source)
     return new

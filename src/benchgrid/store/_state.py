@@ -64,6 +64,7 @@ class ProjectState:
         self.rq = 0
         self.lanes: list[list[int]] | None = None  # [pos, rq] per memory lane (projects with a memory_key)
         self.requeued_lane: dict[int, int] = {}  # job -> lane of its latest put-back (when not 0)
+        self.escalated: dict[int, str] = {}  # job -> why it last moved to a larger memory class (issue 13)
         self.claimed: dict[int, tuple[int, str, float]] = {}  # job -> (attempt, worker, t) of latest claim
         self.requeued: dict[int, tuple[int, int, str]] = {}  # job -> (attempt, end offset, why)
         self.failed: dict[int, tuple[int, str]] = {}
@@ -111,6 +112,9 @@ class ProjectState:
                     self.requeued_lane[rec["job"]] = int(rec["lane"])
                 else:
                     self.requeued_lane.pop(rec["job"], None)
+                if rec.get("why") == "out of memory":  # _lost.OUT_OF_MEMORY
+                    self.escalated.pop(rec["job"], None)  # latest last
+                    self.escalated[rec["job"]] = str(rec.get("reason") or "out of memory")
         self._drops.upto(self.d)
         for r in self._new(self.layout.events):
             if r.get("op") == "failed":

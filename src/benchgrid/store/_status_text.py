@@ -8,7 +8,46 @@ from typing import Any
 from .._format import fmt_seconds
 
 
-__all__ = ["fmt_seconds", "status_html", "status_lines"]
+__all__ = ["fmt_seconds", "memory_lines", "status_html", "status_lines"]
+
+
+def _gb(x: float) -> str:
+    return f"{x:g} GB"
+
+
+def memory_lines(memory: dict[str, Any] | None) -> list[str]:
+    """The memory part of the status (projects with memory lanes): pools, classes waiting, escalations.
+
+    Examples
+    --------
+    >>> for line in memory_lines({"pools": [{"mem_gb": 4.0, "alive": 2, "largest_class_gb": 2.83}],
+    ...                           "lanes": [{"class_gb": 0.5, "waiting": 7, "served": True},
+    ...                                     {"class_gb": 8.0, "waiting": 1, "served": False}],
+    ...                           "escalated": [{"job_id": 6, "reason": "out of memory; moved to the 8 GB class"}]}):
+    ...     print(line)
+      memory pools (live workers): 2 x 4 GB (jobs up to 2.83 GB)
+      waiting per memory class: <= 0.5 GB: 7; <= 8 GB: 1 (no live worker takes these)
+      moved to a larger memory class:
+        job 6: out of memory; moved to the 8 GB class
+    """
+    if not memory:
+        return []
+    pools = [
+        f"{p['alive']} x " + ("unknown budget (any job)" if p["mem_gb"] is None
+                             else f"{_gb(p['mem_gb'])} (jobs up to {_gb(p['largest_class_gb'])})")
+        for p in memory.get("pools", [])
+    ]
+    lines = [f"  memory pools (live workers): {', '.join(pools) if pools else 'none'}"]
+    lanes = [
+        f"<= {_gb(lane['class_gb'])}: {lane['waiting']}" + ("" if lane["served"] or not pools else " (no live worker takes these)")
+        for lane in memory.get("lanes", [])
+    ]
+    if lanes:
+        lines.append(f"  waiting per memory class: {'; '.join(lanes)}")
+    if memory.get("escalated"):
+        lines.append("  moved to a larger memory class:")
+        lines += [f"    job {e['job_id']}: {e['reason']}" for e in memory["escalated"]]
+    return lines
 
 
 def status_lines(
@@ -56,6 +95,7 @@ def status_lines(
             lines.append(f"    job {e['job_id']} attempt {e['attempt']}: {e['error']}")
     if status.stranded:
         lines.append(f"  stranded jobs: {status.stranded[:20]}")
+    lines += memory_lines(getattr(status, "memory", None))
     if status.stale_results:
         lines.append(f"  {status.stale_results} result(s) of superseded attempts were ignored (fencing)")
     if status.hint:

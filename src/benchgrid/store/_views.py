@@ -9,8 +9,8 @@ from typing import Any
 
 from ._check import last_check
 from ._jobs import JobTable
-from ._lanes import MEM_CLASSES_GB, MEM_MARGIN, lane_size, lanes_for_budget
 from ._leases import is_dead
+from ._memory_view import memory_summary
 from ._state import STATES, ProjectState
 
 __all__ = ["Status", "status_of", "results_rows", "results_columns", "error_rows"]
@@ -33,6 +33,7 @@ class Status:
     hint: str = ""
     last_check: dict[str, Any] | None = None
     project_dir: str | None = None
+    memory: dict[str, Any] | None = None  # pools, jobs waiting per memory class, escalations (memory lanes only)
 
     def __repr__(self) -> str:  # the REPL shows what `benchgrid status` prints
         from ._status_text import status_lines
@@ -105,7 +106,8 @@ def status_of(state: ProjectState, root_hint: str = "DIR", n_errors: int = 5) ->
         hint = f"no worker is running; start some with `benchgrid run {root_hint} --workers N` or `benchgrid submit`"
     elif counts["failed"] or counts["error"]:
         hint = f"rerun failed jobs with `benchgrid retry {root_hint} --errors --expired`"
-    memory_hint = _memory_hint(state, now)
+    memory = memory_summary(state, now)
+    memory_hint = memory["hint"] if memory else ""
     if memory_hint:
         hint = f"{memory_hint}; {hint}" if hint else memory_hint
     checked = last_check(state.root)
@@ -114,36 +116,7 @@ def status_of(state: ProjectState, root_hint: str = "DIR", n_errors: int = 5) ->
     return Status(
         n_jobs=state.n, counts=counts, running=running, errors=errors, stranded=stranded, workers=workers,
         recent_per_s=tp["recent_per_s"], overall_per_s=tp["overall_per_s"], eta_s=tp["eta_s"],
-        stale_results=stale, hint=hint, last_check=checked, project_dir=str(state.root),
-    )
-
-
-def _memory_hint(state: ProjectState, now: float) -> str:
-    """Say which waiting jobs no live worker can take for lack of memory (projects with memory lanes)."""
-    if state.lanes is None:
-        return ""
-    budgets = [
-        lease.get("mem_gb") for lease in state.leases.values()
-        if lease.get("state") == "running" and not is_dead(lease, now)
-    ]
-    if not budgets or None in budgets:
-        return ""  # no live worker, or one of unknown budget (it takes every lane)
-    biggest = max(float(b) for b in budgets if b is not None)
-    served = set(lanes_for_budget(biggest))
-    waiting = [0] * len(state.lanes)
-    for lane, (pos, _rq) in enumerate(state.lanes):
-        waiting[lane] += lane_size(state.layout.queue_dir, lane, state.n) - int(pos)
-    for job, lane in state.requeued_lane.items():
-        if state.state_of(job, now) == "queued":
-            waiting[lane] += 1
-    starved = [lane for lane, n in enumerate(waiting) if n > 0 and lane not in served]
-    if not starved:
-        return ""
-    n_jobs = sum(waiting[lane] for lane in starved)
-    need = MEM_CLASSES_GB[min(starved)] * (1 + MEM_MARGIN)
-    return (
-        f"{n_jobs} job(s) need more than {biggest:g} GB; no live worker has that much: "
-        f"start workers with --mem-gb {need:.3g} or more (or a pool of that size)"
+        stale_results=stale, hint=hint, last_check=checked, project_dir=str(state.root), memory=memory,
     )
 
 

@@ -2,9 +2,18 @@
 
 A worker's budget comes from, in order: ``--mem-gb``; SLURM's allocation
 (``SLURM_MEM_PER_NODE``, or ``SLURM_MEM_PER_CPU`` × CPUs, in MB); Grid
-Engine's ``h_vmem`` is passed as ``--mem-gb`` by its script; the cgroup v2
-limit of the worker's own cgroup (``memory.max``); ``RLIMIT_AS`` (``ulimit
--v``). None means unknown: the worker then claims from every memory lane.
+Engine's ``h_vmem`` is passed as ``--mem-gb`` by its script; the limit of
+the worker's own memory cgroup (v2 ``memory.max``, v1
+``memory.limit_in_bytes``); ``RLIMIT_AS`` (``ulimit -v``). None means
+unknown: the worker then claims from every memory lane.
+
+The kernel's OOM killer leaves a count in the same cgroup (v2
+``memory.events``, v1 ``memory.oom_control``: field ``oom_kill``). A worker
+records that file and its count in its lease when it claims; whoever sees
+the worker end by SIGKILL (its supervisor, or a recoverer on the same
+machine once its process is gone) reads the count again from the kernel
+(:func:`oom_evidence`): if it went up, the job it was running was killed for
+memory and goes to a larger memory class instead of counting a lost run.
 
 Examples
 --------
@@ -19,10 +28,15 @@ from __future__ import annotations
 import os
 import resource
 from pathlib import Path
+from typing import Any
 
-__all__ = ["budget_gb", "rss_gb"]
+from ..store._leases import on_this_machine
+
+__all__ = ["budget_gb", "rss_gb", "memory_cgroup", "oom_kill_count", "oom_evidence"]
 
 _GB = 1024**3
+_CGROUP_ROOT = Path("/sys/fs/cgroup")
+_UNLIMITED_V1 = 1 << 60  # cgroup v1 writes "no limit" as a page-rounded 2**63 - 1
 
 
 def _slurm_gb(env: dict[str, str]) -> float | None:
@@ -37,15 +51,112 @@ def _slurm_gb(env: dict[str, str]) -> float | None:
     return None
 
 
-def _cgroup_gb() -> float | None:
+def memory_cgroup(pid: int | str = "self") -> tuple[str, Path] | None:
+    """The memory cgroup folder of a process and its version ("v1" or "v2"), or None.
+
+    The v1 memory hierarchy wins when both are mounted (it is the one that
+    limits memory then); a v2 folder counts only if it has memory files.
+
+    Examples
+    --------
+    >>> memory_cgroup() is None or memory_cgroup()[0] in ("v1", "v2")
+    True
+    """
     try:
-        for line in Path("/proc/self/cgroup").read_text().splitlines():
-            if line.startswith("0::"):
-                limit = (Path("/sys/fs/cgroup") / line[3:].lstrip("/") / "memory.max").read_text().strip()
-                return None if limit == "max" else int(limit) / _GB
+        lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    v2 = None
+    for line in lines:
+        _id, controllers, path = line.split(":", 2)
+        if "memory" in controllers.split(","):
+            folder = _CGROUP_ROOT / "memory" / path.lstrip("/")
+            if (folder / "memory.limit_in_bytes").exists():
+                return "v1", folder
+        elif _id == "0" and controllers == "":
+            v2 = _CGROUP_ROOT / path.lstrip("/")
+    if v2 is not None and (v2 / "memory.max").exists():
+        return "v2", v2
+    return None
+
+
+def _cgroup_gb() -> float | None:
+    found = memory_cgroup()
+    if found is None:
+        return None
+    kind, folder = found
+    try:
+        limit = (folder / ("memory.limit_in_bytes" if kind == "v1" else "memory.max")).read_text().strip()
+        if limit == "max" or int(limit) >= _UNLIMITED_V1:
+            return None
+        return int(limit) / _GB
     except (OSError, ValueError):
         return None
+
+
+def oom_kill_count(events_file: str | os.PathLike[str]) -> int | None:
+    """The ``oom_kill`` counter of a cgroup's ``memory.oom_control`` (v1) or ``memory.events`` (v2).
+
+    None when the file or the field is missing (an old kernel, a cgroup removed).
+
+    Examples
+    --------
+    >>> oom_kill_count("/nonexistent/memory.events") is None
+    True
+    """
+    try:
+        text = Path(events_file).read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        key, _, value = line.partition(" ")
+        if key == "oom_kill" and value.strip().isdigit():
+            return int(value)
     return None
+
+
+def oom_watch() -> dict[str, Any] | None:
+    """What a lease records so that an OOM kill of this process can be recognised later.
+
+    ``{"file": ".../memory.oom_control", "count": 0, "limit_gb": 0.25}``, or
+    None when this process is in no memory cgroup with an ``oom_kill`` counter.
+    """
+    found = memory_cgroup()
+    if found is None:
+        return None
+    kind, folder = found
+    events = folder / ("memory.oom_control" if kind == "v1" else "memory.events")
+    count = oom_kill_count(events)
+    if count is None:
+        return None
+    return {"file": str(events), "count": count, "limit_gb": _cgroup_gb()}
+
+
+def oom_evidence(lease: dict[str, Any]) -> str | None:
+    """Why a worker that died was killed for memory, from its lease and the kernel; None if it was not.
+
+    The deciding facts: the cgroup file and ``oom_kill`` count the worker
+    recorded in its lease when it last claimed (``lease["oom"]``), and the
+    count the kernel shows now. Only a lease of this machine (same boot) is
+    judged: another node's cgroup cannot be read from here. Call it only for
+    a worker known to have been killed (SIGKILL seen by its supervisor, or a
+    process found gone).
+
+    Examples
+    --------
+    >>> oom_evidence({"host": "elsewhere", "oom": {"file": "/x", "count": 0}}) is None
+    True
+    """
+    watch = lease.get("oom")
+    if not isinstance(watch, dict) or not on_this_machine(lease):
+        return None
+    now = oom_kill_count(watch.get("file", ""))
+    before = watch.get("count")
+    if now is None or not isinstance(before, int) or now <= before:
+        return None
+    limit = watch.get("limit_gb")
+    where = f"its cgroup's limit of {limit:.2f} GB" if isinstance(limit, (int, float)) else "its cgroup's limit"
+    return f"killed by the kernel's OOM killer at {where} (oom_kill {before} -> {now} in {watch['file']})"
 
 
 def _rlimit_gb() -> float | None:
@@ -58,7 +169,7 @@ def budget_gb(mem_gb: float | None = None, env: dict[str, str] | None = None) ->
     if mem_gb is not None:
         return float(mem_gb), "--mem-gb"
     env = dict(os.environ) if env is None else env
-    for value, source in ((_slurm_gb(env), "SLURM allocation"), (_cgroup_gb(), "cgroup memory.max"), (_rlimit_gb(), "ulimit -v")):
+    for value, source in ((_slurm_gb(env), "SLURM allocation"), (_cgroup_gb(), "cgroup memory limit"), (_rlimit_gb(), "ulimit -v")):
         if value is not None:
             return value, source
     return None, "unknown"

@@ -34,13 +34,13 @@ from ..store._damage import check_project_files
 from ..store._jobs import job_seed
 from ..store._layout import Layout, read_project_json
 from ..store._faults import fault_point
-from ..store._lanes import MEM_CLASSES_GB, N_LANES, lane_of
+from ..store._lanes import MEM_CLASSES_GB, N_LANES, lane_above
 from ..store._leases import SUPERVISOR_ENV, expire_dead_workers, process_identity, write_lease
-from ..store._lost import lose_runs
+from ..store._lost import OUT_OF_MEMORY, lose_runs
 from ..store._queue import NO_FIT, Claim, Queue
 from ..store._records import encode
 from ..store._settings import ProjectSettings
-from ._memory import budget_gb, rss_gb
+from ._memory import budget_gb, oom_evidence, oom_watch, rss_gb
 from ..store._safe_io import make_dir, open_file, open_nofollow
 from ..store._trust import check_project
 from ._code_path import use_code_path
@@ -231,6 +231,7 @@ class Worker:
         if mem_gb is not None and not (isinstance(mem_gb, (int, float)) and math.isfinite(mem_gb) and mem_gb > 0):
             raise InputError(f"mem_gb must be a number of GB > 0, got {mem_gb!r}")
         self.mem_gb, self.mem_source = budget_gb(mem_gb)
+        self._oom_watch = oom_watch()
         self._lanes = bool(self.settings.get("memory_key"))
         self.layout = Layout(self.root)
         check_project_files(self.root)  # a damaged queue or table is reported, not read as 'no job'
@@ -286,6 +287,7 @@ class Worker:
                     "current": None if running is None else [running.claim.job_id, running.claim.attempt, running.t0],
                     "until": self.until,
                     "mem_gb": self.mem_gb,
+                    "oom": self._oom_watch,  # issue 13: the cgroup's OOM counter as of the last claim
                     "supervisor": self._supervisor,
                     # set by the backend's job script (SLURM: 123_4, Grid Engine: 123.4)
                     "scheduler_job_id": os.environ.get("BENCHGRID_SCHEDULER_JOB_ID"),
@@ -394,6 +396,8 @@ class Worker:
 
     # -- claims ------------------------------------------------------------------
     def _publish(self, claims: list[Claim], offset: int) -> None:
+        if self._oom_watch is not None:
+            self._oom_watch = oom_watch()  # an OOM kill counted after this is one of these jobs'
         self._held = list(claims)
         self._claim_offset = offset
         self._finished = set()
@@ -471,13 +475,15 @@ class Worker:
 
     def _next_lane(self, lane: int) -> int:
         """The lane a job goes to when it did not fit: above its own and above this worker's budget."""
-        above_budget = lane_of(self.mem_gb * 1.0001) if self.mem_gb is not None else lane + 1
-        return max(lane + 1, above_budget)
+        return lane_above(lane, self.mem_gb)
 
     def _escalate(self, claims: list[Claim], why: str, t0: float | None) -> int:
         """Put jobs that ran out of memory back in a larger lane (not a lost run); call holding ``_io``."""
         bigger = [Claim(c.job_id, c.attempt + 1, c.lost, min(self._next_lane(c.lane), N_LANES - 1)) for c in claims]
-        new = self.queue.put_back(bigger, "out of memory", self.worker_id)
+        new: list[Claim] = []
+        for b in bigger:  # the reason names its new class; status shows it
+            reason = f"{why}; moved to the {MEM_CLASSES_GB[b.lane]:g} GB class"
+            new += self.queue.put_back([b], OUT_OF_MEMORY, self.worker_id, reason=reason)
         now = time.time()
         for c, b in zip(claims, bigger):
             gb = MEM_CLASSES_GB[b.lane]
@@ -697,7 +703,7 @@ class Worker:
             if self.until is not None and now >= self.until:
                 return "deadline reached"
             if now >= next_expiry:
-                expire_dead_workers(self.queue, by=self.worker_id)
+                expire_dead_workers(self.queue, by=self.worker_id, out_of_memory=oom_evidence)
                 next_expiry = now + self._expiry_interval()
             if self.until is not None and now >= next_duration_refresh:
                 self.durations.refresh(lambda j: self.queue.jobs.get(j)["params"], skip=self.worker_id)
@@ -715,7 +721,7 @@ class Worker:
             if claims is NO_FIT:
                 return "no remaining job is expected to finish before the deadline"
             if not claims:
-                if expire_dead_workers(self.queue, by=self.worker_id):
+                if expire_dead_workers(self.queue, by=self.worker_id, out_of_memory=oom_evidence):
                     continue
                 return "no job left"
             self.summary.claims += 1
