@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from .._errors import InputError
+from ..store import atomic_path
 
 HELP = "draw a timeline, score or p-value plot"
 KINDS = ("timeline", "scores", "pvalue")
@@ -38,13 +38,8 @@ def run(args: argparse.Namespace) -> int:
 
     projects = [Project.open(d) for d in args.dir]  # every path checked before drawing
     fig = _draw(args, projects)
-    # draw to a temporary sibling, then rename: no half-written image on failure
-    tmp = out.with_name(f".{out.stem}.tmp-{os.getpid()}{out.suffix}")
-    try:
-        fig.savefig(tmp, dpi=150)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(out, project=False) as tmp:  # no half-written image on failure
+        fig.savefig(tmp, dpi=150, format=out.suffix.lstrip(".").lower())
     print(f"wrote {out}")
     return 0
 

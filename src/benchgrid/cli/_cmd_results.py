@@ -49,13 +49,12 @@ def run(args: argparse.Namespace) -> int:
     if not args.output:
         print(df.to_string(index=False))
         return 0
-    tmp = args.output + ".tmp"
-    if args.output.endswith(".csv"):
-        df.to_csv(tmp, index=False)
-    else:
-        df.to_parquet(tmp, index=False)
-    import os
+    from ..store import atomic_path
 
-    os.replace(tmp, args.output)
+    with atomic_path(args.output, project=False) as tmp:  # no half-written table on failure
+        if args.output.endswith(".csv"):
+            df.to_csv(tmp, index=False)
+        else:
+            df.to_parquet(tmp, index=False)
     print(f"wrote {len(df)} rows to {args.output}")
     return 0

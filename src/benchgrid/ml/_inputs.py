@@ -17,20 +17,18 @@ it works in workers, whose ``__main__`` is benchgrid's.
 
 Files are named by content key, so extending a project (``proj.add``) only
 adds files and never changes one a running worker may be reading. Every
-write is a temp file + ``os.replace``.
+write goes through the store's one atomic writer (a temp file and a rename).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from .._errors import InputError
-from ..store import adopt_new_file, make_dir, open_file
+from ..store import make_dir, open_file, write_atomic
 from ._task import Task
 
 __all__ = [
@@ -40,17 +38,9 @@ __all__ = [
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temp file in the same folder and a rename."""
+    """Write ``data`` to ``path`` (a project file) in one step, making its folder if needed."""
     make_dir(path.parent, parents=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    adopt_new_file(fd, path.parent)  # the project's mode (group-shared or private), not mkstemp's
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, data)
 
 
 def dumps(obj: Any) -> bytes:

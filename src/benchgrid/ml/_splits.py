@@ -15,9 +15,8 @@ no pickle.
 
 from __future__ import annotations
 
+import io
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import InputError
-from ..store import adopt_new_file, make_dir
+from ..store import make_dir, write_atomic
 from ._task import Task
 
 __all__ = ["Splits", "compute_splits", "check_cv", "describe_cv"]
@@ -77,22 +76,16 @@ class Splits:
     def save(self, path: Path) -> None:
         """Write atomically (temp file + rename): a reader never sees half a file."""
         make_dir(path.parent, parents=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        adopt_new_file(fd, path.parent)  # the project's mode (group-shared or private), not mkstemp's
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez_compressed(
-                    fh,
-                    train=self.train,
-                    train_ptr=self.train_ptr,
-                    test=self.test,
-                    test_ptr=self.test_ptr,
-                    meta=np.array(json.dumps(self.meta, default=_json_default)),
-                )
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        buf = io.BytesIO()
+        np.savez_compressed(
+            buf,
+            train=self.train,
+            train_ptr=self.train_ptr,
+            test=self.test,
+            test_ptr=self.test_ptr,
+            meta=np.array(json.dumps(self.meta, default=_json_default)),
+        )
+        write_atomic(path, buf.getvalue())
 
     @classmethod
     def load(cls, path: Path) -> Splits:

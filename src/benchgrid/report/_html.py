@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from .._errors import BenchgridError, InputError
+from ..store import write_atomic
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -110,12 +111,7 @@ def write_report(proj: Project | str | os.PathLike[str], path: str | os.PathLike
         proj = Project.open(proj)
     page = _page(proj)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(page, encoding="utf-8")
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomic(out, page, project=False)  # no half-written report on failure
     return out
 
 

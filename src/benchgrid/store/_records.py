@@ -27,6 +27,7 @@ import zlib
 from pathlib import Path
 from typing import Any, Iterable
 
+from ._atomic import write_atomic
 from ._safe_io import open_file, open_nofollow
 
 __all__ = [
@@ -288,9 +289,5 @@ def read_json(path: Path) -> Any:
 
 
 def write_json_atomic(path: Path, value: Any) -> None:
-    """Write JSON to a temp file in the same folder, then rename it over ``path``."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open_file(tmp, "w") as f:
-        f.write(json.dumps(value, default=_json_default))  # json.dump would use the slow pure-Python encoder
-        f.flush()
-    os.replace(tmp, path)
+    """Replace ``path`` with ``value`` as JSON (see :func:`~._atomic.write_atomic`)."""
+    write_atomic(path, json.dumps(value, default=_json_default))

@@ -149,14 +149,11 @@ class SgeBackend(Backend):
         launch = Launch(backend=self.name, n_workers=n_workers, scripts=[job.script], settings=settings)
         if dry_run:
             return launch
-        from ...store import make_dir, open_file
+        from ...store import make_dir, write_atomic
 
         make_dir(state / "logs", parents=True)
         path = state / f"workers-{time_stamp()}.sh"
-        tmp = path.with_suffix(f".sh.tmp{os.getpid()}")
-        with open_file(tmp, "w") as fh:
-            fh.write(job.script)
-        os.replace(tmp, path)
+        write_atomic(path, job.script)
         out = _run(["qsub", "-terse", *job.qsub_args, str(path)])
         if out.returncode != 0:
             path.unlink()  # nothing half-written: a refused script is not kept

@@ -10,7 +10,6 @@ the ids recorded there, so they never touch another project's jobs.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import signal
@@ -197,16 +196,13 @@ def submit(
     sub = Submission(backend="slurm", scripts=scripts, n_workers=n_workers, settings=settings)
     if dry_run:
         return sub
-    from ...store._safe_io import make_dir, open_file
+    from ...store import make_dir, write_atomic
 
     make_dir(slurm_dir / "logs", parents=True)
     stamp = time_stamp()
     for k, (chunk, text) in enumerate(zip(chunks, scripts)):
         path = slurm_dir / f"workers-{stamp}-{k}.sh"
-        tmp = path.with_suffix(f".sh.tmp{os.getpid()}")
-        with open_file(tmp, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
+        write_atomic(path, text)
         sub.script_paths.append(path)
         out = _run(["sbatch", "--parsable", str(path)])
         if out.returncode != 0:
