@@ -47,7 +47,7 @@ def test_panels_rows_and_labels(scores: pd.DataFrame) -> None:
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == [
         "all", "all-same", "same", "other-same", "other"]
-    assert fig.axes[-1].get_xlabel() == "rmse (mean ± sd)"
+    assert fig.axes[-1].get_xlabel() == "rmse (mean ± sd, lower is better)"
     assert {ax.get_title() for ax in fig.axes[:2]} == {
         "task_id: sim\ntest.subset: Alice", "task_id: sim\ntest.subset: Bob"}
     labels = texts(fig)

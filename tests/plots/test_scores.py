@@ -37,7 +37,7 @@ def test_file_format_size_and_panels(project: bg.Project, tmp_path: Path, suffix
     assert {ax.get_title() for ax in fig.axes} == {
         f"task_id: {t}\ntest.subset: {s}" for t in ("easy", "impossible") for s in ("Alice", "Bob")}
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["all", "same", "other"]
-    assert fig.axes[-1].get_xlabel() == "rmse (mean ± sd over folds)"
+    assert fig.axes[-1].get_xlabel() == "rmse (mean ± sd over folds, lower is better)"
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["featureless", "rpart", "one fold"]
 
 

@@ -80,6 +80,10 @@ class MLMethods:
             table = table[~drop].reset_index(drop=True)
         if where:
             table = table[select_rows(table, where)].reset_index(drop=True)
+        # the project's own measure list: p-values and plots take the default measure from it, never
+        # from guessing which numeric column is a score (a new metadata column is not a measure)
+        table.attrs["measures"] = list(ml.get("measures", []))
+        table.attrs["greater_is_better"] = dict(ml.get("greater_is_better", {}))
         return table
 
     def predictions(self) -> pd.DataFrame:

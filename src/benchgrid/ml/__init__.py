@@ -18,6 +18,8 @@ _LAZY = {
     "Task": "benchgrid.ml._task",
     "Measure": "benchgrid.ml._measures",
     "MEASURE_NAMES": "benchgrid.ml._measures",
+    "direction_note": "benchgrid.ml._measures",
+    "greater_is_better": "benchgrid.ml._measures",
     "SOAK": "benchgrid.ml._soak",
     "pvalue": "benchgrid.ml._pvalue",
     "build_ml_project": "benchgrid.ml._grid",

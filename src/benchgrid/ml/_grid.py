@@ -17,7 +17,7 @@ from .._errors import InputError
 from ._ids import EXPECTED_MEM_KEY, check_id, check_unique, digest
 from ._inputs import splits_path, write_config, write_learner, write_task
 from ._learners import check_learners, describe_learner, learner_key
-from ._measures import Measure, check_measures
+from ._measures import Measure, check_measures, greater_is_better
 from ._splits import Splits, check_cv, compute_splits, describe_cv
 from ._task import Task
 
@@ -155,6 +155,11 @@ def build_ml_project(
         "ml": {
             **{k: v for k, v in config.items() if k != "measures"},
             "measures": [m if isinstance(m, str) else m.name for m in checked],
+            # one source for what plots and p-values need to know of each measure
+            "greater_is_better": {
+                (m if isinstance(m, str) else m.name): (greater_is_better(m) if isinstance(m, str) else m.greater_is_better)
+                for m in checked
+            },
             "cv": {rid: describe_cv(c) for rid, c in resamplings.items()},
             "columns": column_names(splits),
             "order": order if isinstance(order, str) else getattr(order, "__name__", "custom"),

@@ -10,7 +10,7 @@ import numpy as np
 
 from .._errors import InputError
 
-__all__ = ["Measure", "check_measures", "MEASURE_NAMES", "score"]
+__all__ = ["Measure", "check_measures", "direction_note", "greater_is_better", "MEASURE_NAMES", "score"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,9 @@ class Measure:
         What the learner must output.
     task_type : {"regression", "classification"} or None
         The task type the measure is for; None means any.
+    greater_is_better : bool
+        Whether larger values are better (accuracy, auc, r2) or worse (the
+        errors: rmse, mae, logloss). Plots and the report say which.
 
     Examples
     --------
@@ -46,6 +49,7 @@ class Measure:
     needs: str = "predict"
     task_type: str | None = None
     with_labels: bool = False  # named proba measures also get the class labels
+    greater_is_better: bool = False
 
 
 # -- named measures: module-level functions so that they pickle by name -----
@@ -104,22 +108,53 @@ def _named() -> dict[str, Measure]:
         "mae": Measure("mae", skm.mean_absolute_error, task_type=reg),
         "medae": Measure("medae", skm.median_absolute_error, task_type=reg),
         "mape": Measure("mape", skm.mean_absolute_percentage_error, task_type=reg),
-        "r2": Measure("r2", skm.r2_score, task_type=reg),
-        "accuracy": Measure("accuracy", skm.accuracy_score, task_type=clf),
+        "r2": Measure("r2", skm.r2_score, task_type=reg, greater_is_better=True),
+        "accuracy": Measure("accuracy", skm.accuracy_score, task_type=clf, greater_is_better=True),
         "ce": Measure("ce", _ce, task_type=clf),
         "balanced_accuracy": Measure(
-            "balanced_accuracy", skm.balanced_accuracy_score, task_type=clf
-        ),
-        "f1": Measure("f1", _f1, task_type=clf, with_labels=True),
+            "balanced_accuracy", skm.balanced_accuracy_score, task_type=clf, greater_is_better=True),
+        "f1": Measure("f1", _f1, task_type=clf, with_labels=True, greater_is_better=True),
         "precision": Measure(
-            "precision", _precision, task_type=clf, with_labels=True
-        ),
+            "precision", _precision, task_type=clf, with_labels=True, greater_is_better=True),
         "recall": Measure(
-            "recall", _recall, task_type=clf, with_labels=True
-        ),
-        "auc": Measure("auc", _auc, needs="proba", task_type=clf, with_labels=True),
+            "recall", _recall, task_type=clf, with_labels=True, greater_is_better=True),
+        "auc": Measure("auc", _auc, needs="proba", task_type=clf, with_labels=True, greater_is_better=True),
         "logloss": Measure("logloss", _logloss, needs="proba", task_type=clf, with_labels=True),
     }
+
+
+def greater_is_better(name: str) -> bool:
+    """Whether larger values of the named measure are better (False for errors and unknown names).
+
+    Examples
+    --------
+    >>> greater_is_better("auc"), greater_is_better("rmse")
+    (True, False)
+    """
+    m = _named().get(name)
+    return bool(m is not None and m.greater_is_better)
+
+
+def direction_note(measure: str, known: dict[str, bool] | None = None) -> str:
+    """``"higher is better"``, ``"lower is better"`` or ``""`` (unknown): for axis labels.
+
+    ``known`` is a project's own record (``scores.attrs["greater_is_better"]``,
+    which covers its callable measures); else the named measures are asked.
+
+    Examples
+    --------
+    >>> direction_note("rmse"), direction_note("auc"), direction_note("my_score")
+    ('lower is better', 'higher is better', '')
+    >>> direction_note("my_score", {"my_score": True})
+    'higher is better'
+    """
+    if known and measure in known:
+        better = bool(known[measure])
+    elif measure in MEASURE_NAMES:
+        better = greater_is_better(measure)
+    else:
+        return ""
+    return "higher is better" if better else "lower is better"
 
 
 #: Names accepted in ``measures=[...]``.

@@ -76,17 +76,26 @@ class PValue:
 def find_measure(scores: pd.DataFrame) -> str:
     """Name of the first measure column of a scores table.
 
-    That is the first numeric (non-boolean) column that is not in
-    :data:`NOT_MEASURES` and does not look like a time, memory size, count or
-    timestamp (names ending in ``_s``, ``_at``, ``_mb``, ``_gb`` or starting
-    with ``n_``).
+    A table from :meth:`MLProject.scores` names its measures
+    (``scores.attrs["measures"]``, the project's own list): the first of them
+    in the table. Otherwise (a table from elsewhere), the first numeric
+    (non-boolean) column that is not in :data:`NOT_MEASURES` and does not look
+    like a time, memory size, count or timestamp (names ending in ``_s``,
+    ``_at``, ``_mb``, ``_gb`` or starting with ``n_``).
 
     Examples
     --------
     >>> import pandas as pd
     >>> find_measure(pd.DataFrame({"seed": [1], "fit_s": [0.1], "rmse": [2.0], "mae": [1.0]}))
     'rmse'
+    >>> t = pd.DataFrame({"new_meta": [3], "rmse": [2.0], "mae": [1.0]})
+    >>> t.attrs["measures"] = ["mae", "rmse"]
+    >>> find_measure(t)
+    'mae'
     """
+    for col in scores.attrs.get("measures") or []:
+        if col in scores.columns:
+            return str(col)
     for col in scores.columns:
         dtype = scores[col].dtype
         if (

@@ -86,7 +86,7 @@ def plot_pvalue(
     ...         for f in [1, 2, 3]]
     >>> fig = plot_pvalue(pd.DataFrame(rows))
     >>> fig.axes[0].get_xlabel()
-    'rmse (mean ± sd)'
+    'rmse (mean ± sd, lower is better)'
     """
     import pandas as pd
 
@@ -258,7 +258,10 @@ def _draw(grid: list[list[Panel]], digits: int, *, share_x: bool = False) -> Fig
                 ax.text(0.5, 0.5, "no rows", transform=ax.transAxes, ha="center", va="center",
                         fontsize=8, color=P_COLOR)
             if i == n_rows - 1:
-                ax.set_xlabel(f"{measure} (mean ± sd)")
+                from ..ml import direction_note
+
+                note = direction_note(measure)
+                ax.set_xlabel(f"{measure} (mean ± sd{', ' + note if note else ''})")
             if j == 0:
                 ax.set_ylabel("Train subsets")
             if j == n_cols - 1:

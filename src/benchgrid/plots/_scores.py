@@ -203,10 +203,13 @@ def _draw(df: pd.DataFrame, measure: str) -> Figure:
         ax.set_title("\n".join(f"{key}: {v}" for key, v in zip(keys, panel)), fontsize=9)
     for k in range(len(panels), n_rows * n_cols):  # empty cells of the last row
         axes[k // n_cols][k % n_cols].set_visible(False)
+    from ..ml import direction_note
+
+    note = direction_note(measure, df.attrs.get("greater_is_better"))
     for k in range(len(panels)):
         ax = axes[k // n_cols][k % n_cols]
         if k + n_cols >= len(panels):
-            ax.set_xlabel(f"{measure} (mean ± sd over folds)")
+            ax.set_xlabel(f"{measure} (mean ± sd over folds{', ' + note if note else ''})")
         if k % n_cols == 0:
             ax.set_ylabel("train subsets" + (", train groups" if sizes else "") if levels[0][0] else "")
     labels = [_level_label(ts, n, sizes) for ts, n in levels]
