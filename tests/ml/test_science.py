@@ -318,7 +318,9 @@ def test_add_keeps_the_project_coherent_and_cli_filters(tmp_path, capsys):
     assert main(["retry", str(root), "--where", "learner_id=bad"]) == 0
     assert "put 6 job(s) back" in capsys.readouterr().out
     assert main(["retry", str(root), "--where", "learner=bad"]) == 2
-    assert "where names column 'learner'" in capsys.readouterr().err
+    assert "retry: the job table has no column 'learner'; use one of" in capsys.readouterr().err
+    assert main(["retry", str(root), "--where", "learner_id=svm"]) == 2  # matches no job: said, not 0
+    assert "retry: no job has learner_id='svm'; learner_id is one of" in capsys.readouterr().err
 
 
 def max_error(y_true, y_pred):

@@ -406,14 +406,16 @@ class Project:
               where: dict[str, Any] | None = None) -> int:
         """Put errored (and/or expired/failed) jobs back in the queue; return how many.
 
-        ``where={"learner_id": "rf"}`` retries only the jobs with those parameters.
+        ``where={"learner_id": "rf"}`` retries only the jobs with those
+        parameters; a ``where`` that names no column of the job table, or
+        matches no job, is an :class:`InputError` (nothing is retried), as
+        for :meth:`drop`.
         """
-        from ._ml_methods import select_rows
+        from ._where import match_jobs
 
         keep = None
-        if where:
-            table = self.jobs()
-            keep = set(table["job_id"][select_rows(table, where)].tolist())
+        if where is not None:
+            keep = set(match_jobs(self.jobs(), where, "retry"))
         queue = self._queue()
         n = expire_dead_workers(queue, by="retry") if expired else 0
         state = self.state()

@@ -275,6 +275,14 @@ class Supervisor:
                     raise
                 self.disk_full = str(DiskFull.from_os_error(err))
                 return bool(self.alive())
+        target = self.n_workers if self.replace_clean_exits else self.n_workers - self._n_clean_exits
+        if alive and len(alive) >= target:
+            # every worker wanted is running: nothing to decide. The logs are read on (only what is
+            # new, so the final read after the run is short), but not counted: a count is a pass
+            # over every job, every poll, on a big project. A worker's end decides.
+            self.state.refresh()
+            self._stranded_since = None
+            return True
         # which workers live was taken above, BEFORE reading the logs: a worker that ends during
         # the read (a long one on a big project) may have written records this read missed, and
         # would otherwise look like a worker that ended leaving jobs waiting, and be "replaced"
@@ -283,7 +291,6 @@ class Supervisor:
         unfinished = waiting + counts["running"] + counts["stranded"]
         if unfinished == 0:
             return bool(alive)  # let the last workers end their loop and write their summaries
-        target = self.n_workers if self.replace_clean_exits else self.n_workers - self._n_clean_exits
         n_new = min(target - len(alive), waiting) if self.gave_up is None else 0
         if n_new > 0:
             if counts == self._counts_at_start and not self._job_lost_since_start:
