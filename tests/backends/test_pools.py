@@ -61,3 +61,37 @@ def test_pools_drain_on_slurm_and_only_the_big_pool_takes_big_jobs(proj_dir: Pat
     for job, _attempt, wid in audit(proj_dir).claims:
         if job in big_jobs:
             assert budgets[wid] == 2.0, f"job {job} claimed by a {budgets[wid]} GB worker"
+
+
+def test_a_job_slurm_kills_for_memory_escalates_to_the_big_pool(proj_dir: Path) -> None:
+    """SLURM enforces --mem (scripts/slurm-local: OverMemoryKill) and kills a small worker whose job's
+    child process outgrows it; the worker's own guard cannot see a child's memory. The next worker
+    reads SLURM's verdict in the dead worker's job log and moves the job to a larger class: the big
+    pool finishes it, without a lost run."""
+    require_scheduler("slurm")
+    jobs = [{"i": 0, "child_mb": 700, "mem_gb": 0.1}]  # expected 0.1 GB: the estimate was wrong
+    jobs += [{"i": i, "child_mb": 0, "mem_gb": 0.1} for i in (1, 2)]
+    proj = Project.create(proj_dir, jobs, "tests.runners.jobs:allocate_in_child", memory_key="mem_gb",
+                          lease_s=2.0)
+    assert main(["submit", str(proj_dir), "--pool", "1x0.5G@5"]) == 0
+    logs = proj_dir / "slurm" / "logs"
+    wait_for(lambda: any(b"Exceeded job memory limit" in p.read_bytes() for p in logs.glob("worker-*.out")),
+             timeout_s=120, what="SLURM to kill the small worker for memory")
+    assert proj.status().counts["done"] < 3
+    assert main(["submit", str(proj_dir), "--pool", "1x2G@5"]) == 0
+    wait_for(lambda: proj.status().counts["done"] == 3, timeout_s=180, what="the big pool to finish every job")
+    assert_exactly_one_accepted(proj_dir, 3)
+    escalations = [r for r in _requeue_records(proj_dir) if r.get("job") == 0 and r.get("why") == "out of memory"]
+    assert len(escalations) == 1, escalations
+    reason = escalations[0]["reason"]
+    low = reason.lower()  # slurmstepd: "exceeded memory limit (...)" or "Exceeded job memory limit"
+    assert reason.startswith("killed by the scheduler for memory: its log says ") and "exceeded" in low and "memory limit" in low
+    assert escalations[0]["l"] == 0  # no lost run
+    assert proj.results()["attempt"].tolist()[0] == 2
+    assert "killed by the scheduler for memory" in proj.state().escalated[0]
+
+
+def _requeue_records(root: Path) -> list[dict]:
+    from benchgrid.store._records import read_records
+
+    return read_records(root / "queue" / "requeue.log")[0]

@@ -79,3 +79,18 @@ def report_peak(i: int, peak_mb: float | None = None, fail: bool = False, **para
     if fail:
         raise ValueError(f"job {i} fails on purpose")
     return {} if peak_mb is None else {"peak_mem_mb": peak_mb}
+
+
+def allocate_in_child(i: int, child_mb: int = 0, hold_s: float = 3.0, **params):
+    """A job whose memory is in a child process (joblib, a subprocess): the worker's own RSS does not show it."""
+    if child_mb:
+        import subprocess
+        import sys
+
+        code = (
+            "import time; b = bytearray(%d * 1024 * 1024)\n"
+            "for j in range(0, len(b), 4096): b[j] = 1\n"
+            "time.sleep(%f)" % (child_mb, hold_s)
+        )
+        subprocess.run([sys.executable, "-c", code], check=True)
+    return {"i": i}

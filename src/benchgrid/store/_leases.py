@@ -196,8 +196,9 @@ def expire_dead_workers(
     --expired`` when the user knows they are gone, or a supervisor that saw
     its child die); ``workers`` limits the scan to these ids; ``reason``
     says why they died (recorded with each job, and in the failure reason).
-    ``out_of_memory(lease)`` (issue 13) judges a worker whose process is
-    gone from this machine: when it names an OOM kill, the job it was
+    ``out_of_memory(lease)`` (issue 13) judges a dead worker (its process
+    gone from this machine, or its scheduler job killed for memory, see
+    :func:`benchgrid.worker._memory.oom_evidence`): when it names an OOM kill, the job it was
     running moves to a larger memory class (:func:`~._lost.escalate_runs`)
     and the others go back without a lost run.
     Safe to call from any number of processes at once, and after a crash of
@@ -225,7 +226,9 @@ def expire_dead_workers(
                 continue
             lost = held_unfinished(layout, wid, lease)
             why = reason or f"lease expired (worker {wid} on {lease.get('host')} was killed, froze or lost its node)"
-            oom = out_of_memory(lease) if lost and out_of_memory is not None and process_gone(lease) else None
+            # the judge asks for its own evidence: the kernel's counter only once the process is gone
+            # from this machine, the scheduler's log of the worker's job from anywhere
+            oom = out_of_memory(lease) if lost and out_of_memory is not None else None
             if oom is not None:
                 from ._lost import escalate_runs, lose_runs
 

@@ -26,11 +26,12 @@ True
 from __future__ import annotations
 
 import os
+import re
 import resource
 from pathlib import Path
 from typing import Any
 
-from ..store._leases import on_this_machine
+from ..store._leases import on_this_machine, process_gone
 
 __all__ = ["budget_gb", "rss_gb", "memory_cgroup", "oom_kill_count", "oom_evidence"]
 
@@ -135,20 +136,32 @@ def oom_watch() -> dict[str, Any] | None:
 def oom_evidence(lease: dict[str, Any]) -> str | None:
     """Why a worker that died was killed for memory, from its lease and the kernel; None if it was not.
 
-    The deciding facts: the cgroup file and ``oom_kill`` count the worker
-    recorded in its lease when it last claimed (``lease["oom"]``), and the
-    count the kernel shows now. Only a lease of this machine (same boot) is
-    judged: another node's cgroup cannot be read from here. Call it only for
-    a worker known to have been killed (SIGKILL seen by its supervisor, or a
-    process found gone).
+    Two kinds of evidence, each a fact, not a guess:
+
+    - the scheduler's log of the worker's job (``lease["scheduler_log"]``,
+      set by the SLURM job script) says the job was killed for memory:
+      SLURM's ``Exceeded job memory limit`` (memory enforced by
+      ``JobAcctGatherParams=OverMemoryKill``) or ``oom-kill event`` (by
+      cgroups). Readable from any node of a shared filesystem;
+    - the cgroup file and ``oom_kill`` count the worker recorded in its lease
+      when it last claimed (``lease["oom"]``), against the count the kernel
+      shows now, once the worker's process is gone. Only a lease of this
+      machine (same boot) is judged this way: another node's cgroup cannot be
+      read from here.
+
+    Call it for a worker known to be dead (SIGKILL seen by its supervisor,
+    or its lease expired).
 
     Examples
     --------
     >>> oom_evidence({"host": "elsewhere", "oom": {"file": "/x", "count": 0}}) is None
     True
     """
+    said = scheduler_oom(lease.get("scheduler_log"))
+    if said is not None:
+        return said
     watch = lease.get("oom")
-    if not isinstance(watch, dict) or not on_this_machine(lease):
+    if not isinstance(watch, dict) or not on_this_machine(lease) or not process_gone(lease):
         return None
     now = oom_kill_count(watch.get("file", ""))
     before = watch.get("count")
@@ -157,6 +170,49 @@ def oom_evidence(lease: dict[str, Any]) -> str | None:
     limit = watch.get("limit_gb")
     where = f"its cgroup's limit of {limit:.2f} GB" if isinstance(limit, (int, float)) else "its cgroup's limit"
     return f"killed by the kernel's OOM killer at {where} (oom_kill {before} -> {now} in {watch['file']})"
+
+
+# what schedulers write in a job's log when they kill it for memory (SLURM's slurmstepd: with
+# OverMemoryKill, "Exceeded job memory limit"; with cgroups, "Detected 1 oom-kill event(s)")
+_SCHEDULER_OOM = re.compile(rb"Exceeded job memory limit|exceeded memory limit|oom-kill event|OUT_OF_MEMORY|oom_kill")
+_LOG_TAIL = 65536
+
+
+def scheduler_oom(log_path: object) -> str | None:
+    r"""The line of a scheduler's job log that says it killed the job for memory, or None.
+
+    Reads only the log's tail (the kill is the last thing a killed job's log
+    says), never through a link.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> log = pathlib.Path(tempfile.mkdtemp()) / "worker-7_1.out"
+    >>> _ = log.write_bytes(b"slurmstepd: error: Exceeded job memory limit\n")
+    >>> scheduler_oom(str(log))
+    "killed by the scheduler for memory: its log says 'slurmstepd: error: Exceeded job memory limit'"
+    >>> scheduler_oom(None) is None
+    True
+    """
+    if not isinstance(log_path, str) or not log_path:
+        return None
+    from ..store import open_file
+
+    try:
+        with open_file(log_path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            f.seek(max(0, size - _LOG_TAIL))
+            tail = f.read()
+    except (OSError, ValueError):  # no log (yet), a link, or gone: no evidence
+        return None
+    found = None
+    for line in tail.splitlines():
+        if _SCHEDULER_OOM.search(line):
+            found = line
+    if found is None:
+        return None
+    text = found.decode("utf-8", "replace").strip()[:200]
+    return f"killed by the scheduler for memory: its log says {text!r}"
 
 
 def _rlimit_gb() -> float | None:

@@ -291,6 +291,8 @@ class Worker:
                     "supervisor": self._supervisor,
                     # set by the backend's job script (SLURM: 123_4, Grid Engine: 123.4)
                     "scheduler_job_id": os.environ.get("BENCHGRID_SCHEDULER_JOB_ID"),
+                    # the job's log, where the scheduler says it killed the job for memory (issue 13)
+                    "scheduler_log": os.environ.get("BENCHGRID_SCHEDULER_LOG"),
                 },
             )
 

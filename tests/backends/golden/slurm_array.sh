@@ -34,6 +34,7 @@ if [ -n "$benchgrid_end_s" ]; then
     benchgrid_until=(--until "$((benchgrid_end_s - 60))")
 fi
 export BENCHGRID_SCHEDULER_JOB_ID="${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"
+export BENCHGRID_SCHEDULER_LOG='/scratch/lab grid/it'"'"'s "quoted"; rm -rf ~/100%/slurm/logs/worker-'"${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}.out"
 
 # setup
 module load python/3.11

@@ -329,7 +329,13 @@ def slurm_array_script(
         f'    benchgrid_until=(--until "$((benchgrid_end_s - {warning_s}))")',
         "fi",
     ]
-    lines += ['export BENCHGRID_SCHEDULER_JOB_ID="${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"']
+    lines += [
+        'export BENCHGRID_SCHEDULER_JOB_ID="${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"',
+        # this task's log (the --output above): where SLURM says it killed the job for memory
+        "export BENCHGRID_SCHEDULER_LOG="
+        + shlex.quote(logs.rstrip("/") + "/worker-")
+        + '"${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}.out"',
+    ]
     setup_lines = _check_setup(setup)
     if setup_lines:
         lines += ["", "# setup", *setup_lines]
