@@ -94,3 +94,11 @@ def allocate_in_child(i: int, child_mb: int = 0, hold_s: float = 3.0, **params):
         )
         subprocess.run([sys.executable, "-c", code], check=True)
     return {"i": i}
+
+
+def sleep_or_fail(i: int, seconds: float = 0.0, **params):
+    """Sleep ``seconds`` (a job to interrupt); every third job raises (an error record)."""
+    if i % 3 == 0:
+        raise ValueError(f"job {i} fails on purpose")
+    time.sleep(seconds)
+    return {"slept": seconds}

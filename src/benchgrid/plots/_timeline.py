@@ -192,8 +192,8 @@ def _handbacks_and_running(root: Path, results: pd.DataFrame) -> list[pd.DataFra
     """Handed-back attempts from the workers' event logs, and jobs running now."""
     import pandas as pd
 
+    from ..store import handbacks_of
     from ..store._leases import is_dead, list_leases
-    from ..store._records import read_records
 
     params = results.drop(
         columns=[c for c in ("state", "attempt", "worker", "host", "pid", "claimed_at", "started_at",
@@ -201,15 +201,14 @@ def _handbacks_and_running(root: Path, results: pd.DataFrame) -> list[pd.DataFra
     ).set_index("job_id", drop=False) if "job_id" in results.columns else None
     rows: list[dict[str, Any]] = []
     now = time.time()
-    for wid, lease in list_leases(root).items():
+    leases = list_leases(root)
+    handbacks = handbacks_of(root, list(leases))
+    for wid, lease in leases.items():
         who = {"worker": wid, "host": lease.get("host"), "pid": lease.get("pid")}
-        try:
-            records, _ = read_records(root / "workers" / wid / "events.log")
-        except OSError:
-            records = []
-        for r in records:
-            if r.get("op") == "handback" and r.get("t0") is not None:
-                rows.append({**who, "job_id": r["job"], "attempt": r.get("a"), "start": float(r["t0"]),
+        for r in handbacks[wid]:
+            t0 = r.get("t0")
+            if t0 is not None:
+                rows.append({**who, "job_id": r["job"], "attempt": r.get("a"), "start": float(t0),
                              "end": float(r["t1"]), "state": "handed back", "error": r.get("why")})
         current = lease.get("current")
         if (current and lease.get("state") == "running" and not lease.get("revoked")

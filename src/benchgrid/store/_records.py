@@ -25,7 +25,7 @@ import os
 import time
 import zlib
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from ._atomic import write_atomic
 from ._safe_io import open_file, open_nofollow
@@ -68,7 +68,7 @@ _ENCODE = (
 )
 
 
-def _dumps(record: Record) -> str:
+def _dumps(record: Mapping[str, object]) -> str:
     if _ENCODE is not None and type(record) is dict:
         try:
             return "".join(_ENCODE(record, 0))
@@ -77,7 +77,7 @@ def _dumps(record: Record) -> str:
     return json.dumps(record, separators=(",", ":"), default=_json_default)
 
 
-def encode(record: Record) -> bytes:
+def encode(record: Mapping[str, object]) -> bytes:
     r"""Encode one record as a checksummed line.
 
     Examples

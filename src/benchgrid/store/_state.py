@@ -31,6 +31,7 @@ from ._droplog import DropLog
 from ._layout import Layout
 from ._leases import is_dead, list_leases
 from ._queue import Queue
+from ._record_types import ResultRecord
 from ._records import iter_records, read_records
 
 __all__ = ["ProjectState", "STATES"]
@@ -68,7 +69,7 @@ class ProjectState:
         self.claimed: dict[int, tuple[int, str, float]] = {}  # job -> (attempt, worker, t) of latest claim
         self.requeued: dict[int, tuple[int, int, str]] = {}  # job -> (attempt, end offset, why)
         self.failed: dict[int, tuple[int, str]] = {}
-        self.final: dict[int, tuple[int, str, dict[str, Any]]] = {}  # job -> (attempt, worker, record)
+        self.final: dict[int, tuple[int, str, ResultRecord]] = {}  # job -> (attempt, worker, record)
         self.n_final_records = 0  # done/error records read, accepted or not (fenced out)
         self.leases: dict[str, dict[str, Any]] = {}
         self.first_claim_t: float | None = None
@@ -128,7 +129,7 @@ class ProjectState:
                     job, attempt = r["job"], r["a"]
                     old = self.final.get(job)
                     if old is None or attempt > old[0]:
-                        self.final[job] = (attempt, wid, r)
+                        self.final[job] = (attempt, wid, r)  # type: ignore[assignment]  # a done/error line: a ResultRecord
         return self
 
     # -- per job -------------------------------------------------------------
@@ -207,7 +208,7 @@ class ProjectState:
         counts["pending"] += self.n - len(states)
         return dict(counts)
 
-    def accepted(self, job: int) -> dict[str, Any] | None:
+    def accepted(self, job: int) -> ResultRecord | None:
         """The accepted final record (done or error) of a job, or None."""
         final = self.final.get(job)
         return final[2] if final is not None and final[0] == self.latest_attempt(job) else None

@@ -81,7 +81,7 @@ def status_of(state: ProjectState, root_hint: str = "DIR", n_errors: int = 5) ->
             for job, (a, wid, rec) in state.final.items()
             if rec["op"] == "error" and states.get(job) == "error"
         ),
-        key=lambda e: -e["t"],
+        key=lambda e: -float(e["t"]),  # type: ignore[arg-type]
     )[:n_errors]
     stranded = sorted(job for job, s in states.items() if s == "stranded")
     workers = {"alive": 0, "dead": 0, "exited": 0}

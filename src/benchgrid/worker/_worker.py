@@ -38,6 +38,7 @@ from ..store._lanes import MEM_CLASSES_GB, N_LANES, lane_above
 from ..store._leases import SUPERVISOR_ENV, expire_dead_workers, process_identity, write_lease
 from ..store._lost import OUT_OF_MEMORY, lose_runs
 from ..store._queue import NO_FIT, Claim, Queue
+from ..store import EventRecord, done_record, error_record, handback_record
 from ..store._records import encode
 from ..store._settings import ProjectSettings
 from ._memory import budget_gb, oom_evidence, oom_watch, rss_gb
@@ -296,7 +297,7 @@ class Worker:
                 },
             )
 
-    def _event(self, record: dict[str, Any]) -> None:
+    def _event(self, record: EventRecord | dict[str, Any]) -> None:
         self._write_event(encode(record))
 
     def _write_event(self, data: bytes) -> None:
@@ -362,8 +363,7 @@ class Worker:
             try:
                 with self.queue.lock:
                     lose_runs(self.queue, [claim], reason=why, source=self.worker_id)
-                self._event({"op": "handback", "job": claim.job_id, "a": claim.attempt, "t0": running.t0,
-                             "t1": time.time(), "why": why, "lost": True})
+                self._event(handback_record(claim.job_id, claim.attempt, running.t0, time.time(), why, lost=True))
                 self._finished.add((claim.job_id, claim.attempt))
                 self.summary.errors += 1
                 self.log.error("job %d attempt %d %s: stopped; restarting the worker", claim.job_id, claim.attempt, why)
@@ -458,7 +458,7 @@ class Worker:
         running = self._running
         for c in unfinished:
             t0 = running.t0 if running is not None and running.claim == c else None
-            self._event({"op": "handback", "job": c.job_id, "a": c.attempt, "t0": t0, "t1": now, "why": why})
+            self._event(handback_record(c.job_id, c.attempt, t0, now, why))
             self._finished.add((c.job_id, c.attempt))
         fault_point("handback.recorded")
         self.summary.handed_back += len(new)
@@ -470,10 +470,7 @@ class Worker:
         why = f"out of memory (MemoryError) with a budget of {_fmt_gb(self.mem_gb)} ({self.mem_source})"
         if self._lanes and self._next_lane(claim.lane) < N_LANES:
             return {"op": "escalate", "job": claim.job_id, "a": claim.attempt, "t0": t0, "why": why}
-        return {
-            "op": "error", "job": claim.job_id, "a": claim.attempt, "t0": t0,
-            "err": f"MemoryError: {err} ({why})", "tb": traceback.format_exc(),
-        }
+        return dict(error_record(claim.job_id, claim.attempt, t0, f"MemoryError: {err} ({why})", traceback.format_exc()))
 
     def _next_lane(self, lane: int) -> int:
         """The lane a job goes to when it did not fit: above its own and above this worker's budget."""
@@ -489,8 +486,7 @@ class Worker:
         now = time.time()
         for c, b in zip(claims, bigger):
             gb = MEM_CLASSES_GB[b.lane]
-            self._event({"op": "handback", "job": c.job_id, "a": c.attempt, "t0": t0, "t1": now,
-                         "why": f"{why}: moved to the {gb:g} GB class"})
+            self._event(handback_record(c.job_id, c.attempt, t0, now, f"{why}: moved to the {gb:g} GB class"))
             self._finished.add((c.job_id, c.attempt))
             self.log.warning("job %d attempt %d: %s; moved to the %g GB class", c.job_id, c.attempt, why, gb)
         self.summary.handed_back += len(new)
@@ -577,20 +573,14 @@ class Worker:
                 result = {}
             if not isinstance(result, dict):
                 raise TypeError(f"the runner must return a dict or None, got {type(result).__name__}")
-            record: dict[str, Any] = {"op": "done", "job": claim.job_id, "a": claim.attempt, "t0": t0, "r": result}
+            record: dict[str, Any] = dict(done_record(claim.job_id, claim.attempt, t0, result))
         except MemoryError as err:
             record = self._out_of_memory_record(claim, t0, err)
         except (Exception, SystemExit, KeyboardInterrupt) as err:  # noqa: BLE001 - recorded; the worker goes on
             if isinstance(err, KeyboardInterrupt) and not self._own_process:
                 raise  # in-process (debug mode) Ctrl-C is the user's, not the runner's
-            record = {
-                "op": "error",
-                "job": claim.job_id,
-                "a": claim.attempt,
-                "t0": t0,
-                "err": f"{err.__class__.__name__}: {err}",
-                "tb": traceback.format_exc(),
-            }
+            record = dict(error_record(claim.job_id, claim.attempt, t0, f"{err.__class__.__name__}: {err}",
+                                       traceback.format_exc()))
         finally:
             reset_current_job(token)
         record["t1"] = time.time()

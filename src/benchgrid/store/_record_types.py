@@ -1,0 +1,105 @@
+"""The records of a worker's ``events.log``, typed, and built in one place.
+
+Every line a worker appends to its own ``workers/<id>/events.log`` is one of
+these (checksummed by :mod:`._records`). They are written by the worker and
+read by the state (:mod:`._state`), ``check``, the duration model and the
+timeline plot; the key names are short because a million-job project has a
+million of them. The types say which keys each kind has (``mypy`` checks the
+writers and readers against them); at run time they are plain dicts, so
+reading costs nothing extra.
+
+========  =====================================================================
+``op``    meaning
+========  =====================================================================
+done      the runner returned ``r`` (a dict of result values)
+error     the runner raised: ``err`` (one line) and ``tb`` (the traceback)
+handback  the worker gave the job back unfinished (a signal, its deadline, a
+          timeout or out of memory): ``why``; ``lost`` when it counts as a lost run
+========  =====================================================================
+
+Keys: ``job`` (job id), ``a`` (attempt), ``t0``/``t1`` (start and end, epoch
+seconds; ``t0`` is None for a job handed back before it started).
+
+Examples
+--------
+>>> rec = done_record(3, 1, 10.0, {"rmse": 0.5}, t1=10.25)
+>>> rec["op"], rec["r"], rec["t1"] - rec["t0"]
+('done', {'rmse': 0.5}, 0.25)
+>>> handback_record(3, 2, None, 11.0, "worker got SIGTERM")["why"]
+'worker got SIGTERM'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, TypedDict, Union
+
+__all__ = [
+    "ResultRecord", "HandbackRecord", "EventRecord",
+    "done_record", "error_record", "handback_record", "handbacks_of",
+]  # fmt: skip
+
+
+class ResultRecord(TypedDict, total=False):
+    """A job's end with a result (``op="done"``) or an exception (``op="error"``)."""
+
+    op: Literal["done", "error"]
+    job: int
+    a: int
+    t0: float
+    t1: float
+    r: dict[str, Any]  # done: the runner's result values
+    err: str  # error: ``ExceptionType: message``
+    tb: str  # error: the traceback
+
+
+class HandbackRecord(TypedDict, total=False):
+    """A job the worker gave back unfinished."""
+
+    op: Literal["handback"]
+    job: int
+    a: int
+    t0: float | None  # None: handed back before it started
+    t1: float
+    why: str
+    lost: bool  # the run counts as lost (a timeout)
+
+
+EventRecord = Union[ResultRecord, HandbackRecord]
+
+
+def done_record(job: int, attempt: int, t0: float, result: dict[str, Any], *, t1: float | None = None) -> ResultRecord:
+    """The record of a job whose runner returned ``result`` (``t1`` is set when the job ends)."""
+    rec: ResultRecord = {"op": "done", "job": job, "a": attempt, "t0": t0, "r": result}
+    if t1 is not None:
+        rec["t1"] = t1
+    return rec
+
+
+def error_record(job: int, attempt: int, t0: float, err: str, tb: str) -> ResultRecord:
+    """The record of a job whose runner raised (``err`` one line, ``tb`` the traceback)."""
+    return {"op": "error", "job": job, "a": attempt, "t0": t0, "err": err, "tb": tb}
+
+
+def handback_record(job: int, attempt: int, t0: float | None, t1: float, why: str, *, lost: bool = False) -> HandbackRecord:
+    """The record of a job handed back unfinished."""
+    rec: HandbackRecord = {"op": "handback", "job": job, "a": attempt, "t0": t0, "t1": t1, "why": why}
+    if lost:
+        rec["lost"] = True
+    return rec
+
+
+def handbacks_of(root: Path, worker_ids: list[str]) -> dict[str, list[HandbackRecord]]:
+    """Every hand-back record of these workers (for the timeline), read through the checksummed reader."""
+    from ._layout import Layout
+    from ._records import read_records
+
+    layout = Layout(root)
+    out: dict[str, list[HandbackRecord]] = {}
+    for wid in worker_ids:
+        try:
+            records, _ = read_records(layout.worker_dir(wid) / "events.log")
+        except OSError:
+            records = []
+        out[wid] = [r for r in records if r.get("op") == "handback"]  # type: ignore[misc]
+    return out
