@@ -91,6 +91,20 @@ def test_cli_reaches_backends_only_through_the_api() -> None:
     assert direct == [], "the CLI must call the API (Project.submit/cancel/...), not a backend:\n" + "\n".join(direct)
 
 
+def test_other_packages_are_reached_by_their_public_names() -> None:
+    """``from ..store import Queue``, never ``from ..store._queue import Queue``: a package's
+    modules are its own business; what others use is what its ``__init__`` exports."""
+    private = sorted(
+        f"{module}:{line} imports {target}"
+        for module, targets in imports().items()
+        for target, line in targets
+        if target.split(".")[1:2] != module.split(".")[1:2]  # another package (or a root module)
+        and any(part.startswith("_") and part != "__init__" for part in target.split(".")[2:])
+        and not target.split(".")[1].startswith("_")
+    )
+    assert private == [], "imports of another package's private module:\n" + "\n".join(private)
+
+
 def test_no_import_cycle() -> None:
     # (a package's __init__ that re-exports its modules is not a cycle: Python runs it first)
     graph = {m: {t for t, _ in ts} for m, ts in imports().items()}

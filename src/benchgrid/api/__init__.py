@@ -3,4 +3,10 @@
 from ._ml_project import MLProject
 from ._project import NotAnMLProjectError, Project
 
-__all__ = ["MLProject", "NotAnMLProjectError", "Project"]
+# used by the other packages (they import public names only: tests/test_layers.py)
+from ._demo import DemoResult, run_demo
+from ._ml_methods import select_rows
+
+__all__ = ["MLProject", "NotAnMLProjectError", "Project",
+    "DemoResult", "run_demo", "select_rows",
+]

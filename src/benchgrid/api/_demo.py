@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._errors import InputError
-from ..store._views import Status
+from ..store import Status
 
 __all__ = ["MARKER", "DemoResult", "run_demo"]
 
@@ -70,10 +70,10 @@ def run_demo(directory: str | os.PathLike[str] = "demo", n_workers: int = 2, *, 
     --------
     >>> # run_demo("demo")   # what `benchgrid demo` does; see docs/getting-started.md
     """
-    from ..backends._base import wait_for_project
+    from ..backends import wait_for_project
     from ..backends.local import worker_command
-    from ..ml._demo import demo_grid
-    from ..store._state import ProjectState
+    from ..ml import demo_grid
+    from ..store import ProjectState
     from ._project import Project
 
     if not isinstance(n_workers, int) or n_workers < 0:

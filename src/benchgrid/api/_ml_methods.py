@@ -132,7 +132,7 @@ class MLMethods:
         36
         """
         from ..ml import _grid, _inputs, _learners
-        from ..ml._splits import Splits
+        from ..ml import Splits
 
         self._ml()
         inputs = self.path / "inputs"
@@ -173,7 +173,7 @@ class MLMethods:
         all_learners = {**loaded_learners, **new_learners}
         measures = [m if isinstance(m, str) else objects["measures"][m["pickled"]]
                     for m in config["measures"]]  # fmt: skip
-        from ..ml._measures import check_measures
+        from ..ml import check_measures
 
         check_measures(measures, {t: v.task_type for t, v in new_tasks.items()}, all_learners)
         splits = _grid.compute_all_splits(resamplings, new_tasks)
@@ -196,7 +196,7 @@ class MLMethods:
         memory_gb = objects.get("memory_gb")
         tried = None
         if memory_gb == "estimated":  # the new pairs are tried as at creation (issue 13)
-            from ..ml._try import try_inputs
+            from ..ml import try_inputs
 
             tried = try_inputs(new_jobs, {**old_t, **new_tasks}, all_learners, {**old_s, **splits}, measures,
                                int(self.info.get("random_state", 0)))
@@ -214,8 +214,8 @@ class MLMethods:
     def _update_ml_metadata(self, tasks: dict[str, Any], learners: dict[str, Any],
                             columns: dict[str, str]) -> None:
         """Record added (or replaced) tasks and learners in project.json's metadata."""
-        from ..ml._learners import describe_learner
-        from ..store._layout import read_project_json, write_project_json
+        from ..ml import describe_learner
+        from ..store import read_project_json, write_project_json
 
         info = read_project_json(self.path)
         ml = info.setdefault("metadata", {}).setdefault("ml", {})
@@ -249,7 +249,7 @@ class MLMethods:
         (4, 72, True)
         """
         from ..ml import _runner
-        from ..ml._try import try_grid
+        from ..ml import try_grid
 
         self._ml()
         if sample is not None and (not isinstance(sample, int) or sample < 2):
@@ -316,6 +316,6 @@ def _read_replaced(root: Path) -> set[tuple[str, str, str]]:
 
 
 def _write_replaced(root: Path, items: set[tuple[str, str, str]]) -> None:
-    from ..ml._inputs import write_bytes_atomic
+    from ..ml import write_bytes_atomic
 
     write_bytes_atomic(root / "inputs" / _REPLACED, json.dumps(sorted(items)).encode())

@@ -8,24 +8,24 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 
 from .._errors import DiskFull, InputError, ProjectError, is_disk_full
 from ..store import gc_paused
-from ..store._check import CheckReport, check_logs
-from ..store._create import create_project
-from ..store._settings import ProjectSettings
-from ..store._lanes import expected_gb, lane_of
-from ..store._jobs import JobTable, content_key, normalize_jobs
-from ..store._layout import Layout, read_project_json
-from ..store._leases import expire_dead_workers
-from ..store._queue import Claim, Queue
-from ..store._state import ProjectState
-from ..store._trust import check_project
-from ..store._views import Status, error_rows, results_columns, status_of
-from ..worker._code_path import code_path_at_creation, use_code_path
-from ..worker._worker import load_runner
+from ..store import CheckReport, check_logs
+from ..store import create_project
+from ..store import ProjectSettings
+from ..store import expected_gb, lane_of
+from ..store import JobTable, content_key, normalize_jobs
+from ..store import Layout, read_project_json
+from ..store import expire_dead_workers
+from ..store import Claim, Queue
+from ..store import ProjectState
+from ..store import check_project
+from ..store import Status, error_rows, results_columns, status_of
+from ..worker import code_path_at_creation, use_code_path
+from ..worker import load_runner
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..backends._run_status import RunStatus
+    from ..backends import RunStatus
 
 P = TypeVar("P", bound="Project")
 _ML_METHODS = ("scores", "predictions", "add", "try_jobs")
@@ -169,12 +169,12 @@ class Project:
         if jobs is None:
             raise InputError("jobs is required: a list of dicts or a DataFrame (or tasks=, learners=, cv=)")
         if runner is not None and not isinstance(runner, str):
-            from ..backends._forkserver import prestart
+            from ..backends import prestart
 
             # local workers' imports (scikit-learn, pandas, pyarrow) overlap with checking,
             # splitting and writing: the first run() finds them done (see backends/_forkserver.py)
             prestart("benchgrid.ml._runner:run_ml_job")
-            from ..ml._grid import build_ml_project
+            from ..ml import build_ml_project
 
             spec = build_ml_project(jobs, runner, cv, random_state=random_state, **ml_options)
             jobs, runner, write_inputs = spec.jobs, spec.runner, spec.write_inputs
@@ -221,7 +221,7 @@ class Project:
 
     def __repr__(self) -> str:
         """What ``benchgrid status DIR`` prints (the REPL shows it)."""
-        from ..store._status_text import status_lines
+        from ..store import status_lines
 
         try:
             return "\n".join(status_lines(self.status(), project=self.info))
@@ -232,7 +232,7 @@ class Project:
         """The status summary as HTML (Jupyter)."""
         import html
 
-        from ..store._status_text import status_html
+        from ..store import status_html
 
         try:
             return status_html(self.status())
@@ -355,7 +355,7 @@ class Project:
 
         A ProjectError names a missing or damaged queue or job-table file.
         """
-        from ..store._damage import check_project_files
+        from ..store import check_project_files
 
         check_project_files(self.path)
         return self.state_reader().refresh()
@@ -472,7 +472,7 @@ class Project:
         >>> proj.run(n_workers=0, progress=False).counts["done"]
         2
         """
-        from ..store._drops import drop_jobs
+        from ..store import drop_jobs
         from ._where import match_jobs
 
         ids = match_jobs(self.jobs(), where, "drop")
@@ -486,7 +486,7 @@ class Project:
         ``run`` or any new worker picks it up). To run done jobs again
         instead, use ``retry`` after the undrop.
         """
-        from ..store._drops import undrop_jobs
+        from ..store import undrop_jobs
         from ._where import match_jobs
 
         table = self.jobs()

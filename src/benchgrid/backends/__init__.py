@@ -11,6 +11,10 @@ from ._base import format_counts, wait_for_project
 from ._config import Settings, backend_settings, read_config
 from ._registry import backend_names, get_backend, register, scheduler_backends
 
+# used by the other packages (they import public names only: tests/test_layers.py)
+from ._forkserver import prestart
+from ._run_status import RunStatus
+
 __all__ = [
     "Backend",
     "Launch",
@@ -25,4 +29,5 @@ __all__ = [
     "register",
     "scheduler_backends",
     "wait_for_project",
+    "RunStatus", "prestart",
 ]

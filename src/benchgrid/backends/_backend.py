@@ -195,7 +195,7 @@ class Backend(ABC):
         record = {"job_id": job_id, "n_workers": n_workers, "script": script,
                   "submitted_at": time.time(), "host": os.uname().nodename}
         from ..store import make_dir
-        from ..store._safe_io import open_nofollow
+        from ..store import open_nofollow
 
         line = (json.dumps(record, sort_keys=True) + "\n").encode()
         path = self.state_dir(project) / "jobs.jsonl"

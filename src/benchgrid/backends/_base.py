@@ -6,8 +6,8 @@ import time
 from typing import Callable
 
 from .._format import format_counts
-from ..store._state import ProjectState
-from ..store._views import Status, status_of
+from ..store import ProjectState
+from ..store import Status, status_of
 
 __all__ = ["wait_for_project", "wait_until_ended", "format_counts"]
 

@@ -11,7 +11,7 @@ import importlib.util
 import time
 from typing import Callable
 
-from ..store._state import ProjectState
+from ..store import ProjectState
 
 __all__ = ["needs_line_progress", "wait_printing_lines"]
 

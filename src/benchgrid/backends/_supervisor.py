@@ -55,12 +55,12 @@ from .._exitcodes import (
     EXIT_OK,
     EXIT_WORKER_RESTART,
 )
-from ..store._layout import Layout
-from ..store._leases import expire_dead_workers, expire_worker
-from ..store._memory_view import starved_hint, waiting_per_lane
-from ..store._queue import Queue
-from ..store._state import ProjectState
-from ..worker._memory import oom_evidence
+from ..store import Layout
+from ..store import expire_dead_workers, expire_worker
+from ..store import starved_hint, waiting_per_lane
+from ..store import Queue
+from ..store import ProjectState
+from ..worker import oom_evidence
 
 __all__ = ["Supervisor", "WorkerEnd", "describe_exit"]
 

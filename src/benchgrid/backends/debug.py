@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ..store._state import ProjectState
-from ..store._views import Status, status_of
-from ..worker._worker import Worker
+from ..store import ProjectState
+from ..store import Status, status_of
+from ..worker import Worker
 from .._errors import InputError
 from ._backend import Backend, Launch, project_dir
 

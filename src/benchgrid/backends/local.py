@@ -12,10 +12,10 @@ from types import SimpleNamespace
 from typing import Any, Callable, ClassVar, Iterator
 
 from .._errors import InputError
-from ..store._leases import SUPERVISOR_ENV, process_identity
-from ..store._state import ProjectState
-from ..store._layout import read_project_json
-from ..store._views import status_of
+from ..store import SUPERVISOR_ENV, process_identity
+from ..store import ProjectState
+from ..store import read_project_json
+from ..store import status_of
 from ._backend import Backend, Launch, project_dir
 from ._base import wait_until_ended
 from ._forkserver import spawn_worker, wait_all

@@ -32,8 +32,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         from pathlib import Path
 
-        from ..ml._gridfile import load_grid_file
-        from ..worker._code_path import use_code_path
+        from ..ml import load_grid_file
+        from ..worker import use_code_path
 
         # as `python more.py` would import: the project's code folders and the grid file's own
         grid_dir = str(Path(args.grid).absolute().parent)

@@ -9,7 +9,7 @@ import shlex
 from .._errors import InputError
 
 if TYPE_CHECKING:
-    from ..api._demo import DemoResult
+    from ..api import DemoResult
 
 HELP = "run the seed example end to end (SOAK on simulated data)"
 
@@ -22,7 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..api._demo import run_demo
+    from ..api import run_demo
 
     if args.workers < 0:
         raise InputError(f"--workers must be >= 0, got {args.workers}")
@@ -61,10 +61,10 @@ def _draw(result: "DemoResult") -> None:
     import pandas as pd
 
     from ..api import Project
-    from ..ml._pvalue import pvalue
-    from ..plots._pvalue_plot import plot_pvalue
-    from ..plots._timeline import plot_timeline
-    from ..report._html import write_report
+    from ..ml import pvalue
+    from ..plots import plot_pvalue
+    from ..plots import plot_timeline
+    from ..report import write_report
 
     proj = Project.open(result.project)
     scores = pd.read_csv(result.files["results"])

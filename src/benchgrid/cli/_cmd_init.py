@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
     import warnings
 
-    from ..store._trust import GroupWarning
+    from ..store import GroupWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", GroupWarning)
@@ -45,8 +45,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _create(args: argparse.Namespace) -> int:
-    from ..api._project import Project
-    from ..store._create import remove_interrupted_creations
+    from ..api import Project
+    from ..store import remove_interrupted_creations
 
     removed, kept = remove_interrupted_creations(Path(args.dir))
     for tmp in removed:
@@ -65,8 +65,8 @@ def _create(args: argparse.Namespace) -> int:
     if args.grid:
         if args.jobs or args.runner:
             raise InputError("give either --grid or --jobs with --runner, not both")
-        from ..ml._gridfile import load_grid_file
-        from ..worker._code_path import code_path_at_creation, use_code_path
+        from ..ml import load_grid_file
+        from ..worker import code_path_at_creation, use_code_path
 
         # as `python grid.py` would: modules next to the grid file and in this folder import
         code_path = code_path_at_creation(extra=[Path(args.grid).absolute().parent])
@@ -87,7 +87,7 @@ def _create(args: argparse.Namespace) -> int:
     if args.group_shared:
         import os
 
-        from ..store._trust import group_name
+        from ..store import group_name
 
         print(f"shared with group {group_name(os.stat(proj.path).st_gid)!r} (see docs/security.md)")
     return 0

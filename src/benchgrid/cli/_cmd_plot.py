@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     if len(args.dir) > 1 and args.kind != "timeline":
         raise InputError(f"{args.kind} plots one project, got {len(args.dir)} directories; "
                          "give one (only timeline takes several, one panel each)")
-    from ..api._project import Project
+    from ..api import Project
 
     projects = [Project.open(d) for d in args.dir]  # every path checked before drawing
     fig = _draw(args, projects)
@@ -46,18 +46,18 @@ def run(args: argparse.Namespace) -> int:
 
 def _draw(args: argparse.Namespace, projects: list):  # type: ignore[no-untyped-def]
     if args.kind == "timeline":
-        from ..plots._timeline import plot_timeline
+        from ..plots import plot_timeline
 
         runs = projects[0] if len(projects) == 1 else projects
         return plot_timeline(runs, color_by=args.color_by)
     proj = projects[0]
     if args.kind == "scores":
-        from ..plots._scores import plot_scores
+        from ..plots import plot_scores
 
         return plot_scores(proj, args.measure)
-    from ..ml._pvalue import pvalue
-    from ..plots._pvalue_plot import plot_pvalue
-    from ..plots._scores import score_table
+    from ..ml import pvalue
+    from ..plots import plot_pvalue
+    from ..plots import score_table
 
     scores, measure = score_table(proj, args.measure)
     if "train.subsets" not in scores.columns:

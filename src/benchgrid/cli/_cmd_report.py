@@ -15,8 +15,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..api._project import Project
-    from ..report._html import write_report
+    from ..api import Project
+    from ..report import write_report
 
     if not args.output.lower().endswith((".html", ".htm")):
         raise InputError(f"-o must end in .html, got {args.output!r}")

@@ -22,7 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..api._project import Project
+    from ..api import Project
 
     if args.output and not args.output.endswith((".csv", ".parquet")):
         raise InputError(f"-o must end in .csv or .parquet, got {args.output!r}")
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         df = proj.results(dropped=args.dropped)
         if where:
-            from ..api._ml_methods import select_rows
+            from ..api import select_rows
 
             df = df[select_rows(df, where)]
     if not args.output:

@@ -20,7 +20,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..api._project import Project
+    from ..api import Project
 
     for s in args.state:
         if s not in STATE_NAMES:

@@ -34,14 +34,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..api._project import Project
+    from ..api import Project
     from .._format import format_counts
     from ._common import check_timeout
 
     if args.workers < 0:
         raise InputError(f"--workers must be >= 0 (0 runs jobs in this process), got {args.workers}")
     proj = Project.open(args.dir)
-    from ..worker._code_path import check_runner_findable
+    from ..worker import check_runner_findable
 
     check_runner_findable(proj.info)  # one clear error rather than one per worker
     options: dict[str, Any] = {}

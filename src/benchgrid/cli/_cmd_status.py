@@ -19,8 +19,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..api._project import Project
-    from ..store._status_text import status_lines
+    from ..api import Project
+    from ..store import status_lines
 
     if args.watch and args.json:
         from .._errors import InputError

@@ -54,8 +54,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..api import Project
-    from ..store._layout import read_project_json
-    from ..worker._code_path import check_runner_findable
+    from ..store import read_project_json
+    from ..worker import check_runner_findable
 
     # the workers would fail one by one on the cluster; say it once, here
     check_runner_findable(read_project_json(Path(args.dir).absolute()))

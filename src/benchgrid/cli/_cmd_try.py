@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers must be >= 1, got {args.workers}")
     proj = MLProject.open(args.dir)
-    from ..worker._code_path import use_code_path
+    from ..worker import use_code_path
 
     use_code_path(proj.info)  # pickled learners may come from the user's modules
     table = proj.try_jobs(sample=args.sample, trust_owner=args.trust_owner)

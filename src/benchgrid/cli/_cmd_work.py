@@ -29,7 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import signal
 
-    from ..worker._worker import HANDBACK_SIGNALS, Worker
+    from ..worker import HANDBACK_SIGNALS, Worker
     from ._common import check_timeout, parse_until
 
     until = parse_until(args.until)

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
-    from ..api._project import Project
-    from ..store._jobs import JobTable
-    from ..store._state import ProjectState
-    from ..store._views import Status
+    from ..api import Project
+    from ..store import JobTable
+    from ..store import ProjectState
+    from ..store import Status
 
 __all__ = ["watch"]
 
@@ -64,10 +64,10 @@ def watch(proj: Project, *, poll_s: float = 0.5, console: Console | None = None)
     from rich.console import Console
     from rich.live import Live
 
-    from ..store._jobs import JobTable
-    from ..store._layout import Layout
-    from ..store._state import ProjectState
-    from ..store._views import status_of
+    from ..store import JobTable
+    from ..store import Layout
+    from ..store import ProjectState
+    from ..store import status_of
 
     console = console or Console()
     state = ProjectState(proj.path)

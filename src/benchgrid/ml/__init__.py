@@ -15,6 +15,16 @@ import importlib
 from typing import Any
 
 _LAZY = {
+    "PValue": "benchgrid.ml._pvalue",
+    "Splits": "benchgrid.ml._splits",
+    "check_measures": "benchgrid.ml._measures",
+    "check_scores": "benchgrid.ml._pvalue",
+    "demo_grid": "benchgrid.ml._demo",
+    "describe_learner": "benchgrid.ml._learners",
+    "find_measure": "benchgrid.ml._pvalue",
+    "try_grid": "benchgrid.ml._try",
+    "try_inputs": "benchgrid.ml._try",
+    "write_bytes_atomic": "benchgrid.ml._inputs",
     "Task": "benchgrid.ml._task",
     "Measure": "benchgrid.ml._measures",
     "MEASURE_NAMES": "benchgrid.ml._measures",

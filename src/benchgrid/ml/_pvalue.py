@@ -110,7 +110,7 @@ def find_measure(scores: pd.DataFrame) -> str:
     )
 
 
-def _check_scores(scores: Any, measure: str | None) -> tuple[pd.DataFrame, str]:
+def check_scores(scores: Any, measure: str | None) -> tuple[pd.DataFrame, str]:
     import pandas as pd
 
     if not isinstance(scores, pd.DataFrame):
@@ -205,7 +205,7 @@ def pvalue(
     """
     import pandas as pd
 
-    df, measure = _check_scores(scores, measure)
+    df, measure = check_scores(scores, measure)
     if {"groups", "n.train.groups"} <= set(df.columns):
         if n_train_groups is None:
             df = df[df["n.train.groups"] == df["groups"]]

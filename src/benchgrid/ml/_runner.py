@@ -61,7 +61,7 @@ def run_ml_job(**params: Any) -> dict[str, Any]:
         distinct warnings the job raised, or None). The keys are the same
         whatever fails.
     """
-    from benchgrid.worker._context import current_job
+    from benchgrid.worker import current_job
 
     ctx = current_job()
     seed = ctx.seed
@@ -86,7 +86,7 @@ def _seed_without_memory(project_dir: Path, params: dict[str, Any]) -> int:
     True
     """
     from benchgrid.store import read_project_json
-    from benchgrid.store._jobs import canonical_json, content_key, job_seed
+    from benchgrid.store import canonical_json, content_key, job_seed
 
     state = _random_states.get(project_dir)
     if state is None:

@@ -1,1 +1,34 @@
-"""benchgrid.plots layer (see DESIGN.md)."""
+"""benchgrid.plots: figures of a project (scores, p-values, timeline, memory); see DESIGN.md
+
+Names load on first use (matplotlib is imported only when a figure is drawn).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "fmt_duration": "benchgrid.plots._timeline",
+    "plot_memory": "benchgrid.plots._memory",
+    "plot_pvalue": "benchgrid.plots._pvalue_plot",
+    "plot_scores": "benchgrid.plots._scores",
+    "plot_timeline": "benchgrid.plots._timeline",
+    "score_table": "benchgrid.plots._scores",
+    "split_runs": "benchgrid.plots._timeline",
+    "timeline_segments": "benchgrid.plots._timeline",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'benchgrid.plots' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

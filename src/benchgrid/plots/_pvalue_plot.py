@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from ..ml._pvalue import PValue
+    from ..ml import PValue
 
 __all__ = ["plot_pvalue"]
 
@@ -90,7 +90,7 @@ def plot_pvalue(
     """
     import pandas as pd
 
-    from ..ml._pvalue import PValue, pvalue
+    from ..ml import PValue, pvalue
 
     if path is not None and Path(path).suffix.lower() not in SUFFIXES:
         raise InputError(f"path must end in one of {SUFFIXES!r}, got {str(path)!r}")
@@ -168,9 +168,9 @@ def _grid_panels(pv: PValue, selected: dict[str, Any]) -> list[list[Panel]]:
 def _downsample_panels(
     scores: pd.DataFrame, measure: str | None, selected: dict[str, Any]
 ) -> list[list[Panel]]:
-    from ..ml._pvalue import _check_scores, pvalue
+    from ..ml import check_scores, pvalue
 
-    df, measure = _check_scores(scores, measure)
+    df, measure = check_scores(scores, measure)
     for need in ("groups", "n.train.groups"):
         if need not in df.columns:
             raise InputError(f"scores must have column {need!r} for downsample=True, got none")

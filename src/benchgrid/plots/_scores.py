@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from ..api._project import Project
+    from ..api import Project
 
 __all__ = ["plot_scores", "score_table"]
 
@@ -63,9 +63,9 @@ def score_table(proj_or_results: Project | pd.DataFrame | str | os.PathLike[str]
     """
     import pandas as pd
 
-    from ..api._ml_project import MLProject
-    from ..api._project import Project
-    from ..ml._pvalue import find_measure
+    from ..api import MLProject
+    from ..api import Project
+    from ..ml import find_measure
 
     if isinstance(proj_or_results, (str, os.PathLike)):
         proj_or_results = Project.open(proj_or_results)

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from ..api._project import Project
+    from ..api import Project
 
 __all__ = ["plot_timeline", "timeline_segments", "timeline_summary", "split_runs", "epoch_s"]
 
@@ -164,7 +164,7 @@ def split_runs(segments: pd.DataFrame, gap_s: float = 300.0) -> pd.Series:
 def _as_results(obj: Any) -> tuple[pd.DataFrame, Path | None]:
     import pandas as pd
 
-    from ..api._project import Project
+    from ..api import Project
 
     if isinstance(obj, (str, os.PathLike)):
         obj = Project.open(obj)
@@ -193,7 +193,7 @@ def _handbacks_and_running(root: Path, results: pd.DataFrame) -> list[pd.DataFra
     import pandas as pd
 
     from ..store import handbacks_of
-    from ..store._leases import is_dead, list_leases
+    from ..store import is_dead, list_leases
 
     params = results.drop(
         columns=[c for c in ("state", "attempt", "worker", "host", "pid", "claimed_at", "started_at",

@@ -29,7 +29,7 @@ from ..store import write_atomic
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..api._project import Project
+    from ..api import Project
 
 __all__ = ["write_report"]
 
@@ -102,7 +102,7 @@ def write_report(proj: Project | str | os.PathLike[str], path: str | os.PathLike
     >>> "<h2 id=\\"counts\\">" in out.read_text()
     True
     """
-    from ..api._project import Project
+    from ..api import Project
 
     out = Path("report.html" if path is None else path)
     if out.suffix.lower() not in (".html", ".htm"):
@@ -117,7 +117,7 @@ def write_report(proj: Project | str | os.PathLike[str], path: str | os.PathLike
 
 # -- the page -----------------------------------------------------------------------
 def _page(proj: Project) -> str:
-    from ..api._ml_project import MLProject
+    from ..api import MLProject
 
     results = proj.results()
     status = proj.status()
@@ -199,7 +199,7 @@ def _summary(proj: Project, ml: dict[str, Any] | None) -> str:
 
 def _counts(status: Any, results: pd.DataFrame) -> str:
     from .._format import fmt_seconds
-    from ..plots._timeline import fmt_duration
+    from ..plots import fmt_duration
 
     chips = "".join(f'<span class="{s}">{_e(s)} <b>{n}</b></span>' for s, n in status.counts.items() if n)
     w = status.workers
@@ -234,7 +234,7 @@ def _counts(status: Any, results: pd.DataFrame) -> str:
 
 def _runs(results: pd.DataFrame) -> list[tuple[float, float, int]]:
     """(first start, last end, jobs) of each run, in epoch seconds (see split_runs)."""
-    from ..plots._timeline import split_runs, timeline_segments
+    from ..plots import split_runs, timeline_segments
 
     if "started_at" not in results or not results["started_at"].notna().any():
         return []
@@ -333,27 +333,27 @@ def _plots(proj: Project, scores: pd.DataFrame | None, results: pd.DataFrame) ->
 
 
 def _memory(results: pd.DataFrame, expected_key: str | None) -> Any:
-    from ..plots._memory import plot_memory
+    from ..plots import plot_memory
 
     return plot_memory(results, expected_key)
 
 
 def _timeline(proj: Project) -> Any:
-    from ..plots._timeline import plot_timeline
+    from ..plots import plot_timeline
 
     return plot_timeline(proj)
 
 
 def _scores_plot(scores: pd.DataFrame) -> Any:
-    from ..plots._scores import plot_scores
+    from ..plots import plot_scores
 
     return plot_scores(scores)
 
 
 def _pvalue(scores: pd.DataFrame) -> Any:
-    from ..ml._pvalue import pvalue
-    from ..plots._pvalue_plot import plot_pvalue
-    from ..plots._scores import score_table
+    from ..ml import pvalue
+    from ..plots import plot_pvalue
+    from ..plots import score_table
 
     done, measure = score_table(scores)
     return plot_pvalue(pvalue(done, measure))

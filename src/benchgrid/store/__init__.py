@@ -13,10 +13,38 @@ from ._settings import ProjectSettings
 from ._state import STATES, ProjectState
 from ._trust import check_project, ensure_checked
 
+# used by the other packages (they import public names only: tests/test_layers.py)
+from ._code_path import unsafe_reason
+from ._create import create_project, remove_interrupted_creations
+from ._damage import check_project_files
+from ._drops import drop_jobs, undrop_jobs
+from ._faults import fault_point
+from ._jobs import JobTable, canonical_json, content_key, job_seed, normalize_jobs
+from ._lanes import MEM_CLASSES_GB, N_LANES, expected_gb, lane_above, lane_of
+from ._layout import write_project_json
+from ._leases import (
+    SUPERVISOR_ENV, expire_dead_workers, expire_worker, is_dead, list_leases, on_this_machine,
+    process_gone, process_identity, write_lease,
+)
+from ._lost import OUT_OF_MEMORY, lose_runs
+from ._memory_view import starved_hint, waiting_per_lane
+from ._queue import NO_FIT
+from ._records import encode, read_records
+from ._safe_io import open_nofollow
+from ._status_text import status_html, status_lines
+from ._trust import GroupWarning, group_name
+from ._views import Status, error_rows, results_columns, status_of
+
 __all__ = [
-    "CheckReport", "check_logs", "last_check",
-    "FORMAT_VERSION", "Claim", "Layout", "ProjectSettings", "ProjectState", "Queue", "STATES", "check_project",
-    "EventRecord", "HandbackRecord", "ResultRecord", "done_record", "error_record", "handback_record",
-    "handbacks_of", "atomic_path", "write_atomic", "ensure_checked", "gc_paused",
-    "adopt_new_file", "make_dir", "modes_for", "open_file", "read_project_json",
+    "CheckReport", "check_logs", "last_check", "FORMAT_VERSION", "Claim", "Layout", "ProjectSettings",
+    "ProjectState", "Queue", "STATES", "check_project", "EventRecord", "HandbackRecord", "ResultRecord",
+    "done_record", "error_record", "handback_record", "handbacks_of", "atomic_path", "write_atomic",
+    "ensure_checked", "gc_paused", "adopt_new_file", "make_dir", "modes_for", "open_file",
+    "read_project_json", "GroupWarning", "JobTable", "canonical_json", "MEM_CLASSES_GB", "NO_FIT", "N_LANES", "OUT_OF_MEMORY",
+    "SUPERVISOR_ENV", "Status", "check_project_files", "content_key", "create_project", "drop_jobs", "encode",
+    "error_rows", "expected_gb", "expire_dead_workers", "expire_worker", "fault_point", "group_name",
+    "is_dead", "job_seed", "lane_above", "lane_of", "list_leases", "lose_runs", "normalize_jobs",
+    "on_this_machine", "open_nofollow", "process_gone", "process_identity", "read_records",
+    "remove_interrupted_creations", "results_columns", "starved_hint", "status_html", "status_lines",
+    "status_of", "undrop_jobs", "unsafe_reason", "waiting_per_lane", "write_lease", "write_project_json",
 ]  # fmt: skip

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..store._code_path import unsafe_reason
+from ..store import unsafe_reason
 
 __all__ = ["code_path_at_creation", "unsafe_reason", "use_code_path"]
 

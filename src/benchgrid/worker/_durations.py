@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..store._layout import Layout
-from ..store._records import read_records
+from ..store import Layout
+from ..store import read_records
 
 __all__ = ["DurationModel"]
 

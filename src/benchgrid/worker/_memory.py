@@ -31,7 +31,7 @@ import resource
 from pathlib import Path
 from typing import Any
 
-from ..store._leases import on_this_machine, process_gone
+from ..store import on_this_machine, process_gone
 
 __all__ = ["budget_gb", "rss_gb", "memory_cgroup", "oom_kill_count", "oom_evidence"]
 

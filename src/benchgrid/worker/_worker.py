@@ -30,20 +30,20 @@ from typing import Any, Callable, Sequence
 
 from .._errors import DiskFull, InputError, is_disk_full
 from .._exitcodes import EXIT_DISK_FULL, EXIT_WORKER_RESTART
-from ..store._damage import check_project_files
-from ..store._jobs import job_seed
-from ..store._layout import Layout, read_project_json
-from ..store._faults import fault_point
-from ..store._lanes import MEM_CLASSES_GB, N_LANES, lane_above
-from ..store._leases import SUPERVISOR_ENV, expire_dead_workers, process_identity, write_lease
-from ..store._lost import OUT_OF_MEMORY, lose_runs
-from ..store._queue import NO_FIT, Claim, Queue
+from ..store import check_project_files
+from ..store import job_seed
+from ..store import Layout, read_project_json
+from ..store import fault_point
+from ..store import MEM_CLASSES_GB, N_LANES, lane_above
+from ..store import SUPERVISOR_ENV, expire_dead_workers, process_identity, write_lease
+from ..store import OUT_OF_MEMORY, lose_runs
+from ..store import NO_FIT, Claim, Queue
 from ..store import EventRecord, done_record, error_record, handback_record
-from ..store._records import encode
-from ..store._settings import ProjectSettings
+from ..store import encode
+from ..store import ProjectSettings
 from ._memory import budget_gb, oom_evidence, oom_watch, rss_gb
-from ..store._safe_io import make_dir, open_file, open_nofollow
-from ..store._trust import check_project
+from ..store import make_dir, open_file, open_nofollow
+from ..store import check_project
 from ._code_path import use_code_path
 from ._context import JobContext, reset_current_job, set_current_job
 from ._durations import DurationModel
