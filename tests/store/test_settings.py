@@ -51,3 +51,19 @@ def test_bad_setting_leaves_nothing_written(proj_dir: Path) -> None:
     with pytest.raises(InputError, match="duration_key must be a list"):
         Project.create(proj_dir, [{"i": 0}], "tests.runners.jobs:echo", duration_key="i")  # type: ignore[arg-type]
     assert not proj_dir.exists()
+
+
+def test_no_module_restates_a_default() -> None:
+    """Defaults live in ProjectSettings only: readers of the plain dict use ``setting(settings, name)``."""
+    import re
+    from pathlib import Path
+
+    from benchgrid.store._settings import DEFAULTS
+
+    src = Path(__file__).resolve().parents[2] / "src" / "benchgrid"
+    names = "|".join(DEFAULTS)
+    # a literal default (a number, a string, True/False/None) after the name: a restated default
+    pattern = re.compile(r"""\.get\(\s*["'](%s)["']\s*,\s*(-?\d|["']|True|False|None)""" % names)
+    restated = [f"{p.relative_to(src)}: {m.group(0)}" for p in src.rglob("*.py") if p.name != "_settings.py"
+                for m in pattern.finditer(p.read_text())]
+    assert restated == []

@@ -30,6 +30,7 @@ from ._faults import fault_point
 from ._layout import Layout
 from ._queue import Claim, Queue
 from ._records import read_json, read_records, record_at, write_json_atomic
+from ._settings import setting
 
 __all__ = [
     "read_lease",
@@ -205,7 +206,7 @@ def expire_dead_workers(
     a previous call at any step: each (job, attempt) is put back once.
     """
     layout = queue.layout
-    max_attempts = int(queue.settings.get("max_attempts", 3))
+    max_attempts = int(setting(queue.settings, "max_attempts"))
     leases = list_leases(layout.root)
     if workers is not None:
         wanted = set(workers)

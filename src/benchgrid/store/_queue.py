@@ -55,6 +55,7 @@ from ._droplog import DropLog
 from ._faults import fault_point
 from ._lanes import append_lane_ids, lanes_for_budget, read_lane_ids, split_by_lane
 from ._records import append_records, iter_records, read_last_record
+from ._settings import setting
 
 __all__ = ["Claim", "Queue", "NO_FIT"]
 
@@ -89,9 +90,9 @@ class Queue:
         self.settings = settings
         self.jobs = JobTable(self.layout.jobs_dir)
         self.lock = make_lock(
-            settings.get("lock", "lease"),
+            setting(settings, "lock"),
             self.layout.lock,
-            lifetime_s=float(settings.get("lock_lease_s", 15)),
+            lifetime_s=float(setting(settings, "lock_lease_s")),
         )
         self._put_back: set[tuple[int, int]] = set()  # (job, attempt) lines already in requeue.log
         self._put_back_offset = 0

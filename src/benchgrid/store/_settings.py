@@ -16,7 +16,7 @@ from typing import Any
 from .._errors import InputError
 from ._lock import LOCK_MODES, MIN_LOCK_LEASE_S
 
-__all__ = ["ProjectSettings"]
+__all__ = ["DEFAULTS", "ProjectSettings", "setting"]
 
 
 def _number(value: Any) -> bool:
@@ -106,3 +106,21 @@ class ProjectSettings:
         if self.duration_key is not None:
             out["duration_key"] = list(self.duration_key)
         return out
+
+
+#: Every setting's default, from :class:`ProjectSettings` (the one place defaults are written).
+DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(ProjectSettings)}
+
+
+def setting(settings: Mapping[str, Any], name: str) -> Any:
+    """One setting of a project's settings dict, or its default from :class:`ProjectSettings`.
+
+    For readers that hold the plain dict (``project.json``): no caller restates a default.
+
+    Examples
+    --------
+    >>> setting({"lease_s": 5}, "lease_s"), setting({}, "max_attempts")
+    (5, 3)
+    """
+    value = settings.get(name)
+    return DEFAULTS[name] if value is None else value
