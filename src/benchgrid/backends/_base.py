@@ -6,6 +6,7 @@ import time
 from typing import Callable
 
 from .._format import format_counts
+from .._poll import poll
 from ..store import ProjectState
 from ..store import Status, status_of
 
@@ -43,8 +44,7 @@ def wait_until_ended(
     million-job project a summary is a pass over every job).
     """
     if not progress:
-        while alive():
-            sleep(poll_s)
+        poll(alive, lambda _running: None, lambda running: not running, poll_s=poll_s, sleep=sleep)
         return
     from ._progress_lines import needs_line_progress, wait_printing_lines
 
@@ -64,16 +64,18 @@ def wait_until_ended(
         transient=False,
     ) as bar:
         task = bar.add_task("jobs", total=None, detail="")
-        while True:
-            t0 = time.perf_counter()
+
+        def look() -> tuple[dict[str, int], bool]:
             state.refresh()
-            counts = state.counts()
+            return state.counts(), alive()
+
+        def show(seen: tuple[dict[str, int], bool]) -> None:
+            counts = seen[0]
             tp = state.throughput(counts=counts)
             rate = tp["recent_per_s"] or tp["overall_per_s"]
             detail = format_counts(counts) + (f" | {rate:,.1f} jobs/s" if rate else "")
             finished = counts["done"] + counts["error"] + counts["failed"] + counts.get("dropped", 0)
             bar.update(task, total=state.n, completed=finished, detail=detail)
-            if not alive():
-                break
-            # re-reading grows with the log; poll less often on huge projects
-            sleep(max(poll_s, 5 * (time.perf_counter() - t0)))
+
+        # re-reading grows with the log: poll() waits longer between looks on huge projects
+        poll(look, show, lambda seen: not seen[1], poll_s=poll_s, sleep=sleep)

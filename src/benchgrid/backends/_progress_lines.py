@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import importlib.util
 import time
-from typing import Callable
+from typing import Any, Callable
 
+from .._poll import poll
 from ..store import ProjectState
 
 __all__ = ["needs_line_progress", "wait_printing_lines"]
@@ -27,16 +28,18 @@ def wait_printing_lines(
     state: ProjectState, alive: Callable[[], bool], fmt: Callable[[dict[str, int]], str], poll_s: float = 0.5
 ) -> None:
     """Refresh ``state`` until ``alive()`` is False, printing a line when the counts change."""
-    last, last_t = "", 0.0
-    while True:
+    printed: dict[str, Any] = {"line": "", "t": 0.0}
+
+    def look() -> tuple[str, bool]:
         state.refresh()
         counts = state.counts()
         finished = counts["done"] + counts["error"] + counts["failed"] + counts.get("dropped", 0)
-        line = f"jobs {finished}/{state.n}: {fmt(counts)}"
-        running = alive()
-        if line != last and (time.monotonic() - last_t >= 1.0 or not running):
+        return f"jobs {finished}/{state.n}: {fmt(counts)}", alive()
+
+    def show(seen: tuple[str, bool]) -> None:
+        line, running = seen
+        if line != printed["line"] and (time.monotonic() - printed["t"] >= 1.0 or not running):
             print(line, flush=True)
-            last, last_t = line, time.monotonic()
-        if not running:
-            return
-        time.sleep(poll_s)
+            printed.update(line=line, t=time.monotonic())
+
+    poll(look, show, lambda seen: not seen[1], poll_s=poll_s)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from .._poll import poll
+
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
@@ -82,30 +84,22 @@ def watch(proj: Project, *, poll_s: float = 0.5, console: Console | None = None)
         return _watch_plain(console, look, status, poll_s)
     with Live(_view(proj, state, status, table, t_watch), console=console, refresh_per_second=4,
               transient=False) as live:
-        while not status.finished:
-            t0 = time.perf_counter()
-            status = look()
-            live.update(_view(proj, state, status, table, t_watch), refresh=True)
-            if status.finished:
-                break
-            time.sleep(max(poll_s, 5 * (time.perf_counter() - t0)))
+        status = poll(look, lambda st: live.update(_view(proj, state, st, table, t_watch), refresh=True),
+                      lambda st: st.finished, poll_s=poll_s, first=status)
     console.print(_final_line(status))
     return _exit_code(status)
 
 
 def _watch_plain(console: Console, look: Any, status: Status, poll_s: float) -> int:
-    last, read_s = None, 0.0
-    while True:
-        line = _counts_line(status)
-        if line != last:
+    printed = {"line": ""}
+
+    def show(st: Status) -> None:
+        line = _counts_line(st)
+        if line != printed["line"]:
             console.print(line, highlight=False)
-            last = line
-        if status.finished:
-            break
-        time.sleep(max(poll_s, 5 * read_s))
-        t0 = time.perf_counter()
-        status = look()
-        read_s = time.perf_counter() - t0
+            printed["line"] = line
+
+    status = poll(look, show, lambda st: st.finished, poll_s=poll_s, first=status)
     console.print(_final_line(status), highlight=False, soft_wrap=True)
     return _exit_code(status)
 
