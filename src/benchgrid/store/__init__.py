@@ -3,7 +3,8 @@
 from ._atomic import atomic_path, write_atomic
 from ._bulk import gc_paused
 from ._record_types import (
-    EventRecord, HandbackRecord, ResultRecord, done_record, error_record, handback_record, handbacks_of,
+    CursorRecord, DropRecord, EventRecord, HandbackRecord, Lease, PutBackRecord, QueueEventRecord, ResultRecord,
+    done_record, error_record, handback_record, handbacks_of,
 )
 from ._check import CheckReport, check_logs, last_check
 from ._layout import FORMAT_VERSION, Layout, read_project_json
@@ -36,15 +37,16 @@ from ._trust import GroupWarning, group_name
 from ._views import Status, error_rows, results_columns, status_of
 
 __all__ = [
-    "CheckReport", "check_logs", "last_check", "FORMAT_VERSION", "Claim", "Layout", "ProjectSettings", "setting",
-    "ProjectState", "Queue", "STATES", "check_project", "EventRecord", "HandbackRecord", "ResultRecord",
+    "CheckReport", "check_logs", "last_check", "FORMAT_VERSION", "Claim", "Layout", "ProjectSettings",
+    "setting", "ProjectState", "Queue", "STATES", "check_project", "CursorRecord", "DropRecord",
+    "EventRecord", "HandbackRecord", "Lease", "PutBackRecord", "QueueEventRecord", "ResultRecord",
     "done_record", "error_record", "handback_record", "handbacks_of", "atomic_path", "write_atomic",
     "ensure_checked", "gc_paused", "adopt_new_file", "make_dir", "modes_for", "open_file",
-    "read_project_json", "GroupWarning", "JobTable", "canonical_json", "MEM_CLASSES_GB", "NO_FIT", "N_LANES", "OUT_OF_MEMORY",
-    "SUPERVISOR_ENV", "Status", "check_project_files", "content_key", "create_project", "drop_jobs", "encode",
-    "error_rows", "expected_gb", "expire_dead_workers", "expire_worker", "fault_point", "group_name",
-    "is_dead", "job_seed", "lane_above", "lane_of", "list_leases", "lose_runs", "normalize_jobs",
-    "on_this_machine", "open_nofollow", "process_gone", "process_identity", "read_records",
+    "read_project_json", "GroupWarning", "JobTable", "canonical_json", "MEM_CLASSES_GB", "NO_FIT", "N_LANES",
+    "OUT_OF_MEMORY", "SUPERVISOR_ENV", "Status", "check_project_files", "content_key", "create_project",
+    "drop_jobs", "encode", "error_rows", "expected_gb", "expire_dead_workers", "expire_worker", "fault_point",
+    "group_name", "is_dead", "job_seed", "lane_above", "lane_of", "list_leases", "lose_runs",
+    "normalize_jobs", "on_this_machine", "open_nofollow", "process_gone", "process_identity", "read_records",
     "remove_interrupted_creations", "results_columns", "starved_hint", "status_html", "status_lines",
     "status_of", "undrop_jobs", "unsafe_reason", "waiting_per_lane", "write_lease", "write_project_json",
 ]  # fmt: skip

@@ -16,6 +16,7 @@ from .._errors import DiskFull, InputError, ProjectError, is_disk_full
 from ._jobs import JobTable, normalize_jobs
 from ._lanes import N_LANES, append_lane_ids, split_by_lane
 from ._layout import FORMAT_VERSION, Layout, creation_temp_name, environment, interrupted_creations, write_project_json
+from ._record_types import CursorRecord
 from ._records import append_records
 from ._safe_io import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, SHARED_DIR_MODE, SHARED_FILE_MODE, fix_mode
 from ._settings import ProjectSettings
@@ -121,7 +122,7 @@ def create_project(
         if write_inputs is not None:
             write_inputs(layout.inputs_dir)
         n = JobTable(layout.jobs_dir).append(params_jsons, 0)
-        init: dict[str, Any] = {"op": "init", "next": 0, "rq": 0, "n": n, "t": time.time()}
+        init: CursorRecord = {"op": "init", "next": 0, "rq": 0, "n": n, "t": time.time()}
         if settings.get("memory_key"):
             params = [json.loads(text) for text in params_jsons]
             _check_memory_column(params, settings["memory_key"])

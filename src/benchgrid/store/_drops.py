@@ -50,6 +50,7 @@ import socket
 import time
 from typing import Any, Iterable
 
+from ._record_types import DropRecord
 from ._faults import fault_point
 from ._lanes import expected_gb, lane_of, read_lane_ids
 from ._queue import Claim, Queue
@@ -64,7 +65,7 @@ def _by() -> str:
     return f"{socket.gethostname().split('.')[0]}:{os.getpid()}"
 
 
-def _commit(queue: Queue, cur: dict[str, Any], record: dict[str, Any]) -> None:
+def _commit(queue: Queue, cur: dict[str, Any], record: DropRecord) -> None:
     """Steps 2 and 3 of the module docstring; call holding the lock."""
     path = queue.layout.drops
     committed = int(cur.get("d", 0))
@@ -77,7 +78,7 @@ def _commit(queue: Queue, cur: dict[str, Any], record: dict[str, Any]) -> None:
     start = append_records(path, [record])
     fault_point("drop.written")
     commit = queue.cursor_record(str(record["op"]), cur)
-    commit.update(d=start + len(encode(record)), t=record["t"])
+    commit["d"], commit["t"] = start + len(encode(record)), record["t"]
     append_records(queue.layout.claims, [commit])
     fault_point("drop.committed")
 
@@ -107,7 +108,7 @@ def drop_jobs(queue: Queue, job_ids: Iterable[int], *, where: Any = None, by: st
         new = sorted(j for j in wanted if j not in dropped and 0 <= j < int(cur["n"]))
         if not new:
             return 0
-        _commit(queue, cur, {"op": "drop", "jobs": new, "where": where, "by": by or _by(), "t": time.time()})
+        _commit(queue, cur, DropRecord(op="drop", jobs=new, where=where, by=by or _by(), t=time.time()))
         return len(new)
 
 
@@ -168,5 +169,5 @@ def undrop_jobs(queue: Queue, job_ids: Iterable[int], *, where: Any = None, by: 
             if passed_over(state, job, remaining, lanes.get(job, 0))
         ]
         queue.put_back(again, "undrop", by or _by(), locked=True)
-        _commit(queue, cur, {"op": "undrop", "jobs": back, "where": where, "by": by or _by(), "t": time.time()})
+        _commit(queue, cur, DropRecord(op="undrop", jobs=back, where=where, by=by or _by(), t=time.time()))
         return len(back)

@@ -24,11 +24,13 @@ import socket
 import time
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from collections.abc import Mapping
+from typing import Any, Callable, cast, Iterable
 
 from ._faults import fault_point
 from ._layout import Layout
 from ._queue import Claim, Queue
+from ._record_types import Lease, QueueEventRecord
 from ._records import read_json, read_records, record_at, write_json_atomic
 from ._settings import setting
 
@@ -57,20 +59,20 @@ def read_lease(worker_dir: Path) -> dict[str, Any] | None:
     return lease if isinstance(lease, dict) else None
 
 
-def write_lease(worker_dir: Path, lease: dict[str, Any]) -> None:
+def write_lease(worker_dir: Path, lease: Lease) -> None:
     write_json_atomic(worker_dir / "lease.json", lease)
 
 
-def list_leases(root: Path) -> dict[str, dict[str, Any]]:
+def list_leases(root: Path) -> dict[str, Lease]:
     """Every worker's lease, by worker id (O(number of workers))."""
-    out = {}
+    out: dict[str, Lease] = {}
     workers = Layout(root).workers_dir
     if workers.exists():
         for d in sorted(workers.iterdir()):
             lease = read_lease(d)
             if lease is not None:
                 lease["revoked"] = (d / "revoked").exists()
-                out[d.name] = lease
+                out[d.name] = cast(Lease, lease)
     return out
 
 
@@ -113,7 +115,7 @@ def process_identity(pid: int | None = None) -> dict[str, Any]:
     return {"host": host, "boot": boot, "pid": pid, "pid_start": _start_time(pid)}
 
 
-def on_this_machine(lease: dict[str, Any]) -> bool:
+def on_this_machine(lease: Mapping[str, Any]) -> bool:
     """True when the lease was written on this machine since its last boot (its pids and cgroups are ours).
 
     Examples
@@ -125,7 +127,7 @@ def on_this_machine(lease: dict[str, Any]) -> bool:
     return bool(boot) and lease.get("host") == host and lease.get("boot") == boot
 
 
-def process_gone(lease: dict[str, Any]) -> bool:
+def process_gone(lease: Mapping[str, Any]) -> bool:
     """True when the lease names a process of this machine that no longer runs."""
     host, boot = _this_machine()
     if not boot or lease.get("host") != host or lease.get("boot") != boot or not lease.get("pid_start"):
@@ -134,7 +136,7 @@ def process_gone(lease: dict[str, Any]) -> bool:
     return start is None or (start != "" and start != lease["pid_start"])
 
 
-def is_dead(lease: dict[str, Any], now: float | None = None) -> bool:
+def is_dead(lease: Mapping[str, Any], now: float | None = None) -> bool:
     """A running worker whose heartbeat is older than its lease, or whose process (on this host) is gone."""
     if lease.get("state") != "running":
         return False
@@ -149,7 +151,7 @@ def is_dead(lease: dict[str, Any], now: float | None = None) -> bool:
 SUPERVISOR_ENV = "BENCHGRID_SUPERVISOR"
 
 
-def supervisor_alive(lease: dict[str, Any]) -> bool:
+def supervisor_alive(lease: Mapping[str, Any]) -> bool:
     """True when the lease names a supervising process of this machine that still runs."""
     sup = lease.get("supervisor")
     if not isinstance(sup, dict) or "pid" not in sup:
@@ -248,7 +250,7 @@ def expire_dead_workers(
             now = time.time()
             if new:
                 queue.log_event(
-                    [{"op": "expired", "w": wid, "c": [c.to_list() for c in new], "by": by, "why": why, "t": now}]
+                    [QueueEventRecord(op="expired", w=wid, c=[c.to_list() for c in new], by=by, why=why, t=now)]
                 )
                 fault_point("recover.events")
             # a hint for later scans only: the requeue lines above are what decides
@@ -263,7 +265,7 @@ def _mark_expired(queue: Queue, wid: str, new: list[Claim], lost: list[Claim], b
     """The event and the ``revoked`` hint after a dead worker's jobs were put back; call holding the lock."""
     now = time.time()
     if new:
-        queue.log_event([{"op": "expired", "w": wid, "c": [c.to_list() for c in new], "by": by, "why": why, "t": now}])
+        queue.log_event([QueueEventRecord(op="expired", w=wid, c=[c.to_list() for c in new], by=by, why=why, t=now)])
         fault_point("recover.events")
     write_json_atomic(queue.layout.worker_dir(wid) / "revoked", {"by": by, "t": now, "claims": [c.to_list() for c in lost]})
     fault_point("recover.marked")

@@ -46,7 +46,7 @@ def live_budgets(state: ProjectState, now: float | None = None) -> list[float | 
     """The memory budget of every live worker (None: unknown, it takes every class)."""
     now = time.time() if now is None else now
     return [
-        None if lease.get("mem_gb") is None else float(lease["mem_gb"])
+        None if (gb := lease.get("mem_gb")) is None else float(gb)
         for lease in state.leases.values()
         if lease.get("state") == "running" and not lease.get("revoked") and not is_dead(lease, now)
     ]

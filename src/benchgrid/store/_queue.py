@@ -54,6 +54,7 @@ from ._lock import make_lock
 from ._droplog import DropLog
 from ._faults import fault_point
 from ._lanes import append_lane_ids, lanes_for_budget, read_lane_ids, split_by_lane
+from ._record_types import CursorRecord, PutBackRecord, QueueEventRecord
 from ._records import append_records, iter_records, read_last_record
 from ._settings import setting
 
@@ -116,12 +117,13 @@ class Queue:
         return self.drops.upto(int(cur.get("d", 0)), create=True)
 
     @staticmethod
-    def cursor_record(op: str, cur: dict[str, Any]) -> dict[str, Any]:
+    def cursor_record(op: str, cur: dict[str, Any]) -> CursorRecord:
         """A new record of ``claims.log`` that carries cursor ``cur`` on (``next``, ``rq``, ``n``, ``d``, ``lanes``)."""
-        record: dict[str, Any] = {"op": op, "next": cur["next"], "rq": cur["rq"], "n": cur["n"]}
-        for key in ("d", "lanes"):
-            if key in cur:
-                record[key] = cur[key]
+        record: CursorRecord = {"op": op, "next": cur["next"], "rq": cur["rq"], "n": cur["n"]}
+        if "d" in cur:
+            record["d"] = cur["d"]
+        if "lanes" in cur:
+            record["lanes"] = cur["lanes"]
         return record
 
     # -- claiming ------------------------------------------------------------
@@ -230,7 +232,7 @@ class Queue:
     def _claim_from_lanes(
         self,
         cur: dict[str, Any],
-        record: dict[str, Any],
+        record: CursorRecord,
         max_n: int,
         fits: Callable[[dict[str, Any]], bool] | None,
         mem_gb: float | None,
@@ -295,14 +297,14 @@ class Queue:
         fault_point("putback.locked")
         seen = self._read_put_back()
         now = time.time()
-        records: list[dict[str, Any]] = []
+        records: list[PutBackRecord] = []
         new: list[Claim] = []
         for claim, fail in [(c, None) for c in claims] + list(failed):
             key = (claim.job_id, claim.attempt)
             if key in seen:
                 continue
             seen.add(key)
-            record: dict[str, Any] = {
+            record: PutBackRecord = {
                 "job": claim.job_id, "a": claim.attempt, "l": claim.lost, "why": why, "src": source, "t": now
             }
             if claim.lane:
@@ -326,7 +328,7 @@ class Queue:
             self._put_back_offset = end
         return self._put_back
 
-    def log_event(self, records: list[dict[str, Any]]) -> None:
+    def log_event(self, records: list[QueueEventRecord]) -> None:
         """Append project-wide events; call while holding the lock."""
         append_records(self.layout.events, records)
 
@@ -342,7 +344,7 @@ class Queue:
             self.last_added = len(params_jsons)
             n = self.jobs.append(params_jsons, n0)
             record = self.cursor_record("add", cur)
-            record.update(n=n, t=time.time())
+            record["n"], record["t"] = n, time.time()
             if "lanes" in cur:
                 memory_key = str(self.settings.get("memory_key"))
                 params = [json.loads(text) for text in params_jsons]

@@ -1,4 +1,4 @@
-"""The records of a worker's ``events.log``, typed, and built in one place.
+"""Every record benchgrid writes, typed, in one place: the queue's logs, a worker's events, a lease.
 
 Every line a worker appends to its own ``workers/<id>/events.log`` is one of
 these (checksummed by :mod:`._records`). They are written by the worker and
@@ -35,9 +35,90 @@ from pathlib import Path
 from typing import Any, Literal, TypedDict, Union
 
 __all__ = [
+    "CursorRecord", "PutBackRecord", "QueueEventRecord", "DropRecord", "Lease",
     "ResultRecord", "HandbackRecord", "EventRecord",
     "done_record", "error_record", "handback_record", "handbacks_of",
 ]  # fmt: skip
+
+
+class CursorRecord(TypedDict, total=False):
+    """A line of ``queue/claims.log``; each carries the cursor, so the last one is the queue's state.
+
+    ``op``: ``init``, ``claim``, ``add``, ``drop``, ``undrop`` or ``skip``.
+    """
+
+    op: str
+    next: int  # the next job-table row to hand out
+    rq: int  # the requeue.log offset up to which put-back jobs were taken
+    n: int  # committed job-table rows
+    d: int  # committed drops.log bytes
+    lanes: list[list[int]]  # per memory lane: [next, rq]
+    lane: int  # the lane a claim took from
+    t: float
+    w: str  # claim: the worker
+    c: list[list[int]]  # claim: [job, attempt, lost runs(, lane)] per job
+
+
+class PutBackRecord(TypedDict, total=False):
+    """A line of ``queue/requeue.log``: a run that ended without a result, put back (or failed), once."""
+
+    job: int
+    a: int  # the attempt the job is put back AS
+    l: int  # noqa: E741 - lost runs so far
+    why: str  # expired, handback, retry, out of memory, ...
+    src: str  # who wrote it (a worker, the supervisor, "user")
+    t: float
+    lane: int  # a memory lane other than 0
+    fail: str  # failed after max_attempts lost runs: never handed out again
+    reason: str  # what showed it (a signal, an OOM kill, ...)
+
+
+class QueueEventRecord(TypedDict, total=False):
+    """A line of ``queue/events.log``: what recoverers did (``expired``) or a job failed (``failed``)."""
+
+    op: str
+    w: str
+    c: list[list[int]]
+    by: str
+    why: str
+    t: float
+    job: int
+    a: int
+    reason: str
+
+
+class DropRecord(TypedDict, total=False):
+    """A line of ``queue/drops.log``."""
+
+    op: Literal["drop", "undrop"]
+    jobs: list[int]
+    where: dict[str, Any] | None
+    by: str
+    t: float
+
+
+class Lease(TypedDict, total=False):
+    """A worker's ``lease.json``: who it is, that it lives, what it holds."""
+
+    worker: str
+    host: str
+    boot: str
+    pid: int
+    pid_start: int
+    state: str  # running, exited
+    heartbeat: float
+    lease_s: float
+    started: float
+    held: list[list[int]]
+    claim_offset: int
+    current: list[Any] | None  # [job, attempt, started]
+    until: float | None
+    mem_gb: float | None
+    oom: dict[str, Any] | None
+    supervisor: str | None
+    scheduler_job_id: str | None
+    scheduler_log: str | None
+    revoked: bool  # set by readers: the lease was revoked (its jobs recovered)
 
 
 class ResultRecord(TypedDict, total=False):

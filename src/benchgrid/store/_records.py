@@ -103,7 +103,7 @@ def decode(line: bytes) -> Record | None:
     return record if isinstance(record, dict) else None
 
 
-def append_records(path: Path, records: Iterable[Record], *, before_write: Any = None) -> int:
+def append_records(path: Path, records: Iterable[Mapping[str, object]], *, before_write: Any = None) -> int:
     """Append records in one write; return the byte offset where they start.
 
     For a file shared between workers, call this only while holding the

@@ -31,7 +31,7 @@ from ._droplog import DropLog
 from ._layout import Layout
 from ._leases import is_dead, list_leases
 from ._queue import Queue
-from ._record_types import ResultRecord
+from ._record_types import Lease, ResultRecord
 from ._records import iter_records, read_records
 
 __all__ = ["ProjectState", "STATES"]
@@ -71,7 +71,7 @@ class ProjectState:
         self.failed: dict[int, tuple[int, str]] = {}
         self.final: dict[int, tuple[int, str, ResultRecord]] = {}  # job -> (attempt, worker, record)
         self.n_final_records = 0  # done/error records read, accepted or not (fenced out)
-        self.leases: dict[str, dict[str, Any]] = {}
+        self.leases: dict[str, Lease] = {}
         self.first_claim_t: float | None = None
         self.d = 0  # committed bytes of drops.log (the cursor's ``d``)
         self._drops = DropLog(self.layout.drops)

@@ -278,7 +278,7 @@ class Worker:
                 self.dir,
                 {
                     "worker": self.worker_id,
-                    **self._identity,
+                    **self._identity,  # type: ignore[typeddict-item]  # host, boot, pid, pid_start: Lease keys
                     "state": state,
                     "heartbeat": time.time(),
                     "lease_s": self.lease_s,
