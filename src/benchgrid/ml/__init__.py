@@ -31,6 +31,8 @@ _LAZY = {
     "direction_note": "benchgrid.ml._measures",
     "greater_is_better": "benchgrid.ml._measures",
     "SOAK": "benchgrid.ml._soak",
+    "META_COLUMNS": "benchgrid.ml._soak",
+    "param_name": "benchgrid.ml._grid",
     "pvalue": "benchgrid.ml._pvalue",
     "build_ml_project": "benchgrid.ml._grid",
     "MLSpec": "benchgrid.ml._grid",

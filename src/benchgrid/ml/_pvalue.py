@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._errors import InputError
+from ._soak import META_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,9 +27,9 @@ __all__ = ["PValue", "pvalue", "find_measure", "NOT_MEASURES"]
 
 KEYS = ["task_id", "test.subset", "algorithm"]
 #: Columns of a scores table that are never measures (metadata, timing, ids).
+#: SOAK's metadata columns come from their one list, :data:`~._soak.META_COLUMNS`.
 NOT_MEASURES = frozenset({
-    "task_id", "learner_id", "algorithm", "test.subset", "train.subsets", "groups",
-    "test.fold", "seed", "n.train.groups", "iteration", "fit_s", "predict_s",
+    "task_id", "learner_id", "algorithm", *META_COLUMNS, "fit_s", "predict_s",
     "duration_s", "n_train", "n_test", "job_id", "attempt", "pid", "peak_mem_mb",
 })
 # names that look like timing, memory, counts or timestamps rather than scores

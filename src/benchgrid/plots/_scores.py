@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._errors import InputError
+from ..ml import META_COLUMNS, param_name
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,9 +32,8 @@ __all__ = ["plot_scores", "score_table"]
 
 SUFFIXES = (".png", ".svg", ".pdf")
 TRAIN_ORDER = ("all", "same", "other")  # from the bottom, as in plot_pvalue
-# results() spells the splitter's columns with underscores; scores() with dots
-DOTTED = {"test_subset": "test.subset", "train_subsets": "train.subsets", "test_fold": "test.fold",
-          "n_train_groups": "n.train.groups"}
+# results() spells the splitter's columns with underscores; scores() with dots (from SOAK's one list)
+DOTTED = {param_name(c): c for c in META_COLUMNS if param_name(c) != c}
 
 
 def score_table(proj_or_results: Project | pd.DataFrame | str | os.PathLike[str],
