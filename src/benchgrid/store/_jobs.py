@@ -25,6 +25,7 @@ from typing import Any, Iterable, Sequence
 
 from .._errors import InputError, ProjectError
 from ._job_columns import PART_SIZE, param_columns
+from ._records import compact_json
 from ._safe_io import make_dir, open_file
 
 __all__ = ["PART_SIZE", "JobTable", "content_key", "job_seed", "normalize_jobs"]
@@ -43,18 +44,7 @@ def _nan_to_none(value: Any) -> Any:
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
-# one C encoder made once (json.dumps makes a new one per call, which is half its cost per job);
-# the same output as json.dumps(params, sort_keys=True, separators=(",", ":"), allow_nan=False).
-# No circular-reference markers: the C encoder leaves stale ones behind after an error, so a
-# shared set would later refuse a new object that got an old id; a cycle ends in RecursionError
-# and is encoded again by json.dumps, whose error names it.
-_ENCODE = (
-    json.encoder.c_make_encoder(  # type: ignore[attr-defined]
-        None, _json_scalar, json.encoder.encode_basestring_ascii, None, ":", ",", True, False, False
-    )
-    if getattr(json.encoder, "c_make_encoder", None) is not None
-    else None
-)
+_canonical = compact_json(_json_scalar, sort_keys=True, allow_nan=False)
 
 
 def canonical_json(params: Params) -> str:
@@ -65,12 +55,7 @@ def canonical_json(params: Params) -> str:
     >>> canonical_json({"x": 1.5, "b": "ü"})
     '{"b":"\\u00fc","x":1.5}'
     """
-    if _ENCODE is not None and type(params) is dict:
-        try:
-            return "".join(_ENCODE(params, 0))
-        except RecursionError:
-            pass  # a cycle (or very deep nesting): json.dumps below says which
-    return json.dumps(params, sort_keys=True, separators=(",", ":"), allow_nan=False, default=_json_scalar)
+    return _canonical(params)
 
 
 def normalize_jobs(jobs: Any) -> list[str]:

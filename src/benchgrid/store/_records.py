@@ -25,7 +25,7 @@ import os
 import time
 import zlib
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from ._atomic import write_atomic
 from ._safe_io import open_file, open_nofollow
@@ -56,25 +56,40 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"result values must be JSON-serializable, got {type(value).__name__}")
 
 
-# one C encoder made once: json.dumps builds a new encoder per call, most of its cost per record.
-# Same output as json.dumps(record, separators=(",", ":"), default=_json_default). No circular
-# markers (the C encoder leaves stale ones after an error); a cycle ends in RecursionError and
-# is encoded again by json.dumps, whose error names it.
-_C_ENCODER = getattr(json.encoder, "c_make_encoder", None)
-_ENCODE = (
-    _C_ENCODER(None, _json_default, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True)
-    if _C_ENCODER is not None
-    else None
-)
+def compact_json(default: Callable[[Any], Any], *, sort_keys: bool, allow_nan: bool) -> Callable[[Any], str]:
+    """A fast ``json.dumps(value, separators=(",", ":"), default=..., sort_keys=..., allow_nan=...)``.
+
+    One C encoder made once: ``json.dumps`` builds a new one per call, which
+    is most of its cost per record or job row. Same output. No circular-
+    reference markers (the C encoder leaves stale ones after an error, so a
+    shared set would later refuse a new object that got an old id): a cycle
+    ends in RecursionError and is encoded again by ``json.dumps``, whose
+    error names it.
+
+    Examples
+    --------
+    >>> compact_json(str, sort_keys=True, allow_nan=False)({"b": 1, "a": [2.5]})
+    '{"a":[2.5],"b":1}'
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    fast = (
+        make(None, default, json.encoder.encode_basestring_ascii, None, ":", ",", sort_keys, False, allow_nan)
+        if make is not None
+        else None
+    )
+
+    def dumps(value: Any) -> str:
+        if fast is not None and type(value) is dict:
+            try:
+                return "".join(fast(value, 0))
+            except RecursionError:
+                pass  # a cycle (or very deep nesting): json.dumps below says which
+        return json.dumps(value, separators=(",", ":"), default=default, sort_keys=sort_keys, allow_nan=allow_nan)
+
+    return dumps
 
 
-def _dumps(record: Mapping[str, object]) -> str:
-    if _ENCODE is not None and type(record) is dict:
-        try:
-            return "".join(_ENCODE(record, 0))
-        except RecursionError:
-            pass  # a cycle (or very deep nesting): json.dumps below says which
-    return json.dumps(record, separators=(",", ":"), default=_json_default)
+_dumps = compact_json(_json_default, sort_keys=False, allow_nan=True)
 
 
 def encode(record: Mapping[str, object]) -> bytes:

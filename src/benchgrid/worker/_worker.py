@@ -26,7 +26,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, cast
 
 from .._errors import DiskFull, InputError, is_disk_full
 from .._exitcodes import EXIT_DISK_FULL, EXIT_WORKER_RESTART
@@ -573,7 +573,8 @@ class Worker:
                 result = {}
             if not isinstance(result, dict):
                 raise TypeError(f"the runner must return a dict or None, got {type(result).__name__}")
-            record: dict[str, Any] = dict(done_record(claim.job_id, claim.attempt, t0, result))
+            # the record itself, not a copy (this is once per job): the loop adds t1, or swaps it for an error
+            record: dict[str, Any] = cast("dict[str, Any]", done_record(claim.job_id, claim.attempt, t0, result))
         except MemoryError as err:
             record = self._out_of_memory_record(claim, t0, err)
         except (Exception, SystemExit, KeyboardInterrupt) as err:  # noqa: BLE001 - recorded; the worker goes on
