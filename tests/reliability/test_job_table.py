@@ -89,7 +89,7 @@ def test_concurrent_adds_of_the_same_jobs_add_them_once(proj_dir: Path) -> None:
     queue_dir = proj_dir / "queue"
     with bg.Project.open(proj_dir)._queue().lock:  # all three read the table, then wait for the lock together
         procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) for _ in range(3)]
-        for p in procs:  # flufl.lock names its claim file after the waiting pid
+        for p in procs:  # a waiter names its claim file after its pid (lock|host|pid|random)
             wait_until(lambda p=p: [f for f in os.listdir(queue_dir) if f"|{p.pid}|" in f], 60, f"add {p.pid} to wait")
     outs = [p.communicate(timeout=120)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0]

@@ -69,6 +69,7 @@ def _commit(queue: Queue, cur: dict[str, Any], record: DropRecord) -> None:
     """Steps 2 and 3 of the module docstring; call holding the lock."""
     path = queue.layout.drops
     committed = int(cur.get("d", 0))
+    queue.lock.check_held()
     fd = open_nofollow(path, os.O_RDWR | os.O_CREAT)
     try:
         if os.fstat(fd).st_size > committed:  # what a drop killed before its commit left
@@ -79,6 +80,7 @@ def _commit(queue: Queue, cur: dict[str, Any], record: DropRecord) -> None:
     fault_point("drop.written")
     commit = queue.cursor_record(str(record["op"]), cur)
     commit["d"], commit["t"] = start + len(encode(record)), record["t"]
+    queue.lock.check_held()
     append_records(queue.layout.claims, [commit])
     fault_point("drop.committed")
 

@@ -23,6 +23,13 @@ Steps (in the order they happen):
 ``drop.written``       the drop (or undrop) record written in ``drops.log``, not yet committed
 ``drop.committed``     its commit record written in ``claims.log``, lock still held
 
+``BENCHGRID_PAUSE_AT`` (``name:seconds``) makes the process sleep at a
+:func:`pause_point` instead (saying so on stderr first), so a test can hold
+a process between two steps of the lock protocol while others go on:
+
+``lock.judged_expired``  a waiter read the holder's lock, found its lease over, broke nothing yet
+``lock.held``            the lock was just taken, nothing done under it yet
+
 Examples
 --------
 >>> fault_point("claim.locked")   # no BENCHGRID_KILL_AT: nothing happens
@@ -34,7 +41,7 @@ import os
 import signal
 from collections import Counter
 
-__all__ = ["fault_point", "FAULT_STEPS"]
+__all__ = ["fault_point", "pause_point", "FAULT_STEPS", "PAUSE_STEPS"]
 
 FAULT_STEPS = (
     "claim.locked",
@@ -52,6 +59,8 @@ FAULT_STEPS = (
     "drop.committed",
 )
 
+PAUSE_STEPS = ("lock.judged_expired", "lock.held")
+
 _passed: Counter[str] = Counter()
 
 
@@ -66,3 +75,24 @@ def fault_point(step: str) -> None:
     _passed[step] += 1
     if _passed[step] >= int(count or 1):
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def pause_point(step: str) -> None:
+    """Sleep if ``BENCHGRID_PAUSE_AT`` is ``step:seconds`` (once per process).
+
+    Examples
+    --------
+    >>> pause_point("lock.held")   # no BENCHGRID_PAUSE_AT: nothing happens
+    """
+    spec = os.environ.get("BENCHGRID_PAUSE_AT")
+    if not spec:
+        return
+    name, _, seconds = spec.partition(":")
+    if name != step or _passed["pause:" + step]:
+        return
+    _passed["pause:" + step] += 1
+    import sys
+    import time
+
+    print(f"benchgrid: pausing at {step} for {float(seconds or 1):g} s", file=sys.stderr, flush=True)
+    time.sleep(float(seconds or 1))

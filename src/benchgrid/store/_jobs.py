@@ -21,7 +21,7 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from .._errors import InputError, ProjectError
 from ._job_columns import PART_SIZE, param_columns
@@ -243,11 +243,13 @@ class JobTable:
             self.part_path(part).unlink()
             part += 1
 
-    def append(self, params_jsons: Sequence[str], n_committed: int) -> int:
+    def append(self, params_jsons: Sequence[str], n_committed: int, after_part: Callable[[], None] | None = None) -> int:
         """Write rows (canonical JSON) after the ``n_committed`` first; call holding the project lock.
 
         Returns the new number of rows, which the caller commits in the claims
         log. The caller skips rows already committed (:meth:`committed_keys`).
+        ``after_part()`` runs after each part is written (the caller renews its
+        lock's lease there).
         """
         make_dir(self.dir)
         self._drop_uncommitted(n_committed)
@@ -263,5 +265,7 @@ class JobTable:
                 f.write("".join(lines_))
                 f.flush()
                 os.fsync(f.fileno())  # rows reach the disk before the claims log commits them
+            if after_part is not None:
+                after_part()
         self._parts.clear()
         return job_id

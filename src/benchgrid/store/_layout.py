@@ -133,7 +133,7 @@ def environment() -> dict[str, Any]:
     from importlib import metadata
 
     packages = {}
-    for name in ("benchgrid", "numpy", "pandas", "scikit-learn", "scipy", "pyarrow", "flufl.lock", "filelock"):
+    for name in ("benchgrid", "numpy", "pandas", "scikit-learn", "scipy", "pyarrow", "filelock"):
         try:
             packages[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

@@ -50,7 +50,7 @@ from typing import AbstractSet, Any, Callable, Iterable
 from .._errors import ProjectError
 from ._jobs import JobTable, content_key
 from ._layout import Layout
-from ._lock import make_lock
+from ._lock import LockLost, make_lock
 from ._droplog import DropLog
 from ._faults import fault_point
 from ._lanes import append_lane_ids, lanes_for_budget, read_lane_ids, split_by_lane
@@ -80,6 +80,7 @@ class Claim:
         return cls(int(job_id), int(attempt), int(lost), int(lane[0]) if lane else 0)
 
 
+CLAIM_TRIES = 3  # a claim whose lock was lost (its process froze) is made again
 NO_FIT: list[Claim] = []  # sentinel identity: jobs are left but the next one does not fit
 
 
@@ -145,6 +146,22 @@ class Queue:
         worker's budget: lanes that fit are tried largest first, and a lane
         whose head does not fit the walltime gives way to the next one.
         """
+        for attempt in range(CLAIM_TRIES):
+            try:
+                return self._claim_locked(worker_id, max_n, fits, publish, mem_gb)
+            except LockLost:  # this process froze under the lock past half its lease: nothing was written
+                if attempt == CLAIM_TRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _claim_locked(
+        self,
+        worker_id: str,
+        max_n: int,
+        fits: Callable[[dict[str, Any]], bool] | None,
+        publish: Callable[[list[Claim], int], None] | None,
+        mem_gb: float | None,
+    ) -> list[Claim]:
         with self.lock:
             fault_point("claim.locked")
             cur = self.cursor()
@@ -163,11 +180,13 @@ class Queue:
                 if dropped and moved:  # passed over dropped jobs only: save the next claim that scan
                     record["op"] = "skip"
                     record["t"] = time.time()
+                    self.lock.check_held()
                     append_records(self.layout.claims, [record])
                 return NO_FIT if refused else []
             record["c"] = [c.to_list() for c in claims]
             record["t"] = time.time()
             def _publish(offset: int) -> None:
+                self.lock.check_held()  # the last moment before anything is written
                 if publish is not None:
                     publish(claims, offset)
                 fault_point("claim.published")
@@ -316,6 +335,7 @@ class Queue:
             records.append(record)
             new.append(claim)
         if records:
+            self.lock.check_held()
             append_records(self.layout.requeue, records)
             fault_point("putback.written")
         return new
@@ -330,6 +350,7 @@ class Queue:
 
     def log_event(self, records: list[QueueEventRecord]) -> None:
         """Append project-wide events; call while holding the lock."""
+        self.lock.check_held()
         append_records(self.layout.events, records)
 
     # -- growing the table ---------------------------------------------------
@@ -342,7 +363,8 @@ class Queue:
             existing = self.jobs.committed_keys(n0)
             params_jsons = [t for t in params_jsons if content_key(t) not in existing]
             self.last_added = len(params_jsons)
-            n = self.jobs.append(params_jsons, n0)
+            self.lock.renew()  # a big table takes a while to read and to write: the lease starts again
+            n = self.jobs.append(params_jsons, n0, after_part=self.lock.renew)
             record = self.cursor_record("add", cur)
             record["n"], record["t"] = n, time.time()
             if "lanes" in cur:
@@ -350,6 +372,7 @@ class Queue:
                 params = [json.loads(text) for text in params_jsons]
                 append_lane_ids(self.layout.queue_dir, split_by_lane(n0, params, memory_key), n0)
             fault_point("add.rows")
+            self.lock.check_held()
             append_records(self.layout.claims, [record])
             fault_point("add.committed")
             return n

@@ -122,14 +122,19 @@ class ProjectState:
                 self.failed[r["job"]] = (r["a"], r.get("reason", ""))
         self.leases = list_leases(self.root)
         # issue 10: every worker folder, also one whose lease.json is damaged: its results are in events.log
+        final = self.final
+        final_get = final.get
         for wid in _worker_ids(self.layout, self.leases):
+            n_final = 0
             for r in self._new(self.layout.worker_dir(wid) / "events.log"):
-                if r.get("op") in ("done", "error"):
-                    self.n_final_records += 1
+                op = r.get("op")
+                if op == "done" or op == "error":
+                    n_final += 1
                     job, attempt = r["job"], r["a"]
-                    old = self.final.get(job)
+                    old = final_get(job)
                     if old is None or attempt > old[0]:
-                        self.final[job] = (attempt, wid, r)  # type: ignore[assignment]  # a done/error line: a ResultRecord
+                        final[job] = (attempt, wid, r)  # type: ignore[assignment]  # a done/error line: a ResultRecord
+            self.n_final_records += n_final
         return self
 
     # -- per job -------------------------------------------------------------

@@ -1,0 +1,201 @@
+"""Breaking an expired lock: one waiter breaks a given taking, ever, and a late holder writes nothing.
+
+CI once handed a job out twice after a lock holder was killed with workers
+on two clients: two waiters both judged the dead holder's lease over; the
+first broke the lock and took it, and the second, acting on what it had
+read before, broke the *new* holder's lock and went in too (flufl.lock's
+break, which its own comment says "reduces but does not eliminate the
+chance for a race"). These tests hold a real process at the step where
+that happens (``BENCHGRID_PAUSE_AT``) and check, with real processes on one
+folder and across the two caching clients of the bed, that no two holders
+are ever inside at once and no increment of a shared counter is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from benchgrid.store._lease_lock import LeaseLock, LockLost
+from tests.worker.helpers import stop_all
+
+ACTOR = [sys.executable, "-m", "tests.store._lock_actor"]
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _actor(lock: Path, lease_s: float, hold_s: float, report: Path, cycles: int = 1, pause: str | None = None):
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    env.pop("BENCHGRID_PAUSE_AT", None)
+    if pause:
+        env["BENCHGRID_PAUSE_AT"] = pause
+    args = [str(lock), str(lease_s), str(hold_s), str(report), str(cycles)]
+    return subprocess.Popen(ACTOR + args, env=env, cwd=REPO, stderr=subprocess.PIPE if pause else None, text=True)
+
+
+def _wait_paused(proc: subprocess.Popen, step: str) -> None:
+    """Block until ``proc`` says it is pausing at ``step`` (see ``BENCHGRID_PAUSE_AT``)."""
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if f"pausing at {step}" in line:
+            return
+    raise AssertionError(f"the process ended (exit {proc.wait()}) without pausing at {step}")
+
+
+def _kill_a_holder(lock: Path, tmp_path: Path, lease_s: float = 2.0) -> float:
+    """A real holder with a ``lease_s`` lease, SIGKILLed inside the lock; returns when it was killed."""
+    holder = _actor(lock, lease_s, 0, tmp_path / "holder.json", pause="lock.held:600")
+    try:
+        _wait_paused(holder, "lock.held")
+        os.kill(holder.pid, signal.SIGKILL)
+        assert holder.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        stop_all([holder])
+    return time.time()
+
+
+def _report(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+@pytest.mark.slow
+def test_second_waiter_acting_late_on_an_expired_lease_does_not_break_the_new_holder(fs_pair, tmp_path):
+    lock_a, lock_b = fs_pair.a / "lock", fs_pair.b / "lock"
+    _kill_a_holder(lock_a, tmp_path)
+    # X judges the dead holder's lease over, then stops for 3 s before breaking it; meanwhile Y
+    # (on the other client) judges it over too, breaks it, takes the lock and holds it for 4 s
+    x = _actor(lock_a, 12, 0.1, tmp_path / "x.json", pause="lock.judged_expired:3")
+    _wait_paused(x, "lock.judged_expired")
+    y = _actor(lock_b, 12, 4, tmp_path / "y.json")
+    try:
+        assert x.wait(timeout=60) == 0, _report(tmp_path / "x.json")
+        assert y.wait(timeout=60) == 0, _report(tmp_path / "y.json")
+    finally:
+        stop_all([x, y])
+    rx, ry = _report(tmp_path / "x.json"), _report(tmp_path / "y.json")
+    (cx,), (cy,) = rx["cycles"], ry["cycles"]
+    assert cx["enter"] >= cy["exit"], f"X went in while Y held the lock: X {cx}, Y {cy}"
+    assert cy["still_ours"] and cx["still_ours"]
+    assert sorted(rx["counts"] + ry["counts"]) == [1, 2]
+    # exactly one tombstone: the dead holder's taking, broken once
+    broken = [n for n in os.listdir(fs_pair.backing) if n.startswith("lock.broken.")]
+    assert len(broken) == 1, broken
+
+
+@pytest.mark.slow
+def test_holder_frozen_past_its_lease_writes_nothing_and_leaves_the_new_holders_lock(fs_pair, tmp_path):
+    lock_a, lock_b = fs_pair.a / "lock", fs_pair.b / "lock"
+    # F takes the lock (lease 2 s) and freezes 4 s right after; G breaks it after 2 s and holds it
+    f = _actor(lock_a, 2, 0, tmp_path / "f.json", pause="lock.held:4")
+    try:
+        _wait_paused(f, "lock.held")
+        g = _actor(lock_b, 10, 2.5, tmp_path / "g.json")
+        try:
+            assert f.wait(timeout=60) == 0, _report(tmp_path / "f.json")
+            assert g.wait(timeout=60) == 0, _report(tmp_path / "g.json")
+        finally:
+            stop_all([g])
+    finally:
+        stop_all([f])
+    rf, rg = _report(tmp_path / "f.json"), _report(tmp_path / "g.json")
+    assert rf["lost"] == 1 and rf["counts"] == [], rf  # F woke up past half its lease: wrote nothing
+    assert rg["counts"] == [1] and rg["cycles"][0]["still_ours"], rg  # F's late release left G's lock alone
+    assert not os.path.lexists(fs_pair.backing / "lock")  # and G released it
+
+
+@pytest.mark.slow
+def test_many_holders_some_killed_inside_never_overlap_and_lose_no_increment(fs_pair, tmp_path):
+    n_actors, cycles = 6, 40
+    reports = [tmp_path / f"r{i}.json" for i in range(n_actors * 3)]
+    sides = [fs_pair.on("ab"[i % 2]) / "lock" for i in range(len(reports))]
+    procs = {i: _actor(sides[i], 2, 0.005, reports[i], cycles) for i in range(n_actors)}
+    started, kills = n_actors, 0
+    all_procs = list(procs.values())
+    try:
+        deadline = time.monotonic() + 240
+        while procs and time.monotonic() < deadline:
+            time.sleep(0.3)
+            for i, p in list(procs.items()):
+                if p.poll() is not None:
+                    assert p.returncode == 0, (i, p.returncode, reports[i].read_text() if reports[i].exists() else "")
+                    del procs[i]
+            if kills < 3 and procs:  # kill the one inside the lock (if any), and start another
+                try:
+                    inside = int((fs_pair.backing / "lock.inside").read_text() or 0)
+                except (FileNotFoundError, ValueError):
+                    continue
+                victims = [i for i, p in procs.items() if p.pid == inside]
+                if not victims:
+                    continue
+                os.kill(procs.pop(victims[0]).pid, signal.SIGKILL)
+                all_procs[victims[0]].wait(timeout=30)  # reaped: its pid is no longer "alive" to the others
+                kills += 1
+                procs[started] = _actor(sides[started], 2, 0.005, reports[started], cycles)
+                all_procs.append(procs[started])
+                started += 1
+        assert not procs, "the actors did not finish in time"
+    finally:
+        stop_all(all_procs)
+    written = [c for r in reports[:started] if r.exists() for c in _report(r)["counts"]]
+    assert kills == 3
+    assert len(written) == len(set(written)), "two holders wrote the same counter value: a lost update"
+    final = int((fs_pair.backing / "lock.count").read_text())
+    assert len(written) <= final <= len(written) + kills
+    assert sum(1 for r in reports[:started] if r.exists() and _report(r).get("done")) == started - kills
+
+
+def test_lock_lost_after_half_the_lease(tmp_path):
+    lock = LeaseLock(tmp_path / "lock", lifetime_s=2)
+    with lock:
+        lock.check_held()
+        lock._written -= 1.5  # as if this process had been frozen 1.5 s
+        with pytest.raises(LockLost, match="longer than half its lease"):
+            lock.check_held()
+        with pytest.raises(LockLost):
+            lock.renew()
+    # released late: by way of its own tombstone, since nobody broke it
+    assert not (tmp_path / "lock").exists()
+    assert [n for n in os.listdir(tmp_path) if n.startswith("lock.broken.")]
+
+
+def test_renew_restarts_the_lease(tmp_path):
+    lock = LeaseLock(tmp_path / "lock", lifetime_s=2)
+    with lock:
+        lock._written -= 0.9
+        lock.renew()
+        lock._written -= 0.9
+        lock.check_held()  # 1.8 s held in all, but renewed at 0.9 s
+        lease = json.loads((tmp_path / "lock").read_bytes())
+        assert lease["lease_s"] == 2 and abs(lease["t"] - time.time()) < 5
+    assert os.listdir(tmp_path) == []  # released in time: nothing left behind
+
+
+def test_damaged_lock_is_broken_after_a_minute_of_its_mtime(tmp_path):
+    path = tmp_path / "lock"
+    path.write_bytes(b"\x00garbage")
+    old = time.time() - 120
+    os.utime(path, (old, old))
+    with LeaseLock(path, lifetime_s=2, timeout_s=5):
+        assert json.loads(path.read_bytes())["lease_s"] == 2
+    fresh = tmp_path / "lock2"
+    fresh.write_bytes(b"garbage")
+    with pytest.raises(Exception, match="could not take the project lock"):
+        with LeaseLock(fresh, lifetime_s=2, timeout_s=0.5):
+            pass
+    assert fresh.read_bytes() == b"garbage"  # a fresh damaged lock is not broken
+
+
+def test_a_damaged_lock_naming_another_file_does_not_delete_it(tmp_path):
+    victim = tmp_path / "precious"
+    victim.write_text("keep")
+    path = tmp_path / "lock"
+    path.write_text(json.dumps({"token": "precious", "t": 0, "lease_s": 1}))
+    with LeaseLock(path, lifetime_s=2, timeout_s=5):
+        pass
+    assert victim.read_text() == "keep"
