@@ -43,6 +43,12 @@ __all__ = [
     "write_json_atomic",
 ]
 
+_orjson_loads: Callable[[bytes], Any] | None
+try:
+    from orjson import loads as _orjson_loads
+except ImportError:  # pragma: no cover - orjson is a dependency; json does the same, slower
+    _orjson_loads = None
+
 Record = dict[str, Any]
 TORN_TAIL_MARK = b"~torn\n"
 
@@ -207,16 +213,33 @@ def decode_lines(data: bytes) -> list[Record]:
         except ValueError:
             continue
         bodies.append(body)
+    records: list[Any] = []
+    for start in range(0, len(bodies), PARSE_CHUNK):
+        records += _parse_bodies(bodies[start : start + PARSE_CHUNK])
+    return [r for r in records if isinstance(r, dict)]
+
+
+PARSE_CHUNK = 20_000  # bodies per parser call: a chunk with a NaN is parsed again by json, not the whole file
+
+
+def _parse_bodies(bodies: list[bytes]) -> list[Any]:
+    """Parse record bodies as one JSON array: orjson (about twice as fast), else json (NaN, huge ints)."""
+    blob = b"[" + b",".join(bodies) + b"]"
+    if _orjson_loads is not None:
+        try:
+            return _orjson_loads(blob)  # type: ignore[no-any-return]
+        except ValueError:  # NaN or Infinity (results may hold them), an integer beyond 64 bits
+            pass
     try:
-        records = json.loads(b"[" + b",".join(bodies) + b"]")
+        return json.loads(blob)  # type: ignore[no-any-return]
     except ValueError:  # a body that passed its checksum but is not one JSON value: parse one by one
-        records = []
+        out = []
         for body in bodies:
             try:
-                records.append(json.loads(body))
+                out.append(json.loads(body))
             except ValueError:
                 pass
-    return [r for r in records if isinstance(r, dict)]
+        return out
 
 
 def iter_records(

@@ -214,12 +214,24 @@ def results_columns(state: ProjectState, table: JobTable) -> dict[str, Any]:
     c_claimed, c_started, c_ended, c_duration, c_error = (run[k] for k in RUN_COLUMNS[5:])
     claimed, final, requeued, failed, dropped = state.claimed, state.final, state.requeued, state.failed, state.dropped
     hosts = {wid: (lease.get("host"), lease.get("pid")) for wid, lease in state.leases.items()}
+    claimed_get, final_get, latest_attempt = claimed.get, final.get, state.latest_attempt
+    any_put_back = bool(requeued or failed)
+    column_of: dict[str, list[Any]] = {}  # result name -> the list its values go into (found once per name)
+
+    def new_column(k: str) -> list[Any]:
+        if k in params_as_arrays:  # a result named like a parameter replaces it: a list again
+            cols[k] = cols[k].tolist()
+            params_as_arrays.discard(k)
+        col = cols.get(k) if k in cols else res.get(k)
+        if col is None:
+            col = res[k] = [nan] * n
+        column_of[k] = col
+        return col
+
     for i, job in enumerate(job_ids):
-        claim = claimed.get(job)
-        attempt = claim[0] if claim is not None else 0
-        if requeued or failed:
-            attempt = state.latest_attempt(job)
-        fin = final.get(job)
+        claim = claimed_get(job)
+        attempt = latest_attempt(job) if any_put_back else claim[0] if claim is not None else 0
+        fin = final_get(job)
         rec = fin[2] if fin is not None and fin[0] == attempt and attempt > 0 else None
         wid: str | None = None
         if rec is not None:
@@ -230,12 +242,9 @@ def results_columns(state: ProjectState, table: JobTable) -> dict[str, Any]:
             r = rec.get("r")
             if r:
                 for k, v in r.items():
-                    if k in params_as_arrays:  # a result named like a parameter replaces it: a list again
-                        cols[k] = cols[k].tolist()
-                        params_as_arrays.discard(k)
-                    col = cols.get(k) if k in cols else res.get(k)
+                    col = column_of.get(k)
                     if col is None:
-                        col = res[k] = [nan] * n
+                        col = new_column(k)
                     col[i] = v
             t0, t1 = float(rec["t0"]), float(rec["t1"])
             c_started[i], c_ended[i], c_duration[i] = t0, t1, t1 - t0
