@@ -1,6 +1,6 @@
 """A process that takes the project lock and reports what it did, for the lock-breaking tests.
 
-``python -m tests.store._lock_actor LOCK LEASE_S HOLD_S REPORT [CYCLES]``
+``python -m tests.store._lock_actor LOCK LEASE_S HOLD_S REPORT [CYCLES [WITNESS_DIR]]``
 takes the lease lock at ``LOCK`` (lease ``LEASE_S``) ``CYCLES`` times (default 1);
 each time, inside the lock:
 
@@ -11,6 +11,11 @@ each time, inside the lock:
   frozen process gets ``LockLost`` there and writes nothing);
 - it reads and increments a counter (``LOCK.count``), then removes
   ``LOCK.inside`` and releases.
+
+The witnesses (``inside``, ``count``) live in ``WITNESS_DIR`` (default: beside
+the lock): the tests put them on the server's side of the two-client bed, so
+that what they check is the lock, taken through the caching clients, and not
+how fresh a client's reads of a plain file are.
 
 The report (JSON, replaced atomically) holds each cycle's enter and exit
 times, the counter values it wrote, ``lost`` (cycles refused by
@@ -45,9 +50,10 @@ def _write(report: Path, out: dict) -> None:
     os.replace(tmp, report)
 
 
-def main(lock_path: Path, lease_s: float, hold_s: float, report: Path, cycles: int = 1) -> int:
-    inside = lock_path.with_name(lock_path.name + ".inside")
-    counter = lock_path.with_name(lock_path.name + ".count")
+def main(lock_path: Path, lease_s: float, hold_s: float, report: Path, cycles: int = 1, witness: Path | None = None) -> int:
+    where = witness if witness is not None else lock_path.parent
+    inside = where / (lock_path.name + ".inside")
+    counter = where / (lock_path.name + ".count")
     out: dict = {"pid": os.getpid(), "cycles": [], "lost": 0, "counts": []}
     lock = LeaseLock(lock_path, lifetime_s=lease_s)
     for _ in range(cycles):
@@ -102,4 +108,9 @@ def main(lock_path: Path, lease_s: float, hold_s: float, report: Path, cycles: i
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    sys.exit(main(Path(args[0]), float(args[1]), float(args[2]), Path(args[3]), int(args[4]) if len(args) > 4 else 1))
+    sys.exit(
+        main(
+            Path(args[0]), float(args[1]), float(args[2]), Path(args[3]),
+            int(args[4]) if len(args) > 4 else 1, Path(args[5]) if len(args) > 5 else None,
+        )
+    )

@@ -30,12 +30,17 @@ ACTOR = [sys.executable, "-m", "tests.store._lock_actor"]
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _actor(lock: Path, lease_s: float, hold_s: float, report: Path, cycles: int = 1, pause: str | None = None):
+def _actor(
+    lock: Path, lease_s: float, hold_s: float, report: Path, cycles: int = 1, pause: str | None = None,
+    witness: Path | None = None,
+):
+    """An actor taking ``lock``; its witnesses (inside marker, counter) in ``witness`` (the server's side)."""
     env = dict(os.environ, PYTHONPATH=str(REPO))
     env.pop("BENCHGRID_PAUSE_AT", None)
     if pause:
         env["BENCHGRID_PAUSE_AT"] = pause
     args = [str(lock), str(lease_s), str(hold_s), str(report), str(cycles)]
+    args += [str(witness)] if witness is not None else []
     return subprocess.Popen(ACTOR + args, env=env, cwd=REPO, stderr=subprocess.PIPE if pause else None, text=True)
 
 
@@ -70,9 +75,9 @@ def test_second_waiter_acting_late_on_an_expired_lease_does_not_break_the_new_ho
     _kill_a_holder(lock_a, tmp_path)
     # X judges the dead holder's lease over, then stops for 3 s before breaking it; meanwhile Y
     # (on the other client) judges it over too, breaks it, takes the lock and holds it for 4 s
-    x = _actor(lock_a, 12, 0.1, tmp_path / "x.json", pause="lock.judged_expired:3")
+    x = _actor(lock_a, 12, 0.1, tmp_path / "x.json", pause="lock.judged_expired:3", witness=fs_pair.backing)
     _wait_paused(x, "lock.judged_expired")
-    y = _actor(lock_b, 12, 4, tmp_path / "y.json")
+    y = _actor(lock_b, 12, 4, tmp_path / "y.json", witness=fs_pair.backing)
     try:
         assert x.wait(timeout=60) == 0, _report(tmp_path / "x.json")
         assert y.wait(timeout=60) == 0, _report(tmp_path / "y.json")
@@ -92,10 +97,10 @@ def test_second_waiter_acting_late_on_an_expired_lease_does_not_break_the_new_ho
 def test_holder_frozen_past_its_lease_writes_nothing_and_leaves_the_new_holders_lock(fs_pair, tmp_path):
     lock_a, lock_b = fs_pair.a / "lock", fs_pair.b / "lock"
     # F takes the lock (lease 2 s) and freezes 4 s right after; G breaks it after 2 s and holds it
-    f = _actor(lock_a, 2, 0, tmp_path / "f.json", pause="lock.held:4")
+    f = _actor(lock_a, 2, 0, tmp_path / "f.json", pause="lock.held:4", witness=fs_pair.backing)
     try:
         _wait_paused(f, "lock.held")
-        g = _actor(lock_b, 10, 2.5, tmp_path / "g.json")
+        g = _actor(lock_b, 10, 2.5, tmp_path / "g.json", witness=fs_pair.backing)
         try:
             assert f.wait(timeout=60) == 0, _report(tmp_path / "f.json")
             assert g.wait(timeout=60) == 0, _report(tmp_path / "g.json")
@@ -114,7 +119,8 @@ def test_many_holders_some_killed_inside_never_overlap_and_lose_no_increment(fs_
     n_actors, cycles = 6, 40
     reports = [tmp_path / f"r{i}.json" for i in range(n_actors * 3)]
     sides = [fs_pair.on("ab"[i % 2]) / "lock" for i in range(len(reports))]
-    procs = {i: _actor(sides[i], 2, 0.005, reports[i], cycles) for i in range(n_actors)}
+    # the lock is taken through the two clients; its witnesses sit on the server's side (see _lock_actor)
+    procs = {i: _actor(sides[i], 2, 0.005, reports[i], cycles, witness=fs_pair.backing) for i in range(n_actors)}
     started, kills = n_actors, 0
     all_procs = list(procs.values())
     try:
@@ -136,7 +142,7 @@ def test_many_holders_some_killed_inside_never_overlap_and_lose_no_increment(fs_
                 os.kill(procs.pop(victims[0]).pid, signal.SIGKILL)
                 all_procs[victims[0]].wait(timeout=30)  # reaped: its pid is no longer "alive" to the others
                 kills += 1
-                procs[started] = _actor(sides[started], 2, 0.005, reports[started], cycles)
+                procs[started] = _actor(sides[started], 2, 0.005, reports[started], cycles, witness=fs_pair.backing)
                 all_procs.append(procs[started])
                 started += 1
         assert not procs, "the actors did not finish in time"
