@@ -15,9 +15,13 @@ cache the way a kernel NFS client does with ``actimeo=N``:
 - close-to-open: ``open()`` drops the kernel's cached attributes of the file
   being opened (attributes only: notifying the kernel from inside a request
   handler is safe for attributes, whereas invalidating pages could wait for
-  page locks) and, since no reply sets ``keep_cache``, the kernel drops its
-  cached pages of the file on every open; ``fstat()`` of the opened file and
-  reads through it see the other client's writes;
+  page locks), and files are opened with ``direct_io``, so every read asks
+  this process, which reads the backing file: ``fstat()`` of the opened file
+  and reads through it see the other client's writes. (With the kernel's page
+  cache instead, a reader racing another reader of a growing file on the same
+  mount was served zero-filled stale pages: 8 of 623 reads in
+  ``tests/crossclient/test_bed.py``'s check; a real NFS client revalidates
+  its pages on open and has no such hole.)
 - ``link``, ``O_EXCL`` create, ``mkdir``, ``rename``, ``unlink`` are done
   with the same call on the backing path (atomic there, so exclusive across
   the two clients); writes go through ``pwrite`` on a backing descriptor
@@ -260,7 +264,10 @@ class CachingPassthrough(pyfuse3.Operations):
     def _track(self, inode: int, fd: int) -> pyfuse3.FileInfo:
         self.open_fds[inode].add(fd)
         self.fd_inode[fd] = inode
-        return pyfuse3.FileInfo(fh=fd)  # keep_cache False: the kernel drops the file's pages on open
+        # direct_io: reads go to the server (this process) every time, as NFS reads after close-to-open
+        # revalidation; the kernel page cache of a FUSE file can serve zero-filled stale pages while another
+        # reader on the same mount races a growing file (seen: a dead worker's records read as NULs)
+        return pyfuse3.FileInfo(fh=fd, direct_io=True)
 
     async def open(self, inode, flags, ctx):
         path = self._path(inode)

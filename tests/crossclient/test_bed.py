@@ -299,3 +299,62 @@ def test_open_with_o_creat_asks_the_server_past_a_cached_absent(two_clients):
     still_absent, records = in_window(pair, scenario)
     assert still_absent, "A must still answer 'absent' from its cache (else the test shows nothing)"
     assert records == [{"job": 0, "a": 2}]
+
+
+GROWER = """
+import os, sys, time
+path, count, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+f = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND), "ab", buffering=0)  # kept open, as a worker's log
+for i in range(n):
+    f.write(b"x" * 110 + b"\\n")
+    with open(count + ".tmp", "w") as c:
+        c.write(str(i + 1))
+    os.replace(count + ".tmp", count)  # how many lines are written (on the server's side)
+    time.sleep(0.001)
+"""
+
+RACER = """
+import sys
+path, stop = sys.argv[1], sys.argv[2]
+import os
+off = 0
+while not os.path.exists(stop):
+    try:
+        with open(path, "rb") as f:
+            f.seek(off)
+            off += f.read().rfind(b"\\n") + 1
+    except OSError:
+        pass
+"""
+
+
+def test_reads_after_open_see_every_line_while_other_readers_race_a_growing_file(two_clients, tmp_path):
+    """Close-to-open for data: a file the other client appends to (its fd kept open, as a worker's
+    events.log), read on B while two more readers on B race it (as `status` does): every read after
+    open() has every line written before it, and no zero-filled page. With the kernel's page cache
+    (no direct_io), 8 of 623 such reads had a record of NULs: a recoverer then missed a dead worker's
+    results and ran its finished jobs again."""
+    pair = two_clients
+    count, stop = tmp_path / "count", tmp_path / "stop"
+    (pair.a / "grow.log").write_bytes(b"")  # there before B first looks (no cached "absent")
+    grower = subprocess.Popen([sys.executable, "-c", GROWER, str(pair.a / "grow.log"), str(count), "2000"])
+    racers = [subprocess.Popen([sys.executable, "-c", RACER, str(pair.b / "grow.log"), str(stop)]) for _ in range(2)]
+    reads, bad = 0, []
+    try:
+        while grower.poll() is None:
+            try:
+                written = int(count.read_text())
+            except (FileNotFoundError, ValueError):
+                continue
+            with open(pair.b / "grow.log", "rb") as f:
+                data = f.read()
+            reads += 1
+            if data.count(b"\n") < written or b"\0" in data:
+                bad.append((written, data.count(b"\n"), data.count(b"\0")))
+            time.sleep(0.003)
+    finally:
+        stop.touch()
+        for p in [grower, *racers]:
+            p.wait(timeout=60)
+    assert grower.returncode == 0 and reads > 50
+    assert not bad, f"{len(bad)} of {reads} reads were stale (written, lines read, NULs): {bad[:5]}"
