@@ -205,3 +205,58 @@ def test_a_damaged_lock_naming_another_file_does_not_delete_it(tmp_path):
     with LeaseLock(path, lifetime_s=2, timeout_s=5):
         pass
     assert victim.read_text() == "keep"
+
+
+def _lose_the_lock_once(monkeypatch, where: str):
+    """The first check_held() raises LockLost, as in a process frozen under the lock past half its lease."""
+    calls = {"n": 0}
+    real = LeaseLock.check_held
+
+    def check_held(self):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise LockLost(f"frozen ({where})")
+        return real(self)
+
+    monkeypatch.setattr(LeaseLock, "check_held", check_held)
+    return calls
+
+
+def test_claim_and_put_back_are_made_again_when_the_lock_was_lost(proj_dir, monkeypatch):
+    from benchgrid import Project
+    from benchgrid.store._records import read_records
+
+    proj = Project.create(proj_dir, [{"i": i} for i in range(6)], "tests.runners.jobs:noop")
+    queue = proj._queue()
+    calls = _lose_the_lock_once(monkeypatch, "claim")
+    claims = queue.claim("w1", 3)
+    assert [c.job_id for c in claims] == [0, 1, 2] and calls["n"] >= 2
+    claim_records = [r for r in read_records(proj_dir / "queue" / "claims.log")[0] if r.get("op") == "claim"]
+    assert len(claim_records) == 1  # the refused attempt wrote nothing
+
+    calls = _lose_the_lock_once(monkeypatch, "put back")
+    back = queue.put_back(claims[:2], "handed back", "w1")
+    assert [c.job_id for c in back] == [0, 1] and calls["n"] >= 2
+    lines = read_records(proj_dir / "queue" / "requeue.log")[0]
+    assert [(r["job"], r["a"]) for r in lines] == [(0, 1), (1, 1)]  # once each
+
+
+def test_a_recovery_that_lost_the_lock_leaves_the_rest_to_the_next_look(proj_dir, monkeypatch):
+    from benchgrid import Project
+    from benchgrid.store._leases import expire_dead_workers
+    from benchgrid.store._records import read_records
+    from tests.worker.helpers import start_worker, wait_state
+
+    proj = Project.create(proj_dir, [{"i": i, "seconds": 60} for i in range(4)], "tests.runners.jobs:sleep", lease_s=2)
+    worker = start_worker(proj_dir, "doomed")
+    try:
+        wait_state(proj_dir, 0, "running", timeout_s=60)
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=30)
+    finally:
+        stop_all([worker])
+    queue = proj._queue()
+    _lose_the_lock_once(monkeypatch, "recovery")
+    assert expire_dead_workers(queue, by="test") == 0  # refused before writing: nothing put back yet
+    assert read_records(proj_dir / "queue" / "requeue.log")[0] == []
+    assert expire_dead_workers(queue, by="test") >= 1  # the next look does it

@@ -29,6 +29,7 @@ from typing import Any, Callable, cast, Iterable
 
 from ._faults import fault_point
 from ._layout import Layout
+from ._lock import LockLost, retry_lock_lost
 from ._queue import Claim, Queue
 from ._record_types import Lease, QueueEventRecord
 from ._records import read_json, read_records, record_at, write_json_atomic
@@ -221,42 +222,45 @@ def expire_dead_workers(
     if not candidates:
         return 0
     n_done = 0
-    with queue.lock:
-        for wid in candidates:
-            wdir = layout.worker_dir(wid)
-            lease = read_lease(wdir)  # fresh, under the lock
-            if lease is None or not (is_dead(lease) or (force and lease.get("state") == "running")):
-                continue
-            lost = held_unfinished(layout, wid, lease)
-            why = reason or f"lease expired (worker {wid} on {lease.get('host')} was killed, froze or lost its node)"
-            # the judge asks for its own evidence: the kernel's counter only once the process is gone
-            # from this machine, the scheduler's log of the worker's job from anywhere
-            oom = out_of_memory(lease) if lost and out_of_memory is not None else None
-            if oom is not None:
-                from ._lost import escalate_runs, lose_runs
+    try:
+        with queue.lock:
+            for wid in candidates:
+                wdir = layout.worker_dir(wid)
+                lease = read_lease(wdir)  # fresh, under the lock
+                if lease is None or not (is_dead(lease) or (force and lease.get("state") == "running")):
+                    continue
+                lost = held_unfinished(layout, wid, lease)
+                why = reason or f"lease expired (worker {wid} on {lease.get('host')} was killed, froze or lost its node)"
+                # the judge asks for its own evidence: the kernel's counter only once the process is gone
+                # from this machine, the scheduler's log of the worker's job from anywhere
+                oom = out_of_memory(lease) if lost and out_of_memory is not None else None
+                if oom is not None:
+                    from ._lost import escalate_runs, lose_runs
 
-                new = escalate_runs(queue, lost[:1], budget_gb=_budget_of(lease), reason=oom, source=wid)
-                new += lose_runs(queue, [], reason=oom, source=wid, spared=lost[1:])
-                _mark_expired(queue, wid, new, lost, by, oom)
+                    new = escalate_runs(queue, lost[:1], budget_gb=_budget_of(lease), reason=oom, source=wid)
+                    new += lose_runs(queue, [], reason=oom, source=wid, spared=lost[1:])
+                    _mark_expired(queue, wid, new, lost, by, oom)
+                    n_done += len(new)
+                    continue
+                again = [Claim(c.job_id, c.attempt + 1, c.lost + 1, c.lane) for c in lost if c.lost + 1 < max_attempts]
+                failed = [
+                    (Claim(c.job_id, c.attempt + 1, c.lost + 1, c.lane), f"{c.lost + 1} lost runs (max_attempts={max_attempts}); last: {why}")
+                    for c in lost
+                    if c.lost + 1 >= max_attempts
+                ]
+                new = queue.put_back(again, "expired", wid, failed=failed, locked=True)
+                now = time.time()
+                if new:
+                    queue.log_event(
+                        [QueueEventRecord(op="expired", w=wid, c=[c.to_list() for c in new], by=by, why=why, t=now)]
+                    )
+                    fault_point("recover.events")
+                # a hint for later scans only: the requeue lines above are what decides
+                write_json_atomic(wdir / "revoked", {"by": by, "t": now, "claims": [c.to_list() for c in lost]})
+                fault_point("recover.marked")
                 n_done += len(new)
-                continue
-            again = [Claim(c.job_id, c.attempt + 1, c.lost + 1, c.lane) for c in lost if c.lost + 1 < max_attempts]
-            failed = [
-                (Claim(c.job_id, c.attempt + 1, c.lost + 1, c.lane), f"{c.lost + 1} lost runs (max_attempts={max_attempts}); last: {why}")
-                for c in lost
-                if c.lost + 1 >= max_attempts
-            ]
-            new = queue.put_back(again, "expired", wid, failed=failed, locked=True)
-            now = time.time()
-            if new:
-                queue.log_event(
-                    [QueueEventRecord(op="expired", w=wid, c=[c.to_list() for c in new], by=by, why=why, t=now)]
-                )
-                fault_point("recover.events")
-            # a hint for later scans only: the requeue lines above are what decides
-            write_json_atomic(wdir / "revoked", {"by": by, "t": now, "claims": [c.to_list() for c in lost]})
-            fault_point("recover.marked")
-            n_done += len(new)
+    except LockLost:  # frozen under the lock past half its lease: the next look puts back the rest
+        pass
     return n_done
 
 
@@ -298,19 +302,23 @@ def expire_worker(
     """
     from ._lost import escalate_runs, lose_runs
 
-    wdir = queue.layout.worker_dir(worker_id)
-    with queue.lock:
-        lease = read_lease(wdir)  # fresh, under the lock
-        if lease is None or lease.get("state") != "running":
-            return []
-        lost = held_unfinished(queue.layout, worker_id, lease)
-        running, spared = (lost[:1], lost[1:]) if count_lost else ([], lost)
-        oom = out_of_memory(lease) if running and out_of_memory is not None else None
-        if oom is not None:
-            new = escalate_runs(queue, running, budget_gb=_budget_of(lease), reason=oom, source=worker_id)
-            new += lose_runs(queue, [], reason=oom, source=worker_id, spared=spared)
-        else:
-            new = lose_runs(queue, running, reason=reason, source=worker_id, spared=spared,
-                            detail=f"last worker {worker_id} on {lease.get('host')}")
-        _mark_expired(queue, worker_id, new, lost, by, oom or reason)
-    return new
+    def step() -> list[Claim]:
+        wdir = queue.layout.worker_dir(worker_id)
+        with queue.lock:
+            lease = read_lease(wdir)  # fresh, under the lock
+            if lease is None or lease.get("state") != "running":
+                return []
+            lost = held_unfinished(queue.layout, worker_id, lease)
+            running, spared = (lost[:1], lost[1:]) if count_lost else ([], lost)
+            oom = out_of_memory(lease) if running and out_of_memory is not None else None
+            if oom is not None:
+                new = escalate_runs(queue, running, budget_gb=_budget_of(lease), reason=oom, source=worker_id)
+                new += lose_runs(queue, [], reason=oom, source=worker_id, spared=spared)
+            else:
+                new = lose_runs(queue, running, reason=reason, source=worker_id, spared=spared,
+                                detail=f"last worker {worker_id} on {lease.get('host')}")
+            _mark_expired(queue, worker_id, new, lost, by, oom or reason)
+        return new
+
+    # frozen under the lock past half its lease: nothing of this step was written after that; again
+    return retry_lock_lost(step)

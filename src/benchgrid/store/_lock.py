@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol, TypeVar
 
 from .._errors import InputError, LockTimeout
 from ._lease_lock import LeaseLock, LockLost
 from ._safe_io import modes_for, open_nofollow
 
-__all__ = ["ProjectLock", "LeaseLock", "LockLost", "FlockLock", "make_lock", "LOCK_MODES"]
+__all__ = ["ProjectLock", "LeaseLock", "LockLost", "FlockLock", "make_lock", "retry_lock_lost", "LOCK_MODES"]
+
+T = TypeVar("T")
+LOCK_LOST_TRIES = 3
 
 LOCK_MODES = ("lease", "flock")
 MIN_LOCK_LEASE_S = 2.0
@@ -74,3 +77,25 @@ def make_lock(mode: str, path: Path, lifetime_s: float = 15.0, timeout_s: float 
     if mode == "flock":
         return FlockLock(path, lifetime_s, timeout_s)
     raise InputError(f"lock must be one of {LOCK_MODES}, got {mode!r}")
+
+
+def retry_lock_lost(step: Callable[[], T], tries: int = LOCK_LOST_TRIES) -> T:
+    """Run ``step`` (which takes the lock itself) again when it raised :class:`LockLost`.
+
+    For steps that are safe to repeat: :class:`LockLost` is raised before a
+    write, and every write under the lock skips what is already there (a
+    put-back line, a claim). Only a process frozen under the lock past half
+    its lease gets here.
+
+    Examples
+    --------
+    >>> retry_lock_lost(lambda: 42)
+    42
+    """
+    for attempt in range(tries):
+        try:
+            return step()
+        except LockLost:
+            if attempt == tries - 1:
+                raise
+    raise AssertionError("unreachable")

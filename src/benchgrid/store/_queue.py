@@ -50,7 +50,7 @@ from typing import AbstractSet, Any, Callable, Iterable
 from .._errors import ProjectError
 from ._jobs import JobTable, content_key
 from ._layout import Layout
-from ._lock import LockLost, make_lock
+from ._lock import make_lock, retry_lock_lost
 from ._droplog import DropLog
 from ._faults import fault_point
 from ._lanes import append_lane_ids, lanes_for_budget, read_lane_ids, split_by_lane
@@ -80,7 +80,6 @@ class Claim:
         return cls(int(job_id), int(attempt), int(lost), int(lane[0]) if lane else 0)
 
 
-CLAIM_TRIES = 3  # a claim whose lock was lost (its process froze) is made again
 NO_FIT: list[Claim] = []  # sentinel identity: jobs are left but the next one does not fit
 
 
@@ -146,13 +145,8 @@ class Queue:
         worker's budget: lanes that fit are tried largest first, and a lane
         whose head does not fit the walltime gives way to the next one.
         """
-        for attempt in range(CLAIM_TRIES):
-            try:
-                return self._claim_locked(worker_id, max_n, fits, publish, mem_gb)
-            except LockLost:  # this process froze under the lock past half its lease: nothing was written
-                if attempt == CLAIM_TRIES - 1:
-                    raise
-        raise AssertionError("unreachable")
+        # a process that froze under the lock past half its lease wrote nothing: it claims again
+        return retry_lock_lost(lambda: self._claim_locked(worker_id, max_n, fits, publish, mem_gb))
 
     def _claim_locked(
         self,
@@ -303,10 +297,15 @@ class Queue:
         failed) that were new; the rest were already written by someone else.
         ``reason`` (issue 10) says why the runs were lost ("killed by SIGSEGV").
         """
+        claims, failed = list(claims), list(failed)
         if locked:
-            return self._put_back_locked(list(claims), list(failed), why, source, reason)
-        with self.lock:
-            return self._put_back_locked(list(claims), list(failed), why, source, reason)
+            return self._put_back_locked(claims, failed, why, source, reason)
+
+        def step() -> list[Claim]:
+            with self.lock:
+                return self._put_back_locked(claims, failed, why, source, reason)
+
+        return retry_lock_lost(step)  # lines already written are skipped when it runs again
 
     def _put_back_locked(
         self, claims: list[Claim], failed: list[tuple[Claim, str]], why: str, source: str, reason: str | None = None
@@ -318,11 +317,12 @@ class Queue:
         now = time.time()
         records: list[PutBackRecord] = []
         new: list[Claim] = []
+        keys: set[tuple[int, int]] = set()  # into `seen` only once written: a refused write must not hide them
         for claim, fail in [(c, None) for c in claims] + list(failed):
             key = (claim.job_id, claim.attempt)
-            if key in seen:
+            if key in seen or key in keys:
                 continue
-            seen.add(key)
+            keys.add(key)
             record: PutBackRecord = {
                 "job": claim.job_id, "a": claim.attempt, "l": claim.lost, "why": why, "src": source, "t": now
             }
@@ -337,6 +337,7 @@ class Queue:
         if records:
             self.lock.check_held()
             append_records(self.layout.requeue, records)
+            seen.update(keys)
             fault_point("putback.written")
         return new
 
