@@ -92,7 +92,11 @@ def main(lock_path: Path, lease_s: float, hold_s: float, report: Path, cycles: i
                 value = int(counter.read_text() or 0)
             except FileNotFoundError:
                 value = 0
-            counter.write_text(str(value + 1))
+            # replaced whole: a holder killed mid-write must leave the old value, not an empty file that
+            # reads as 0 (CI saw that: the count restarted and looked like lost updates)
+            tmp = counter.with_name(f"{counter.name}.{os.getpid()}")
+            tmp.write_text(str(value + 1))
+            os.replace(tmp, counter)
             out["counts"].append(value + 1)
             inside.unlink()
             try:
