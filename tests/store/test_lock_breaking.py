@@ -69,21 +69,28 @@ def _report(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
+def _paused_then_other(fs_pair, tmp_path, first: tuple, second: tuple) -> tuple[dict, dict]:
+    """Start ``first`` = (name, lease_s, hold_s, "step:seconds") on client A, wait until it pauses at
+    that step, start ``second`` = (name, lease_s, hold_s) on client B; both must end well. Their reports."""
+    (n1, lease1, hold1, pause), (n2, lease2, hold2) = first, second
+    p1 = _actor(fs_pair.a / "lock", lease1, hold1, tmp_path / f"{n1}.json", pause=pause, witness=fs_pair.backing)
+    procs = [p1]
+    try:
+        _wait_paused(p1, pause.split(":")[0])
+        procs.append(_actor(fs_pair.b / "lock", lease2, hold2, tmp_path / f"{n2}.json", witness=fs_pair.backing))
+        for name, p in zip((n1, n2), procs):
+            assert p.wait(timeout=60) == 0, _report(tmp_path / f"{name}.json")
+    finally:
+        stop_all(procs)
+    return _report(tmp_path / f"{n1}.json"), _report(tmp_path / f"{n2}.json")
+
+
 @pytest.mark.slow
 def test_second_waiter_acting_late_on_an_expired_lease_does_not_break_the_new_holder(fs_pair, tmp_path):
-    lock_a, lock_b = fs_pair.a / "lock", fs_pair.b / "lock"
-    _kill_a_holder(lock_a, tmp_path)
+    _kill_a_holder(fs_pair.a / "lock", tmp_path)
     # X judges the dead holder's lease over, then stops for 3 s before breaking it; meanwhile Y
     # (on the other client) judges it over too, breaks it, takes the lock and holds it for 4 s
-    x = _actor(lock_a, 12, 0.1, tmp_path / "x.json", pause="lock.judged_expired:3", witness=fs_pair.backing)
-    _wait_paused(x, "lock.judged_expired")
-    y = _actor(lock_b, 12, 4, tmp_path / "y.json", witness=fs_pair.backing)
-    try:
-        assert x.wait(timeout=60) == 0, _report(tmp_path / "x.json")
-        assert y.wait(timeout=60) == 0, _report(tmp_path / "y.json")
-    finally:
-        stop_all([x, y])
-    rx, ry = _report(tmp_path / "x.json"), _report(tmp_path / "y.json")
+    rx, ry = _paused_then_other(fs_pair, tmp_path, ("x", 12, 0.1, "lock.judged_expired:3"), ("y", 12, 4))
     (cx,), (cy,) = rx["cycles"], ry["cycles"]
     assert cx["enter"] >= cy["exit"], f"X went in while Y held the lock: X {cx}, Y {cy}"
     assert cy["still_ours"] and cx["still_ours"]
@@ -95,20 +102,8 @@ def test_second_waiter_acting_late_on_an_expired_lease_does_not_break_the_new_ho
 
 @pytest.mark.slow
 def test_holder_frozen_past_its_lease_writes_nothing_and_leaves_the_new_holders_lock(fs_pair, tmp_path):
-    lock_a, lock_b = fs_pair.a / "lock", fs_pair.b / "lock"
     # F takes the lock (lease 2 s) and freezes 4 s right after; G breaks it after 2 s and holds it
-    f = _actor(lock_a, 2, 0, tmp_path / "f.json", pause="lock.held:4", witness=fs_pair.backing)
-    try:
-        _wait_paused(f, "lock.held")
-        g = _actor(lock_b, 10, 2.5, tmp_path / "g.json", witness=fs_pair.backing)
-        try:
-            assert f.wait(timeout=60) == 0, _report(tmp_path / "f.json")
-            assert g.wait(timeout=60) == 0, _report(tmp_path / "g.json")
-        finally:
-            stop_all([g])
-    finally:
-        stop_all([f])
-    rf, rg = _report(tmp_path / "f.json"), _report(tmp_path / "g.json")
+    rf, rg = _paused_then_other(fs_pair, tmp_path, ("f", 2, 0, "lock.held:4"), ("g", 10, 2.5))
     assert rf["lost"] == 1 and rf["counts"] == [], rf  # F woke up past half its lease: wrote nothing
     assert rg["counts"] == [1] and rg["cycles"][0]["still_ours"], rg  # F's late release left G's lock alone
     assert not os.path.lexists(fs_pair.backing / "lock")  # and G released it

@@ -171,13 +171,12 @@ class LeaseLock:
         pause_point("lock.judged_expired")
         if not _create_exclusive(self.path.with_name(f"{self.path.name}.broken.{_safe(token)}")):
             return False  # another waiter breaks this taking, or its holder released it late
-        self._remove_if(token)
+        self._remove_if(token, self._claim.name)
         return False
 
-    def _remove_if(self, token: str) -> None:
-        """Remove the lock if it is still the taking ``token`` (which nobody else may now remove)."""
-        assert self._claim is not None
-        moved = self.path.with_name(f"{self.path.name}.gone.{_safe(self._claim.name)}")
+    def _remove_if(self, token: str, mine: str) -> None:
+        """Remove the lock if it is still the taking ``token`` (which nobody else may now remove); ``mine``: our token."""
+        moved = self.path.with_name(f"{self.path.name}.gone.{_safe(mine)}")
         try:
             os.rename(self.path, moved)  # server-side: whatever is the lock now, not what a cache says
         except FileNotFoundError:
@@ -220,11 +219,7 @@ class LeaseLock:
             self._unlink(self.path)
         elif _create_exclusive(self.path.with_name(f"{self.path.name}.broken.{_safe(claim.name)}")):
             # late: nobody broke this taking and nobody will now, so the lock is still ours
-            self._claim = claim
-            try:
-                self._remove_if(claim.name)
-            finally:
-                self._claim = None
+            self._remove_if(claim.name, claim.name)
         self._unlink(claim)
 
     @staticmethod
