@@ -39,7 +39,8 @@ def one_process(n_runs: int) -> list[float]:
                                      **grid)  # fmt: skip
             t = time.time()
             proj.run(n_workers=2, progress=False)
-            out.append(float(proj.results()["claimed_at"].min()) - t)
+            first = proj.results()["claimed_at"].min()  # a Timestamp (UTC)
+            out.append(float(first.timestamp() if hasattr(first, "timestamp") else first) - t)
     return out
 
 

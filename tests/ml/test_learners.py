@@ -82,3 +82,41 @@ def test_keys_are_stable_across_processes():
         for seed in ("1", "2")
     }
     assert keys == {learner_key(RandomForestRegressor(max_features=0.5))}
+
+
+class OwnSetParams(DummyRegressor):
+    """An estimator with its own set_params: seeded_clone must go through it."""
+
+    def __init__(self, random_state=None):
+        self.random_state = random_state
+        self.calls = 0
+
+    def set_params(self, **params):
+        self.calls += 1
+        return super().set_params(**params)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: RandomForestRegressor(n_estimators=2),
+        lambda: RandomForestRegressor(random_state=42),
+        lambda: make_pipeline(StandardScaler(), RandomForestRegressor(n_estimators=2)),
+        lambda: DummyRegressor(),
+        OwnSetParams,
+    ],
+)
+def test_seeded_clone_gives_what_clone_and_set_random_state_give(make):
+    from sklearn.base import clone
+
+    from benchgrid.ml._learners import random_state_names, seeded_clone
+
+    learner = make()
+    expected = clone(learner)
+    set_random_state(expected, 2**33 + 5)
+    got = seeded_clone(learner, 2**33 + 5, random_state_names(learner))
+    assert type(got) is type(expected) and got is not learner
+    assert repr(got.get_params(deep=True)) == repr(expected.get_params(deep=True))
+    assert repr(learner.get_params(deep=True)) == repr(make().get_params(deep=True))  # the learner is untouched
+    if isinstance(learner, OwnSetParams):
+        assert got.calls == 1  # its own set_params was used

@@ -123,3 +123,69 @@ def test_fold_sizes_balanced_within_each_stratum(d: dict, singleton: bool) -> No
         in_s = stratum == s
         counts = np.bincount(fold_of_row[in_s], minlength=soak.folds + 1)[1:]
         assert np.all(np.abs(counts - in_s.sum() / soak.folds) < slack + 1e-9)
+
+
+# -- the codes SOAK computes, against the pandas operations they replaced (issue 15) ------
+@st.composite
+def label_columns(draw: st.DrawFn) -> tuple[int, list]:
+    n = draw(st.integers(1, 40))
+    kinds = draw(st.lists(st.sampled_from(["str", "int", "bool", "float", "cat", "arrow"]), min_size=1, max_size=3))
+    cols = []
+    for kind in kinds:
+        base = draw(st.lists(st.integers(0, 3), min_size=n, max_size=n))
+        if kind == "str":
+            cols.append(np.array([f"s{v}" for v in base]))
+        elif kind == "int":
+            cols.append(np.array(base) - 2)
+        elif kind == "bool":
+            cols.append(np.array(base) > 1)
+        elif kind == "float":
+            cols.append(np.array(base) / 3)
+        elif kind == "cat":
+            import pandas as pd
+
+            cols.append(pd.Categorical([f"c{v}" for v in base], categories=["c3", "c1", "c0", "c2", "c9"]))
+        else:
+            import pandas as pd
+
+            cols.append(pd.array([f"a{v}" for v in base], dtype="string[pyarrow]"))
+    return n, cols
+
+
+@given(label_columns())
+@SETTINGS
+def test_stratum_codes_number_rows_as_groupby_ngroup(data: tuple[int, list]) -> None:
+    import pandas as pd
+
+    from benchgrid.ml._soak import _stratum_codes
+
+    n, cols = data
+    X = pd.DataFrame({f"c{i}": c for i, c in enumerate(cols)})
+    names = list(X.columns)
+    expected = pd.DataFrame({c: np.asarray(X[c]) for c in names}).groupby(names, sort=False).ngroup()
+    assert _stratum_codes(names if len(names) > 1 else names[0], X, n).tolist() == expected.tolist()
+
+
+@given(label_columns())
+@SETTINGS
+def test_sorted_codes_sort_levels_as_before(data: tuple[int, list]) -> None:
+    import pandas as pd
+
+    from benchgrid.ml._soak import _sorted_codes
+
+    _, cols = data
+    ser = pd.Series(cols[0])
+    if isinstance(ser.dtype, pd.CategoricalDtype):
+        levels = [c for c in ser.cat.categories if (ser == c).any()]
+    else:
+        levels = sorted(pd.unique(ser))
+    got_levels, got_code = _sorted_codes(cols[0])
+    assert [str(v) for v in got_levels] == [str(v) for v in levels]
+    assert got_code.tolist() == [levels.index(v) for v in ser]
+
+
+def test_sorted_codes_of_mixed_types_keep_first_appearance() -> None:
+    from benchgrid.ml._soak import _sorted_codes
+
+    levels, code = _sorted_codes(np.array(["b", 1, "a", 1], dtype=object))
+    assert levels == ["b", 1, "a"] and code.tolist() == [0, 1, 2, 1]

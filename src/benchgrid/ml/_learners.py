@@ -8,7 +8,7 @@ from typing import Any
 from .._errors import InputError
 from ._ids import check_id, check_unique, digest
 
-__all__ = ["check_learners", "algorithm_name", "learner_key", "set_random_state"]
+__all__ = ["check_learners", "algorithm_name", "learner_key", "set_random_state", "random_state_names", "seeded_clone"]
 
 
 def check_learners(learners: Any) -> dict[str, Any]:
@@ -129,16 +129,61 @@ def set_random_state(est: Any, seed: int) -> list[str]:
     >>> set_random_state(est, 7), est.random_state
     (['random_state'], 7)
     """
+    names = random_state_names(est)
+    if names:
+        est.set_params(**{k: int(seed) % 2**32 for k in names})
+    return names
+
+
+def random_state_names(est: Any) -> list[str]:
+    """The parameters :func:`set_random_state` sets: every ``random_state`` that is None.
+
+    Examples
+    --------
+    >>> from sklearn.ensemble import RandomForestRegressor
+    >>> from sklearn.pipeline import make_pipeline
+    >>> random_state_names(make_pipeline(RandomForestRegressor()))
+    ['randomforestregressor__random_state']
+    """
     if not hasattr(est, "get_params"):
         return []
-    names = [
+    return [
         k
         for k, v in est.get_params(deep=True).items()
         if (k == "random_state" or k.endswith("__random_state")) and v is None
     ]
-    if names:
-        est.set_params(**{k: int(seed) % 2**32 for k in names})
-    return names
+
+
+def seeded_clone(est: Any, seed: int, names: list[str]) -> Any:
+    """``clone(est)`` with the parameters ``names`` set to ``seed``: one job's learner.
+
+    The same estimator as ``clone`` then :func:`set_random_state` give, with
+    ``names = random_state_names(est)`` found once per learner instead of
+    once per job (``get_params(deep=True)`` inspects every ``__init__``
+    signature: a tenth of a tiny job). An estimator's own parameters are set
+    as :meth:`sklearn.base.BaseEstimator.set_params` sets them (an
+    attribute); nested ones, or an estimator with its own ``set_params``, go
+    through ``set_params``.
+
+    Examples
+    --------
+    >>> from sklearn.tree import DecisionTreeRegressor
+    >>> tree = DecisionTreeRegressor()
+    >>> seeded_clone(tree, 7, random_state_names(tree)).random_state, tree.random_state
+    (7, None)
+    """
+    from sklearn.base import BaseEstimator, clone
+
+    new = clone(est)
+    if not names:
+        return new
+    value = int(seed) % 2**32
+    if type(new).set_params is BaseEstimator.set_params and not any("__" in k for k in names):
+        for k in names:
+            setattr(new, k, value)
+    else:
+        new.set_params(**{k: value for k in names})
+    return new
 
 
 def describe_learner(est: Any) -> dict[str, Any]:

@@ -29,7 +29,7 @@ import sklearn.base  # noqa: F401
 import sklearn.metrics  # noqa: F401
 
 from ._inputs import read_config, read_learner, read_task, splits_path, write_bytes_atomic
-from ._learners import set_random_state
+from ._learners import random_state_names, seeded_clone
 from ._measures import Measure, resolve, score
 from ._splits import Splits
 from ._task import Task
@@ -109,10 +109,10 @@ def run_in_project(
     splits = _splits(project_dir, params["task_id"], params["task_key"],
                      params.get("resampling_id"))
     train, test = splits.get(int(params["iteration"]) - 1)
-    est = _learner(project_dir, params["learner_id"], params["learner_key"])
+    est, names = _learner(project_dir, params["learner_id"], params["learner_key"])
     want_pred = bool(config.get("save_predictions")) and job_id is not None
     result, pred, fitted = fit_and_score(
-        est, task, train, test, measures, seed, want_predictions=want_pred
+        est, task, train, test, measures, seed, want_predictions=want_pred, seeded_names=names
     )
     if want_pred and pred is not None:
         import io
@@ -137,10 +137,13 @@ def fit_and_score(
     seed: int,
     *,
     want_predictions: bool = False,
+    seeded_names: list[str] | None = None,
 ) -> tuple[dict[str, Any], Any, Any]:
     """Clone, seed, fit on ``train``, predict ``test``, score; time each step.
 
     Returns ``(result, predictions or None, fitted estimator)``.
+    ``seeded_names`` are the learner's :func:`random_state_names`, when the
+    caller has them (a worker finds them once per learner).
 
     Examples
     --------
@@ -153,11 +156,9 @@ def fit_and_score(
     >>> res["mae"], res["n_train"], res["n_test"]
     (1.0, 2, 2)
     """
-    from sklearn.base import clone
-
     reset_peak_mem()
-    est = clone(learner)
-    set_random_state(est, seed)
+    names = seeded_names if seeded_names is not None else random_state_names(learner)
+    est = seeded_clone(learner, seed, names)
     X, y = task.X, task.y
     X_train, X_test = _rows(X, train), _rows(X, test)
     y_train, y_test = y[train], y[test]
@@ -341,8 +342,10 @@ def _splits(project_dir: Path, task_id: str, task_key: str, resampling_id: Any =
 
 
 @functools.lru_cache(maxsize=64)
-def _learner(project_dir: Path, learner_id: str, learner_key: str) -> Any:
-    return read_learner(project_dir / "inputs", learner_id, learner_key)
+def _learner(project_dir: Path, learner_id: str, learner_key: str) -> tuple[Any, list[str]]:
+    """The stored learner and the names of its random_state parameters to seed."""
+    est = read_learner(project_dir / "inputs", learner_id, learner_key)
+    return est, random_state_names(est)
 
 
 def clear_caches() -> None:

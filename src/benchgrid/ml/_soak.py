@@ -469,11 +469,18 @@ def _column(name: str, value: Any, X: Any, n: int) -> np.ndarray | None:
             f"{name} must have one value per row of X ({n}), got shape "
             f"{np.shape(arr)!r}"
         )
-    import pandas as pd
-
-    if pd.isna(pd.Series(arr)).any():
+    if _has_missing(arr):
         raise InputError(f"{name} must have no missing values, got some in {name}")
     return arr  # type: ignore[no-any-return]
+
+
+def _has_missing(arr: Any) -> bool:
+    """Whether any value is missing (NaN, None, NaT, pd.NA), as ``pd.isna`` says."""
+    if isinstance(arr, np.ndarray) and arr.dtype.kind in "iub":
+        return False  # integers and booleans cannot be missing
+    import pandas as pd
+
+    return bool(pd.isna(arr).any())
 
 
 def _codes(values: np.ndarray | None, n: int) -> np.ndarray:
@@ -490,15 +497,17 @@ def _sorted_codes(values: Any) -> tuple[list[Any], np.ndarray]:
 
     ser = pd.Series(values)
     if isinstance(ser.dtype, pd.CategoricalDtype):
-        levels = [c for c in ser.cat.categories if (ser == c).any()]
-    else:
-        levels = list(pd.unique(ser))
-        try:
-            levels = sorted(levels)
-        except TypeError:
-            pass  # mixed types: keep order of first appearance
-    code = pd.Categorical(ser, categories=levels).codes.astype(np.int64)
-    return levels, code
+        used = ser.cat.remove_unused_categories()  # the used levels, in categorical order
+        return list(used.cat.categories), used.cat.codes.to_numpy(np.int64)
+    first_code, first_seen = pd.factorize(ser, sort=False)
+    levels = list(first_seen)
+    try:
+        order = sorted(range(len(levels)), key=levels.__getitem__)
+    except TypeError:
+        return levels, first_code.astype(np.int64)  # mixed types: keep order of first appearance
+    rank = np.empty(len(levels), dtype=np.int64)
+    rank[order] = np.arange(len(levels))
+    return [levels[i] for i in order], rank[first_code]
 
 
 def _subset_codes(values: np.ndarray | None, n: int) -> tuple[list[Any], np.ndarray]:
@@ -519,23 +528,27 @@ def _stratum_codes(stratum: Any, X: Any, n: int) -> np.ndarray:
         and len(stratum) != n
     ):
         names = [stratum] if isinstance(stratum, str) else list(stratum)
-        for c in names:
-            _column("stratum", c, X, n)
-        frame = pd.DataFrame({c: np.asarray(X[c]) for c in names})
+        columns = [_column("stratum", c, X, n) for c in names]
     else:
         arr = np.asarray(stratum, dtype=object) if not hasattr(stratum, "ndim") else stratum
         if arr.ndim == 1:
-            frame = pd.DataFrame({"s": _column("stratum", arr, X, n)})
+            columns = [_column("stratum", arr, X, n)]
         elif arr.ndim == 2 and arr.shape[0] == n:
             frame = pd.DataFrame(np.asarray(arr, dtype=object))
             if frame.isna().any().any():
                 raise InputError("stratum must have no missing values, got some in stratum")
+            columns = [frame[c] for c in frame.columns]
         else:
             raise InputError(
                 f"stratum must have one value (or one row of values) per row of X "
                 f"({n}), got shape {np.shape(arr)!r}"
             )
-    return frame.groupby(list(frame.columns), sort=False).ngroup().to_numpy(np.int64)
+    # each distinct row (combination of values) numbered in order of first appearance
+    code = np.zeros(n, dtype=np.int64)
+    for col in columns:
+        col_code, col_levels = pd.factorize(col, sort=False)
+        code = pd.factorize(code * len(col_levels) + col_code, sort=False)[0]  # stays below n: no overflow
+    return code.astype(np.int64)
 
 
 def _greedy_folds(
@@ -557,12 +570,15 @@ def _greedy_folds(
         g = np.flatnonzero(group_stratum == st)
         g = g[rng.permutation(len(g))]
         g = g[np.argsort(-size[g], kind="stable")]
-        order = rng.permutation(K)
-        load = np.zeros(K, dtype=np.int64)
-        for gi in g:
-            j = order[np.argmin(load[order])]
-            fold_of_group[gi] = j
-            load[j] += size[gi]
+        order = rng.permutation(K).tolist()
+        load = [0] * K
+        sizes = size[g].tolist()
+        chosen = []
+        for n_rows in sizes:  # plain ints: one numpy call per group was most of the time
+            j = min(order, key=load.__getitem__)  # the first of the least loaded, in ``order``
+            chosen.append(j)
+            load[j] += n_rows
+        fold_of_group[g] = chosen
     return fold_of_group[group]  # type: ignore[no-any-return]
 
 
