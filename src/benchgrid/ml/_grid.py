@@ -6,6 +6,7 @@ creates anything, so bad input leaves nothing on disk.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -403,6 +404,7 @@ def _check_meta(meta: dict[str, Any]) -> None:
         )
 
 
+@functools.lru_cache(maxsize=1024)
 def param_name(column: str) -> str:
     """Job parameters are keyword arguments: 'test.subset' is stored as 'test_subset'.
 

@@ -49,6 +49,9 @@ def check_unique(kind: str, ids: Iterable[str]) -> None:
         seen.add(i)
 
 
+_json_str = json.encoder.encode_basestring_ascii
+
+
 def digest(*parts: Any, n_hex: int = 16) -> str:
     """Short sha256 of JSON-able parts or bytes, used as a content key.
 
@@ -61,6 +64,8 @@ def digest(*parts: Any, n_hex: int = 16) -> str:
     for part in parts:
         if isinstance(part, (bytes, bytearray, memoryview)):
             h.update(bytes(part))
+        elif type(part) is str:
+            h.update(_json_str(part).encode())  # what json.dumps gives for a str, without building an encoder
         else:
             h.update(json.dumps(part, sort_keys=True, default=str).encode())
         h.update(b"\x00")
