@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,27 @@ def test_script_without_main_guard_runs_once(tmp_path: Path) -> None:
     assert out.stdout.strip() == "20"
     assert (tmp_path / "ran.txt").read_text() == "ran\n"
     assert _forkserver.supported()
+
+
+def test_create_starts_the_server_for_any_runner_without_preloading_a_users_module(proj_dir: Path) -> None:
+    """Project.create starts the local workers' server (its imports overlap the writing); run() reuses it."""
+    _forkserver._close_all()
+    bg.Project.create(proj_dir, [{"i": i} for i in range(20)], "tests.runners.jobs:echo")
+    servers = [s for s in _forkserver._servers.values() if s.alive]
+    assert len(servers) == 1
+    assert servers[0].preload == _forkserver.BASE_PRELOAD  # the user's module is imported by each worker
+    assert bg.Project.open(proj_dir).run(n_workers=2, progress=False).counts["done"] == 20
+    assert server_for(()) is servers[0]
+
+
+def test_a_server_that_never_forked_is_not_waited_for_when_closed(tmp_path: Path, monkeypatch) -> None:
+    """A process that created a project and ends without running it does not wait for the server's imports."""
+    inside = tmp_path / "importing"
+    (tmp_path / "slow_import.py").write_text(f"open({str(inside)!r}, 'w').close()\nimport time\ntime.sleep(120)\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
+    server = ForkServer(preload=("slow_import",))
+    wait_until(inside.exists, 60, "the server inside its slow import")
+    t0 = time.monotonic()
+    server.close()  # kills it: before, it waited 10 s for the server to read the closed socket, then killed it
+    assert server.proc.returncode == -signal.SIGKILL
+    assert time.monotonic() - t0 < 8

@@ -192,6 +192,9 @@ class Project:
             code_path = [str(Path(p).absolute()) for p in code_path]
         skipped = use_code_path({"code_path": code_path, "settings": {"group_shared": group_shared}})
         load_runner(runner, code_path, skipped)
+        from ..backends import prestart
+
+        prestart(runner)  # local workers' server starts while the job table is written (ML: started above)
         settings = ProjectSettings(
             lease_s=lease_s, max_attempts=max_attempts, lock=lock, lock_lease_s=lock_lease_s,
             group_shared=bool(group_shared), duration_key=duration_key, default_job_s=default_job_s,

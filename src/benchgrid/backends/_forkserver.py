@@ -143,6 +143,7 @@ class ForkServer:
         self._children: dict[int, ForkedProcess] = {}
         self._exited: dict[int, int] = {}
         self._dead = False
+        self._spawned = False  # asked to fork at least once
         self._send_lock = threading.Lock()
         code = "import sys; from benchgrid.backends._forkserver import _serve; _serve(int(sys.argv[1]), sys.argv[2:])"
         try:
@@ -204,6 +205,7 @@ class ForkServer:
         waits for the server's imports; later calls take milliseconds.
         """
         msg = {"argv": list(argv), "env": dict(env or {}), "setsid": bool(new_session)}
+        self._spawned = True
         with self._send_lock:
             try:
                 self._sock.sendall(json.dumps(msg).encode() + b"\n")
@@ -239,12 +241,19 @@ class ForkServer:
                 self._cond.wait(min(left, 0.05) if self._dead else left)
 
     def close(self) -> None:
-        """End the server (its workers run on); waits for it to exit."""
+        """End the server (its workers run on); waits for it to exit.
+
+        A server that never forked (started early by ``Project.create``, in a
+        process that then ends without a local run) is killed at once rather
+        than waited for: it may still be importing, and has nothing to finish.
+        """
         try:
             self._sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
         self._sock.close()
+        if not self._spawned and self.proc.poll() is None:
+            self.proc.kill()
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -427,13 +436,15 @@ def runner_preload(runner: str) -> tuple[str, ...]:
 def prestart(runner: str) -> None:
     """Start the server for ``runner`` now, so that its imports overlap with what the caller does next.
 
-    Called when an ML project is created: its first ``run`` then finds the
-    runner's stack imported. A server nobody uses ends after ``IDLE_S``.
-    Does nothing where fork servers are not used, or for runners it would not
-    preload (a user's module).
+    Called when a project is created: its first ``run`` then finds the
+    worker's modules (and benchgrid's own runner's stack, e.g. scikit-learn
+    for an ML project) imported. A user's runner module is not preloaded
+    (:func:`runner_preload`); each worker imports it. A server nobody uses
+    ends after ``IDLE_S``, or when this process ends. Does nothing where
+    fork servers are not used.
     """
     preload = runner_preload(runner)
-    if supported() and preload:
+    if supported():
         try:
             server_for(preload)
         except OSError:
