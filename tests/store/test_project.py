@@ -58,6 +58,11 @@ def test_seeds_depend_on_the_job_not_the_worker(tmp_path: Path) -> None:
     assert (seeds_a == seeds_b).all()
     assert seeds_a.nunique() == 40
     assert (seeds_a != seeds_c).all()
+    # the documented seed, whether the worker computes it at once or when the runner asks
+    from benchgrid.store import job_seed
+
+    keys = a.jobs().set_index("i")["key"]
+    assert [int(seeds_b[i]) for i in range(40)] == [job_seed(7, keys[i]) for i in range(40)]
 
 
 def test_jobs_added_while_workers_run_are_picked_up(proj_dir: Path) -> None:

@@ -37,6 +37,54 @@ class JobContext:
     worker_id: str
 
 
+class _SeedOnDemand(JobContext):
+    """A :class:`JobContext` whose seed is computed when a runner first asks for it.
+
+    A worker makes one per job; the seed is a sha256 of the project seed and
+    the job's content key, which most runners never read (an ML runner does).
+
+    Examples
+    --------
+    It reads, compares and prints as the :class:`JobContext` it stands for.
+
+    >>> from benchgrid.store import job_seed
+    >>> ctx = _SeedOnDemand(Path("p"), 3, 1, "w", 7, "abc")
+    >>> ctx.seed == job_seed(7, "abc") and ctx == JobContext(Path("p"), 3, 1, ctx.seed, "w")
+    True
+    >>> repr(ctx) == repr(JobContext(Path("p"), 3, 1, ctx.seed, "w"))
+    True
+    """
+
+    def __init__(self, project_dir: Path, job_id: int, attempt: int, worker_id: str, random_state: int, key: str):
+        for name, value in (("project_dir", project_dir), ("job_id", job_id), ("attempt", attempt),
+                            ("worker_id", worker_id), ("_seed_of", (random_state, key))):  # fmt: skip
+            object.__setattr__(self, name, value)
+
+    @property  # type: ignore[override]  # read-only here: the dataclass field is computed on demand
+    def seed(self) -> int:
+        value = self.__dict__.get("_seed")
+        if value is None:
+            from ..store import job_seed
+
+            value = job_seed(*self.__dict__["_seed_of"])
+            object.__setattr__(self, "_seed", value)
+        return int(value)
+
+    def _as_context(self) -> JobContext:
+        return JobContext(self.project_dir, self.job_id, self.attempt, self.seed, self.worker_id)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, JobContext):
+            return self._as_context() == (other._as_context() if isinstance(other, _SeedOnDemand) else other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._as_context())
+
+    def __repr__(self) -> str:
+        return repr(self._as_context())
+
+
 _CURRENT: contextvars.ContextVar[JobContext] = contextvars.ContextVar("benchgrid_job")
 
 

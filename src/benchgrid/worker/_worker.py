@@ -24,14 +24,13 @@ import sys
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence, cast
 
 from .._errors import DiskFull, InputError, is_disk_full
 from .._exitcodes import EXIT_DISK_FULL, EXIT_WORKER_RESTART
 from ..store import check_project_files
-from ..store import job_seed
 from ..store import Layout, read_project_json
 from ..store import fault_point
 from ..store import MEM_CLASSES_GB, N_LANES, lane_above
@@ -45,7 +44,7 @@ from ._memory import budget_gb, oom_evidence, oom_watch, rss_gb
 from ..store import make_dir, open_file, open_nofollow
 from ..store import check_project
 from ._code_path import use_code_path
-from ._context import JobContext, reset_current_job, set_current_job
+from ._context import _SeedOnDemand, reset_current_job, set_current_job
 from ._durations import DurationModel
 from ._procs import become_group_leader, kill_job_processes
 
@@ -143,11 +142,13 @@ class _Revoked(Exception):
     pass
 
 
-@dataclass
 class _Running:
-    claim: Claim
-    params: dict[str, Any]
-    t0: float = field(default_factory=time.time)
+    """The job this worker runs now (the watchdog reads it to time it out)."""
+
+    __slots__ = ("claim", "params", "t0")
+
+    def __init__(self, claim: Claim, params: dict[str, Any]) -> None:
+        self.claim, self.params, self.t0 = claim, params, time.time()
 
 
 class Worker:
@@ -210,6 +211,7 @@ class Worker:
         check_project(self.root, trust_owner=trust_owner)  # before any of its code is loaded
         self.info = read_project_json(self.root)
         self.settings: dict[str, Any] = self.info["settings"]
+        self._random_state = int(self.info["random_state"])
         if max_jobs is not None and max_jobs < 1:
             raise InputError(f"max_jobs must be >= 1, got {max_jobs!r}")
         if max_batch < 1:
@@ -563,7 +565,7 @@ class Worker:
 
     # -- running one job -----------------------------------------------------------
     def _run_one(self, claim: Claim, row: dict[str, Any]) -> None:
-        ctx = JobContext(self.root, claim.job_id, claim.attempt, job_seed(self.info["random_state"], row["key"]), self.worker_id)
+        ctx = _SeedOnDemand(self.root, claim.job_id, claim.attempt, self.worker_id, self._random_state, row["key"])
         self._running = _Running(claim, row["params"])
         t0 = self._running.t0
         token = set_current_job(ctx)
