@@ -56,9 +56,9 @@ class _SeedOnDemand(JobContext):
     """
 
     def __init__(self, project_dir: Path, job_id: int, attempt: int, worker_id: str, random_state: int, key: str):
-        for name, value in (("project_dir", project_dir), ("job_id", job_id), ("attempt", attempt),
-                            ("worker_id", worker_id), ("_seed_of", (random_state, key))):  # fmt: skip
-            object.__setattr__(self, name, value)
+        # frozen: the attributes go straight into the instance's dict (one per job, so the cheapest way)
+        self.__dict__.update(project_dir=project_dir, job_id=job_id, attempt=attempt, worker_id=worker_id,
+                             _seed_of=(random_state, key))  # fmt: skip
 
     @property  # type: ignore[override]  # read-only here: the dataclass field is computed on demand
     def seed(self) -> int:
