@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .._errors import BenchgridError
 
@@ -53,7 +54,16 @@ class _SeedOnDemand(JobContext):
     True
     >>> repr(ctx) == repr(JobContext(Path("p"), 3, 1, ctx.seed, "w"))
     True
+    >>> import dataclasses
+    >>> other = dataclasses.replace(ctx, attempt=2)   # a plain JobContext with the same seed
+    >>> type(other).__name__, other.attempt, other.seed == ctx.seed
+    ('JobContext', 2, True)
     """
+
+    def __new__(cls, *args: Any, **fields: Any) -> Any:
+        if "seed" in fields:  # dataclasses.replace() passes every field by name: a plain JobContext
+            return JobContext(*args, **fields)
+        return super().__new__(cls)
 
     def __init__(self, project_dir: Path, job_id: int, attempt: int, worker_id: str, random_state: int, key: str):
         # frozen: the attributes go straight into the instance's dict (one per job, so the cheapest way)
