@@ -89,34 +89,27 @@ def _plain_dtype(dtype: np.dtype) -> bool:
     return dtype.kind in "iub" or dtype == np.float64
 
 
-def _mse(y, p):
+def _error(y: Any, p: Any, sklearn_name: str, per_output: Callable[[np.ndarray], np.ndarray]) -> float:
+    """One regression error: ``per_output(y - p)`` averaged, as sklearn does; sklearn's own when not plain."""
     plain = _plain_columns(y, p)
     if plain is None:
-        from sklearn.metrics import mean_squared_error
+        import sklearn.metrics
 
-        return mean_squared_error(y, p)
+        return float(getattr(sklearn.metrics, sklearn_name)(y, p))
     y64, p64 = plain
-    return float(np.average(np.average((y64 - p64) ** 2, axis=0)))
+    return float(np.average(per_output(y64 - p64)))  # |y - p| and (y - p)**2 equal |p - y| and (p - y)**2 exactly
+
+
+def _mse(y, p):
+    return _error(y, p, "mean_squared_error", lambda d: np.average(d**2, axis=0))
 
 
 def _rmse(y, p):
-    plain = _plain_columns(y, p)
-    if plain is None:
-        from sklearn.metrics import root_mean_squared_error
-
-        return root_mean_squared_error(y, p)
-    y64, p64 = plain
-    return float(np.average(np.sqrt(np.average((y64 - p64) ** 2, axis=0))))
+    return _error(y, p, "root_mean_squared_error", lambda d: np.sqrt(np.average(d**2, axis=0)))
 
 
 def _mae(y, p):
-    plain = _plain_columns(y, p)
-    if plain is None:
-        from sklearn.metrics import mean_absolute_error
-
-        return mean_absolute_error(y, p)
-    y64, p64 = plain
-    return float(np.average(np.average(np.abs(p64 - y64), axis=0)))
+    return _error(y, p, "mean_absolute_error", lambda d: np.average(np.abs(d), axis=0))
 
 
 def _accuracy(y, p):
