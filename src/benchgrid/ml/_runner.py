@@ -31,6 +31,7 @@ import sklearn.metrics  # noqa: F401
 from ._inputs import read_config, read_learner, read_task, splits_path, write_bytes_atomic
 from ._learners import random_state_names, seeded_clone
 from ._measures import Measure, resolve, score
+from ._native import native_rows, takes_native
 from ._splits import Splits
 from ._task import Task
 
@@ -112,7 +113,8 @@ def run_in_project(
     est, names = _learner(project_dir, params["learner_id"], params["learner_key"])
     want_pred = bool(config.get("save_predictions")) and job_id is not None
     result, pred, fitted = fit_and_score(
-        est, task, train, test, measures, seed, want_predictions=want_pred, seeded_names=names
+        est, task, train, test, measures, seed, want_predictions=want_pred, seeded_names=names,
+        native=not config.get("save_models"),  # a kept model knows its feature names
     )
     if want_pred and pred is not None:
         import io
@@ -138,12 +140,17 @@ def fit_and_score(
     *,
     want_predictions: bool = False,
     seeded_names: list[str] | None = None,
+    native: bool = True,
 ) -> tuple[dict[str, Any], Any, Any]:
     """Clone, seed, fit on ``train``, predict ``test``, score; time each step.
 
     Returns ``(result, predictions or None, fitted estimator)``.
     ``seeded_names`` are the learner's :func:`random_state_names`, when the
-    caller has them (a worker finds them once per learner).
+    caller has them (a worker finds them once per learner). With ``native``,
+    a learner of :data:`~benchgrid.ml._native.NATIVE_CLASSES` gets the task's
+    float64 array instead of its DataFrame when that gives the same results
+    (see :mod:`benchgrid.ml._native`); ``native=False`` always passes the
+    DataFrame (for a model that is kept, so it knows its feature names).
 
     Examples
     --------
@@ -160,7 +167,11 @@ def fit_and_score(
     names = seeded_names if seeded_names is not None else random_state_names(learner)
     est = seeded_clone(learner, seed, names)
     X, y = task.X, task.y
-    X_train, X_test = _rows(X, train), _rows(X, test)
+    A = task.native_X if native and takes_native(est) else None
+    if A is not None:
+        X_train, X_test = native_rows(A, train), native_rows(A, test)
+    else:
+        X_train, X_test = _rows(X, train), _rows(X, test)
     y_train, y_test = y[train], y[test]
 
     with warnings.catch_warnings(record=True) as caught:

@@ -8,6 +8,7 @@ import numpy as np
 
 from .._errors import InputError
 from ._ids import check_id, digest
+from ._native import native_array
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -17,6 +18,8 @@ __all__ = ["Task", "ROLES", "TASK_TYPES"]
 #: Column roles a task may give, as in mlr3 (``fold`` is a user-given fold id).
 ROLES = ("subset", "stratum", "group", "fold")
 TASK_TYPES = ("regression", "classification")
+
+_UNSET = object()  # native_X not computed yet (None means: no native array)
 
 
 class Task:
@@ -99,6 +102,7 @@ class Task:
         self._key: str | None = None
         self._X: Any = None
         self._y: np.ndarray | None = None
+        self._native: Any = _UNSET
 
     @classmethod
     def _restore(cls, data: pd.DataFrame, info: dict[str, Any], task_id: str, key: str) -> Task:
@@ -115,7 +119,7 @@ class Task:
         self.task_type = info["task_type"]
         self.from_arrays = bool(info["from_arrays"])
         self.id = task_id
-        self._key, self._X, self._y = key, None, None
+        self._key, self._X, self._y, self._native = key, None, None, _UNSET
         return self
 
     # -- views a learner and a splitter use ---------------------------------
@@ -131,6 +135,13 @@ class Task:
             X = self.data[self.features]
             self._X = X.to_numpy() if self.from_arrays else X
         return self._X
+
+    @property
+    def native_X(self) -> np.ndarray | None:
+        """X as the float64 array scikit-learn would make of it, or None (see :mod:`._native`)."""
+        if self._native is _UNSET:
+            self._native = native_array(self.X)
+        return self._native  # type: ignore[no-any-return]
 
     @property
     def y(self) -> np.ndarray:
