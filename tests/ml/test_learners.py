@@ -106,17 +106,56 @@ class OwnSetParams(DummyRegressor):
         OwnSetParams,
     ],
 )
-def test_seeded_clone_gives_what_clone_and_set_random_state_give(make):
+@pytest.mark.parametrize("how", ["seeded_clone", "JobLearner"])
+def test_seeded_clone_gives_what_clone_and_set_random_state_give(make, how):
     from sklearn.base import clone
 
-    from benchgrid.ml._learners import random_state_names, seeded_clone
+    from benchgrid.ml._learners import JobLearner, random_state_names, seeded_clone
 
     learner = make()
     expected = clone(learner)
     set_random_state(expected, 2**33 + 5)
-    got = seeded_clone(learner, 2**33 + 5, random_state_names(learner))
+    if how == "seeded_clone":
+        got = seeded_clone(learner, 2**33 + 5, random_state_names(learner))
+    else:
+        job_learner = JobLearner(learner)
+        first = job_learner(1)
+        got = job_learner(2**33 + 5)
+        assert got is not first  # each job its own
     assert type(got) is type(expected) and got is not learner
     assert repr(got.get_params(deep=True)) == repr(expected.get_params(deep=True))
     assert repr(learner.get_params(deep=True)) == repr(make().get_params(deep=True))  # the learner is untouched
+    assert vars(got).keys() == vars(expected).keys()  # nothing fitted, nothing extra
     if isinstance(learner, OwnSetParams):
         assert got.calls == 1  # its own set_params was used
+
+
+def test_job_learner_copies_a_known_estimator_and_clones_any_other():
+    from benchgrid.ml._learners import JobLearner
+
+    fitted = RandomForestRegressor(n_estimators=2).fit([[0.0], [1.0]], [0.0, 1.0])
+    make = JobLearner(fitted)
+    assert make.checked and not hasattr(make(3), "estimators_")  # a clean clone, as clone() gives
+    assert make(3).n_estimators == 2 and make(3) is not make(3)
+    other = JobLearner(OwnSetParams())
+    assert not other.checked  # a subclass: scikit-learn checks it in every fit
+    assert JobLearner(make_pipeline(StandardScaler(), DummyRegressor())).checked is False
+
+
+def test_a_learner_with_bad_parameters_fails_with_scikit_learns_message():
+    """Parameters checked once: a bad one is not skipped, each job fails with sklearn's own error."""
+    import numpy as np
+    import pandas as pd
+
+    import benchgrid as bg
+    from benchgrid.ml._learners import JobLearner
+    from benchgrid.ml._measures import resolve
+    from benchgrid.ml._runner import fit_and_score
+    from sklearn.tree import DecisionTreeRegressor
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    task = bg.Task(pd.DataFrame({"x": np.arange(10.0), "y": np.arange(10.0)}), target="y")
+    make = JobLearner(DecisionTreeRegressor(max_depth=-1))
+    assert not make.checked
+    with pytest.raises(InvalidParameterError, match="'max_depth' parameter of DecisionTreeRegressor"):
+        fit_and_score(make, task, np.arange(6), np.arange(6, 10), resolve(["mae"]), seed=1)

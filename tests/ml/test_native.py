@@ -1,4 +1,4 @@
-"""Known estimators get the task's float array: the same predictions, scores and warnings bit for bit."""
+"""Known estimators get the task's float array, a copied clone and one parameter check: the same bits."""
 
 import importlib
 import pickle
@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn
 from sklearn.base import is_classifier
 from sklearn.compose import ColumnTransformer
 from sklearn.model_selection import KFold
@@ -16,6 +17,7 @@ from sklearn.tree import DecisionTreeRegressor
 
 import benchgrid as bg
 from benchgrid.ml._grid import build_ml_project
+from benchgrid.ml._learners import JobLearner
 from benchgrid.ml._measures import resolve
 from benchgrid.ml._native import NATIVE_CLASSES, native_array, native_rows, takes_native
 from benchgrid.ml._runner import fit_and_score, run_in_project
@@ -30,7 +32,7 @@ def _estimator(module, name):
     params = est.get_params()
     est.set_params(**{k: v for k, v in SMALL.items() if k in params})
     if "random_state" in params:
-        est.set_params(random_state=3)
+        est.set_params(random_state=3)  # what JobLearner(est)(3) sets when it is None
     return est
 
 
@@ -43,10 +45,11 @@ def _frames(rng, n=90):
     return {"one": one, "three": three, "two_blocks": two_blocks}
 
 
-def _fit_predict(est, X_train, y_train, X_test):
+def _fit_predict(est, X_train, y_train, X_test, skip_checks=False):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fitted = est.fit(X_train, y_train)
+        with sklearn.config_context(skip_parameter_validation=skip_checks):
+            fitted = est.fit(X_train, y_train)
         out = [fitted.predict(X_test)]
         if hasattr(fitted, "predict_proba"):
             out.append(fitted.predict_proba(X_test))
@@ -70,8 +73,11 @@ def test_array_and_frame_give_the_same_bits(module, name):
         A = native_array(X)
         assert A is not None, label
         frame_out, frame_warn = _fit_predict(_estimator(module, name), X.iloc[train], y[train], X.iloc[test])
-        array_out, array_warn = _fit_predict(_estimator(module, name), native_rows(A, train), y[train],
-                                             native_rows(A, test))  # fmt: skip
+        # what a worker does: a copy of a clean clone, checked once, fitted on the array
+        make = JobLearner(_estimator(module, name))
+        assert make.checked
+        array_out, array_warn = _fit_predict(make(3), native_rows(A, train), y[train], native_rows(A, test),
+                                             skip_checks=True)  # fmt: skip
         assert len(frame_out) == len(array_out)
         for f, a in zip(frame_out, array_out):
             assert f.dtype == a.dtype and np.array_equal(f, a), (name, label)

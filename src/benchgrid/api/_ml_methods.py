@@ -263,7 +263,7 @@ class MLMethods:
             lambda j: _runner._task(root, j["task_id"], j["task_key"]),
             lambda j: _runner._splits(root, j["task_id"], j["task_key"],
                                       _rid(j.get("resampling_id"))),
-            lambda j: _runner._learner(root, j["learner_id"], j["learner_key"])[0],
+            lambda j: _runner._learner(root, j["learner_id"], j["learner_key"]).est,
             measures,
             seed,
             sample,

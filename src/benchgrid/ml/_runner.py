@@ -29,7 +29,7 @@ import sklearn.base  # noqa: F401
 import sklearn.metrics  # noqa: F401
 
 from ._inputs import read_config, read_learner, read_task, splits_path, write_bytes_atomic
-from ._learners import random_state_names, seeded_clone
+from ._learners import JobLearner
 from ._measures import Measure, resolve, score
 from ._native import native_rows, takes_native
 from ._splits import Splits
@@ -110,10 +110,10 @@ def run_in_project(
     splits = _splits(project_dir, params["task_id"], params["task_key"],
                      params.get("resampling_id"))
     train, test = splits.get(int(params["iteration"]) - 1)
-    est, names = _learner(project_dir, params["learner_id"], params["learner_key"])
+    make = _learner(project_dir, params["learner_id"], params["learner_key"])
     want_pred = bool(config.get("save_predictions")) and job_id is not None
     result, pred, fitted = fit_and_score(
-        est, task, train, test, measures, seed, want_predictions=want_pred, seeded_names=names,
+        make, task, train, test, measures, seed, want_predictions=want_pred,
         native=not config.get("save_models"),  # a kept model knows its feature names
     )
     if want_pred and pred is not None:
@@ -131,7 +131,7 @@ def run_in_project(
 
 
 def fit_and_score(
-    learner: Any,
+    learner: Any | JobLearner,
     task: Task,
     train: np.ndarray,
     test: np.ndarray,
@@ -139,14 +139,13 @@ def fit_and_score(
     seed: int,
     *,
     want_predictions: bool = False,
-    seeded_names: list[str] | None = None,
     native: bool = True,
 ) -> tuple[dict[str, Any], Any, Any]:
     """Clone, seed, fit on ``train``, predict ``test``, score; time each step.
 
     Returns ``(result, predictions or None, fitted estimator)``.
-    ``seeded_names`` are the learner's :func:`random_state_names`, when the
-    caller has them (a worker finds them once per learner). With ``native``,
+    ``learner`` is an estimator or, in a worker, the :class:`JobLearner` of
+    one (made once per learner: it clones and checks parameters for less). With ``native``,
     a learner of :data:`~benchgrid.ml._native.NATIVE_CLASSES` gets the task's
     float64 array instead of its DataFrame when that gives the same results
     (see :mod:`benchgrid.ml._native`); ``native=False`` always passes the
@@ -164,8 +163,8 @@ def fit_and_score(
     (1.0, 2, 2)
     """
     reset_peak_mem()
-    names = seeded_names if seeded_names is not None else random_state_names(learner)
-    est = seeded_clone(learner, seed, names)
+    make = learner if isinstance(learner, JobLearner) else JobLearner(learner)
+    est = make(seed)
     X, y = task.X, task.y
     A = task.native_X if native and takes_native(est) else None
     if A is not None:
@@ -177,7 +176,11 @@ def fit_and_score(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")  # count every warning the job raises, not the first
         t0 = time.perf_counter()
-        est.fit(X_train, y_train)
+        if make.checked:  # its parameters passed scikit-learn's check once: skip it per job
+            with _skip_parameter_validation():
+                est.fit(X_train, y_train)
+        else:
+            est.fit(X_train, y_train)
         t1 = time.perf_counter()
         y_pred = est.predict(X_test)
         proba, proba_error = None, None
@@ -237,6 +240,12 @@ def _warning_text(caught: list[warnings.WarningMessage], n_max: int = 5) -> str 
         return None
     more = len(lines) - n_max
     return "\n".join(lines[:n_max] + ([f"... and {more} more"] if more > 0 else []))
+
+
+def _skip_parameter_validation() -> Any:
+    import sklearn
+
+    return sklearn.config_context(skip_parameter_validation=True)
 
 
 def _rows(X: Any, idx: np.ndarray) -> Any:
@@ -353,10 +362,9 @@ def _splits(project_dir: Path, task_id: str, task_key: str, resampling_id: Any =
 
 
 @functools.lru_cache(maxsize=64)
-def _learner(project_dir: Path, learner_id: str, learner_key: str) -> tuple[Any, list[str]]:
-    """The stored learner and the names of its random_state parameters to seed."""
-    est = read_learner(project_dir / "inputs", learner_id, learner_key)
-    return est, random_state_names(est)
+def _learner(project_dir: Path, learner_id: str, learner_key: str) -> JobLearner:
+    """What makes each job's learner from the stored one."""
+    return JobLearner(read_learner(project_dir / "inputs", learner_id, learner_key))
 
 
 def clear_caches() -> None:
