@@ -89,6 +89,21 @@ def test_roundtrip(tmp_path, task):
     assert [p.name for p in path.parent.iterdir()] == ["t.npz"]  # no temp file left
 
 
+def test_a_compressed_file_of_an_earlier_version_loads_the_same(tmp_path, task):
+    import io
+    import json
+
+    s = compute_splits(bg.SOAK(folds=3, random_state=0), task, "t")
+    buf = io.BytesIO()  # what versions up to 0.1 wrote
+    np.savez_compressed(buf, train=s.train, train_ptr=s.train_ptr, test=s.test, test_ptr=s.test_ptr,
+                        meta=np.array(json.dumps(s.meta)))  # fmt: skip
+    (tmp_path / "old.npz").write_bytes(buf.getvalue())
+    back = Splits.load(tmp_path / "old.npz")
+    assert back.meta == s.meta and len(back) == len(s)
+    for a, b in zip((s.train, s.train_ptr, s.test, s.test_ptr), (back.train, back.train_ptr, back.test, back.test_ptr)):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
 @pytest.mark.parametrize(
     "cv, match",
     [
