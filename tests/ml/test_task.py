@@ -80,3 +80,16 @@ def test_error_pickles(reg_df):
         bg.Task(reg_df, target="nope")
     again = pickle.loads(pickle.dumps(info.value))
     assert str(again) == str(info.value)
+
+
+@pytest.mark.parametrize("features", [["x"], ["z", "x"], ["kind", "x", "z"]])
+def test_X_is_the_frame_of_the_feature_columns(features):
+    """Task.X is built with take (faster); it must be exactly data[features]."""
+    import pandas as pd
+
+    df = pd.DataFrame({"y": np.arange(8.0), "x": np.arange(8.0) * 2, "kind": pd.Categorical(list("abababab")),
+                       "z": np.arange(8)})  # fmt: skip
+    t = bg.Task(df, target="y", features=features)
+    want = t.data[features]
+    pd.testing.assert_frame_equal(t.X, want, check_exact=True)
+    assert list(t.X.columns) == features and t.X.columns.dtype == want.columns.dtype
