@@ -137,6 +137,8 @@ def test_job_learner_copies_a_known_estimator_and_clones_any_other():
     make = JobLearner(fitted)
     assert make.checked and not hasattr(make(3), "estimators_")  # a clean clone, as clone() gives
     assert make(3).n_estimators == 2 and make(3) is not make(3)
+    make(4).fit([[0.0], [1.0]], [0.0, 1.0])  # a job's fit leaves the clean clone clean
+    assert not hasattr(make(5), "estimators_")
     other = JobLearner(OwnSetParams())
     assert not other.checked  # a subclass: scikit-learn checks it in every fit
     assert JobLearner(make_pipeline(StandardScaler(), DummyRegressor())).checked is False

@@ -13,7 +13,10 @@ learner the array itself when nothing else can differ:
   ``ColumnTransformer``, no ``HistGradientBoosting*``, which reads
   categorical dtypes);
 - every feature column is ``float64`` and named by a string, so
-  ``np.asarray(X)`` is the float64 array scikit-learn would build itself;
+  ``np.asarray(X)`` is the float64 array scikit-learn would build itself,
+  and the columns are one block of memory, so that array is a view and a
+  worker's cache of the task holds no second copy (a task read from
+  Parquet is one block);
 - the rows are taken in the memory order ``np.asarray(X.iloc[rows])`` has
   (Fortran order), so even BLAS sums run in the same order.
 
@@ -80,7 +83,7 @@ def native_array(X: Any) -> np.ndarray | None:
     """The float64 array scikit-learn would build from DataFrame ``X``, or None if it might differ.
 
     None unless every column is ``float64`` with a string name and the array
-    is in Fortran order (as pandas gives it).
+    is a view of the frame's one block, in Fortran order (as pandas gives it).
     """
     import pandas as pd
 
@@ -93,9 +96,16 @@ def native_array(X: Any) -> np.ndarray | None:
     out = np.asarray(X)
     if out.dtype != np.float64 or out.ndim != 2 or not out.flags.f_contiguous:
         return None
+    if not np.shares_memory(out, np.asarray(X)):  # a copy each time: the frame holds several blocks
+        return None  # keeping a copy per task would double a worker's memory; sklearn copies per job
     return out
 
 
 def native_rows(A: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """``np.asarray(X.iloc[rows])`` from ``A = native_array(X)``: the same values in the same order."""
-    return np.asfortranarray(A[rows])
+    """``np.asarray(X.iloc[rows])`` from ``A = native_array(X)``: the same values in the same order.
+
+    One copy, made in Fortran order as pandas makes it.
+    """
+    out = np.empty((len(rows), A.shape[1]), dtype=A.dtype, order="F")
+    np.take(A, rows, axis=0, out=out)
+    return out
