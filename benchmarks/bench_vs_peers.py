@@ -21,6 +21,10 @@ Contenders (2 workers each where there are workers):
 - ``joblib``: ``Parallel(n_jobs=2)`` over the same splits (loky workers);
 - ``loop``: a plain loop in one process;
 - ``cross_validate``: ``cross_validate(n_jobs=2)`` per (task, learner) (ML only);
+- ``loop-arrays`` / ``joblib-arrays``: the loop and joblib given ``X.to_numpy()``
+  instead of the DataFrame (ML only). benchgrid hands known estimators the
+  float array itself (``benchgrid.ml._native``); these show what the same
+  change is worth to a user who makes it by hand.
 - ``dask``: ``LocalCluster(n_workers=2, threads_per_worker=1)`` + ``client.map``
   (skipped with "not installed" if dask.distributed is missing).
 
@@ -50,7 +54,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-ML_CONTENDERS = ("benchgrid", "joblib", "loop", "cross_validate", "dask")
+ML_CONTENDERS = ("benchgrid", "joblib", "loop", "cross_validate", "dask", "loop-arrays", "joblib-arrays")
 NOOP_CONTENDERS = ("benchgrid", "joblib", "loop", "dask")
 WORKLOADS = {"ml3k": 84, "ml30k": 840, "noop100k": 100_000}
 N_ROWS = 150
@@ -65,8 +69,9 @@ def fit_score(learner: Any, X: Any, y: Any, train: Any, test: Any, seed: int) ->
     est = clone(learner)
     if "random_state" in est.get_params():
         est.set_params(random_state=seed)
-    est.fit(X.iloc[train], y[train])
-    pred = est.predict(X.iloc[test])
+    rows = X.iloc if hasattr(X, "iloc") else X
+    est.fit(rows[train], y[train])
+    pred = est.predict(rows[test])
     return float(root_mean_squared_error(y[test], pred)), float(mean_absolute_error(y[test], pred))
 
 
@@ -90,14 +95,19 @@ def ml_grid(n_tasks: int) -> dict[str, Any]:
     return grid
 
 
-def split_jobs(grid: dict[str, Any]) -> list[tuple[dict[str, Any], Any, Any, Any, Any, Any, int]]:
-    """Every (task, learner, split) as (description, learner, X, y, train, test, seed), splitting as a user would."""
+def split_jobs(
+    grid: dict[str, Any], arrays: bool = False
+) -> list[tuple[dict[str, Any], Any, Any, Any, Any, Any, int]]:
+    """Every (task, learner, split) as (description, learner, X, y, train, test, seed), splitting as a user would.
+
+    ``arrays``: X as ``X.to_numpy()`` (the rows are then taken with ``X[rows]``).
+    """
     from benchgrid.ml._splits import compute_splits
 
     jobs = []
     for tid, task in grid["tasks"].items():
         splits = compute_splits(grid["cv"], task, tid)
-        X, y = task.X, task.y
+        X, y = (task.X.to_numpy() if arrays else task.X), task.y
         for lid, learner in grid["learners"].items():
             for i, meta in enumerate(splits.meta):
                 train, test = splits.get(i)
@@ -132,13 +142,13 @@ def trial_ml(contender: str, n_tasks: int, folder: Path) -> dict[str, Any]:
         t3 = time.perf_counter()
         phases = {"create_s": t1 - t0, "run_s": t2 - t1, "results_s": t3 - t2, **_spans(df, t_run, t_ret)}
         assert (df["state"] == "done").all(), df["state"].value_counts()
-    elif contender == "loop":
-        jobs = split_jobs(grid)
+    elif contender in ("loop", "loop-arrays"):
+        jobs = split_jobs(grid, arrays=contender.endswith("arrays"))
         df = frame([j[0] for j in jobs], [fit_score(*j[1:]) for j in jobs])
-    elif contender == "joblib":
+    elif contender in ("joblib", "joblib-arrays"):
         from joblib import Parallel, delayed
 
-        jobs = split_jobs(grid)
+        jobs = split_jobs(grid, arrays=contender.endswith("arrays"))
         scores = Parallel(n_jobs=2)(delayed(fit_score)(*j[1:]) for j in jobs)
         df = frame([j[0] for j in jobs], scores)
     elif contender == "cross_validate":
@@ -232,7 +242,7 @@ def _cpu_after(contender: str, wall_s: float) -> float:
             _forkserver._close_all()
         except (ImportError, AttributeError):
             pass  # an older benchgrid without a fork server: its workers were children, already reaped
-    elif contender in ("joblib", "cross_validate"):
+    elif contender in ("joblib", "joblib-arrays", "cross_validate"):
         from joblib.externals.loky import get_reusable_executor
 
         get_reusable_executor().shutdown(wait=True)

@@ -347,19 +347,27 @@ class SOAK(BaseCrossValidator):
 
         out: list[tuple[np.ndarray, np.ndarray, Meta]] = []
         dropped: list[Meta] = []
+        # row masks computed once (a task of 150 rows spends its time in numpy calls, not in rows)
+        in_sub = [sub == s for s in range(len(levels))]
+        in_fold = [fold_code == f for f in range(K)]
+        shape = (int(group.max()) + 1, int(strat.max()) + 1) if n else (0, 0)
         for ts in chosen:
             for f in range(K):
-                in_fold = fold_code == f
+                not_fold = ~in_fold[f]
                 for s in range(len(levels)):
-                    test = np.flatnonzero(in_fold & (sub == s))
+                    test = np.flatnonzero(in_fold[f] & in_sub[s])
                     if len(test) == 0:
                         continue
-                    in_ts = {"same": sub == s, "other": sub != s, "all": np.ones(n, bool)}[ts]
-                    base = np.flatnonzero(in_ts & ~in_fold)
+                    if ts == "same":
+                        base = np.flatnonzero(in_sub[s] & not_fold)
+                    elif ts == "other":
+                        base = np.flatnonzero(~in_sub[s] & not_fold)
+                    else:
+                        base = np.flatnonzero(not_fold)
                     max_size = int(theory[ts][s])
                     n_list = self._sizes(max_size, [int(theory[t][s]) for t in chosen])
                     for seed in range(1, self.seeds + 1):
-                        keep = _nested_groups(base, group, strat, max_size, n_list, rng)
+                        keep = _nested_groups(base, group, strat, max_size, n_list, rng, shape)
                         for n_groups, train in zip(n_list, keep):
                             meta = {
                                 "test.subset": _scalar(levels[s]),
@@ -589,17 +597,18 @@ def _nested_groups(
     max_size: int,
     n_list: list[int],
     rng: np.random.RandomState,
+    shape: tuple[int, int] | None = None,
 ) -> list[np.ndarray]:
     """Train rows for each size in n_list; smaller sets nest in larger ones.
 
     The distinct (group, stratum) pairs of ``base`` are shuffled; the k-th of
     the L pairs of a stratum gets value max_size*k/L, and size n keeps the
     groups of pairs with value <= n (compared in integers: exact).
+    ``shape`` is (number of groups, number of strata), when the caller knows it.
     """
     if len(base) == 0:
         return [base for _ in n_list]
-    n_strata = int(strat.max()) + 1
-    n_groups_all = int(group.max()) + 1
+    n_groups_all, n_strata = shape if shape is not None else (int(group.max()) + 1, int(strat.max()) + 1)
     # distinct pairs by marking (np.unique hashes and sorts: slow on 1e5 rows)
     seen = np.zeros(n_groups_all * n_strata, dtype=bool)
     seen[group[base] * n_strata + strat[base]] = True
@@ -607,12 +616,18 @@ def _nested_groups(
     pairs = pairs[rng.permutation(len(pairs))]
     pair_stratum = pairs % n_strata
     order = np.argsort(pair_stratum, kind="stable")
-    k = np.empty(len(pairs), dtype=np.int64)
-    L = np.empty(len(pairs), dtype=np.int64)
+    n_pairs = len(pairs)
     sorted_st = pair_stratum[order]
-    starts = np.flatnonzero(np.r_[True, sorted_st[1:] != sorted_st[:-1]])
-    counts = np.diff(np.r_[starts, len(pairs)])
-    k[order] = np.arange(len(pairs)) - np.repeat(starts, counts) + 1
+    first = np.empty(n_pairs, dtype=bool)  # where each stratum's run starts in sorted order
+    first[0] = True
+    np.not_equal(sorted_st[1:], sorted_st[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    counts = np.empty(len(starts), dtype=np.int64)
+    counts[:-1] = starts[1:] - starts[:-1]
+    counts[-1] = n_pairs - starts[-1]
+    k = np.empty(n_pairs, dtype=np.int64)
+    L = np.empty(n_pairs, dtype=np.int64)
+    k[order] = np.arange(n_pairs) - np.repeat(starts, counts) + 1
     L[order] = np.repeat(counts, counts)
     out = []
     for n_groups in n_list:
