@@ -182,3 +182,45 @@ def test_workers_that_end_during_a_slow_log_read_are_not_replaced(proj_dir: Path
     assert started == ["local0", "local1"]  # no replacement for a worker that ended cleanly
     assert sup.exit_code() == EXIT_OK
     assert proj.status().counts["done"] == 4
+
+
+def test_a_clean_worker_end_with_nothing_waiting_counts_no_job(proj_dir: Path) -> None:
+    """A count is a pass over every job: a worker that ends while the others still run and nothing
+    waits is not worth one (a big project with many workers would count once per worker's end).
+    When a job does wait (put back by a worker that died), the supervisor counts and replaces."""
+    from benchgrid.backends.local import _spawn
+    from benchgrid.store._state import ProjectState
+
+    markers = proj_dir.parent / "markers"
+    markers.mkdir()
+    # job 0 runs long; the others are quick: one worker ends cleanly while the other still runs job 0
+    jobs = [{"i": i, "marker_dir": str(markers), "first_s": 3.0 if i == 0 else 0.0} for i in range(6)]
+    proj = bg.Project.create(proj_dir, jobs, SLEEPER, lease_s=600.0)
+
+    class CountingState(ProjectState):
+        n_counts = 0
+
+        def counts(self) -> dict[str, int]:
+            CountingState.n_counts += 1
+            return super().counts()
+
+    state = CountingState(proj_dir)
+    started: list[str] = []
+    spawn = _spawn(str(proj_dir), proj.runner, {})
+
+    def counting_spawn(name: str) -> object:
+        started.append(name)
+        return spawn(name)
+
+    sup = Supervisor(proj_dir, proj.settings, 2, counting_spawn, state=state)
+    sup.start()
+    wait_until(lambda: len(sup.alive()) == 1, 60, "one worker to end cleanly", interval_s=0.02)
+    assert sup.step()
+    assert CountingState.n_counts == 0 and started == ["local0", "local1"]  # no count, no replacement
+    # the long job's worker dies: its job is put back, counted, and a replacement runs it
+    victim = wait_started(markers, 0, 1, timeout_s=60)
+    os.kill(victim, signal.SIGKILL)
+    wait_until(lambda: not sup.step(), 60, "the run to end", interval_s=0.05)
+    assert CountingState.n_counts >= 1 and started == ["local0", "local1", "local2"]
+    assert sup.exit_code() == EXIT_OK
+    assert proj.status().counts["done"] == 6 and proj.state().latest_attempt(0) == 2

@@ -287,7 +287,13 @@ class Supervisor:
         # which workers live was taken above, BEFORE reading the logs: a worker that ends during
         # the read (a long one on a big project) may have written records this read missed, and
         # would otherwise look like a worker that ended leaving jobs waiting, and be "replaced"
-        counts = self.counts = self.state.refresh().counts()
+        self.state.refresh()
+        if alive and self._nothing_waits():
+            # a worker ended and the queue's cursor is at its end: nobody to start, and the workers
+            # still alive are ours. Counting would be a pass over every job at each worker's end.
+            self._stranded_since = None
+            return True
+        counts = self.counts = self.state.counts()
         waiting = counts["pending"] + counts["queued"]
         unfinished = waiting + counts["running"] + counts["stranded"]
         if unfinished == 0:
@@ -323,6 +329,19 @@ class Supervisor:
             )
             return False
         return True
+
+    def _nothing_waits(self) -> bool:
+        """Whether no job can be claimed, read off the queue's cursor (no pass over the jobs).
+
+        True when every row of the job table was handed out (``next >= n``) and
+        every put-back line was taken again (each ends at or before ``rq``).
+        Dropped jobs only make it say False (then the jobs are counted); so do
+        memory lanes, whose cursors are per lane.
+        """
+        st = self.state
+        if st.lanes is not None:
+            return False
+        return st.next >= st.n and all(end <= st.rq for _attempt, end, _why in st.requeued.values())
 
     def _too_big_for_us(self) -> str:
         """Why the jobs left wait, when it is memory: they need more than any worker of this run has."""
