@@ -91,7 +91,7 @@ def native_array(X: Any) -> np.ndarray | None:
         return None
     if not all(isinstance(c, str) for c in X.columns):
         return None
-    if not all(dt == np.float64 and isinstance(dt, np.dtype) for dt in X.dtypes):
+    if not all(isinstance(dt, np.dtype) and dt == np.float64 for dt in X.dtypes):  # no extension dtypes
         return None
     out = np.asarray(X)
     if out.dtype != np.float64 or out.ndim != 2 or not out.flags.f_contiguous:

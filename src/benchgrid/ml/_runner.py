@@ -144,12 +144,13 @@ def fit_and_score(
     """Clone, seed, fit on ``train``, predict ``test``, score; time each step.
 
     Returns ``(result, predictions or None, fitted estimator)``.
-    ``learner`` is an estimator or, in a worker, the :class:`JobLearner` of
-    one (made once per learner: it clones and checks parameters for less). With ``native``,
-    a learner of :data:`~benchgrid.ml._native.NATIVE_CLASSES` gets the task's
-    float64 array instead of its DataFrame when that gives the same results
-    (see :mod:`benchgrid.ml._native`); ``native=False`` always passes the
-    DataFrame (for a model that is kept, so it knows its feature names).
+    ``learner`` is an estimator or, in a worker, its :class:`JobLearner`
+    (made once per learner: it clones and checks parameters for less).
+    With ``native``, a learner of :data:`~benchgrid.ml._native.NATIVE_CLASSES`
+    gets the task's float64 array instead of its DataFrame when that gives
+    the same results (see :mod:`benchgrid.ml._native`); ``native=False``
+    always passes the DataFrame (for a model that is kept, so it knows its
+    feature names).
 
     Examples
     --------
