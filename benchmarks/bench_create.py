@@ -28,22 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from bench_ml_overhead import scaled_grid as grid_of  # noqa: E402  (the same tasks as the other benchmarks)
+
 SHAPES = [(840, 150), (84, 1500), (8, 15750)]
-
-
-def grid_of(n_tasks: int, n_rows: int) -> dict:
-    import benchgrid as bg
-    from benchgrid.ml._demo import demo_data, demo_grid
-
-    grid = demo_grid()
-    tasks = {}
-    for i in range(n_tasks):
-        kind = ("easy", "impossible")[i % 2]
-        df = demo_data(n_rows, random_state=i)
-        tasks[f"{kind}{i}"] = bg.Task(df[["x", "person", kind]], target=kind, features=["x"],
-                                      subset="person", stratum="person")  # fmt: skip
-    grid["tasks"] = tasks
-    return grid
 
 
 def one(n_tasks: int, n_rows: int, folder: Path) -> tuple[float, float, int]:

@@ -81,18 +81,9 @@ def noop(i: int) -> None:
 
 def ml_grid(n_tasks: int) -> dict[str, Any]:
     """The seed's tasks (alternating easy / impossible, each with its own data), 2 learners, SOAK(3)."""
-    import benchgrid as bg
-    from benchgrid.ml._demo import demo_data, demo_grid
+    from bench_ml_overhead import scaled_grid
 
-    grid = demo_grid()
-    tasks = {}
-    for i in range(n_tasks):
-        kind = ("easy", "impossible")[i % 2]
-        df = demo_data(N_ROWS, random_state=i)
-        tasks[f"{kind}{i}"] = bg.Task(df[["x", "person", kind]], target=kind, features=["x"],
-                                      subset="person", stratum="person")  # fmt: skip
-    grid["tasks"] = tasks
-    return grid
+    return scaled_grid(n_tasks, N_ROWS)
 
 
 def split_jobs(

@@ -134,8 +134,7 @@ def set_random_state(est: Any, seed: int) -> list[str]:
     (['random_state'], 7)
     """
     names = random_state_names(est)
-    if names:
-        est.set_params(**{k: int(seed) % 2**32 for k in names})
+    _seed(est, seed, names)
     return names
 
 
@@ -225,8 +224,9 @@ class JobLearner:
 
         self.est = est
         self.names = random_state_names(est)
-        self._clean = clone(est) if takes_native(est) else None
-        self.checked = self._clean is not None and _params_valid(self._clean)
+        self.known = takes_native(est)  # one of NATIVE_CLASSES: copied, checked once, may take arrays
+        self._clean = clone(est) if self.known else None
+        self.checked = self.known and _params_valid(self._clean)
 
     def __call__(self, seed: int) -> Any:
         """A fresh, unfitted learner seeded with ``seed``."""

@@ -31,7 +31,7 @@ import sklearn.metrics  # noqa: F401
 from ._inputs import read_config, read_learner, read_task, splits_path, write_bytes_atomic
 from ._learners import JobLearner
 from ._measures import Measure, resolve, score
-from ._native import native_rows, takes_native
+from ._native import native_rows
 from ._splits import Splits
 from ._task import Task
 
@@ -167,7 +167,7 @@ def fit_and_score(
     make = learner if isinstance(learner, JobLearner) else JobLearner(learner)
     est = make(seed)
     X, y = task.X, task.y
-    A = task.native_X if native and takes_native(est) else None
+    A = task.native_X if native and make.known else None
     if A is not None:
         X_train, X_test = native_rows(A, train), native_rows(A, test)
     else:
