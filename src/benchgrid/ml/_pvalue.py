@@ -166,8 +166,19 @@ def _ttests(compare: np.ndarray, same: np.ndarray) -> tuple[float, float]:
     return p_paired, p_unpaired
 
 
+def _corrected(compare: np.ndarray, same: np.ndarray, rows: pd.DataFrame) -> float:
+    """Nadeau and Bengio's corrected p-value; n_test/n_train measured on the rows when they say."""
+    from ._compare import corrected_ttest
+
+    ratio = None
+    if {"n_train", "n_test"} <= set(rows.columns) and len(rows) and (rows["n_train"] > 0).all():
+        ratio = float((rows["n_test"] / rows["n_train"]).mean())
+    return corrected_ttest(compare, same, ratio)[1]
+
+
 def pvalue(
-    scores: pd.DataFrame, measure: str | None = None, *, n_train_groups: int | None = None
+    scores: pd.DataFrame, measure: str | None = None, *, n_train_groups: int | None = None,
+    corrected: bool = False,
 ) -> PValue:
     """Compare train subsets "other" and "all" with "same", per fold.
 
@@ -184,6 +195,13 @@ def pvalue(
     n_train_groups : int, optional
         Default: only full-size rows (``n.train.groups == groups``). An int
         selects the rows down-sampled to that many train groups instead.
+    corrected : bool, default=False
+        Also give ``p_corrected``, Nadeau and Bengio's corrected resampled
+        t-test of the same pairs (:func:`benchgrid.corrected_ttest`: the
+        variance times ``1/N + n_test/n_train`` instead of ``1/N``, with
+        ``n_test/n_train`` the mean over the paired rows, else
+        ``1/(N-1)``), which allows for training sets that overlap between
+        folds. The default tables are mlr3resampling's, unchanged.
 
     Returns
     -------
@@ -206,6 +224,8 @@ def pvalue(
     """
     import pandas as pd
 
+    if not isinstance(corrected, bool):
+        raise InputError(f"corrected must be True or False, got {corrected!r}")
     df, measure = check_scores(scores, measure)
     if {"groups", "n.train.groups"} <= set(df.columns):
         if n_train_groups is None:
@@ -237,6 +257,10 @@ def pvalue(
             both = comp.merge(same, on=pair_on, suffixes=("_c", "_s"))
             c, s = both["_value_c"].to_numpy(), both["_value_s"].to_numpy()
             p_paired, p_unpaired = _ttests(c, s)
+            extra = {}
+            if corrected:
+                extra["p_corrected"] = _corrected(c, s, pd.concat([part[part["train.subsets"] == ts], part[
+                    part["train.subsets"] == "same"]]))
             rows.append({
                 **dict(zip(keys, key)),
                 "comparison": f"{ts}-same", "train.subsets": ts,
@@ -244,8 +268,8 @@ def pvalue(
                 "p_paired": p_paired, "p_unpaired": p_unpaired,
                 "same_mean": float(np.mean(s)) if len(s) else float("nan"),
                 "compare_mean": float(np.mean(c)) if len(c) else float("nan"),
-                "N": len(c),
+                "N": len(c), **extra,
             })
     columns = [*keys, "comparison", "train.subsets", "mean_diff", "p_paired",
-               "p_unpaired", "same_mean", "compare_mean", "N"]
+               "p_unpaired", "same_mean", "compare_mean", "N", *(["p_corrected"] if corrected else [])]
     return PValue(measure, stats, pd.DataFrame(rows, columns=columns), n_train_groups)

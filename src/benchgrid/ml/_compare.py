@@ -1,0 +1,722 @@
+"""Which learner is better, across tasks and within one task.
+
+Across tasks (Demšar 2006; Benavoli, Corani & Mangili 2016): each task gives
+every learner one number, its mean score over the task's folds; learners are
+ranked per task (rank 1 is the best, ties share the average rank, the
+measure's direction decides what "best" is), and
+
+- the Friedman test (``scipy.stats.friedmanchisquare``) and Iman and
+  Davenport's F form of it ask whether the learners differ at all;
+- the Nemenyi post-hoc test compares every pair by mean ranks: two learners
+  differ when their mean ranks are more than the critical difference
+  ``CD = q_alpha * sqrt(k (k + 1) / (6 N))`` apart, with ``q_alpha`` the
+  studentized range's quantile (``scipy.stats.studentized_range``, infinite
+  degrees of freedom) over ``sqrt(2)``;
+- the Wilcoxon signed-rank test of every pair over the tasks
+  (``scipy.stats.wilcoxon``), with Holm's step-down correction, which
+  Benavoli et al. recommend over the mean-ranks test (its outcome for a pair
+  does not depend on which other learners are in the comparison).
+
+Within one task, across its folds: the plain paired t-test on K-fold scores
+is anti-conservative (training sets overlap, so the fold scores are
+correlated). The corrected resampled t-test of Nadeau and Bengio (2003)
+multiplies the variance of the differences by ``1/K + n_test/n_train``
+(for K-fold, ``n_test/n_train = 1/(K-1)``) instead of ``1/K``. baycomp's
+Bayesian correlated t-test (Corani & Benavoli 2015) gives, for a region of
+practical equivalence (``rope``), the probabilities that one learner is
+better, that they are practically equivalent, or that the other is better.
+
+Partial results (a running grid, dropped or failed jobs) are never ranked
+silently: each cell of the table says how many of its task's folds it has,
+and a task where some learner lacks a fold is left out of the ranks with the
+reason (``incomplete="drop"``), ranked on the folds every learner has
+(``"common"``), or refused (``"error"``).
+
+Only scipy is needed; baycomp is imported when ``rope`` is given. The
+statistics are checked against scikit-posthocs, autorank, baycomp and scipy
+in ``tests/ml/test_compare.py``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Comparison", "Friedman", "Nemenyi", "compare", "corrected_ttest", "holm"]
+
+INCOMPLETE = ("drop", "common", "error")
+
+
+# -- the statistics -----------------------------------------------------------------
+def holm(pvalues: Any) -> np.ndarray:
+    """Holm's step-down adjusted p-values (NaN stays NaN and does not count).
+
+    Examples
+    --------
+    >>> holm([0.01, 0.04, 0.03]).round(3).tolist()
+    [0.03, 0.06, 0.06]
+    """
+    p = np.asarray(pvalues, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    order = ok[np.argsort(p[ok], kind="stable")]
+    m = len(order)
+    running = 0.0
+    for i, idx in enumerate(order):  # the i-th smallest is multiplied by m - i, never below the one before
+        running = max(running, min(1.0, (m - i) * p[idx]))
+        out[idx] = running
+    return out
+
+
+def corrected_ttest(a: Any, b: Any, test_train_ratio: float | None = None) -> tuple[float, float]:
+    """Nadeau and Bengio's corrected resampled t-test of paired fold scores: ``(t, p)``.
+
+    ``t = mean(d) / sqrt((1/K + test_train_ratio) * var(d))`` with
+    ``d = a - b`` over the K folds (``var`` with ddof=1) and K - 1 degrees of
+    freedom; the p-value is two-sided. The plain paired t-test is this with
+    ``test_train_ratio = 0``.
+
+    Parameters
+    ----------
+    a, b : array-like of float
+        Scores of two learners on the same folds, in the same order.
+    test_train_ratio : float, optional
+        ``n_test / n_train`` of the resampling; default ``1 / (K - 1)``,
+        K-fold cross-validation's.
+
+    Returns
+    -------
+    (float, float)
+        The statistic and the two-sided p-value; NaN when fewer than 2 folds
+        or every difference is 0; ``(±inf, 0.0)`` when every fold has the
+        same nonzero difference.
+
+    Examples
+    --------
+    >>> t, p = corrected_ttest([0.9, 0.8, 0.85, 0.9, 0.95], [0.8, 0.8, 0.8, 0.82, 0.85])
+    >>> round(t, 4), round(p, 4)
+    (2.332, 0.0801)
+    """
+    from scipy import stats
+
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if x.ndim != 1 or x.shape != y.shape:
+        raise InputError(f"a and b must be two 1-d arrays of one length (paired folds), got shapes {x.shape} and {y.shape}")
+    k = len(x)
+    if test_train_ratio is None:
+        test_train_ratio = 1 / (k - 1) if k > 1 else math.nan
+    elif not (isinstance(test_train_ratio, (int, float)) and test_train_ratio >= 0 and math.isfinite(test_train_ratio)):
+        raise InputError(f"test_train_ratio must be a finite number >= 0 (n_test / n_train), got {test_train_ratio!r}")
+    d = x - y
+    if k < 2 or not np.all(np.isfinite(d)) or not np.any(d != 0):
+        return math.nan, math.nan
+    if not np.ptp(d) > 0:  # the same nonzero difference on every fold: no spread, as far apart as can be
+        return math.copysign(math.inf, float(d[0])), 0.0
+    se = math.sqrt((1 / k + test_train_ratio) * float(np.var(d, ddof=1)))
+    t = float(np.mean(d)) / se
+    return t, float(2 * stats.t.sf(abs(t), k - 1))
+
+
+@dataclass(frozen=True)
+class Friedman:
+    """Friedman's test over tasks (blocks), and Iman and Davenport's F form of it.
+
+    Attributes
+    ----------
+    statistic, pvalue : float
+        ``scipy.stats.friedmanchisquare`` (chi-square with k - 1 degrees of
+        freedom, corrected for ties).
+    iman_davenport, iman_davenport_pvalue : float
+        ``F = (N - 1) chi2 / (N (k - 1) - chi2)`` on ``(k - 1, (k - 1)(N - 1))``
+        degrees of freedom (less conservative than the chi-square).
+    n_tasks, n_learners : int
+    """
+
+    statistic: float
+    pvalue: float
+    iman_davenport: float
+    iman_davenport_pvalue: float
+    n_tasks: int
+    n_learners: int
+
+
+@dataclass(frozen=True)
+class Nemenyi:
+    """Nemenyi's post-hoc test on mean ranks.
+
+    Attributes
+    ----------
+    cd : float
+        The critical difference of mean ranks at ``alpha``.
+    q_alpha : float
+        ``studentized_range.ppf(1 - alpha, k, inf) / sqrt(2)``.
+    pvalues : pandas.DataFrame
+        Learners × learners, ``studentized_range.sf(|R_i - R_j| / sqrt(k (k + 1) / (6 N)) * sqrt(2), k, inf)``
+        (1 on the diagonal): scikit-posthocs' ``posthoc_nemenyi_friedman``.
+    alpha : float
+    n_tasks, n_learners : int
+    """
+
+    cd: float
+    q_alpha: float
+    pvalues: pd.DataFrame
+    alpha: float
+    n_tasks: int
+    n_learners: int
+
+
+def _friedman(means: np.ndarray) -> Friedman:
+    from scipy import stats
+
+    n, k = means.shape
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # every task a tie: scipy's 0/0, NaN here
+        chi2, p = stats.friedmanchisquare(*means.T)
+    chi2, p = float(chi2), float(p)
+    denom = n * (k - 1) - chi2
+    if math.isnan(chi2):
+        f = pf = math.nan
+    elif denom <= 0:  # every task ranks the learners alike: the F statistic is infinite
+        f, pf = math.inf, 0.0
+    else:
+        f = (n - 1) * chi2 / denom
+        pf = float(stats.f.sf(f, k - 1, (k - 1) * (n - 1)))
+    return Friedman(chi2, p, f, pf, n, k)
+
+
+def _nemenyi(mean_ranks: pd.Series, n: int, alpha: float) -> Nemenyi:
+    import pandas as pd
+    from scipy import stats
+
+    k = len(mean_ranks)
+    q_alpha = float(stats.studentized_range.ppf(1 - alpha, k, np.inf)) / math.sqrt(2)
+    se = math.sqrt(k * (k + 1) / (6 * n))
+    r = mean_ranks.to_numpy(float)
+    q = np.abs(r[:, None] - r[None, :]) / se * math.sqrt(2)
+    p = stats.studentized_range.sf(q, k, np.inf)
+    np.fill_diagonal(p, 1.0)
+    names = list(mean_ranks.index)
+    return Nemenyi(q_alpha * se, q_alpha, pd.DataFrame(p, index=names, columns=names), alpha, n, k)
+
+
+def _wilcoxon_holm(means: np.ndarray, learners: list[str], greater: bool, alpha: float) -> pd.DataFrame:
+    import pandas as pd
+    from scipy import stats
+
+    rows = []
+    for i, j in itertools.combinations(range(len(learners)), 2):
+        a, b = means[:, i], means[:, j]
+        d = a - b
+        better = d > 0 if greater else d < 0
+        worse = d < 0 if greater else d > 0
+        stat = p = math.nan
+        if len(d) >= 1 and np.any(d != 0):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                res = stats.wilcoxon(a, b)
+            stat, p = float(res.statistic), float(res.pvalue)
+        elif len(d) >= 1:
+            stat, p = 0.0, 1.0  # the same on every task: nothing tells them apart
+        rows.append({"learner_a": learners[i], "learner_b": learners[j], "n_tasks": len(d),
+                     "wins_a": int(better.sum()), "ties": int((d == 0).sum()), "wins_b": int(worse.sum()),
+                     "mean_diff": float(np.mean(d)) if len(d) else math.nan, "statistic": stat, "p": p})
+    table = pd.DataFrame(rows, columns=["learner_a", "learner_b", "n_tasks", "wins_a", "ties", "wins_b",
+                                        "mean_diff", "statistic", "p"])
+    table["p_holm"] = holm(table["p"].to_numpy(float)) if len(table) else []
+    table["significant"] = table["p_holm"] < alpha
+    return table
+
+
+def cliques(mean_ranks: pd.Series, differ: Any) -> list[tuple[str, ...]]:
+    """Maximal runs of learners, in mean-rank order, no two of which differ significantly.
+
+    ``differ(a, b)`` says whether learners a and b differ. These are the bars
+    of a critical-difference diagram; a learner that differs from every
+    neighbour is in no clique.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> r = pd.Series({"a": 1.2, "b": 1.9, "c": 3.0, "d": 3.9})
+    >>> cliques(r, lambda x, y: abs(r[x] - r[y]) > 2.0)
+    [('a', 'b', 'c'), ('b', 'c', 'd')]
+    """
+    names = list(mean_ranks.sort_values(kind="stable").index)
+    runs: list[tuple[int, int]] = []
+    for i in range(len(names)):
+        j = i
+        while j + 1 < len(names) and not any(differ(names[m], names[j + 1]) for m in range(i, j + 1)):
+            j += 1
+        if j > i and not any(s <= i and j <= e for s, e in runs):
+            runs.append((i, j))
+    return [tuple(names[i : j + 1]) for i, j in runs]
+
+
+# -- the result ---------------------------------------------------------------------
+@dataclass(frozen=True, repr=False)
+class Comparison:
+    """Result of :func:`compare`: the table, the ranks and the tests.
+
+    Attributes
+    ----------
+    measure : str
+    greater_is_better : bool
+    alpha : float
+    table : pandas.DataFrame
+        One row per (task, learner): ``n_folds`` (done folds with a value),
+        ``n_expected`` (the task's folds), ``mean``, ``sd`` (ddof=1),
+        ``rank`` (NaN on tasks not ranked), ``ranked``, ``best``,
+        ``not_worse`` (not significantly worse than the task's best by the
+        corrected t-test at ``alpha``), ``p_vs_best`` and ``missing`` (what
+        lacks: ``"2 error, 1 pending"``).
+    folds : pandas.DataFrame
+        The fold scores used: ``task, learner, fold, value`` (ranked tasks only).
+    mean_ranks : pandas.Series
+        Learner → mean rank over the ranked tasks, best first.
+    friedman : Friedman or None
+    nemenyi : Nemenyi or None
+    wilcoxon_holm : pandas.DataFrame
+        One row per pair of learners: wins, ties, ``p`` (Wilcoxon signed-rank
+        over tasks), ``p_holm`` and ``significant``.
+    per_task : pandas.DataFrame
+        One row per ranked task and pair: ``n_folds``, ``mean_diff`` (a - b),
+        ``t``, ``p_corrected`` (Nadeau and Bengio), ``p_plain`` (paired
+        t-test), ``test_train_ratio`` and, with ``rope``, baycomp's
+        ``p_a_better``, ``p_rope``, ``p_b_better``.
+    tasks : tuple of str
+        The ranked tasks.
+    not_ranked : dict
+        Task → why it is not ranked.
+    notes : tuple of str
+        What is missing, what was left out, and why a test was not run.
+    """
+
+    measure: str
+    greater_is_better: bool
+    alpha: float
+    table: pd.DataFrame
+    folds: pd.DataFrame
+    mean_ranks: pd.Series
+    friedman: Friedman | None
+    nemenyi: Nemenyi | None
+    wilcoxon_holm: pd.DataFrame
+    per_task: pd.DataFrame
+    tasks: tuple[str, ...]
+    not_ranked: dict[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    rope: float | None = None
+
+    @property
+    def learners(self) -> list[str]:
+        """Learners, best mean rank first."""
+        return [str(x) for x in self.mean_ranks.index]
+
+    @property
+    def means(self) -> pd.DataFrame:
+        """Tasks × learners: the mean score over folds (every task, ranked or not)."""
+        return self.table.pivot(index="task", columns="learner", values="mean").reindex(
+            index=list(dict.fromkeys(self.table["task"])), columns=self.learners)
+
+    @property
+    def ranks(self) -> pd.DataFrame:
+        """Ranked tasks × learners: the rank on each task (1 is the best; ties averaged)."""
+        ranked = self.table[self.table["ranked"]]
+        return ranked.pivot(index="task", columns="learner", values="rank").reindex(
+            index=list(self.tasks), columns=self.learners)
+
+    def cliques(self, test: str = "nemenyi") -> list[tuple[str, ...]]:
+        """Groups of learners not significantly different: the bars of a CD diagram.
+
+        ``test="nemenyi"``: mean ranks less than the critical difference
+        apart; ``"wilcoxon"``: Holm-corrected Wilcoxon p at least ``alpha``.
+        """
+        if test == "nemenyi":
+            if self.nemenyi is None:
+                return []
+            cd = self.nemenyi.cd
+            r = self.mean_ranks
+            return cliques(r, lambda a, b: abs(r[a] - r[b]) > cd)
+        if test == "wilcoxon":
+            sig = {frozenset((a, b)) for a, b, s in self.wilcoxon_holm[["learner_a", "learner_b", "significant"]]
+                   .itertuples(index=False) if s}
+            if len(self.tasks) < 2:
+                return []
+            return cliques(self.mean_ranks, lambda a, b: frozenset((a, b)) in sig)
+        raise InputError(f"test must be 'nemenyi' or 'wilcoxon', got {test!r}")
+
+    def to_markdown(self, digits: int = 3) -> str:
+        """The table as GitHub Markdown: best per task in bold, not significantly worse in italics."""
+        from ._compare_text import to_markdown
+
+        return to_markdown(self, digits)
+
+    def to_latex(self, digits: int = 3, *, label: str = "tab:compare") -> str:
+        """The table as a LaTeX ``table`` with booktabs rules (``\\usepackage{booktabs}``).
+
+        Best per task in bold, not significantly worse than the best underlined.
+        """
+        from ._compare_text import to_latex
+
+        return to_latex(self, digits, label)
+
+    def to_csv(self, path: Any = None) -> str | None:
+        """:attr:`table` as CSV (one row per task and learner); to ``path`` or returned."""
+        return self.table.to_csv(path, index=False)
+
+    def __repr__(self) -> str:
+        from ._compare_text import to_text
+
+        return to_text(self)
+
+
+# -- from a scores table ------------------------------------------------------------
+def compare(
+    scores: pd.DataFrame,
+    measure: str | None = None,
+    *,
+    alpha: float = 0.05,
+    greater_is_better: bool | None = None,
+    incomplete: str = "drop",
+    train_subsets: str = "all",
+    test_train_ratio: float | None = None,
+    rope: float | None = None,
+) -> Comparison:
+    """Compare learners across tasks (ranks, Friedman, Nemenyi, Wilcoxon-Holm) and within each task.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        One row per job (``proj.scores()``), with ``task_id``, ``learner_id``
+        (or ``algorithm``), a fold id (``iteration``, else ``test.fold``) and
+        the measure; a ``state`` column (rows not ``"done"`` count as
+        missing) and ``n_train``/``n_test`` are used when present.
+    measure : str, optional
+        The score column; default: the project's first measure.
+    alpha : float, default=0.05
+        Significance level of the critical difference, of "significant" and
+        of "not significantly worse than the best".
+    greater_is_better : bool, optional
+        The measure's direction; default: recorded by the project
+        (``scores.attrs``) or known for the named measures.
+    incomplete : {"drop", "common", "error"}, default="drop"
+        A task where some learner lacks folds (pending, failed, dropped):
+        left out of the ranks with the reason ("drop"), ranked on the folds
+        every learner has ("common"), or an :class:`InputError` ("error").
+    train_subsets : str, default="all"
+        SOAK rows: the train subsets compared (at full size); rows of other
+        resamplings are all kept.
+    test_train_ratio : float, optional
+        ``n_test / n_train`` for the corrected t-test; default: measured
+        from ``n_test`` and ``n_train``, else ``1 / (K - 1)``.
+    rope : float, optional
+        Give it to run baycomp's Bayesian correlated t-test per task and pair,
+        with this region of practical equivalence (in the measure's units);
+        needs ``pip install baycomp``.
+
+    Returns
+    -------
+    Comparison
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from benchgrid import compare
+    >>> acc = {"t1": (0.7, 0.8, 0.9), "t2": (0.6, 0.9, 0.8), "t3": (0.5, 0.7, 0.8), "t4": (0.6, 0.8, 0.85)}
+    >>> rows = [{"task_id": t, "learner_id": lrn, "iteration": f, "accuracy": v + f / 100}
+    ...         for t, vals in acc.items() for lrn, v in zip(["dummy", "tree", "forest"], vals)
+    ...         for f in (1, 2, 3)]
+    >>> c = compare(pd.DataFrame(rows), "accuracy")
+    >>> c.mean_ranks.round(2).to_dict()
+    {'forest': 1.25, 'tree': 1.75, 'dummy': 3.0}
+    >>> round(c.friedman.pvalue, 4), round(c.nemenyi.cd, 3)
+    (0.0388, 1.657)
+    """
+    import pandas as pd
+
+    df, measure, learner_col = _check(scores, measure, alpha, incomplete)
+    greater = _direction(df, measure, greater_is_better)
+    notes: list[str] = []
+    df = _soak_rows(df, train_subsets, notes)
+    block_cols = ["task_id"]
+    if "resampling_id" in df.columns and df["resampling_id"].nunique(dropna=True) > 1:
+        block_cols.append("resampling_id")
+    fold_cols = _fold_columns(df)
+    task = df[block_cols].astype(str).agg("/".join, axis=1) if len(block_cols) > 1 else df["task_id"].astype(str)
+    fold = df[fold_cols].astype(str).agg("/".join, axis=1) if len(fold_cols) > 1 else df[fold_cols[0]].astype(str)
+    df = df.assign(_task=task.to_numpy(), _fold=fold.to_numpy(), _learner=df[learner_col].astype(str).to_numpy())
+    done = df["_value"].notna()
+    if "state" in df.columns:
+        done &= df["state"] == "done"
+    dup = df[done].duplicated(["_task", "_learner", "_fold"], keep=False)
+    if dup.any():
+        first = df[done][dup].iloc[0]
+        raise InputError(
+            f"scores must have one row per (task, learner, fold), got {int(dup.sum())} rows for "
+            f"{first['_task']!r}, {first['_learner']!r}, fold {first['_fold']!r} and others; "
+            "keep one resampling and one train subset per task (or pass train_subsets=)"
+        )
+    learners = list(dict.fromkeys(df["_learner"]))
+    tasks_all = list(dict.fromkeys(df["_task"]))
+
+    cells, used_folds, not_ranked = [], {}, {}
+    for t in tasks_all:
+        part = df[df["_task"] == t]
+        expected = set(part["_fold"])
+        have = {lrn: dict(zip(part.loc[done[part.index] & (part["_learner"] == lrn), "_fold"],
+                              part.loc[done[part.index] & (part["_learner"] == lrn), "_value"]))
+                for lrn in learners}
+        for lrn in learners:
+            vals = np.fromiter(have[lrn].values(), float)
+            cells.append({"task": t, "learner": lrn, "n_folds": len(vals), "n_expected": len(expected),
+                          "mean": float(vals.mean()) if len(vals) else math.nan,
+                          "sd": float(vals.std(ddof=1)) if len(vals) > 1 else math.nan,
+                          "missing": _missing(part[part["_learner"] == lrn], done, expected - set(have[lrn]))})
+        short = {lrn: len(have[lrn]) for lrn in learners if len(have[lrn]) < len(expected)}
+        common = set.intersection(*(set(h) for h in have.values())) if learners else set()
+        if not short:
+            used_folds[t] = sorted(expected)
+        elif incomplete == "common" and common:
+            used_folds[t] = sorted(common)
+            notes.append(f"task {t!r}: ranked on the {len(common)} of {len(expected)} folds every learner has")
+        else:
+            why = ", ".join(f"{lrn} has {n} of {len(expected)} folds" for lrn, n in short.items())
+            not_ranked[t] = why + ("" if incomplete != "common" else "; no fold is common to every learner")
+    if not_ranked and incomplete == "error":
+        raise InputError(
+            "every learner must have every fold of every task with incomplete='error', got "
+            + "; ".join(f"{t}: {why}" for t, why in not_ranked.items())
+            + "; wait for the jobs, retry the failed ones, or pass incomplete='drop'"
+        )
+    for t, why in not_ranked.items():
+        notes.append(f"task {t!r} is not ranked: {why}")
+
+    tasks = [t for t in tasks_all if t in used_folds]
+    folds = df[done & df["_task"].isin(tasks)]
+    folds = folds[[f in set(used_folds[t]) for t, f in zip(folds["_task"], folds["_fold"])]]
+    fold_table = pd.DataFrame({"task": folds["_task"], "learner": folds["_learner"], "fold": folds["_fold"],
+                               "value": folds["_value"].astype(float)}).reset_index(drop=True)
+    means = (fold_table.groupby(["task", "learner"])["value"].mean().unstack("learner")
+             .reindex(index=tasks, columns=learners).to_numpy(float))
+    table = pd.DataFrame(cells)
+    from scipy import stats
+
+    ranks = stats.rankdata(-means if greater else means, axis=1, method="average") if len(tasks) else means
+    mean_ranks = pd.Series(ranks.mean(axis=0) if len(tasks) else np.full(len(learners), np.nan),
+                           index=learners, name="mean_rank")
+    order = sorted(range(len(learners)), key=lambda i: (mean_ranks.iloc[i], i)) if len(tasks) else list(range(len(learners)))
+    mean_ranks = mean_ranks.iloc[order]
+    learners = [learners[i] for i in order]
+    means, ranks = means[:, order], ranks[:, order]
+
+    rank_of = {(t, lrn): ranks[i, j] for i, t in enumerate(tasks) for j, lrn in enumerate(learners)}
+    table["rank"] = [rank_of.get((t, lrn), math.nan) for t, lrn in zip(table["task"], table["learner"])]
+    table["ranked"] = table["task"].isin(tasks)
+    if incomplete == "common":  # a ranked cell shows the folds it was ranked on (missing still says what lacks)
+        used = fold_table.groupby(["task", "learner"])["value"].agg(["mean", "std", "size"])
+        for idx, t, lrn in table.loc[table["ranked"], ["task", "learner"]].itertuples():
+            m, sd, size = used.loc[(t, lrn)]
+            table.loc[idx, ["mean", "sd", "n_folds"]] = [m, sd, int(size)]
+
+    friedman = nemenyi = None
+    k, n = len(learners), len(tasks)
+    if k < 2:
+        notes.append(f"nothing is tested: one learner ({learners[0] if learners else 'none'}); compare needs 2 or more")
+    elif n < 2:
+        notes.append(f"nothing is tested across tasks: {n} ranked task{'s' if n != 1 else ''}; "
+                     "ranks across tasks need 2 or more (see per_task for tests within a task)")
+    else:
+        if k >= 3:
+            friedman = _friedman(means)
+        else:
+            notes.append("no Friedman test: it needs 3 or more learners, got 2; the Wilcoxon signed-rank test compares the two")
+        nemenyi = _nemenyi(mean_ranks, n, alpha)
+    wil = _wilcoxon_holm(means, learners, greater, alpha) if k >= 2 and n >= 2 else _wilcoxon_holm(
+        np.empty((0, 0)), [], greater, alpha)
+    per_task = _per_task(df, done, tasks, used_folds, learners, greater, test_train_ratio, rope)
+    _mark_best(table, per_task, alpha)
+    table["n_folds"] = table["n_folds"].astype(int)
+    table = table[["task", "learner", "n_folds", "n_expected", "mean", "sd", "rank", "ranked", "best",
+                   "not_worse", "p_vs_best", "missing"]]
+    table = table.assign(_o=table["learner"].map({lrn: i for i, lrn in enumerate(learners)})).sort_values(
+        ["_o"], kind="stable").drop(columns="_o")
+    table = table.assign(_t=table["task"].map({t: i for i, t in enumerate(tasks_all)})).sort_values(
+        ["_t"], kind="stable").drop(columns="_t").reset_index(drop=True)
+    return Comparison(measure, greater, float(alpha), table, fold_table, mean_ranks, friedman, nemenyi, wil,
+                      per_task, tuple(tasks), not_ranked, tuple(notes), rope)
+
+
+def _check(scores: Any, measure: str | None, alpha: Any, incomplete: Any) -> tuple[pd.DataFrame, str, str]:
+    import pandas as pd
+
+    from ._grid import param_name
+    from ._pvalue import find_measure
+    from ._soak import META_COLUMNS
+
+    if not isinstance(scores, pd.DataFrame):
+        raise InputError(f"scores must be a pandas DataFrame (e.g. proj.scores()), got {type(scores).__name__}")
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
+        raise InputError(f"alpha must be a number between 0 and 1 (e.g. 0.05), got {alpha!r}")
+    if incomplete not in INCOMPLETE:
+        raise InputError(f"incomplete must be one of {INCOMPLETE!r}, got {incomplete!r}")
+    # results() spells SOAK's columns with underscores, scores() with dots
+    df = scores.rename(columns={param_name(c): c for c in META_COLUMNS
+                                if param_name(c) in scores.columns and c not in scores.columns})
+    learner_col = "learner_id" if "learner_id" in df.columns else "algorithm"
+    missing = [c for c in ("task_id", learner_col) if c not in df.columns]
+    if missing:
+        raise InputError(f"scores must have columns task_id and learner_id (or algorithm), got no {missing!r}; "
+                         f"columns are {list(df.columns)!r}")
+    if measure is None:
+        measure = find_measure(df.drop(columns=[c for c in ("iteration", "seed", "groups", "test.fold", "job_id",
+                                                            "pid", "attempt", "n.train.groups") if c in df.columns]))
+    elif measure not in df.columns:
+        raise InputError(f"measure must be a column of scores, got {measure!r}; columns are {list(df.columns)!r}")
+    if df[measure].dtype.kind not in "fiu":
+        raise InputError(f"measure must name a numeric column, got {measure!r} of dtype {df[measure].dtype}")
+    if len(df) == 0:
+        raise InputError("scores must have at least one row, got an empty table; run the project first")
+    return df.assign(_value=df[measure].astype(float)), measure, learner_col
+
+
+def _direction(df: pd.DataFrame, measure: str, given: bool | None) -> bool:
+    from ._measures import MEASURE_NAMES, greater_is_better
+
+    if given is not None:
+        if not isinstance(given, (bool, np.bool_)):
+            raise InputError(f"greater_is_better must be True, False or None, got {given!r}")
+        return bool(given)
+    known = df.attrs.get("greater_is_better") or {}
+    if measure in known:
+        return bool(known[measure])
+    if measure in MEASURE_NAMES:
+        return greater_is_better(measure)
+    raise InputError(
+        f"greater_is_better must be given for measure {measure!r}, got None: it is not a named measure and the "
+        "scores do not record its direction; pass greater_is_better=True if larger is better, else False"
+    )
+
+
+def _soak_rows(df: pd.DataFrame, train_subsets: str, notes: list[str]) -> pd.DataFrame:
+    if "train.subsets" not in df.columns or df["train.subsets"].isna().all():
+        return df
+    present = sorted(map(str, df["train.subsets"].dropna().unique()))
+    if train_subsets not in present:
+        raise InputError(f"train_subsets must be one of the scores' SOAK train subsets {present!r}, got {train_subsets!r}")
+    keep = df["train.subsets"].isna() | (df["train.subsets"] == train_subsets)
+    if {"groups", "n.train.groups"} <= set(df.columns):
+        keep &= df["n.train.groups"].isna() | (df["n.train.groups"] == df["groups"])
+    if len(present) > 1 or not keep.all():
+        notes.append(f"SOAK rows: train subsets {train_subsets!r} at full size (each test subset and fold is a fold "
+                     "here); pass train_subsets= for another")
+    return df[keep]
+
+
+def _fold_columns(df: pd.DataFrame) -> list[str]:
+    if "iteration" in df.columns:
+        return ["iteration"]
+    if "test.fold" in df.columns:
+        return [c for c in ("test.subset", "test.fold", "seed") if c in df.columns]
+    raise InputError(f"scores must have a fold column, iteration or test.fold, to pair learners' folds; got columns "
+                     f"{list(df.columns)!r}")
+
+
+def _missing(rows: pd.DataFrame, done: pd.Series, without_value: set[str]) -> str:
+    """What a cell lacks: states of its rows that are not done, and folds with no row at all."""
+    if not without_value:
+        return ""
+    parts: dict[str, int] = {}
+    not_done = rows[~done[rows.index]]
+    for _, r in not_done.iterrows():
+        state = str(r["state"]) if "state" in rows.columns and r.get("state") != "done" else "no value"
+        parts[state] = parts.get(state, 0) + 1
+    no_row = len(without_value - set(rows["_fold"]))
+    if no_row:
+        parts["no job (dropped?)"] = no_row
+    return ", ".join(f"{n} {s}" for s, n in parts.items())
+
+
+def _per_task(df: pd.DataFrame, done: pd.Series, tasks: list[str], used_folds: dict[str, list[str]],
+              learners: list[str], greater: bool, ratio: float | None, rope: float | None) -> pd.DataFrame:
+    import pandas as pd
+    from scipy import stats
+
+    if rope is not None:
+        if isinstance(rope, bool) or not isinstance(rope, (int, float)) or not rope > 0 or not math.isfinite(rope):
+            raise InputError(f"rope must be a number > 0 (the region of practical equivalence, in the measure's units), "
+                             f"got {rope!r}")
+        two_on_single = _baycomp()
+    rows = []
+    for t in tasks:
+        part = df[done & (df["_task"] == t) & df["_fold"].isin(used_folds[t])]
+        wide = part.pivot(index="_fold", columns="_learner", values="_value").reindex(index=used_folds[t])
+        r = ratio
+        if r is None and {"n_train", "n_test"} <= set(part.columns) and (part["n_train"] > 0).all():
+            r = float((part["n_test"] / part["n_train"]).mean())
+        for a, b in itertools.combinations(learners, 2):
+            x, y = wide[a].to_numpy(float), wide[b].to_numpy(float)
+            t_stat, p_corr = corrected_ttest(x, y, r)
+            p_plain = math.nan
+            if len(x) >= 2 and np.ptp(x - y) > 0:
+                p_plain = float(stats.ttest_rel(x, y).pvalue)
+            row = {"task": t, "learner_a": a, "learner_b": b, "n_folds": len(x), "mean_diff": float(np.mean(x - y)),
+                   "t": t_stat, "p_corrected": p_corr, "p_plain": p_plain,
+                   "test_train_ratio": r if r is not None else (1 / (len(x) - 1) if len(x) > 1 else math.nan)}
+            if rope is not None:
+                row.update(_bayes(two_on_single, x, y, rope, greater))
+            rows.append(row)
+    columns = ["task", "learner_a", "learner_b", "n_folds", "mean_diff", "t", "p_corrected", "p_plain", "test_train_ratio"]
+    if rope is not None:
+        columns += ["p_a_better", "p_rope", "p_b_better"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _baycomp() -> Any:
+    try:
+        from baycomp import two_on_single
+    except ImportError as err:
+        raise ImportError("rope= runs baycomp's Bayesian correlated t-test, which is not installed: "
+                          "pip install baycomp (or leave rope out)") from err
+    return two_on_single
+
+
+def _bayes(two_on_single: Any, x: np.ndarray, y: np.ndarray, rope: float, greater: bool) -> dict[str, float]:
+    """baycomp's probabilities, named by learner: its 'left' is x - y > rope (x larger)."""
+    if len(x) < 2 or not np.ptp(x - y) > 0:
+        return {"p_a_better": math.nan, "p_rope": math.nan, "p_b_better": math.nan}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        left, in_rope, right = two_on_single(x, y, rope=rope)
+    x_larger, y_larger = float(left), float(right)
+    return {"p_a_better": x_larger if greater else y_larger, "p_rope": float(in_rope),
+            "p_b_better": y_larger if greater else x_larger}
+
+
+def _mark_best(table: pd.DataFrame, per_task: pd.DataFrame, alpha: float) -> None:
+    """best, p_vs_best and not_worse (corrected t-test against the task's first best learner)."""
+    table["best"] = False
+    table["not_worse"] = False
+    table["p_vs_best"] = math.nan
+    pairs = {(r.task, r.learner_a, r.learner_b): r for r in per_task.itertuples(index=False)}
+    for t, part in table[table["ranked"]].groupby("task", sort=False):
+        top = part["rank"].min()
+        best = part.loc[part["rank"] == top, "learner"].tolist()
+        for idx, lrn in zip(part.index, part["learner"]):
+            if lrn in best:
+                table.loc[idx, ["best", "not_worse"]] = True
+                continue
+            r = pairs.get((t, best[0], lrn)) or pairs.get((t, lrn, best[0]))
+            if r is None:
+                continue
+            table.loc[idx, "p_vs_best"] = r.p_corrected
+            same = r.mean_diff == 0 and math.isnan(r.p_corrected)
+            table.loc[idx, "not_worse"] = bool(same or r.p_corrected >= alpha)
