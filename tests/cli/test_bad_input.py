@@ -156,3 +156,30 @@ def test_unknown_option_is_exit_2(capsys) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["run", "x", "--frobnicate"])
     assert exc.value.code == 2
+
+
+def test_nan_parameter_is_refused_not_turned_into_none(proj_dir: Path, capsys) -> None:
+    """Issue 23: a NaN parameter used to reach the runner as None, silently."""
+    import benchgrid as bg
+
+    with pytest.raises(bg.InputError, match=r"jobs\[1\]\['alpha'\] is nan, which the job table cannot store "
+                                            r"\(JSON has no NaN or infinity\); give None for a missing value"):
+        bg.Project.create(proj_dir, [{"alpha": 0.1}, {"alpha": float("nan")}], RUNNER)
+    assert not proj_dir.exists()
+    jobs = proj_dir.parent / "jobs.json"
+    jobs.write_text('[{"i": 1, "alpha": 0.5}, {"i": 2, "alpha": Infinity}]')  # Python's json writes these
+    code, err = run_cli(capsys, ["init", str(proj_dir), "--jobs", str(jobs), "--runner", RUNNER])
+    assert code == 2 and "jobs[1]['alpha'] is inf" in err
+    assert not proj_dir.exists()
+
+
+def test_empty_cell_of_a_csv_job_file_is_none(proj_dir: Path, capsys) -> None:
+    """A table file's missing value is None, said by the reader; not a NaN turned into None later."""
+    import benchgrid as bg
+
+    jobs = proj_dir.parent / "jobs.csv"
+    jobs.write_text("i,alpha\n1,0.5\n2,\n")
+    assert main(["init", str(proj_dir), "--jobs", str(jobs), "--runner", RUNNER]) == 0
+    rows = [json.loads(line)["params"] for line in (proj_dir / "jobs" / "part-00000.jsonl").read_text().splitlines()]
+    assert rows == [{"alpha": 0.5, "i": 1}, {"alpha": None, "i": 2}]
+    assert len(bg.Project.open(proj_dir).jobs()) == 2

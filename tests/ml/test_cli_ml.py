@@ -50,6 +50,20 @@ BAD = {
     "empty test": ("cv = [(np.arange(12), np.arange(0))]", r"cv must not yield an empty test set"),
     "no cv": ("del cv", r"must define cv"),
     "code error": ("1 / 0", r"raised ZeroDivisionError at line \d+"),
+    # issue 23: scientific mistakes are refused, never computed into a table that looks right
+    "regressor on classification": (
+        'df["c"] = np.where(df["y"] > df["y"].median(), "hi", "lo")\n'
+        'tasks = {"clf": bg.Task(df, target="c", features=["x"])}\nmeasures = ["ce", "accuracy"]\ncv = 2',
+        r"learner 'featureless' \(DummyRegressor\) is a regressor, but task 'clf' is a classification task; "
+        r"use a classifier"),
+    "classifier on regression": (
+        "from sklearn.tree import DecisionTreeClassifier\nlearners = {'cart': DecisionTreeClassifier()}",
+        r"learner 'cart' \(DecisionTreeClassifier\) is a classifier, but task 't' is a regression task; "
+        r"use a regressor"),
+    "train and test overlap": (
+        "cv = [(np.arange(8), np.arange(6, 12))]",
+        r"cv train and test sets must not overlap \(leakage\), but task 't', iteration 1 has 2 row\(s\) in "
+        r"both \(first: row 6\); give each split disjoint"),
 }
 
 

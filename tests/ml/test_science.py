@@ -496,3 +496,48 @@ def test_grid_file_strict_refuses_train_sets_missing_a_class(tmp_path, capsys):
     assert main(["init", str(tmp_path / "p"), "--grid", str(grid)]) == 2
     assert "3 train set(s) lack a class of their task" in capsys.readouterr().err
     assert not (tmp_path / "p").exists()
+
+
+def test_a_named_measure_keeps_the_name_the_user_gave_it(tmp_path):
+    """Issue 23: ``{"acc": "accuracy"}`` is the column ``acc`` (it was stored as ``accuracy``)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    df = pd.DataFrame({"x": np.arange(12.0), "c": ["a", "b"] * 6})
+    proj = bg.Project.create(tmp_path / "p", {"t": bg.Task(df, target="c")},
+                             {"cart": DecisionTreeClassifier()}, StratifiedKFold(2),
+                             measures=[{"acc": "accuracy"}, "ce"])
+    assert proj.run(n_workers=1, progress=False).counts["done"] == 2
+    s = proj.scores()
+    assert "acc" in s.columns and "accuracy" not in s.columns
+    assert (s["acc"] + s["ce"]).tolist() == pytest.approx([1.0, 1.0])
+    assert proj.metadata["ml"]["measures"] == ["acc", "ce"]
+    assert proj.metadata["ml"]["greater_is_better"] == {"acc": True, "ce": False}
+
+
+def test_overlapping_explicit_split_is_refused_naming_the_rows(tmp_path):
+    """Issue 23: a row in both train and test is leakage; refused at creation, nothing written."""
+    df = pd.DataFrame({"x": np.arange(10.0), "y": np.arange(10.0) * 0.5 + 0.1})
+    cv = [(np.arange(0, 6), np.arange(6, 10)), (np.arange(3, 10), np.arange(0, 4))]
+    with pytest.raises(bg.InputError, match=r"must not overlap \(leakage\), but task 't', iteration 2 has 1 "
+                                            r"row\(s\) in both \(first: row 3\)"):
+        bg.Project.create(tmp_path / "p", {"t": bg.Task(df, target="y")},
+                          {"cart": DecisionTreeRegressor()}, cv)
+    assert not (tmp_path / "p").exists()
+
+
+def test_a_regressor_on_a_classification_task_is_refused(tmp_path):
+    """Issue 23: it used to give a classification error and NaN accuracy, silently."""
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    df = pd.DataFrame({"x": np.arange(12.0), "c": ["a", "b"] * 6})
+    with pytest.raises(bg.InputError, match=r"learner 'lm' \(LinearRegression\) is a regressor, but task 't' "
+                                            r"is a classification task; use a classifier"):
+        bg.Project.create(tmp_path / "p", {"t": bg.Task(df, target="c")},
+                          {"lm": make_pipeline(StandardScaler(), LinearRegression())}, 2)
+    assert not (tmp_path / "p").exists()
+    ok = bg.Project.create(tmp_path / "q", {"t": bg.Task(df, target="c")}, {"cart": DecisionTreeClassifier()}, 2)
+    with pytest.raises(bg.InputError, match=r"learner 'lm' \(LinearRegression\) is a regressor, but task 't'"):
+        ok.add(learners={"lm": LinearRegression()})
+    assert len(ok.jobs()) == 2

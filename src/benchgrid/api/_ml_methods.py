@@ -176,6 +176,10 @@ class MLMethods:
         from ..ml import check_measures
 
         check_measures(measures, {t: v.task_type for t, v in new_tasks.items()}, all_learners)
+        _learners.check_learner_task_types({t: v.task_type for t, v in new_tasks.items()}, all_learners)
+        described = self._ml().get("tasks", {})
+        _learners.check_learner_task_types(
+            {t: str(described.get(t, {}).get("task_type")) for t in kept_tasks}, new_learners)
         splits = _grid.compute_all_splits(resamplings, new_tasks)
         _grid.check_train_classes(new_tasks, splits)
         new_jobs = _grid.make_jobs(new_tasks, all_learners, splits) if new_tasks else []

@@ -17,7 +17,7 @@ JOB_FILE_SUFFIXES = (".csv", ".json", ".jsonl", ".parquet")
 
 
 def read_jobs_file(path: str) -> list[dict[str, Any]]:
-    """Jobs from a .csv, .json (list of objects), .jsonl or .parquet file."""
+    """Jobs from a .csv, .json (list of objects), .jsonl or .parquet file; a missing value is None."""
     p = Path(path)
     if p.suffix not in JOB_FILE_SUFFIXES:
         raise InputError(f"--jobs must be a file ending in one of {JOB_FILE_SUFFIXES}, got {path!r}")
@@ -36,7 +36,9 @@ def read_jobs_file(path: str) -> list[dict[str, Any]]:
             return list(json.loads(p.read_text()))
     except (ValueError, OSError) as err:
         raise InputError(f"cannot read --jobs file {path!r}: {err}") from None
-    return df.to_dict(orient="records")  # type: ignore[return-value]
+    # a table file's missing value (an empty CSV cell, a null) is None for the runner, said here once;
+    # a NaN given in a list of dicts is refused by the job table (it would silently become None)
+    return df.astype(object).where(df.notna(), None).to_dict(orient="records")  # type: ignore[return-value]
 
 
 def parse_until(text: str | None) -> float | None:

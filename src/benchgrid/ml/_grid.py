@@ -17,7 +17,7 @@ import numpy as np
 from .._errors import InputError
 from ._ids import EXPECTED_MEM_KEY, check_id, check_unique, digest
 from ._inputs import splits_path, write_config, write_learner, write_task
-from ._learners import check_learners, describe_learner, learner_key
+from ._learners import check_learner_task_types, check_learners, describe_learner, learner_key
 from ._measures import Measure, check_measures, greater_is_better
 from ._splits import Splits, check_cv, compute_splits, describe_cv
 from ._task import Task
@@ -113,6 +113,7 @@ def build_ml_project(
     tasks = check_tasks(tasks)
     learners = check_learners(learners)
     resamplings = check_resamplings(cv)
+    check_learner_task_types({t: v.task_type for t, v in tasks.items()}, learners)
     checked = check_measures(measures, {t: v.task_type for t, v in tasks.items()}, learners)
     for name, flag in (("save_predictions", save_predictions), ("save_models", save_models)):
         if not isinstance(flag, bool):

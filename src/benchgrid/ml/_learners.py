@@ -11,7 +11,7 @@ from ._ids import check_id, check_unique, digest
 
 __all__ = [
     "check_learners", "algorithm_name", "learner_key", "set_random_state", "random_state_names", "seeded_clone",
-    "JobLearner",
+    "JobLearner", "check_learner_task_types",
 ]  # fmt: skip
 
 
@@ -83,6 +83,41 @@ def _check_one(lid: str, est: Any) -> None:
             f"the project), got {est!r}: {type(err).__name__}: {err}; remove what cannot "
             "be pickled (open files, locks, connections) from the estimator"
         ) from None
+
+
+def check_learner_task_types(task_types: dict[str, str], learners: dict[str, Any]) -> None:
+    """Refuse a regressor on a classification task and a classifier on a regression task.
+
+    A regressor fitted to class labels predicts numbers that are not
+    labels: the classification error is computed and accuracy is NaN, a
+    result that looks like a benchmark and is not one. scikit-learn's own
+    tag decides (:func:`sklearn.base.is_regressor`, also for pipelines);
+    an estimator that is neither (a custom one without the tag) is accepted.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LinearRegression
+    >>> check_learner_task_types({"iris": "classification"}, {"lm": LinearRegression()})
+    Traceback (most recent call last):
+    ...
+    benchgrid._errors.InputError: learner 'lm' (LinearRegression) is a regressor, but task 'iris' is a classification task; ...
+    """
+    from sklearn.base import is_classifier, is_regressor
+
+    for lid, est in learners.items():
+        kind = "regressor" if is_regressor(est) else "classifier" if is_classifier(est) else None
+        if kind is None:
+            continue
+        wanted = "classification" if kind == "regressor" else "regression"
+        for tid, ttype in task_types.items():
+            if ttype == wanted:
+                fix = ("use a classifier (e.g. DecisionTreeClassifier) for it" if kind == "regressor"
+                       else "use a regressor (e.g. DecisionTreeRegressor) for it, or pass "
+                            "task_type='classification' to the Task if its target holds class labels")
+                raise InputError(
+                    f"learner {lid!r} ({algorithm_name(est)}) is a {kind}, but task {tid!r} is a {ttype} "
+                    f"task; {fix}, or give that task its own project"
+                )
 
 
 def algorithm_name(est: Any) -> str:

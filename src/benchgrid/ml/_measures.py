@@ -299,12 +299,36 @@ def check_measures(
 
 
 def _from_dict(items: dict[Any, Any]) -> list[Any]:
-    """``{"f1w": f}`` -> ``[Measure("f1w", f)]``; a Measure value keeps its own name."""
+    """``{"f1w": f}`` -> ``[Measure("f1w", f)]``: the key is the column name the user asked for.
+
+    A named measure (``{"acc": "accuracy"}``) or a :class:`Measure` under
+    another key is the same measure under the key's name, never the key
+    dropped for the measure's own name.
+
+    Examples
+    --------
+    >>> [(m.name, m.fn.__name__) for m in _from_dict({"acc": "accuracy"})]
+    [('acc', '_accuracy')]
+    >>> _from_dict({"rmse": "rmse"})
+    ['rmse']
+    """
+    import dataclasses
+
     out: list[Any] = []
+    named: dict[str, Measure] | None = None
     for name, fn in items.items():
         if not isinstance(name, str):
             raise InputError(f"measure names must be strings, got {name!r} in {items!r}")
-        out.append(fn if isinstance(fn, (Measure, str)) else Measure(name, fn))
+        if isinstance(fn, str):
+            named = _named() if named is None else named
+            if fn == name or fn not in named:
+                out.append(fn)  # a name as it is (an unknown one: _resolve says which are known)
+            else:
+                out.append(dataclasses.replace(named[fn], name=name))
+        elif isinstance(fn, Measure):
+            out.append(fn if fn.name == name else dataclasses.replace(fn, name=name))
+        else:
+            out.append(Measure(name, fn))
     return out
 
 

@@ -166,6 +166,7 @@ def compute_splits(cv: Any, task: Task, task_id: str) -> Splits:
             meta = {**meta, "iteration": meta.get("iteration", len(items) + 1)}
             items.append((_indices(train, task, task_id, "train", meta),
                           _indices(test, task, task_id, "test", meta), meta))
+            _check_disjoint(*items[-1], task, task_id)
     except InputError:
         raise
     except Exception as err:  # the splitter's own error: say which task and what to fix
@@ -261,6 +262,34 @@ def _indices(idx: Any, task: Task, task_id: str, which: str, meta: dict[str, Any
             f"got values from {idx.min()} to {idx.max()} ({where})"
         )
     return idx.astype(np.int64, copy=False)
+
+
+def _check_disjoint(train: np.ndarray, test: np.ndarray, meta: dict[str, Any], task: Task, task_id: str) -> None:
+    """A row in both the train and the test set of one split is leakage: its score would flatter the learner.
+
+    One pass over a boolean mask of the task's rows (no sort), so checking
+    every split of every splitter costs a fraction of computing them.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> task = Task(pd.DataFrame({"x": range(4), "y": [0.5, 1, 2, 3]}), target="y")
+    >>> _check_disjoint(np.array([0, 1, 2]), np.array([2, 3]), {"iteration": 1}, task, "t")
+    Traceback (most recent call last):
+    ...
+    benchgrid._errors.InputError: cv train and test sets must not overlap (leakage), but task 't', iteration 1 has 1 row(s) in both (first: row 2); ...
+    """
+    in_train = np.zeros(task.n_rows, dtype=bool)
+    in_train[train] = True
+    both = in_train[test]
+    if both.any():
+        rows = test[both]
+        raise InputError(
+            f"cv train and test sets must not overlap (leakage), but task {task_id!r}, iteration "
+            f"{meta['iteration']} has {len(np.unique(rows))} row(s) in both (first: row {int(rows[0])}); "
+            "give each split disjoint train and test indices (for a score on the training rows, "
+            "compute it outside the benchmark)"
+        )
 
 
 def _py(v: Any) -> Any:

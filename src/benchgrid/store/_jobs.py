@@ -40,8 +40,16 @@ def _json_scalar(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON-serializable")
 
 
-def _nan_to_none(value: Any) -> Any:
-    return None if isinstance(value, float) and not math.isfinite(value) else value
+def _not_finite(row: Params) -> str | None:
+    """The first parameter of ``row`` that is NaN or infinite (a float, or a numpy one), or None."""
+    for k, v in row.items():
+        if isinstance(v, (float, int)) or (hasattr(v, "item") and getattr(v, "ndim", 1) == 0):
+            try:
+                if not math.isfinite(v):
+                    return k
+            except (TypeError, ValueError, OverflowError):
+                continue
+    return None
 
 
 _canonical = compact_json(_json_scalar, sort_keys=True, allow_nan=False)
@@ -92,11 +100,15 @@ def normalize_jobs(jobs: Any) -> list[str]:
                 )
             checked_names.add(name)
         try:
-            try:
-                out.append(canonical_json(row))
-            except ValueError:  # NaN: a missing value in a table; stored as null
-                out.append(canonical_json({k: _nan_to_none(v) for k, v in row.items()}))
+            out.append(canonical_json(row))
         except (TypeError, ValueError) as err:
+            bad = _not_finite(row) if isinstance(err, ValueError) else None
+            if bad is not None:  # never stored as null: the runner would get None where the user gave NaN
+                raise InputError(
+                    f"jobs[{i}][{bad!r}] is {row[bad]!r}, which the job table cannot store (JSON has no NaN "
+                    "or infinity); give None for a missing value (for a DataFrame: "
+                    "df.astype(object).where(df.notna(), None)), or a string such as 'nan' the runner converts"
+                ) from None
             raise InputError(
                 f"jobs[{i}] cannot be stored ({err}); use numbers, strings, booleans, None and lists of them"
             ) from None
