@@ -23,6 +23,12 @@ def _p(p: float) -> str:
     return "< 0.0001" if p < 0.0001 else f"{p:.4f}"
 
 
+def _peq(p: float) -> str:
+    """``"p = 0.0123"`` or ``"p < 0.0001"``."""
+    text = _p(p)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
 def _cell(row: Any, digits: int) -> str:
     if row.n_folds == 0:
         return "–"
@@ -55,8 +61,8 @@ def _tests(c: Comparison) -> list[str]:
     lines = []
     if c.friedman is not None:
         f = c.friedman
-        lines.append(f"Friedman chi2 = {f.statistic:.3f}, p = {_p(f.pvalue)}; Iman-Davenport F = {f.iman_davenport:.3f}, "
-                     f"p = {_p(f.iman_davenport_pvalue)} ({f.n_learners} learners, {f.n_tasks} tasks)")
+        lines.append(f"Friedman chi2 = {f.statistic:.3f}, {_peq(f.pvalue)}; Iman-Davenport F = {f.iman_davenport:.3f}, "
+                     f"{_peq(f.iman_davenport_pvalue)} ({f.n_learners} learners, {f.n_tasks} tasks)")
     if c.nemenyi is not None:
         groups = "; ".join(", ".join(g) for g in c.cliques("nemenyi")) or "none"
         lines.append(f"Nemenyi critical difference = {c.nemenyi.cd:.3f} at alpha = {c.alpha:g} "
@@ -136,7 +142,7 @@ def to_latex(c: Comparison, digits: int = 3, label: str = "tab:compare") -> str:
                f"underlined: not significantly worse than the best (corrected resampled t-test, $\\alpha = {c.alpha:g}$).")
     if c.friedman is not None:
         f = c.friedman
-        caption += (f" Friedman $\\chi^2_F = {f.statistic:.2f}$, $p {_p(f.pvalue) if _p(f.pvalue).startswith('<') else '= ' + _p(f.pvalue)}$"
+        caption += (f" Friedman $\\chi^2_F = {f.statistic:.2f}$, ${_peq(f.pvalue)}$"
                     f" ({f.n_tasks} tasks).")
     if c.nemenyi is not None:
         caption += f" Nemenyi critical difference {c.nemenyi.cd:.2f}."

@@ -1,4 +1,4 @@
-"""benchgrid.plots: figures of a project (scores, p-values, timeline, memory); see DESIGN.md
+"""benchgrid.plots: figures of a project (scores, p-values, timeline, memory, comparisons); see DESIGN.md
 
 Names load on first use (matplotlib is imported only when a figure is drawn).
 """
@@ -9,6 +9,8 @@ from .._lazy import lazy_names
 
 _LAZY = {
     "fmt_duration": "benchgrid.plots._timeline",
+    "plot_cd": "benchgrid.plots._cd_diagram",
+    "plot_task_scores": "benchgrid.plots._task_scores",
     "plot_memory": "benchgrid.plots._memory",
     "plot_pvalue": "benchgrid.plots._pvalue_plot",
     "plot_scores": "benchgrid.plots._scores",
