@@ -56,7 +56,7 @@ def plot_cd(comparison: Comparison, *, test: str = "nemenyi", path: str | os.Pat
     ...         for t, vals in acc.items() for lrn, v in zip(["dummy", "tree", "forest"], vals)
     ...         for f in (1, 2, 3)]
     >>> fig = bg.plot_cd(bg.compare(pd.DataFrame(rows), "accuracy"))
-    >>> sorted(t.get_text() for t in fig.axes[0].texts if "(" in t.get_text())
+    >>> sorted(t.get_text() for t in fig.axes[0].texts if t.get_text().endswith(")") and "rank" not in t.get_text())
     ['dummy (3.00)', 'forest (1.33)', 'tree (1.67)']
     """
     from matplotlib.figure import Figure
