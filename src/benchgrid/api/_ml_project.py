@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .._errors import ProjectError
 from ._ml_methods import MLMethods
@@ -12,11 +12,13 @@ from ._project import Project
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..ml import Comparison
+
 __all__ = ["MLProject"]
 
 
 class MLProject(MLMethods, Project, kind="ml"):
-    """An ML project: :class:`Project` plus ``scores``, ``predictions``, ``add`` and ``try_jobs``.
+    """An ML project: :class:`Project` plus ``scores``, ``predictions``, ``add``, ``try_jobs`` and ``compare``.
 
     ``Project.create(path, tasks, learners, cv, ...)`` and ``Project.open``
     of such a project return one; its :meth:`results` show the splitter's
@@ -44,3 +46,41 @@ class MLProject(MLMethods, Project, kind="ml"):
         """Like :meth:`Project.results`, with the splitter's column names (``test.subset``)."""
         # job parameters are identifiers (test_subset); show the splitter's names (test.subset)
         return super().results(dropped=dropped).rename(columns=self._ml().get("columns", {}))
+
+    def compare(self, measure: str | None = None, **options: Any) -> Comparison:
+        """Which learner is better: :func:`benchgrid.compare` on this project's scores.
+
+        Dropped jobs count as missing folds, named as dropped (they are not
+        in :meth:`scores`), so a task where some learner's jobs were dropped
+        is not ranked silently. ``options`` are :func:`benchgrid.compare`'s
+        (``alpha``, ``greater_is_better``, ``incomplete``, ``train_subsets``,
+        ``test_train_ratio``, ``rope``).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import benchgrid as bg
+        >>> from benchgrid.ml._demo import demo_grid
+        >>> g = demo_grid()
+        >>> proj = bg.Project.create(pathlib.Path(tempfile.mkdtemp()) / "p", g["tasks"],
+        ...                          g["learners"], g["cv"], measures=g["measures"])
+        >>> _ = proj.run(n_workers=0, progress=False)
+        >>> c = proj.compare("rmse")
+        >>> c.learners, len(c.tasks)
+        (['rpart', 'featureless'], 2)
+        """
+        import pandas as pd
+
+        from ..ml import compare
+
+        scores = self.scores()
+        every = self.results(dropped=True)
+        if "state" in every.columns and len(scores):
+            dropped = every[(every["state"] == "dropped") & ~every["job_id"].isin(scores["job_id"])]
+            # rows of a replaced task or learner stay out, as in scores()
+            dropped = dropped[dropped["task_key"].isin(scores["task_key"]) & dropped["learner_key"].isin(scores["learner_key"])]
+            if len(dropped):
+                attrs = scores.attrs
+                scores = pd.concat([scores, dropped], ignore_index=True)
+                scores.attrs = attrs
+        return compare(scores, measure, **options)

@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "undrop": ("_cmd_undrop", "bring dropped jobs back (all, or those matching --where)"),
     "check": ("_cmd_check", "prove from the logs that every job was handed out once; exit 1 if not"),
     "plot": ("_cmd_plot", "draw a timeline, score or p-value plot"),
+    "compare": ("_cmd_compare", "which learner is better: ranks, Friedman, Nemenyi, Wilcoxon-Holm; CD diagram and paper tables"),
     "report": ("_cmd_report", "write a self-contained HTML report"),
 }
 
@@ -60,6 +61,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "undrop": ("benchgrid undrop bench --where learner_id=rf", "benchgrid undrop bench"),
     "check": ("benchgrid check sweep", "benchgrid check sweep --json"),
     "plot": ("benchgrid plot bench timeline -o timeline.png", "benchgrid plot bench pvalue -o pvalue.pdf"),
+    "compare": ("benchgrid compare bench --measure accuracy -o cd.png --latex table.tex",
+                "benchgrid compare bench --markdown table.md --csv table.csv --incomplete common"),
     "report": ("benchgrid report bench -o report.html",),
 }
 
