@@ -8,7 +8,7 @@ can cross process boundaries.
 
 from __future__ import annotations
 
-__all__ = ["BenchgridError", "ProjectError", "InputError", "LockTimeout", "DiskFull", "is_disk_full"]
+__all__ = ["BenchgridError", "ProjectError", "InputError", "LockTimeout", "DiskFull", "is_disk_full", "ResultNameWarning"]
 
 
 class BenchgridError(Exception):
@@ -26,6 +26,10 @@ class BenchgridError(Exception):
 
 class InputError(BenchgridError, ValueError):
     """A parameter or input file breaks a rule; the message names the fix."""
+
+
+class ResultNameWarning(UserWarning):
+    """A runner returned a key named like a job parameter or a benchgrid column: kept as ``result.<key>``."""
 
 
 class ProjectError(BenchgridError):

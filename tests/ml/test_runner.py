@@ -26,12 +26,13 @@ def test_result_keys_and_values(project_dir, reg_df, private_ok):
                             KFold(3), measures=["rmse", "mae"], order="grid")
     spec.write_inputs(project_dir / "inputs")
     res = _run(project_dir, spec, spec.jobs[0])
-    assert list(res) == ["rmse", "mae", "fit_s", "predict_s", "n_train", "n_test", "peak_mem_mb",
+    # n_train and n_test are the job's parameters: a result never repeats (and so never overwrites) an input
+    assert list(res) == ["rmse", "mae", "fit_s", "predict_s", "peak_mem_mb",
                          "measure_errors", "n_warnings", "warnings"]
     assert all(isinstance(v, (int, float)) for k, v in res.items()
                if k not in ("measure_errors", "warnings"))
     assert res["measure_errors"] is None and res["n_warnings"] == 0
-    assert res["n_train"] == 20 and res["n_test"] == 10 and res["peak_mem_mb"] > 1
+    assert spec.jobs[0]["n_train"] == 20 and spec.jobs[0]["n_test"] == 10 and res["peak_mem_mb"] > 1
     # same seed, same scores; another seed, other scores (random_state was None)
     assert _run(project_dir, spec, spec.jobs[0])["rmse"] == res["rmse"]
     assert _run(project_dir, spec, spec.jobs[0], seed=7)["rmse"] != res["rmse"]
@@ -47,7 +48,7 @@ def test_classification_with_proba_and_predictions(project_dir, clf_df, private_
     assert 0 <= res["accuracy"] <= 1 and 0 <= res["auc"] <= 1 and res["logloss"] > 0
     pred = pd.read_parquet(project_dir / "predictions" / "5.parquet")
     assert list(pred.columns) == ["job_id", "row", "truth", "response", "prob.high", "prob.low"]
-    assert len(pred) == res["n_test"]
+    assert len(pred) == spec.jobs[0]["n_test"]
     assert (project_dir / "models" / "5.pkl").exists()
 
 

@@ -102,3 +102,8 @@ def sleep_or_fail(i: int, seconds: float = 0.0, **params):
         raise ValueError(f"job {i} fails on purpose")
     time.sleep(seconds)
     return {"slept": seconds}
+
+
+def overwrite(x: int, **params):
+    """A runner whose result names a parameter and benchgrid's own columns (issue 23)."""
+    return {"x": 99, "job_id": -1, "state": "hacked", "attempt": 7, "y": x * 10}

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 import benchgrid as bg
+from benchgrid._errors import ResultNameWarning
 from benchgrid.store._jobs import JobTable
 from benchgrid.store._layout import Layout
 from benchgrid.store._records import append_records, decode_lines, encode
@@ -41,13 +43,33 @@ def test_columns_equal_rows_for_done_error_pending_queued_and_mixed_params(proj_
     pd.testing.assert_frame_equal(proj.results(), old[new.columns])
 
 
-def test_result_named_like_a_parameter_replaces_it_and_run_columns_win(proj_dir: Path) -> None:
+def test_result_named_like_a_parameter_is_kept_under_result_prefix(proj_dir: Path) -> None:
     proj = bg.Project.create(proj_dir, [{"i": i, "slept": -1.0} for i in range(6)], "tests.runners.jobs:sleep")
     proj.run(n_workers=0, progress=False, max_jobs=4)
     old, new = _both(proj_dir)
     pd.testing.assert_frame_equal(new, old[new.columns])
-    assert list(new["slept"]) == [0.0] * 4 + [-1.0] * 2  # the result's value where there is one
-    assert new["pid"].iloc[0] == new["pid"].iloc[1]  # the lease's pid (a run column), same as the result's
+    assert list(new["slept"]) == [-1.0] * 6  # the job's input, whatever the runner returned
+    assert list(new["result.slept"][:4]) == [0.0] * 4 and new["result.slept"][4:].isna().all()
+    assert new["pid"].iloc[0] == new["pid"].iloc[1]  # the lease's pid (a run column); the result's is result.pid
+    assert (new["result.pid"][:4] > 0).all()
+
+
+def test_results_never_overwrite_inputs_with_real_workers(proj_dir: Path) -> None:
+    """Issue 23: a runner returning {"x": 99, "job_id": -1, ...} for job {"x": i} used to give job_id -1, x 99."""
+    n = 8
+    proj = bg.Project.create(proj_dir, [{"x": i} for i in range(n)], "tests.runners.jobs:overwrite")
+    assert proj.run(n_workers=2, progress=False).counts["done"] == n
+    with pytest.warns(ResultNameWarning,
+                      match=r"'attempt' as 'result.attempt', 'job_id' as 'result.job_id', 'state' as "
+                            r"'result.state', 'x' as 'result.x'.*rename the keys in the runner") as caught:
+        table = proj.results().sort_values("job_id").reset_index(drop=True)
+    assert len(caught) == 1  # said once, not once per job
+    assert table["job_id"].tolist() == list(range(n)) and table["x"].tolist() == list(range(n))
+    assert set(table["state"]) == {"done"} and set(table["attempt"]) == {1}
+    assert set(table["result.x"]) == {99} and set(table["result.job_id"]) == {-1}
+    assert set(table["result.state"]) == {"hacked"} and table["y"].tolist() == [10 * i for i in range(n)]
+    cols = list(table.columns)
+    assert cols[:2] == ["job_id", "x"] and cols.index("result.x") < cols.index("state")
 
 
 def test_decode_lines_reads_what_decode_reads(tmp_path: Path) -> None:

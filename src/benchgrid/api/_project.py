@@ -383,16 +383,22 @@ class Project:
         datetimes in UTC (NaT for a job not claimed, started or ended);
         ``duration_s`` is in seconds. Dropped jobs (:meth:`drop`) are left
         out; ``dropped=True`` keeps them, with state ``"dropped"`` and the
-        values of a run that ended before or despite the drop.
+        values of a run that ended before or despite the drop. A result key
+        named like a parameter or one of these columns is kept as
+        ``result.<key>`` (a :class:`~benchgrid._errors.ResultNameWarning` says
+        which): results never overwrite inputs.
         """
         import pandas as pd
 
         state = self.state()
+        renamed: dict[str, str] = {}
         with gc_paused():  # a million rows of small objects: see store/_bulk.py
-            table = pd.DataFrame(results_columns(state, self._job_table()))
+            table = pd.DataFrame(results_columns(state, self._job_table(), renamed))
             for col in ("claimed_at", "started_at", "ended_at"):  # epoch seconds -> UTC datetimes
                 if col in table.columns:
                     table[col] = pd.to_datetime(table[col].astype(float), unit="s", utc=True)
+        if renamed:
+            _warn_renamed(renamed, self.runner)
         if not dropped and state.dropped and len(table):
             table = table[table["state"] != "dropped"].reset_index(drop=True)
         return table
@@ -523,6 +529,19 @@ def _lane(queue: Queue, state: ProjectState, job: int, memory_key: str | None,
     seen = (peaks or {}).get(_group(params, group_key))
     observed = lane_of(seen) if seen is not None else 0
     return max(own, state.requeued_lane.get(job, 0), observed)
+
+
+def _warn_renamed(renamed: dict[str, str], runner: str) -> None:
+    import warnings
+
+    from .._errors import ResultNameWarning
+
+    pairs = ", ".join(f"{k!r} as {v!r}" for k, v in sorted(renamed.items()))
+    warnings.warn(
+        f"the runner {runner!r} returned keys named like job parameters or benchgrid's own columns; they are "
+        f"kept as {pairs}, and the columns hold the job's inputs; rename the keys in the runner to silence this",
+        ResultNameWarning, stacklevel=3,
+    )
 
 
 def _shell_path(path: Path) -> str:

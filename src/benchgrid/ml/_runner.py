@@ -56,7 +56,7 @@ def run_ml_job(**params: Any) -> dict[str, Any]:
     -------
     dict
         One float per measure (NaN when that measure failed), then ``fit_s``,
-        ``predict_s``, ``n_train``, ``n_test``, ``peak_mem_mb`` (peak resident
+        ``predict_s``, ``peak_mem_mb`` (peak resident
         memory of the worker process during this job), ``measure_errors``
         (why measures failed, or None), ``n_warnings`` and ``warnings`` (the
         distinct warnings the job raised, or None). The keys are the same
@@ -116,6 +116,9 @@ def run_in_project(
         make, task, train, test, measures, seed, want_predictions=want_pred,
         native=not config.get("save_models"),  # a kept model knows its feature names
     )
+    for k in ("n_train", "n_test"):  # job parameters already: a result never repeats an input (invariant 12)
+        if k in params:
+            del result[k]
     if want_pred and pred is not None:
         import io
 

@@ -10,7 +10,9 @@ from typing import Any
 from ._check import last_check
 from ._jobs import JobTable
 from ._leases import is_dead
+from ._observe import CLOCK_NOTE_S
 from ._memory_view import memory_summary
+from ._result_names import RUN_COLUMNS, result_column
 from ._state import STATES, ProjectState
 
 __all__ = ["Status", "status_of", "results_rows", "results_columns", "error_rows"]
@@ -34,6 +36,7 @@ class Status:
     last_check: dict[str, Any] | None = None
     project_dir: str | None = None
     memory: dict[str, Any] | None = None  # pools, jobs waiting per memory class, escalations (memory lanes only)
+    clock_offsets: dict[str, float] = field(default_factory=dict)  # live workers whose clock is off the file server's
 
     def __repr__(self) -> str:  # the REPL shows what `benchgrid status` prints
         from ._status_text import status_lines
@@ -85,13 +88,17 @@ def status_of(state: ProjectState, root_hint: str = "DIR", n_errors: int = 5) ->
     )[:n_errors]
     stranded = sorted(job for job, s in states.items() if s == "stranded")
     workers = {"alive": 0, "dead": 0, "exited": 0}
-    for lease in state.leases.values():
+    clock_offsets: dict[str, float] = {}
+    for wid, lease in state.leases.items():
         if lease.get("state") != "running" or lease.get("revoked"):
             workers["exited"] += 1
         elif is_dead(lease, now):
             workers["dead"] += 1
         else:
             workers["alive"] += 1
+            offset = lease.get("clock_offset_s")
+            if isinstance(offset, (int, float)) and abs(offset) > CLOCK_NOTE_S:
+                clock_offsets[wid] = float(offset)
     # accepted results: those of done/error jobs, and of dropped jobs that ran before the drop
     n_accepted = counts["done"] + counts["error"] + sum(1 for job in state.dropped if state.accepted(job) is not None)
     stale = state.n_final_records - n_accepted
@@ -117,6 +124,7 @@ def status_of(state: ProjectState, root_hint: str = "DIR", n_errors: int = 5) ->
         n_jobs=state.n, counts=counts, running=running, errors=errors, stranded=stranded, workers=workers,
         recent_per_s=tp["recent_per_s"], overall_per_s=tp["overall_per_s"], eta_s=tp["eta_s"],
         stale_results=stale, hint=hint, last_check=checked, project_dir=str(state.root), memory=memory,
+        clock_offsets=clock_offsets,
     )
 
 
@@ -135,7 +143,12 @@ def results_rows(state: ProjectState, table: JobTable) -> list[dict[str, Any]]:
         t1: float | None = None
         if final is not None:
             wid = state.final[job][1]
-            row.update(final.get("r") or {})
+            params = job_row["params"]
+            taken: set[str] = set()
+            for k, v in (final.get("r") or {}).items():
+                name = result_column(k, params, taken)
+                taken.add(name)
+                row[name] = v
             t0, t1 = float(final["t0"]), float(final["t1"])
         elif claim is not None:
             wid = claim[1]
@@ -156,15 +169,13 @@ def results_rows(state: ProjectState, table: JobTable) -> list[dict[str, Any]]:
     return rows
 
 
-RUN_COLUMNS = ("state", "attempt", "worker", "host", "pid", "claimed_at", "started_at", "ended_at", "duration_s", "error")
-
-
-def results_columns(state: ProjectState, table: JobTable) -> dict[str, Any]:
+def results_columns(state: ProjectState, table: JobTable, renamed: dict[str, str] | None = None) -> dict[str, Any]:
     """The results table as columns: what :func:`results_rows` gives, without a dict per job.
 
-    Same values, same precedence (a result value named like a parameter
-    replaces it; the run columns replace both); a parameter or result a job
-    does not have is NaN. Columns come in the order job_id, parameters,
+    Same values; a result value named like a parameter or a benchgrid
+    column is kept under ``result.`` (see :mod:`._result_names`, the one
+    rule), and each such key goes into ``renamed`` (key -> column) when
+    given; a parameter or result a job does not have is NaN. Columns come in the order job_id, parameters,
     result values, then :data:`RUN_COLUMNS`. Cost: one pass over the jobs
     with a few dictionary look-ups each (a million jobs in about a second);
     jobs whose state is not simply their accepted result (queued, failed,
@@ -207,7 +218,7 @@ def results_columns(state: ProjectState, table: JobTable) -> dict[str, Any]:
                     if col is None:
                         col = cols[k] = [nan] * n
                     col[i] = v
-    params_as_arrays = set(cols) if fast is not None else set()  # numpy columns: made lists before a write
+    param_names = set(cols) - {"job_id"}
     res: dict[str, list[Any]] = {}
     run: dict[str, list[Any]] = {name: [None] * n for name in RUN_COLUMNS}
     c_state, c_attempt, c_worker, c_host, c_pid = (run[k] for k in RUN_COLUMNS[:5])
@@ -219,13 +230,10 @@ def results_columns(state: ProjectState, table: JobTable) -> dict[str, Any]:
     column_of: dict[str, list[Any]] = {}  # result name -> the list its values go into (found once per name)
 
     def new_column(k: str) -> list[Any]:
-        if k in params_as_arrays:  # a result named like a parameter replaces it: a list again
-            cols[k] = cols[k].tolist()
-            params_as_arrays.discard(k)
-        col = cols.get(k) if k in cols else res.get(k)
-        if col is None:
-            col = res[k] = [nan] * n
-        column_of[k] = col
+        name = result_column(k, param_names, res.keys())  # never a parameter's or a run column's list
+        if name != k and renamed is not None:
+            renamed[k] = name
+        col = column_of[k] = res[name] = [nan] * n
         return col
 
     for i, job in enumerate(job_ids):
@@ -263,9 +271,7 @@ def results_columns(state: ProjectState, table: JobTable) -> dict[str, Any]:
             c_host[i], c_pid[i] = hosts.get(wid, (None, None))
         if claim is not None:
             c_claimed[i] = claim[2]
-    for k, col in res.items():
-        if k not in run:
-            cols[k] = col
+    cols.update(res)
     cols.update(run)
     return cols
 
