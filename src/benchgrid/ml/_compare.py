@@ -667,7 +667,9 @@ def _per_task(df: pd.DataFrame, done: pd.Series, tasks: list[str], used_folds: d
             t_stat, p_corr = corrected_ttest(x, y, r)
             p_plain = math.nan
             if len(x) >= 2 and np.ptp(x - y) > 0:
-                p_plain = float(stats.ttest_rel(x, y).pvalue)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # differences nearly alike: scipy warns
+                    p_plain = float(stats.ttest_rel(x, y).pvalue)
             row = {"task": t, "learner_a": a, "learner_b": b, "n_folds": len(x), "mean_diff": float(np.mean(x - y)),
                    "t": t_stat, "p_corrected": p_corr, "p_plain": p_plain,
                    "test_train_ratio": r if r is not None else (1 / (len(x) - 1) if len(x) > 1 else math.nan)}
