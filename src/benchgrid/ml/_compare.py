@@ -502,7 +502,7 @@ def compare(
 
     tasks = [t for t in tasks_all if t in used_folds]
     folds = df[done & df["_task"].isin(tasks)]
-    folds = folds[[f in set(used_folds[t]) for t, f in zip(folds["_task"], folds["_fold"])]]
+    folds = folds[np.array([f in set(used_folds[t]) for t, f in zip(folds["_task"], folds["_fold"])], dtype=bool)]
     fold_table = pd.DataFrame({"task": folds["_task"], "learner": folds["_learner"], "fold": folds["_fold"],
                                "value": folds["_value"].astype(float)}).reset_index(drop=True)
     means = (fold_table.groupby(["task", "learner"])["value"].mean().unstack("learner")
