@@ -149,3 +149,131 @@ def test_code_path_at_creation_records_what_python_searched(tmp_path: Path, monk
     monkeypatch.setattr(sys, "argv", [str(script)])
     monkeypatch.setattr(sys.modules["__main__"], "__spec__", None, raising=False)
     assert code_path_at_creation("json:dumps") == [str(cwd), str(script.parent)]
+
+
+# -- issue 23: learners, measures and runners from the user's own module ------------------------
+MYLEARN = '''
+from sklearn.dummy import DummyRegressor
+
+
+class MyLearner(DummyRegressor):
+    pass
+
+
+def max_abs(y_true, y_pred):
+    return float(abs(y_true - y_pred).max())
+'''
+
+SCRIPT = '''
+import sys
+sys.path.insert(0, "pkg")  # the user's own folder, not installed, not on PYTHONPATH
+import numpy as np, pandas as pd
+import benchgrid as bg
+from mylearn import MyLearner, max_abs
+
+df = pd.DataFrame({"x": np.arange(12.0), "y": np.arange(12.0) * 0.37 + 0.1})
+proj = bg.Project.create(sys.argv[1], {"t": bg.Task(df, target="y")}, {"mine": MyLearner()}, 3,
+                         measures=["rmse", {"worst": max_abs}] {extra})
+'''
+
+
+@pytest.fixture
+def pkg_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "my 'study'"
+    (d / "pkg").mkdir(parents=True)
+    (d / "pkg" / "mylearn.py").write_text(MYLEARN)
+    return d
+
+
+def _script(pkg_dir: Path, extra: str = "") -> Path:
+    script = pkg_dir / "make.py"
+    script.write_text(SCRIPT.replace("{extra}", extra))
+    return script
+
+
+def test_learner_from_a_folder_the_script_put_on_sys_path_runs_on_workers(pkg_dir: Path, tmp_path: Path) -> None:
+    """It used to be created, then every job failed with a bare "No module named 'mylearn'", try too, and
+    ``add --grid`` crashed with a traceback."""
+    proj = tmp_path / "proj"
+    r = subprocess.run([sys.executable, str(_script(pkg_dir)), str(proj)], cwd=pkg_dir, env=_env(),
+                       capture_output=True, text=True, timeout=240)
+    assert r.returncode == 0, r.stderr
+    assert str(pkg_dir / "pkg") in json.loads((proj / "project.json").read_text())["code_path"]
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    r = _benchgrid("try", str(proj), cwd=elsewhere)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = _benchgrid("run", str(proj), "--workers", "2", "--no-progress", cwd=elsewhere)
+    assert r.returncode == 0, r.stdout + r.stderr
+    more = elsewhere / "more.py"
+    more.write_text("from sklearn.linear_model import Ridge\nlearners = {'ridge': Ridge()}\n")
+    r = _benchgrid("add", str(proj), "--grid", str(more), cwd=elsewhere)
+    assert r.returncode == 0 and "added 3 jobs" in r.stdout, r.stdout + r.stderr
+    r = _benchgrid("run", str(proj), "--workers", "2", "--no-progress", cwd=elsewhere)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = _benchgrid("results", str(proj), "-o", str(tmp_path / "r.csv"), cwd=elsewhere)
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "r.csv")
+    assert set(table["state"]) == {"done"} and len(table) == 6 and table["worst"].notna().all()
+
+
+def test_learner_a_fresh_python_cannot_load_is_refused_naming_it(pkg_dir: Path, tmp_path: Path) -> None:
+    """A code path that leaves out the module's folder: refused at creation, exit 2-worthy InputError, nothing written."""
+    proj = tmp_path / "proj"
+    r = subprocess.run([sys.executable, str(_script(pkg_dir, ", code_path=[]")), str(proj)], cwd=pkg_dir,
+                       env=_env(), capture_output=True, text=True, timeout=240)
+    assert r.returncode != 0 and not proj.exists()
+    last = r.stderr.strip().splitlines()[-1]
+    assert "InputError: learner 'mine' cannot be loaded by a worker: ModuleNotFoundError: No module named 'mylearn'" in last
+    assert f"'mylearn' (from {pkg_dir / 'pkg'})" in last and "pip install -e ." in last and "code_path=" in last
+
+
+def test_module_folder_writable_by_others_is_refused_with_the_reason(pkg_dir: Path, tmp_path: Path) -> None:
+    (pkg_dir / "pkg").chmod(0o777)
+    proj = tmp_path / "proj"
+    r = subprocess.run([sys.executable, str(_script(pkg_dir)), str(proj)], cwd=pkg_dir, env=_env(),
+                       capture_output=True, text=True, timeout=240)
+    assert r.returncode != 0 and not proj.exists()
+    last = r.stderr.strip().splitlines()[-1]
+    assert "learner 'mine' cannot be loaded by a worker" in last and "writable by other users" in last
+    assert "chmod go-w" in last
+
+
+def test_runner_whose_module_imports_a_folder_only_the_script_knows_is_refused(tmp_path: Path) -> None:
+    """The runner's own folder is recorded; a helper it imports from another sys.path entry is not."""
+    code = tmp_path / "code"
+    (code / "helpers").mkdir(parents=True)
+    (code / "helpers" / "util_cp23.py").write_text("def ten():\n    return 10\n")
+    (code / "sim_cp23.py").write_text("from util_cp23 import ten\n\ndef run(n):\n    return {'v': n * ten()}\n")
+    script = code / "make.py"
+    script.write_text(
+        "import sys\nsys.path.insert(0, 'helpers')\nimport benchgrid as bg\n"
+        f"bg.Project.create({str(tmp_path / 'proj')!r}, [{{'n': 1}}], 'sim_cp23:run')\n"
+    )
+    r = subprocess.run([sys.executable, str(script)], cwd=code, env=_env(), capture_output=True, text=True,
+                       timeout=240)
+    assert r.returncode != 0 and not (tmp_path / "proj").exists()
+    assert ("runner 'sim_cp23:run' cannot be loaded by a worker: ModuleNotFoundError: No module named 'util_cp23'"
+            in r.stderr), r.stderr
+
+
+def test_worker_that_cannot_load_a_learner_names_it_and_gives_the_fix(pkg_dir: Path, tmp_path: Path) -> None:
+    """A project whose module moved away after creation: each job's error names the learner and the fix."""
+    import shutil
+
+    proj = tmp_path / "proj"
+    r = subprocess.run([sys.executable, str(_script(pkg_dir)), str(proj)], cwd=pkg_dir, env=_env(),
+                       capture_output=True, text=True, timeout=240)
+    assert r.returncode == 0, r.stderr
+    shutil.move(str(pkg_dir / "pkg"), str(tmp_path / "moved"))
+    r = _benchgrid("run", str(proj), "--workers", "1", "--no-progress", cwd=tmp_path)
+    import benchgrid as bg
+
+    errors = bg.Project.open(proj).errors()["error"].tolist()
+    assert errors and all(
+        ("learner 'mine' cannot be loaded: ModuleNotFoundError: No module named 'mylearn'" in e
+         or "measures and cv (inputs/ml_objects.pkl) cannot be loaded" in e) and "pip install -e ." in e
+        for e in errors
+    ), errors

@@ -26,6 +26,7 @@ class MLMethods:
     """Mixin holding ``scores``, ``predictions``, ``add`` and ``try_jobs``."""
 
     path: Path
+    info: dict[str, Any]
 
     # provided by Project (the generic core)
     if TYPE_CHECKING:
@@ -137,6 +138,9 @@ class MLMethods:
         self._ml()
         inputs = self.path / "inputs"
         _check_project(self.path, trust_owner)  # before unpickling the project's learners
+        from ..worker import check_loadable, use_code_path, user_module_folders
+
+        use_code_path(self.info)  # the project's learners come from where it recorded (issue 23)
         config, objects = _inputs.read_config(inputs)
         jobs = self.jobs()
         old_tasks = dict(zip(jobs["task_id"], jobs["task_key"]))
@@ -145,6 +149,10 @@ class MLMethods:
         new_learners = _learners.check_learners(learners) if learners is not None else {}
         if not new_tasks and not new_learners:
             raise InputError("add needs tasks= or learners=, got neither")
+        pickles = _grid.stored_objects(new_learners, {})
+        code_path = list(self.info.get("code_path") or [])
+        new_folders = [f for f in user_module_folders({m for _d, ms in pickles.values() for m in ms}) if f not in code_path]
+        check_loadable({**self.info, "code_path": code_path + new_folders}, pickles)
         replaced = []
         for kind, new, old, key_of in (
             ("task", new_tasks, old_tasks, lambda t: t.key),
@@ -212,16 +220,18 @@ class MLMethods:
         if replaced:
             _write_replaced(self.path, _read_replaced(self.path) | set(replaced))
         n = self.add_jobs(new_jobs)
-        self._update_ml_metadata(new_tasks, new_learners, _grid.column_names(splits))
+        self._update_ml_metadata(new_tasks, new_learners, _grid.column_names(splits), new_folders)
         return n
 
     def _update_ml_metadata(self, tasks: dict[str, Any], learners: dict[str, Any],
-                            columns: dict[str, str]) -> None:
-        """Record added (or replaced) tasks and learners in project.json's metadata."""
+                            columns: dict[str, str], code_folders: list[str] | None = None) -> None:
+        """Record added (or replaced) tasks and learners in project.json's metadata (and their modules' folders)."""
         from ..ml import describe_learner
         from ..store import read_project_json, write_project_json
 
         info = read_project_json(self.path)
+        if code_folders:  # before the workers that run the new jobs start, after those that run the old ones
+            info["code_path"] = [*(info.get("code_path") or []), *code_folders]
         ml = info.setdefault("metadata", {}).setdefault("ml", {})
         ml.setdefault("tasks", {}).update({t: v.describe() for t, v in tasks.items()})
         ml.setdefault("learners", {}).update({i: describe_learner(e) for i, e in learners.items()})

@@ -19,7 +19,7 @@ from ..store import Claim, Queue
 from ..store import ProjectState
 from ..store import check_project
 from ..store import Status, error_rows, results_columns, status_of
-from ..worker import code_path_at_creation, use_code_path
+from ..worker import check_loadable, code_path_at_creation, use_code_path
 from ..worker import load_runner
 
 if TYPE_CHECKING:
@@ -168,6 +168,7 @@ class Project:
             jobs, runner = tasks, learners
         if jobs is None:
             raise InputError("jobs is required: a list of dicts or a DataFrame (or tasks=, learners=, cv=)")
+        pickles: dict[str, tuple[bytes, set[str]]] = {}
         if runner is not None and not isinstance(runner, str):
             from ..backends import prestart
 
@@ -178,6 +179,7 @@ class Project:
 
             spec = build_ml_project(jobs, runner, cv, random_state=random_state, **ml_options)
             jobs, runner, write_inputs = spec.jobs, spec.runner, spec.write_inputs
+            pickles = spec.pickles
             metadata = {**(metadata or {}), **spec.metadata}
             duration_key = duration_key or ["task_id", "learner_id"]
             memory_key = memory_key or spec.memory_key  # memory_gb= gave each job its expected_mem_gb
@@ -186,12 +188,15 @@ class Project:
             raise InputError(f"{unknown} apply only to ML projects (tasks, learners, cv); got a runner {runner!r}")
         if runner is None:
             raise InputError("runner is required: give 'package.module:function' (or tasks, learners and cv)")
+        modules = {m for _data, mods in pickles.values() for m in mods}
         if code_path is None:
-            code_path = code_path_at_creation(runner)
+            code_path = code_path_at_creation(runner, modules=modules)  # the folders of the user's modules too
         else:
             code_path = [str(Path(p).absolute()) for p in code_path]
-        skipped = use_code_path({"code_path": code_path, "settings": {"group_shared": group_shared}})
+        where = {"code_path": code_path, "settings": {"group_shared": group_shared}}
+        skipped = use_code_path(where)
         load_runner(runner, code_path, skipped)
+        check_loadable(where, pickles, runner)  # what a worker loads, loaded once by a fresh Python
         from ..backends import prestart
 
         prestart(runner)  # local workers' server starts while the job table is written (ML: started above)
@@ -293,6 +298,9 @@ class Project:
                 f"submit to a scheduler with submit(n_workers, backend={backend!r})"
             )
         check_project(self.path, trust_owner=trust_owner)
+        from ..store import check_project_files
+
+        check_project_files(self.path)  # damage (a claims.log that lost records) stops run before any worker
         launch = chosen.launch(self, n_workers, progress=progress, trust_owner=trust_owner, **worker_options)
         status = launch.status
         status.project_dir = str(self.path)

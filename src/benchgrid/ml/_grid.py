@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -16,7 +16,7 @@ import numpy as np
 
 from .._errors import InputError
 from ._ids import EXPECTED_MEM_KEY, check_id, check_unique, digest
-from ._inputs import splits_path, write_config, write_learner, write_task
+from ._inputs import dumps_with_modules, splits_path, write_config, write_learner, write_task
 from ._learners import check_learner_task_types, check_learners, describe_learner, learner_key
 from ._measures import Measure, check_measures, greater_is_better
 from ._splits import Splits, check_cv, compute_splits, describe_cv
@@ -44,6 +44,8 @@ class MLSpec:
     write_inputs: Callable[[Path], None]
     metadata: dict[str, Any]
     memory_key: str | None = None
+    #: label ("learner 'rf'") -> (its pickle, the modules it refers to): checked loadable at creation
+    pickles: dict[str, tuple[bytes, set[str]]] = field(default_factory=dict)
 
 
 def build_ml_project(
@@ -173,7 +175,18 @@ def build_ml_project(
     from ._runner import RUNNER
 
     return MLSpec(jobs=jobs, runner=RUNNER, write_inputs=write_inputs, metadata=metadata,
-                  memory_key=None if memory_gb is None else EXPECTED_MEM_KEY)
+                  memory_key=None if memory_gb is None else EXPECTED_MEM_KEY,
+                  pickles=stored_objects(learners, objects))
+
+
+def stored_objects(learners: dict[str, Any], objects: dict[str, Any]) -> dict[str, tuple[bytes, set[str]]]:
+    """Each pickled input a worker loads, by what the user calls it, with the modules it refers to."""
+    out = {f"learner {lid!r}": dumps_with_modules(est) for lid, est in learners.items()}
+    out.update({f"measure {m.name!r}": dumps_with_modules(m) for m in objects.get("measures", {}).values()})
+    out.update({f"cv {rid!r}": dumps_with_modules(c) for rid, c in objects.get("cv", {}).items()})
+    if callable(objects.get("order")):
+        out["order"] = dumps_with_modules(objects["order"])
+    return out
 
 
 def check_memory_gb(memory_gb: Any, tasks: dict[str, Any], learners: dict[str, Any]) -> None:

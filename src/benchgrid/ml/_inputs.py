@@ -33,7 +33,7 @@ from ._task import Task
 
 __all__ = [
     "write_config", "read_config", "write_task", "read_task", "write_learner",
-    "read_learner", "splits_path", "write_bytes_atomic", "dumps",
+    "read_learner", "splits_path", "write_bytes_atomic", "dumps", "dumps_with_modules",
 ]  # fmt: skip
 
 
@@ -57,6 +57,57 @@ def dumps(obj: Any) -> bytes:
     return cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)  # type: ignore[no-any-return]
 
 
+def dumps_with_modules(obj: Any) -> tuple[bytes, set[str]]:
+    """:func:`dumps` and the modules the pickle refers to: what a worker imports to load it.
+
+    Every class, function and module pickled by reference names its module;
+    ``__main__``'s are pickled by value and not listed. The project records
+    the folders of the user's own modules among them and checks, once, that a
+    fresh interpreter loads the pickle (see :func:`benchgrid.worker.check_loadable`).
+
+    Examples
+    --------
+    >>> from collections import OrderedDict
+    >>> data, modules = dumps_with_modules(OrderedDict(a=1))
+    >>> "collections" in modules
+    True
+    """
+    import io
+    import types
+
+    import cloudpickle
+
+    modules: set[str] = set()
+
+    class Recorder(cloudpickle.Pickler):  # type: ignore[misc]
+        def reducer_override(self, obj: Any) -> Any:
+            if isinstance(obj, types.ModuleType):
+                modules.add(obj.__name__)
+            elif isinstance(obj, (type, types.FunctionType, types.BuiltinFunctionType)):
+                name = getattr(obj, "__module__", None)
+                if isinstance(name, str):
+                    modules.add(name)
+            return super().reducer_override(obj)
+
+    buf = io.BytesIO()
+    Recorder(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+    modules.discard("__main__")
+    return buf.getvalue(), modules
+
+
+def _load_hint(inputs: Path, what: str, err: BaseException) -> InputError:
+    """The error a worker records when a stored object's module cannot be imported: what, why, and the fix."""
+    try:
+        code_path = json.loads((inputs.parent / "project.json").read_text()).get("code_path") or []
+    except (OSError, ValueError):
+        code_path = []
+    return InputError(
+        f"{what} cannot be loaded: {type(err).__name__}: {err} (workers import it from the installed packages "
+        f"and the project's code path {list(code_path)!r}); install the module's package (pip install -e .) or "
+        "put its folder in the code path (create the project from a script that imports it, or code_path=[...])"
+    )
+
+
 def write_config(inputs: Path, config: dict[str, Any], objects: dict[str, Any]) -> None:
     write_bytes_atomic(inputs / "ml.json", json.dumps(config, indent=1).encode())
     write_bytes_atomic(inputs / "ml_objects.pkl", dumps(objects))
@@ -66,7 +117,10 @@ def read_config(inputs: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """Config and pickled objects. Call ``benchgrid.store.check_project`` before this."""
     config = json.loads((inputs / "ml.json").read_text())
     with open_file(inputs / "ml_objects.pkl", "rb") as fh:
-        objects = pickle.load(fh)
+        try:
+            objects = pickle.load(fh)
+        except (ImportError, AttributeError) as err:  # a module (or a class of it) the project cannot find
+            raise _load_hint(inputs, "the project's measures and cv (inputs/ml_objects.pkl)", err) from None
     return config, objects
 
 
@@ -117,4 +171,7 @@ def write_learner(inputs: Path, learner_id: str, key: str, est: Any) -> None:
 def read_learner(inputs: Path, learner_id: str, key: str) -> Any:
     """The unfitted estimator. Call ``benchgrid.store.check_project`` before this."""
     with open_file(inputs / "learners" / f"{learner_id}.{key}.pkl", "rb") as fh:
-        return pickle.load(fh)
+        try:
+            return pickle.load(fh)
+        except (ImportError, AttributeError) as err:  # a module (or a class of it) the project cannot find
+            raise _load_hint(inputs, f"learner {learner_id!r}", err) from None

@@ -2,11 +2,20 @@
 
 ``python script.py`` imports modules from the script's folder and
 ``python -m`` from the current folder. A project records the folders its
-runner (and, for ML projects, its pickled learners) came from at creation
-(``code_path`` in ``project.json``); every worker, ``benchgrid try`` and
+runner and, for ML projects, the modules its pickled learners, measures
+and splitters refer to came from at creation (``code_path`` in
+``project.json``): a script that did ``sys.path.insert(0, "pkg")`` and
+uses ``pkg/mylearn.py``'s class, or a src layout not installed, gets
+``pkg`` (or ``src``) recorded. Every worker, ``benchgrid try`` and
 ``benchgrid work`` put them on ``sys.path`` before importing the runner, so
 ``benchgrid init DIR --runner experiments:simulate`` works from the folder
 that holds ``experiments.py``, without PYTHONPATH.
+
+:func:`check_loadable` proves it once at creation: a fresh interpreter
+with only the project's code path loads every pickle that refers to the
+user's own modules and imports a runner of the user's own; when it cannot,
+the project is not created and the error names the learner (or measure,
+splitter, runner) and the fix.
 
 The folders are part of the project's trust boundary: a folder that other
 users (or the group, unless the project is group-shared) can write is not
@@ -20,11 +29,11 @@ import importlib
 import os
 import sys
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from ..store import unsafe_reason
 
-__all__ = ["code_path_at_creation", "unsafe_reason", "use_code_path"]
+__all__ = ["check_loadable", "code_path_at_creation", "unsafe_reason", "use_code_path", "user_module_folders"]
 
 
 def _installed_roots() -> list[Path]:
@@ -55,13 +64,39 @@ def _is_installed(folder: Path) -> bool:
     return any(folder == r or r in folder.parents for r in _installed_roots())
 
 
-def code_path_at_creation(runner: str | None = None, extra: Iterable[str | os.PathLike[str]] = ()) -> list[str]:
+def _user_root(module_name: str) -> Path | None:
+    """The folder a user's own module was imported from; None for benchgrid, the standard library, installed packages."""
+    if module_name.split(".")[0] == "benchgrid":
+        return None
+    return _module_root(module_name)
+
+
+def user_module_folders(modules: Iterable[str]) -> list[str]:
+    """The folders the user's own ``modules`` were imported from (not benchgrid's, not installed ones).
+
+    Examples
+    --------
+    >>> user_module_folders(["os", "benchgrid.ml"])
+    []
+    """
+    out: list[str] = []
+    for name in sorted(modules):
+        root = _user_root(name)
+        if root is not None and str(root) not in out:
+            out.append(str(root))
+    return out
+
+
+def code_path_at_creation(
+    runner: str | None = None, extra: Iterable[str | os.PathLike[str]] = (), modules: Iterable[str] = ()
+) -> list[str]:
     """The folders to record in a new project: as Python would search them here.
 
     The current folder (``python -m``), the folder of the script being run
     (``python script.py``), the folder the runner's module was imported from
-    (when it is not an installed package) and ``extra`` (a grid file's
-    folder), absolute and without repeats.
+    (when it is not an installed package), ``extra`` (a grid file's
+    folder) and the folders the user's own ``modules`` (those pickled
+    learners refer to) were imported from, absolute and without repeats.
 
     Examples
     --------
@@ -76,12 +111,11 @@ def code_path_at_creation(runner: str | None = None, extra: Iterable[str | os.Pa
         if not _is_installed(script_dir):
             folders.append(script_dir)
     folders.extend(Path(e).resolve() for e in extra)
-    if runner and ":" in runner:
-        top = runner.split(":")[0]
-        if top.split(".")[0] != "benchgrid":
-            root = _module_root(top)
-            if root is not None:
-                folders.append(root)
+    names = [runner.split(":")[0]] if runner and ":" in runner else []
+    for name in [*names, *sorted(modules)]:
+        root = _user_root(name)
+        if root is not None:
+            folders.append(root)
     out: list[str] = []
     for folder in folders:
         text = str(folder.absolute())
@@ -144,3 +178,92 @@ def check_runner_findable(info: dict[str, Any]) -> None:
             f"runner {runner!r} cannot be imported: {error} ({where}{refused}); create the project from the "
             "folder that holds the module, install it (pip install -e .) or add its folder to PYTHONPATH"
         )
+
+
+# Run by a fresh interpreter (``python -c``): nothing of benchgrid, only what a worker's
+# sys.path gives. Its answer is the last line of stdout (a user's module may print).
+_LOADER = r"""
+import importlib, json, pickle, sys
+if sys.path and sys.path[0] in ("", "."):
+    del sys.path[0]  # python -c puts the current folder first; a worker's is elsewhere
+job = pickle.load(sys.stdin.buffer)
+for folder in reversed(job["folders"]):
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+failed = {}
+for label, data in job["items"].items():
+    try:
+        pickle.loads(data)
+    except BaseException as err:
+        failed[label] = f"{type(err).__name__}: {err}"
+if job["runner"]:
+    module, _, name = job["runner"].partition(":")
+    try:
+        getattr(importlib.import_module(module), name)
+    except BaseException as err:
+        failed["runner " + repr(job["runner"])] = f"{type(err).__name__}: {err}"
+sys.stdout.write("\n" + json.dumps(failed) + "\n")
+"""
+LOADABLE_TIMEOUT_S = 600.0
+
+
+def check_loadable(
+    info: dict[str, Any], items: Mapping[str, tuple[bytes, Iterable[str]]], runner: str | None = None
+) -> None:
+    """Raise InputError unless a fresh interpreter with the project's code path loads what workers will load.
+
+    ``info`` holds ``code_path`` and ``settings`` (as ``project.json``);
+    ``items`` maps a label (``"learner 'mine'"``) to a pickle and the
+    modules it refers to (:func:`benchgrid.ml._inputs.dumps_with_modules`);
+    ``runner`` is checked by importing it. Only what refers to the user's
+    own modules is checked (benchgrid, the standard library and installed
+    packages load anywhere this environment does), so most projects start
+    no process; one that does pays for one interpreter and the user's
+    imports, once, before anything is written.
+
+    Examples
+    --------
+    >>> import pickle
+    >>> check_loadable({"code_path": []}, {"a dict": (pickle.dumps({}), ["builtins"])}, "os.path:join")
+    """
+    import json
+    import pickle
+    import subprocess
+
+    from .._errors import InputError
+
+    users = {label: sorted(m for m in mods if _user_root(m) is not None) for label, (_d, mods) in items.items()}
+    todo = {label: items[label][0] for label, mods in users.items() if mods}
+    runner_module = runner.split(":")[0] if runner and ":" in runner else None
+    check_runner = runner_module is not None and _user_root(runner_module) is not None
+    if not todo and not check_runner:
+        return
+    code_path = [str(f) for f in info.get("code_path") or []]
+    group_shared = bool(info.get("settings", {}).get("group_shared"))
+    reasons = {f: unsafe_reason(f, group_shared) for f in code_path}
+    folders = [f for f in code_path if reasons[f] is None]
+    job = {"folders": folders, "items": todo, "runner": runner if check_runner else None}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _LOADER], input=pickle.dumps(job), capture_output=True,
+            timeout=LOADABLE_TIMEOUT_S, env=os.environ.copy(),
+        )
+        failed = json.loads(done.stdout.decode(errors="replace").rstrip("\n").rsplit("\n", 1)[-1])
+    except subprocess.TimeoutExpired:
+        failed = {next(iter(todo), f"runner {runner!r}"): f"loading took more than {LOADABLE_TIMEOUT_S:.0f} s"}
+    except (ValueError, IndexError):  # it died before answering (a crash at import)
+        tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or [f"exit code {done.returncode}"]
+        failed = {next(iter(todo), f"runner {runner!r}"): f"a fresh Python died loading it: {tail[0]}"}
+    if not failed:
+        return
+    label, error = next(iter(failed.items()))
+    mods = users.get(label) or ([runner_module] if runner_module else [])
+    where = ", ".join(f"{m!r} (from {_user_root(m)})" for m in mods)
+    refused = [f"{f}: {r}" for f, r in reasons.items() if r is not None]
+    not_searched = f"; not searched: {'; '.join(refused)} (run `chmod go-w` on it)" if refused else ""
+    more = f" ({len(failed) - 1} more: {', '.join(list(failed)[1:4])})" if len(failed) > 1 else ""
+    raise InputError(
+        f"{label} cannot be loaded by a worker: {error}{more}; a fresh Python with the project's code path "
+        f"{code_path!r}{not_searched} did not find what it uses: {where}; install its package (pip install -e .), "
+        "pass code_path=[...] with the module's folder, or define the class in the script itself (stored by value)"
+    )
