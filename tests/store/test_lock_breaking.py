@@ -179,13 +179,15 @@ def test_renew_restarts_the_lease(tmp_path):
     assert os.listdir(tmp_path) == []  # released in time: nothing left behind
 
 
-def test_damaged_lock_is_broken_after_a_minute_of_its_mtime(tmp_path):
+def test_damaged_lock_is_broken_once_the_waiter_saw_it_unchanged_for_its_lease(tmp_path):
     path = tmp_path / "lock"
     path.write_bytes(b"\x00garbage")
-    old = time.time() - 120
-    os.utime(path, (old, old))
+    future = time.time() + 3600  # its mtime says nothing: only what the waiter itself saw counts
+    os.utime(path, (future, future))
+    t0 = time.monotonic()
     with LeaseLock(path, lifetime_s=2, timeout_s=5):
         assert json.loads(path.read_bytes())["lease_s"] == 2
+    assert time.monotonic() - t0 >= 2
     fresh = tmp_path / "lock2"
     fresh.write_bytes(b"garbage")
     with pytest.raises(Exception, match="could not take the project lock"):

@@ -30,9 +30,23 @@ a process between two steps of the lock protocol while others go on:
 ``lock.judged_expired``  a waiter read the holder's lock, found its lease over, broke nothing yet
 ``lock.held``            the lock was just taken, nothing done under it yet
 
+``BENCHGRID_FAIL_AT`` (``name:ERRNO`` or ``name:ERRNO:count``, e.g.
+``lock.fstat:ENOENT:3``) makes an :func:`error_point` raise that ``OSError``
+once, the count-th time it is passed: the races a shared filesystem plays on
+files the protocol itself removes or renames (issue 25), at the step where
+they strike:
+
+``lock.open``          a waiter opens the lock to read its lease
+``lock.fstat``         ... and reads its attributes (the holder just unlinked it)
+``lock.read``          ... and its content
+``lock.link``          a waiter links its claim file to the lock
+``lock.rename``        a breaker renames the expired lock away
+``lease.read``         a worker's heartbeat file is read (replaced by rename meanwhile)
+
 Examples
 --------
 >>> fault_point("claim.locked")   # no BENCHGRID_KILL_AT: nothing happens
+>>> error_point("lock.link")      # no BENCHGRID_FAIL_AT: nothing happens
 """
 
 from __future__ import annotations
@@ -41,7 +55,7 @@ import os
 import signal
 from collections import Counter
 
-__all__ = ["fault_point", "pause_point", "FAULT_STEPS", "PAUSE_STEPS"]
+__all__ = ["fault_point", "pause_point", "error_point", "FAULT_STEPS", "PAUSE_STEPS", "ERROR_STEPS"]
 
 FAULT_STEPS = (
     "claim.locked",
@@ -60,6 +74,8 @@ FAULT_STEPS = (
 )
 
 PAUSE_STEPS = ("lock.judged_expired", "lock.held")
+
+ERROR_STEPS = ("lock.open", "lock.fstat", "lock.read", "lock.link", "lock.rename", "lease.read")
 
 _passed: Counter[str] = Counter()
 
@@ -96,3 +112,37 @@ def pause_point(step: str) -> None:
 
     print(f"benchgrid: pausing at {step} for {float(seconds or 1):g} s", file=sys.stderr, flush=True)
     time.sleep(float(seconds or 1))
+
+
+def error_point(step: str, path: object = None) -> None:
+    """Raise the ``OSError`` that ``BENCHGRID_FAIL_AT`` names for ``step`` (once, at its count).
+
+    Examples
+    --------
+    >>> import os, errno
+    >>> os.environ["BENCHGRID_FAIL_AT"] = "lease.read:ESTALE"
+    >>> import contextlib, io
+    >>> try:
+    ...     with contextlib.redirect_stderr(io.StringIO()):
+    ...         error_point("lease.read", "lease.json")
+    ... except OSError as err:
+    ...     print(errno.errorcode[err.errno], err.filename)
+    ESTALE lease.json
+    >>> error_point("lease.read")  # once only
+    >>> del os.environ["BENCHGRID_FAIL_AT"]
+    """
+    spec = os.environ.get("BENCHGRID_FAIL_AT")
+    if not spec:
+        return
+    name, _, rest = spec.partition(":")
+    if name != step:
+        return
+    code, _, count = rest.partition(":")
+    _passed["fail:" + step] += 1
+    if _passed["fail:" + step] == int(count or 1):
+        import errno
+        import sys
+
+        number = getattr(errno, code or "ESTALE")
+        print(f"benchgrid: injected {code or 'ESTALE'} at {step}", file=sys.stderr, flush=True)
+        raise OSError(number, os.strerror(number), None if path is None else str(path))

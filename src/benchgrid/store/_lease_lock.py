@@ -11,6 +11,17 @@ and this module exists for it:
 - **The lease is read from the lock's content** (opened, so an NFS client
   revalidates it), never from ``stat()``'s mtime, which a caching client
   answers from a stale cache.
+- **No clock of another host is read** (invariant 10, issue 25): a waiter
+  judges the lease over once it has itself seen the same taking for longer
+  than the lease, on its own monotonic clock (:mod:`._observe`), less any
+  time it was stalled; the holder's written time is never compared with
+  the waiter's. A waiter on the holder's own machine breaks at once a lock
+  whose holder's process is gone (pid and start time, :mod:`._process`).
+- **The protocol's own races are not errors** (issue 25): the lock vanishes
+  between a waiter's open and its ``fstat`` or read (released), a link or a
+  rename meets ``ESTALE`` (the name was replaced meanwhile): these are
+  retried, and only an error that persists stops the caller, with the file
+  named.
 - **One waiter breaks a given taking, ever.** Two waiters that both saw the
   same expired lease race to create ``lock.broken.<token>`` with ``O_EXCL``
   (atomic on every shared filesystem); the loser does nothing. flufl.lock
@@ -47,10 +58,14 @@ import os
 import random
 import socket
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .._errors import LockTimeout, ProjectError
-from ._faults import pause_point
+from ._faults import error_point, pause_point
+from ._observe import LeaseWatch, stalled_since, timed
+from ._process import process_gone, process_identity
 from ._safe_io import open_nofollow
 
 __all__ = ["LeaseLock", "LockLost"]
@@ -58,6 +73,8 @@ __all__ = ["LeaseLock", "LockLost"]
 LOOK_EVERY_S = 0.25  # how often a waiter reads the holder's lease
 REWRITE_CLAIM_AFTER = 0.25  # fraction of the lease after which a waiter's claim file is written afresh
 LEASE_BYTES = 512  # every lease is written padded to this length
+RACES = (errno.ENOENT, errno.ESTALE)  # what a file the protocol removes or renames answers meanwhile
+STALE_TRIES = 20
 
 
 class LockLost(ProjectError):
@@ -93,6 +110,10 @@ class LeaseLock:
         self.timeout_s = timeout_s
         self._claim: Path | None = None  # our claim file while we wait or hold
         self._written = 0.0  # time.monotonic() when the claim file got its lease
+        self._watch = LeaseWatch()  # the takings this waiter has seen, and since when
+        self._identity: tuple[int, dict[str, object]] | None = None  # (pid, process_identity()) cached per pid
+        self._n_writes = 0  # numbers every lease written, so that no two are the same
+        self._breaking: dict[str, tuple[int, float | None]] = {}  # token -> (marker generation tried, since when)
 
     # -- taking ----------------------------------------------------------------
     def __enter__(self) -> "LeaseLock":
@@ -134,9 +155,21 @@ class LeaseLock:
         """Write our lease into our claim file: whole, fixed length, in place (never truncated)."""
         assert self._claim is not None
         written = time.monotonic()
-        lease = {"token": self._claim.name, "pid": os.getpid(), "t": time.time(), "lease_s": self.lifetime_s}
+        pid = os.getpid()
+        if self._identity is None or self._identity[0] != pid:
+            self._identity = (pid, process_identity(pid))
+        # "t" is for people and unique per write; nobody compares it with their own clock
+        self._n_writes += 1
+        lease = {"token": self._claim.name, **self._identity[1], "t": time.time(), "n": self._n_writes, "lease_s": self.lifetime_s}
         body = json.dumps(lease).encode().ljust(LEASE_BYTES)  # a reader sees the old lease or the new one
-        fd = open_nofollow(self._claim, os.O_WRONLY | os.O_CREAT)
+        for attempt in range(STALE_TRIES):
+            try:
+                fd = open_nofollow(self._claim, os.O_WRONLY | os.O_CREAT)
+                break
+            except OSError as err:
+                if err.errno != errno.ESTALE or attempt == STALE_TRIES - 1:
+                    raise
+                time.sleep(0.01 * (attempt + 1))
         try:
             os.pwrite(fd, body, 0)
         finally:
@@ -146,12 +179,15 @@ class LeaseLock:
     def _try_link(self) -> bool:
         assert self._claim is not None
         try:
+            error_point("lock.link", self.path)
             os.link(self._claim, self.path)
             return True
         except FileExistsError:
             return False
         except OSError as err:
-            if err.errno == errno.ENOENT:  # our claim file removed under us (a cleaner): write it again
+            # ENOENT: our claim file removed under us (a cleaner); ESTALE: a name replaced meanwhile
+            # (NFS). Either way write our claim again and try once more at the next turn.
+            if err.errno in RACES:
                 self._write_claim()
                 return False
             raise
@@ -160,35 +196,74 @@ class LeaseLock:
     def _break_if_expired(self) -> bool:
         """Break the lock if its lease is over and no other waiter breaks it; True if it is ours already."""
         assert self._claim is not None
-        held = _read_lease(self.path)
+        with timed() as read:
+            held = _read_lease(self.path)
         if held is None:
+            self._watch.forget()
             return False
-        token, expires = held
+        token = held.token
         if token == self._claim.name:  # our link went through though it said otherwise (an NFS retransmission)
             return True
-        if time.time() <= expires:
+        over = process_gone(held.lease)  # its holder ran on this machine and is gone: no need to wait
+        if not over:
+            seen_s = self._watch.seen_for("lock", held.content, (read.started, read.ended))
+            over = seen_s > (held.lease_s if held.lease else self.lifetime_s)  # damaged: judged by our lease
+        if not over:
             return False
         pause_point("lock.judged_expired")
-        if not _create_exclusive(self.path.with_name(f"{self.path.name}.broken.{_safe(token)}")):
+        marker = self._marker_to_take(token)
+        if marker is None or not _create_exclusive(marker):
             return False  # another waiter breaks this taking, or its holder released it late
-        self._remove_if(token, self._claim.name)
+        marked = time.monotonic()
+        self._remove_if(token, self._claim.name, give_up_at=marked + self.lifetime_s / 2)
         return False
 
-    def _remove_if(self, token: str, mine: str) -> None:
-        """Remove the lock if it is still the taking ``token`` (which nobody else may now remove); ``mine``: our token."""
+    def _marker_to_take(self, token: str) -> Path | None:
+        """The ``lock.broken.<token>[.<generation>]`` file whose creation makes us this taking's breaker.
+
+        Generation 1 first. A breaker that dies (or errs) between its marker and
+        its rename would leave the taking unbreakable; so once we have seen the
+        marker of generation g stand for a whole lease beside the same taking,
+        generation g + 1 may be taken (a live breaker finishes within half a
+        lease or gives up: :meth:`_remove_if`).
+        """
+        base = f"{self.path.name}.broken.{_safe(token)}"
+        gen, since = self._breaking.get(token, (1, None))
+        if since is not None and time.monotonic() - since - stalled_since(since) > self.lifetime_s:
+            gen, since = gen + 1, None
+        if since is None:
+            self._breaking = {token: (gen, time.monotonic())}  # seen now; judged again a lease later
+            return self.path.with_name(base if gen == 1 else f"{base}.{gen}")
+        return None
+
+    def _remove_if(self, token: str, mine: str, give_up_at: float | None = None) -> None:
+        """Remove the lock if it is still the taking ``token`` (which nobody else may now remove); ``mine``: our token.
+
+        A breaker past ``give_up_at`` (monotonic; it froze after taking its
+        marker) removes nothing: a later generation may be breaking by now.
+        """
         moved = self.path.with_name(f"{self.path.name}.gone.{_safe(mine)}")
-        try:
-            os.rename(self.path, moved)  # server-side: whatever is the lock now, not what a cache says
-        except FileNotFoundError:
-            return
+        for attempt in range(STALE_TRIES):
+            if give_up_at is not None and time.monotonic() > give_up_at:
+                return
+            try:
+                error_point("lock.rename", self.path)
+                os.rename(self.path, moved)  # server-side: whatever is the lock now, not what a cache says
+                break
+            except FileNotFoundError:
+                return
+            except OSError as err:
+                if err.errno != errno.ESTALE or attempt == STALE_TRIES - 1:
+                    raise
+                time.sleep(0.01 * (attempt + 1))
         held = _read_lease(moved)
-        if held is not None and held[0] != token:  # a later taking: give it back
+        if held is not None and held.token != token:  # a later taking: give it back
             try:
                 os.link(moved, self.path)
             except FileExistsError:
                 pass  # cannot happen unless a holder overran its lease by half of it and released blindly
         self._unlink(moved)
-        if held is not None and held[0] == token and _is_token(token, self.path.name):
+        if held is not None and held.token == token and _is_token(token, self.path.name):
             self._unlink(self.path.with_name(token))  # the dead holder's claim file
 
     # -- holding and releasing -------------------------------------------------
@@ -224,42 +299,63 @@ class LeaseLock:
 
     @staticmethod
     def _unlink(path: Path) -> None:
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
+        for attempt in range(STALE_TRIES):
+            try:
+                os.unlink(path)
+                return
+            except FileNotFoundError:
+                return
+            except OSError as err:
+                if err.errno != errno.ESTALE or attempt == STALE_TRIES - 1:
+                    raise
+                time.sleep(0.01 * (attempt + 1))
 
 
-def _read_lease(path: Path) -> tuple[str, float] | None:
-    """``(token, expiry as time.time())`` of the lock at ``path``, read from its content; None if there is none.
+@dataclass(frozen=True)
+class _Held:
+    """A lock as read from its content: the taking's token, the content itself, its lease and writer."""
 
-    A lock whose content is not a lease (damaged) expires a lease after its
-    mtime, read from the opened file (fresh), under a token naming its inode.
+    token: str
+    content: bytes
+    lease_s: float
+    lease: dict[str, Any]
+
+
+def _read_lease(path: Path) -> _Held | None:
+    """The taking that is the lock at ``path``, read from its content; None if there is none.
+
+    A lock that vanishes while it is read (its holder released it between our
+    open and our ``fstat`` or read: ``ENOENT`` or ``ESTALE``) is no lock. A
+    lock whose content is not a lease (damaged) is a taking named after its
+    inode, judged by the waiter's own lease (``lease_s`` 0 here).
     """
-    for attempt in range(20):
+    for attempt in range(STALE_TRIES):
         try:
+            error_point("lock.open", path)
             fd = open_nofollow(path, os.O_RDONLY)
         except FileNotFoundError:
             return None
         except OSError as err:
-            if err.errno != errno.ESTALE or attempt == 19:
+            if err.errno != errno.ESTALE or attempt == STALE_TRIES - 1:
                 raise
             time.sleep(0.01 * (attempt + 1))
             continue
         try:
+            error_point("lock.fstat", path)
             st = os.fstat(fd)
+            error_point("lock.read", path)
             data = os.pread(fd, 4096, 0)
         except OSError as err:
-            if err.errno != errno.ESTALE or attempt == 19:
-                raise
-            continue
+            if err.errno in RACES:
+                return None  # released (and perhaps taken again) while we read: look again later
+            raise OSError(err.errno, err.strerror, str(path)) from err  # name the file: fstat and pread do not
         finally:
             os.close(fd)
         try:
             lease = json.loads(data)
-            return str(lease["token"]), float(lease["t"]) + float(lease["lease_s"])
+            return _Held(str(lease["token"]), data, float(lease["lease_s"]), lease)
         except (ValueError, KeyError, TypeError):
-            return f"damaged-{st.st_ino}-{st.st_mtime_ns}", st.st_mtime + 60.0
+            return _Held(f"damaged-{st.st_ino}", data, 0.0, {})
     return None
 
 

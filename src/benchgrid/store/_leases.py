@@ -19,15 +19,14 @@ results and exits; fencing by attempt keeps them out even if it does not.
 
 from __future__ import annotations
 
-import os
-import socket
 import time
-from functools import lru_cache
 from pathlib import Path
 from collections.abc import Mapping
 from typing import Any, Callable, cast, Iterable
 
-from ._faults import fault_point
+from ._faults import error_point, fault_point
+from ._observe import LeaseWatch, timed
+from ._process import on_this_machine, process_gone, process_identity
 from ._layout import Layout
 from ._lock import LockLost, retry_lock_lost
 from ._queue import Claim, Queue
@@ -39,6 +38,8 @@ __all__ = [
     "read_lease",
     "write_lease",
     "is_dead",
+    "watch_leases",
+    "unconfirmed_workers",
     "held_unfinished",
     "expire_dead_workers",
     "list_leases",
@@ -53,7 +54,9 @@ FINAL_OPS = ("done", "error", "handback")
 
 
 def read_lease(worker_dir: Path) -> dict[str, Any] | None:
+    """A worker's lease, or None when it is missing, unreadable or damaged (the worker's jobs are then not judged)."""
     try:
+        error_point("lease.read", worker_dir / "lease.json")
         lease = read_json(worker_dir / "lease.json")
     except (OSError, ValueError):
         return None
@@ -77,74 +80,72 @@ def list_leases(root: Path) -> dict[str, Lease]:
     return out
 
 
-@lru_cache(maxsize=1)
-def _this_machine() -> tuple[str, str]:
-    """(host name, boot id + pid namespace): pids compare only within one kernel and namespace."""
-    try:
-        with open("/proc/sys/kernel/random/boot_id") as f:
-            boot = f.read().strip()
-        boot += ":" + os.readlink("/proc/self/ns/pid")
-    except OSError:
-        boot = ""
-    return socket.gethostname(), boot
+def is_dead(lease: Mapping[str, Any], now: float | None = None, seen_s: float | None = None) -> bool:
+    """A running worker whose lease is over, or whose process (on this host) is gone.
 
-
-def _start_time(pid: int) -> str | None:
-    """The start time of a live process (clock ticks since boot), or None when it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    except OSError:
-        return ""  # cannot tell (no /proc, no access): not evidence of death
-    fields = stat[stat.rfind(b")") + 2 :].split()
-    return None if fields[0] == b"Z" else fields[19].decode()  # a zombie has ended
-
-
-def process_identity(pid: int | None = None) -> dict[str, Any]:
-    """What a lease records so that same-host readers can tell its process died.
+    ``seen_s``: for how long the caller has itself seen this lease unchanged
+    (:func:`watch_leases`), the only measure a decision may use (invariant
+    10: a writer's clock is never compared with the reader's). Without it (a
+    one-time look such as ``status``) the heartbeat's age by this host's
+    clock, ``now``, stands in: good enough to show, never used to act.
 
     Examples
     --------
-    >>> ident = process_identity()
-    >>> sorted(ident)
-    ['boot', 'host', 'pid', 'pid_start']
+    >>> lease = {"state": "running", "heartbeat": 100.0, "lease_s": 60, "host": "elsewhere"}
+    >>> is_dead(lease, now=130.0), is_dead(lease, now=99_999.0, seen_s=10.0), is_dead(lease, seen_s=61.0)
+    (False, False, True)
     """
-    pid = os.getpid() if pid is None else pid
-    host, boot = _this_machine()
-    return {"host": host, "boot": boot, "pid": pid, "pid_start": _start_time(pid)}
-
-
-def on_this_machine(lease: Mapping[str, Any]) -> bool:
-    """True when the lease was written on this machine since its last boot (its pids and cgroups are ours).
-
-    Examples
-    --------
-    >>> on_this_machine(process_identity()), on_this_machine({"host": "elsewhere"})
-    (True, False)
-    """
-    host, boot = _this_machine()
-    return bool(boot) and lease.get("host") == host and lease.get("boot") == boot
-
-
-def process_gone(lease: Mapping[str, Any]) -> bool:
-    """True when the lease names a process of this machine that no longer runs."""
-    host, boot = _this_machine()
-    if not boot or lease.get("host") != host or lease.get("boot") != boot or not lease.get("pid_start"):
-        return False
-    start = _start_time(int(lease["pid"]))
-    return start is None or (start != "" and start != lease["pid_start"])
-
-
-def is_dead(lease: Mapping[str, Any], now: float | None = None) -> bool:
-    """A running worker whose heartbeat is older than its lease, or whose process (on this host) is gone."""
     if lease.get("state") != "running":
         return False
+    if process_gone(lease) and not supervisor_alive(lease):
+        return True
+    if seen_s is not None:
+        return seen_s > float(lease["lease_s"])
     now = time.time() if now is None else now
-    return now - float(lease["heartbeat"]) > float(lease["lease_s"]) or (
-        process_gone(lease) and not supervisor_alive(lease)
-    )
+    return now - float(lease["heartbeat"]) > float(lease["lease_s"])
+
+
+#: what this process has seen of every worker's lease (keys: (project folder, worker id)); workers and
+#: supervisors look again and again, so their judgement grows with what they saw
+_WATCH = LeaseWatch()
+
+
+def _content(lease: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What changes with every write of a worker's lease (its beat counter, its heartbeat and state)."""
+    return (lease.get("beat"), lease.get("heartbeat"), lease.get("state"), lease.get("pid"))
+
+
+def watch_leases(root: Path, watch: LeaseWatch | None = None) -> dict[str, tuple[Lease, float]]:
+    """Every worker's lease with how long this process has seen it unchanged (seconds, its own clock).
+
+    Each call is one look: a lease seen for the first time, or changed since
+    the last look, counts 0 s. Leases are read with the stall of the read
+    noted, so a file server that paused everyone does not age them all.
+    """
+    watch = _WATCH if watch is None else watch
+    key_root = str(root)
+    with timed() as look:
+        leases = list_leases(root)
+    out: dict[str, tuple[Lease, float]] = {}
+    for wid, lease in leases.items():
+        out[wid] = (lease, watch.seen_for((key_root, wid), _content(lease), (look.started, look.ended)))
+    return out
+
+
+def unconfirmed_workers(root: Path, exclude: str = "", watch: LeaseWatch | None = None) -> list[str]:
+    """Running workers on other machines whose lease this process has not yet seen change.
+
+    A worker with nothing left to claim waits for these before it exits: one
+    of them may be dead with jobs that only a watcher can put back (a worker
+    on this machine is known dead at once, its pid gone).
+    """
+    watch = _WATCH if watch is None else watch
+    out = []
+    for wid, lease in list_leases(root).items():
+        if (wid != exclude and lease.get("state") == "running" and not lease["revoked"]
+                and not on_this_machine(lease) and not watch.changed((str(root), wid))):
+            out.append(wid)
+    return out
 
 
 # issue 10: a worker started by `run` names its supervisor, which puts its jobs back the moment it dies,
@@ -193,8 +194,14 @@ def expire_dead_workers(
     workers: Iterable[str] | None = None,
     reason: str | None = None,
     out_of_memory: OomJudge | None = None,
+    watch: LeaseWatch | None = None,
 ) -> int:
     """Put back the jobs of dead workers; return how many jobs were put back or failed.
+
+    A worker is dead when its process on this machine is gone, or when this
+    process has seen its lease unchanged for longer than the lease over its
+    repeated calls (``watch``: this process's, by default; invariant 10); a
+    single call sees only the first kind.
 
     ``force`` expires every worker still marked running (for ``retry
     --expired`` when the user knows they are gone, or a supervisor that saw
@@ -210,14 +217,14 @@ def expire_dead_workers(
     """
     layout = queue.layout
     max_attempts = int(setting(queue.settings, "max_attempts"))
-    leases = list_leases(layout.root)
+    seen = watch_leases(layout.root, watch)
     if workers is not None:
         wanted = set(workers)
-        leases = {wid: lease for wid, lease in leases.items() if wid in wanted}
+        seen = {wid: item for wid, item in seen.items() if wid in wanted}
     candidates = [
         wid
-        for wid, lease in leases.items()
-        if not lease["revoked"] and (is_dead(lease) or (force and lease.get("state") == "running"))
+        for wid, (lease, seen_s) in seen.items()
+        if not lease["revoked"] and (is_dead(lease, seen_s=seen_s) or (force and lease.get("state") == "running"))
     ]
     if not candidates:
         return 0
@@ -226,8 +233,11 @@ def expire_dead_workers(
         with queue.lock:
             for wid in candidates:
                 wdir = layout.worker_dir(wid)
-                lease = read_lease(wdir)  # fresh, under the lock
-                if lease is None or not (is_dead(lease) or (force and lease.get("state") == "running")):
+                lease = read_lease(wdir)  # fresh, under the lock: unchanged since judged, or judged again
+                if lease is None or not (
+                    (_content(lease) == _content(seen[wid][0]) and is_dead(lease, seen_s=seen[wid][1]))
+                    or (force and lease.get("state") == "running")
+                ):
                     continue
                 lost = held_unfinished(layout, wid, lease)
                 why = reason or f"lease expired (worker {wid} on {lease.get('host')} was killed, froze or lost its node)"

@@ -96,6 +96,12 @@ def status_lines(
     if status.stranded:
         lines.append(f"  stranded jobs: {status.stranded[:20]}")
     lines += memory_lines(getattr(status, "memory", None))
+    if status.clock_offsets:
+        offs = ", ".join(f"{w} {'+' if o > 0 else '-'}{fmt_seconds(abs(o))}" for w, o in sorted(status.clock_offsets.items())[:5])
+        lines.append(
+            f"  note: {len(status.clock_offsets)} worker(s) have a clock off the file server's ({offs}); their "
+            "timestamps are shifted by as much, and no decision depends on them (fix the host's time: chronyc tracking)"
+        )
     if status.stale_results:
         lines.append(f"  {status.stale_results} result(s) of superseded attempts were ignored (fencing)")
     if status.hint:

@@ -35,6 +35,7 @@ from ..store import Layout, read_project_json
 from ..store import fault_point
 from ..store import MEM_CLASSES_GB, N_LANES, lane_above
 from ..store import SUPERVISOR_ENV, expire_dead_workers, process_identity, write_lease
+from ..store import MAX_CLOCK_OFFSET_S, clock_offset_s, timed, unconfirmed_workers
 from ..store import OUT_OF_MEMORY, lose_runs
 from ..store import NO_FIT, Claim, Queue
 from ..store import EventRecord, done_record, error_record, handback_record
@@ -140,6 +141,9 @@ def _supervisor_of_env() -> dict[str, Any] | None:
 
 class _Revoked(Exception):
     pass
+
+
+UNCONFIRMED_LOOK_S = 1.0  # how often a worker with nothing to claim looks at peers it has not yet seen alive
 
 
 class _Running:
@@ -270,19 +274,24 @@ class Worker:
         self._revoked_path = str(self.dir / "revoked")
         self._revoked_checked = 0.0
         self._signals_done = False
+        self._clock_offset_s: float | None = None
+        self._beats = 0  # numbers every write of the lease: a reader that sees it change knows we live
         self.log = logging.getLogger(f"benchgrid.worker.{self.worker_id}")
 
     # -- files of this worker --------------------------------------------------
     def _write_lease(self, state: str = "running") -> None:
         running = self._running
-        with self._lease_lock:
+        with self._lease_lock, timed():  # a write that stalls (a paused file server) is noted: see store._observe
+            self._beats += 1
             write_lease(
                 self.dir,
                 {
                     "worker": self.worker_id,
                     **self._identity,  # type: ignore[typeddict-item]  # host, boot, pid, pid_start: Lease keys
                     "state": state,
-                    "heartbeat": time.time(),
+                    "heartbeat": time.time(),  # for people: readers judge by the beat changing (invariant 10)
+                    "beat": self._beats,
+                    "clock_offset_s": self._clock_offset_s,  # this host's clock minus the file server's, at start
                     "lease_s": self.lease_s,
                     "started": self.summary_started,
                     "held": [c.to_list() for c in self._held],
@@ -297,6 +306,25 @@ class Worker:
                     # the job's log, where the scheduler says it killed the job for memory (issue 13)
                     "scheduler_log": os.environ.get("BENCHGRID_SCHEDULER_LOG"),
                 },
+            )
+
+    def _check_clock(self) -> None:
+        """Measure this host's clock against the file server's; refuse to start when it is broken.
+
+        No decision depends on clocks (invariant 10), but every timestamp this
+        worker records does: a clock a day off makes timelines and durations
+        across workers meaningless, so such a worker does not start.
+        """
+        offset = clock_offset_s(self.layout.workers_dir)
+        self._clock_offset_s = round(offset, 3)
+        if abs(offset) > MAX_CLOCK_OFFSET_S:
+            from .._format import fmt_seconds
+
+            raise InputError(
+                f"this host's clock ({socket.gethostname()}) is {fmt_seconds(abs(offset))} "
+                f"{'ahead of' if offset > 0 else 'behind'} the file server's (measured from a file written in "
+                f"{str(self.layout.workers_dir)!r}); it must be within {fmt_seconds(MAX_CLOCK_OFFSET_S)}: "
+                "fix the host's time (`chronyc tracking`, `timedatectl`) or run the worker on another node"
             )
 
     def _event(self, record: EventRecord | dict[str, Any]) -> None:
@@ -634,6 +662,7 @@ class Worker:
             if self.owns_process:
                 become_group_leader()  # the job's child processes can then be ended with it
             try:
+                self._check_clock()
                 self._setup_files()
                 self._write_lease()
                 self._writing_own = False
@@ -717,6 +746,11 @@ class Worker:
                 return "no remaining job is expected to finish before the deadline"
             if not claims:
                 if expire_dead_workers(self.queue, by=self.worker_id, out_of_memory=oom_evidence):
+                    continue
+                if self._supervisor is None and unconfirmed_workers(self.root, exclude=self.worker_id):
+                    # a worker on another machine that we have not yet seen alive may be dead holding
+                    # jobs, which only a watcher puts back: watch it change (it lives) or expire
+                    self._stop.wait(UNCONFIRMED_LOOK_S)
                     continue
                 return "no job left"
             self.summary.claims += 1
