@@ -25,7 +25,7 @@ from ._lanes import MEM_CLASSES_GB, N_LANES, expected_gb, lane_above, lane_of
 from ._layout import write_project_json
 from ._leases import (
     SUPERVISOR_ENV, expire_dead_workers, expire_worker, is_dead, list_leases, on_this_machine,
-    process_gone, process_identity, unconfirmed_workers, watch_leases, write_lease,
+    process_gone, process_identity, unconfirmed_workers, watch_leases, write_lease, live_workers_seen,
 )
 from ._observe import MAX_CLOCK_OFFSET_S, LeaseWatch, clock_offset_s, note_stall, timed
 from ._lost import OUT_OF_MEMORY, lose_runs
@@ -50,5 +50,5 @@ __all__ = [
     "normalize_jobs", "on_this_machine", "open_nofollow", "process_gone", "process_identity", "read_records",
     "remove_interrupted_creations", "results_columns", "starved_hint", "status_html", "status_lines",
     "status_of", "undrop_jobs", "unsafe_reason", "waiting_per_lane", "write_lease", "write_project_json",
-    "LeaseWatch", "MAX_CLOCK_OFFSET_S", "clock_offset_s", "note_stall", "timed", "unconfirmed_workers", "watch_leases",
+    "LeaseWatch", "MAX_CLOCK_OFFSET_S", "clock_offset_s", "note_stall", "timed", "unconfirmed_workers", "watch_leases", "live_workers_seen",
 ]  # fmt: skip

@@ -39,6 +39,7 @@ __all__ = [
     "write_lease",
     "is_dead",
     "watch_leases",
+    "live_workers_seen",
     "unconfirmed_workers",
     "held_unfinished",
     "expire_dead_workers",
@@ -110,6 +111,20 @@ def is_dead(lease: Mapping[str, Any], now: float | None = None, seen_s: float | 
 _WATCH = LeaseWatch()
 
 
+_RUNNING: dict[str, int] = {}  # project folder -> running workers at this process's last look
+
+
+def live_workers_seen(root: Path) -> int | None:
+    """How many workers ran at this process's last look at the leases (None: it never looked).
+
+    Examples
+    --------
+    >>> live_workers_seen(Path("/nowhere")) is None
+    True
+    """
+    return _RUNNING.get(str(root))
+
+
 def _content(lease: Mapping[str, Any]) -> tuple[Any, ...]:
     """What changes with every write of a worker's lease (its beat counter, its heartbeat and state)."""
     return (lease.get("beat"), lease.get("heartbeat"), lease.get("state"), lease.get("pid"))
@@ -126,6 +141,7 @@ def watch_leases(root: Path, watch: LeaseWatch | None = None) -> dict[str, tuple
     key_root = str(root)
     with timed() as look:
         leases = list_leases(root)
+    _RUNNING[key_root] = sum(1 for lease in leases.values() if lease.get("state") == "running" and not lease["revoked"])
     out: dict[str, tuple[Lease, float]] = {}
     for wid, lease in leases.items():
         out[wid] = (lease, watch.seen_for((key_root, wid), _content(lease), (look.started, look.ended)))

@@ -134,8 +134,14 @@ class Queue:
         fits: Callable[[dict[str, Any]], bool] | None = None,
         publish: Callable[[list[Claim], int], None] | None = None,
         mem_gb: float | None = None,
+        n_workers: int | None = None,
     ) -> list[Claim]:
         """Claim up to ``max_n`` jobs: put-back jobs first, then the table in order.
+
+        ``n_workers`` (the live workers the claimer knows of) caps a claim at
+        its share of the jobs never claimed, ``ceil(left / n_workers)``: near
+        the end a worker whose claims got dear (batches grow with the lock's
+        cost) does not take 400 jobs while its peers idle (issue 25).
 
         ``fits(row)`` may refuse a job (walltime); claiming stops at the first
         refused job, and if that is the first one :data:`NO_FIT` is returned.
@@ -146,7 +152,7 @@ class Queue:
         whose head does not fit the walltime gives way to the next one.
         """
         # a process that froze under the lock past half its lease wrote nothing: it claims again
-        return retry_lock_lost(lambda: self._claim_locked(worker_id, max_n, fits, publish, mem_gb))
+        return retry_lock_lost(lambda: self._claim_locked(worker_id, max_n, fits, publish, mem_gb, n_workers))
 
     def _claim_locked(
         self,
@@ -155,11 +161,14 @@ class Queue:
         fits: Callable[[dict[str, Any]], bool] | None,
         publish: Callable[[list[Claim], int], None] | None,
         mem_gb: float | None,
+        n_workers: int | None = None,
     ) -> list[Claim]:
         with self.lock:
             fault_point("claim.locked")
             cur = self.cursor()
             n = int(cur["n"])
+            if n_workers and "lanes" not in cur:  # lanes: each lane's share is not known without a scan
+                max_n = max(1, min(max_n, -(-(n - int(cur["next"])) // n_workers)))
             dropped = self.dropped(cur)
             record = self.cursor_record("claim", cur)
             record["w"] = worker_id

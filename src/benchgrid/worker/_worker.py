@@ -35,7 +35,7 @@ from ..store import Layout, read_project_json
 from ..store import fault_point
 from ..store import MEM_CLASSES_GB, N_LANES, lane_above
 from ..store import SUPERVISOR_ENV, expire_dead_workers, process_identity, write_lease
-from ..store import MAX_CLOCK_OFFSET_S, clock_offset_s, timed, unconfirmed_workers
+from ..store import MAX_CLOCK_OFFSET_S, clock_offset_s, live_workers_seen, timed, unconfirmed_workers
 from ..store import OUT_OF_MEMORY, lose_runs
 from ..store import NO_FIT, Claim, Queue
 from ..store import EventRecord, done_record, error_record, handback_record
@@ -739,7 +739,8 @@ class Worker:
                 self._check_revoked(now)
                 fits = self._fits if self.until is not None else None
                 t_claim = time.perf_counter()
-                claims = self.queue.claim(self.worker_id, budget, fits, self._publish, mem_gb=self.mem_gb)
+                claims = self.queue.claim(self.worker_id, budget, fits, self._publish, mem_gb=self.mem_gb,
+                                          n_workers=live_workers_seen(self.root))
                 cost = time.perf_counter() - t_claim
                 self._claim_cost_s = cost if self._claim_cost_s is None else 0.8 * self._claim_cost_s + 0.2 * cost
             if claims is NO_FIT:
