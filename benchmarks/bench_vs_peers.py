@@ -228,7 +228,7 @@ def _cpu_after(contender: str, wall_s: float) -> float:
 
     if contender == "benchgrid":
         try:
-            from benchgrid.backends import _forkserver
+            from benchgrid.backends.local import _forkserver
 
             _forkserver._close_all()
         except (ImportError, AttributeError):

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 import benchgrid as bg
-from benchgrid.backends import _forkserver
-from benchgrid.backends._forkserver import UNKNOWN_EXIT, ForkedProcess, ForkServer, server_for, spawn_worker
+from benchgrid.backends.local import _forkserver
+from benchgrid.backends.local._forkserver import UNKNOWN_EXIT, ForkedProcess, ForkServer, server_for, spawn_worker
 from benchgrid.backends.local import worker_command
 
 from ..worker.helpers import assert_exactly_one_accepted, wait_exit, wait_started, wait_state, wait_until

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import benchgrid as bg
 from benchgrid._exitcodes import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_OK
-from benchgrid.backends._supervisor import Supervisor
+from benchgrid.backends.local._supervisor import Supervisor
 
 from ..worker.helpers import wait_exit, wait_started, wait_until
 from .helpers import MISBEHAVE, cli, pid_alive, requeue_records
@@ -151,7 +151,7 @@ def test_workers_that_end_during_a_slow_log_read_are_not_replaced(proj_dir: Path
     The slow read is forced: the reader's first pass waits until every worker has exited
     (real worker processes) before returning what it read while they still ran.
     """
-    from benchgrid.backends.local import _spawn
+    from benchgrid.backends.local._backend import _spawn
     from benchgrid.store._state import ProjectState
 
     proj = bg.Project.create(proj_dir, [{"i": i, "marker_dir": str(proj_dir.parent), "first_s": 0.3}
@@ -188,7 +188,7 @@ def test_a_clean_worker_end_with_nothing_waiting_counts_no_job(proj_dir: Path) -
     """A count is a pass over every job: a worker that ends while the others still run and nothing
     waits is not worth one (a big project with many workers would count once per worker's end).
     When a job does wait (put back by a worker that died), the supervisor counts and replaces."""
-    from benchgrid.backends.local import _spawn
+    from benchgrid.backends.local._backend import _spawn
     from benchgrid.store._state import ProjectState
 
     markers = proj_dir.parent / "markers"

@@ -12,8 +12,7 @@ from ._config import Settings, backend_settings, read_config
 from ._registry import backend_names, get_backend, register, scheduler_backends
 
 # used by the other packages (they import public names only: tests/test_layers.py)
-from ._forkserver import prestart
-from ._run_status import RunStatus
+from .local import RunStatus, prestart
 
 __all__ = [
     "Backend",

@@ -46,7 +46,7 @@ def wait_until_ended(
     if not progress:
         poll(alive, lambda _running: None, lambda running: not running, poll_s=poll_s, sleep=sleep)
         return
-    from ._progress_lines import needs_line_progress, wait_printing_lines
+    from .local._progress_lines import needs_line_progress, wait_printing_lines
 
     if needs_line_progress():  # a notebook without ipywidgets: rich would show nothing
         wait_printing_lines(state, alive, format_counts, poll_s)

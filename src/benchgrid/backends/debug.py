@@ -40,8 +40,8 @@ class DebugBackend(Backend):
             raise InputError(f"n_workers must be 1 for the debug backend (one worker in this process), got {n_workers!r}")
         from dataclasses import asdict
 
-        from ._supervisor import exit_code_of
-        from ._run_status import RunStatus
+        from .local._supervisor import exit_code_of
+        from .local import RunStatus
 
         status = run_in_process(project, **worker_options)
         return Launch(backend=self.name, n_workers=1, status=RunStatus(**asdict(status), exit_code=exit_code_of(status.counts)))

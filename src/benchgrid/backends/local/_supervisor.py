@@ -46,8 +46,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from .._errors import DiskFull, is_disk_full
-from .._exitcodes import (
+from ..._errors import DiskFull, is_disk_full
+from ..._exitcodes import (
     EXIT_DISK_FULL,
     EXIT_ERRORS,
     EXIT_FAILED,
@@ -55,13 +55,13 @@ from .._exitcodes import (
     EXIT_OK,
     EXIT_WORKER_RESTART,
 )
-from ..store import Layout
-from ..store import expire_dead_workers, expire_worker
-from ..store import starved_hint, waiting_per_lane
-from ..store import Queue
-from ..store import ProjectState
-from ..store import setting
-from ..worker import oom_evidence
+from ...store import Layout
+from ...store import expire_dead_workers, expire_worker
+from ...store import starved_hint, waiting_per_lane
+from ...store import Queue
+from ...store import ProjectState
+from ...store import setting
+from ...worker import oom_evidence
 
 __all__ = ["Supervisor", "WorkerEnd", "describe_exit"]
 

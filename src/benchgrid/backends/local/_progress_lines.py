@@ -11,8 +11,8 @@ import importlib.util
 import time
 from typing import Any, Callable
 
-from .._poll import poll
-from ..store import ProjectState
+from ..._poll import poll
+from ...store import ProjectState
 
 __all__ = ["needs_line_progress", "wait_printing_lines"]
 

@@ -11,13 +11,13 @@ from dataclasses import asdict
 from types import SimpleNamespace
 from typing import Any, Callable, ClassVar, Iterator
 
-from .._errors import InputError
-from ..store import SUPERVISOR_ENV, process_identity
-from ..store import ProjectState
-from ..store import read_project_json
-from ..store import status_of
-from ._backend import Backend, Launch, project_dir
-from ._base import wait_until_ended
+from ..._errors import InputError
+from ...store import SUPERVISOR_ENV, process_identity
+from ...store import ProjectState
+from ...store import read_project_json
+from ...store import status_of
+from .._backend import Backend, Launch, project_dir
+from .._base import wait_until_ended
 from ._forkserver import spawn_worker, wait_all
 from ._run_status import RunStatus
 from ._supervisor import Supervisor, exit_code_of
@@ -86,14 +86,14 @@ def run_local(project: Any, n_workers: int, *, progress: bool = True, **worker_o
 
     A worker that dies has its job put back at once (a lost run naming the
     signal or exit status) and is replaced while jobs wait (see
-    :class:`~benchgrid.backends._supervisor.Supervisor`). Ctrl-C hands the
+    :class:`~benchgrid.backends.local._supervisor.Supervisor`). Ctrl-C hands the
     workers' jobs back and re-raises KeyboardInterrupt.
     """
     if not isinstance(n_workers, int) or isinstance(n_workers, bool) or n_workers < 0:
         raise InputError(f"n_workers must be an integer >= 0 (0 runs jobs in this process), got {n_workers!r}")
     hint_path = shlex.quote(str(project.path))
     if n_workers == 0:
-        from .debug import run_in_process
+        from ..debug import run_in_process
 
         run_in_process(project, **worker_options)
         st = status_of(ProjectState(project.path).refresh(), root_hint=hint_path)

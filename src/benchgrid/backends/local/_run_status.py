@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..store import Status
+from ...store import Status
 
 __all__ = ["RunStatus"]
 

@@ -145,7 +145,7 @@ class ForkServer:
         self._dead = False
         self._spawned = False  # asked to fork at least once
         self._send_lock = threading.Lock()
-        code = "import sys; from benchgrid.backends._forkserver import _serve; _serve(int(sys.argv[1]), sys.argv[2:])"
+        code = "import sys; from benchgrid.backends.local._forkserver import _serve; _serve(int(sys.argv[1]), sys.argv[2:])"
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-c", code, str(theirs.fileno()), *self.preload],
