@@ -27,6 +27,11 @@ cache the way a kernel NFS client does with ``actimeo=N``:
   the two clients); writes go through ``pwrite`` on a backing descriptor
   opened with the caller's flags, so an ``O_APPEND`` write is appended at the
   true end of the file whatever size the client cached;
+- every request this "server" receives is counted by kind; ``SIGUSR1`` writes
+  the counts so far to ``--ops-file`` (JSON, replaced atomically), so a
+  benchmark can tell what the workers asked of the file server
+  (``benchmarks/bench_fs_ops.py``): what the kernel answered from its caches
+  never reaches here, as on NFS;
 - ``flock``/``fcntl`` locks are not forwarded: each mount's kernel keeps its
   own, so they exclude nothing between the two clients (as on NFS without
   working lockd, or Lustre without ``-o flock``).
@@ -40,11 +45,13 @@ from __future__ import annotations
 
 import argparse
 import errno
+import json
 import logging
 import os
+import signal
 import stat
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import pyfuse3
 import trio
@@ -370,13 +377,43 @@ class CachingPassthrough(pyfuse3.Operations):
         pass
 
 
+#: requests received, by FUSE operation (what a client asks of its file server)
+OPS: Counter[str] = Counter()
+COUNTED = ("lookup", "getattr", "setattr", "readlink", "access", "statfs", "mknod", "mkdir", "symlink", "unlink",
+           "rmdir", "rename", "link", "open", "create", "read", "write", "flush", "fsync", "release", "opendir",
+           "readdir", "releasedir", "fsyncdir")
+
+
+def _counted(name, method):
+    async def counted(*args, **kwargs):
+        OPS[name] += 1
+        return await method(*args, **kwargs)
+
+    counted.__name__ = name
+    return counted
+
+
+for _name in COUNTED:
+    setattr(CachingPassthrough, _name, _counted(_name, getattr(CachingPassthrough, _name)))
+
+
+def _dump_ops(path: str) -> None:
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(dict(OPS), f)
+    os.replace(tmp, path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("backing", help="the shared folder")
     parser.add_argument("mountpoint", help="where this client mounts it")
     parser.add_argument("--actimeo", type=float, default=3.0, help="seconds the kernel caches attributes and lookups")
     parser.add_argument("--name", default="client", help="file system name shown by mount(8)")
+    parser.add_argument("--ops-file", help="where SIGUSR1 writes the counts of requests by kind (JSON)")
     args = parser.parse_args(argv)
+    if args.ops_file:
+        signal.signal(signal.SIGUSR1, lambda *_: _dump_ops(args.ops_file))
     logging.basicConfig(level=logging.WARNING, format=f"two-clients-fs[{args.name}] %(levelname)s %(message)s")
     os.umask(0)  # the kernel has applied the caller's umask already
     ops = CachingPassthrough(args.backing, args.actimeo)

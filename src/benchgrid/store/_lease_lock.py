@@ -71,6 +71,9 @@ from ._safe_io import open_nofollow
 __all__ = ["LeaseLock", "LockLost"]
 
 LOOK_EVERY_S = 0.25  # how often a waiter reads the holder's lease
+PATIENT_AFTER_S = 0.2  # a waiter this long in line naps longer and looks less often (issue 25: the file server's load)
+PATIENT_NAP_S = 0.15  # its longest nap between two link attempts
+PATIENT_LOOK_S = 1.0  # and how often it then reads the holder's lease
 REWRITE_CLAIM_AFTER = 0.25  # fraction of the lease after which a waiter's claim file is written afresh
 LEASE_BYTES = 512  # every lease is written padded to this length
 RACES = (errno.ENOENT, errno.ESTALE)  # what a file the protocol removes or renames answers meanwhile
@@ -128,8 +131,9 @@ class LeaseLock:
             next_look = start  # look at the holder's lease at once, then every LOOK_EVERY_S
             while not self._try_link():
                 now = time.monotonic()
+                patient = now - start > PATIENT_AFTER_S
                 if now >= next_look:
-                    next_look = now + LOOK_EVERY_S
+                    next_look = now + (PATIENT_LOOK_S if patient else LOOK_EVERY_S)
                     if self._break_if_expired():
                         break  # the lock is ours
                 if self.timeout_s is not None and now - start > self.timeout_s:
@@ -141,9 +145,13 @@ class LeaseLock:
                     self._write_claim()  # the lease we take counts from when our claim was written
                 # a short exponential back-off capped at 16 ms: longer naps leave the lock idle
                 # after its holder is done (measured on NFS: naps up to 128 ms cut 4 workers to
-                # a fifth of 2); workers take bigger batches when claims get dear
+                # a fifth of 2); workers take bigger batches when claims get dear. A waiter still
+                # in line after PATIENT_AFTER_S is behind a long holder (a big add, a dead one) or
+                # many peers: each attempt is a request to the file server, so it naps up to
+                # PATIENT_NAP_S (about 20 requests per second per waiter, however many wait)
                 naps = min(naps + 1, 5)
-                time.sleep(random.uniform(0.0002, 0.0005 * 2**naps))
+                cap = PATIENT_NAP_S if patient else 0.0005 * 2**naps
+                time.sleep(random.uniform(0.0002, cap))
         except BaseException:
             self._unlink(self._claim)
             self._claim = None

@@ -106,7 +106,9 @@ class Lease(TypedDict, total=False):
     pid: int
     pid_start: int
     state: str  # running, exited
-    heartbeat: float
+    heartbeat: float  # for people: this host's clock; nobody compares it with their own (invariant 10)
+    beat: int  # numbers the writes of the lease: readers judge it alive by seeing this change
+    clock_offset_s: float | None  # this host's clock minus the file server's, measured at start
     lease_s: float
     started: float
     held: list[list[int]]
