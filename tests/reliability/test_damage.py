@@ -121,3 +121,57 @@ def test_check_reports_a_truncated_job_table(done_project: Path) -> None:
     _truncate_part(done_project)
     res = cli("check", str(done_project))
     assert res.returncode == 1 and "damaged file" in res.stdout and "part-00000.jsonl" in res.stdout
+
+
+def _restored_mid_run(proj_dir: Path) -> tuple[bg.Project, bytes]:
+    """A claims.log copied while the project ran, put back after it went on: it lost its last records."""
+    proj = bg.Project.create(proj_dir, [{"i": i} for i in range(2 * N)], "tests.runners.jobs:echo")
+    assert proj.run(n_workers=2, progress=False, max_jobs=N // 2).counts["done"] >= N // 2
+    backup = Layout(proj_dir).claims.read_bytes()
+    assert proj.run(n_workers=2, progress=False).counts["done"] == 2 * N
+    after = Layout(proj_dir).claims.read_bytes()
+    Layout(proj_dir).claims.write_bytes(backup)
+    return proj, after
+
+
+def _events_bytes(root: Path) -> int:
+    return sum(p.stat().st_size for p in (root / "workers").glob("*/events.log"))
+
+
+@pytest.mark.parametrize("command", ["status", "run", "work", "results"])
+def test_claims_log_that_lost_its_last_records_is_damage_before_anything_runs(proj_dir: Path, command: str) -> None:
+    """Issue 23: status said "N done" silently, results showed done jobs with NaN results and attempt 0,
+    and run ran those jobs again under the same attempt; only `check` noticed."""
+    _proj, _after = _restored_mid_run(proj_dir)
+    before = _events_bytes(proj_dir)
+    args = ["--workers", "2", "--no-progress"] if command == "run" else []
+    res = cli(command, str(proj_dir), *args)
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    err = res.stderr.replace('"', "'")
+    assert "claims.log' lost its last records: workers have results of runs it never handed out" in err
+    assert "Restore the claims.log that goes with workers/*/events.log" in err and "Traceback" not in err
+    assert _events_bytes(proj_dir) == before  # nothing ran, nothing was recorded
+
+
+def test_claims_log_restored_in_full_runs_again(proj_dir: Path) -> None:
+    proj, after = _restored_mid_run(proj_dir)
+    with pytest.raises(bg.ProjectError, match=r"claims.log.? lost its last records: .*past the cursor at job"):
+        proj.status()
+    Layout(proj_dir).claims.write_bytes(after)  # the fix the message gives
+    assert proj.status().counts["done"] == 2 * N
+    assert cli("check", str(proj_dir)).returncode == 0
+
+
+def test_results_never_show_a_done_job_without_its_result(proj_dir: Path) -> None:
+    """A claim record garbled inside the log (its successors carry the cursor on): the jobs it named are done
+    with their results and attempt 1, never done with NaN and attempt 0."""
+    proj = bg.Project.create(proj_dir, [{"i": i} for i in range(N)], "tests.runners.jobs:echo")
+    assert proj.run(n_workers=1, progress=False, max_batch=1).counts["done"] == N
+    claims = Layout(proj_dir).claims
+    data = bytearray(claims.read_bytes())
+    second = data.index(b"\n") + 1  # the first claim record (after the init record)
+    data[second + 12 : second + 52] = b"\xff" * 40
+    claims.write_bytes(bytes(data))
+    table = proj.results()
+    done = table[table["state"] == "done"]
+    assert len(done) == N and done["value"].notna().all() and set(done["attempt"]) == {1}

@@ -9,20 +9,37 @@ what to do (the CLI exits 2).
 
 Damage inside a log (garbage bytes, a torn line) is not fatal: every line
 is checksummed and readers skip bad ones, so a job is never frozen by it.
+
+A ``claims.log`` that lost its last records (restored from a backup or a
+snapshot taken while workers ran, a copy made mid-run) still ends with a
+valid record, but its cursor is behind runs that have results: it would
+hand those (job, attempt) runs out again, and the table would show done
+jobs without their claim. The rule, one for claims and results: **every
+run a worker recorded (a result, a hand-back) must be one the cursor has
+handed out**: a first run of a job the table cursor ``next`` has passed,
+or a put-back run whose ``requeue.log`` line the cursor's ``rq`` has
+consumed. Claims are appended to a log in time order, so a log cut short
+lost each worker's latest claims first: looking at each worker's last run
+(a tail read of its ``events.log``) finds the damage in O(number of
+workers), at every worker's start and every ``status``, ``results`` and
+``run``. Mid-log damage (a garbled claim record whose successors carry the
+cursor on) is not this: the cursor has passed those runs.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 from .._errors import ProjectError
 from ._jobs import PART_SIZE, JobTable
 from ._layout import Layout
-from ._records import read_last_record
+from ._records import decode, iter_records, read_last_record
+from ._safe_io import open_nofollow
 
-__all__ = ["check_project_files"]
+__all__ = ["check_project_files", "check_runs_handed_out"]
 
 _TAIL_BYTES = 1 << 16
 
@@ -90,4 +107,73 @@ def check_project_files(root: Path) -> int:
                 f"job table part {str(path)!r} is truncated or damaged: its last row is job {last}, "
                 f"the queue counts up to job {expected}; restore it from a backup"
             )
+    check_runs_handed_out(layout)
     return n
+
+
+def _last_run(events: Path) -> tuple[int, int] | None:
+    """The (job, attempt) of the last run a worker recorded in its ``events.log`` (a tail read), or None."""
+    try:
+        fd = open_nofollow(events, os.O_RDONLY)
+    except OSError:
+        return None  # no events yet, or a damaged worker folder (reported elsewhere)
+    try:
+        size = os.fstat(fd).st_size
+        data = os.pread(fd, min(size, _TAIL_BYTES), max(0, size - _TAIL_BYTES))
+    finally:
+        os.close(fd)
+    for line in reversed(data.split(b"\n")[1 if size > _TAIL_BYTES else 0 :]):
+        record = decode(line + b"\n") if line else None
+        if record is not None and "job" in record and "a" in record:
+            return int(record["job"]), int(record["a"])
+    return None
+
+
+def check_runs_handed_out(layout: Layout) -> None:
+    """Raise ProjectError when a worker's last run is one ``claims.log``'s cursor has not handed out.
+
+    See the module docstring for the rule. The cursor is read after the
+    workers' logs: a claim is appended before its run starts, so a run
+    recorded while this looks is never taken for damage. Projects with memory
+    lanes are not checked for first runs (a job's place in its lane is not
+    known without reading the lane); ``benchgrid check`` replays them in full.
+    """
+    runs: list[tuple[int, int, str]] = []
+    try:
+        names = sorted(os.listdir(layout.workers_dir))
+    except OSError:
+        return
+    for wid in names:
+        run = _last_run(layout.worker_dir(wid) / "events.log")
+        if run is not None:
+            runs.append((*run, wid))
+    if not runs:
+        return
+    cursor = read_last_record(layout.claims)
+    if cursor is None:
+        return  # reported by check_project_files
+    lanes = cursor.get("lanes")
+    put_back: dict[tuple[int, int], tuple[int, int]] = {}  # (job, attempt) -> (end offset, lane)
+    if any(a > 1 for _j, a, _w in runs):
+        for rec, end in iter_records(layout.requeue, 0, max_bytes=-1):
+            if rec is not None and "job" in rec and "fail" not in rec:
+                put_back.setdefault((int(rec["job"]), int(rec["a"])), (end, int(rec.get("lane") or 0)))
+    lost = []
+    for job, attempt, wid in runs:
+        line = put_back.get((job, attempt))
+        if line is not None:
+            end, lane = line
+            rq = int(lanes[lane][1]) if lanes else int(cursor["rq"])
+            if end > rq:
+                lost.append(f"job {job} attempt {attempt} of worker {wid}, put back in requeue.log and never claimed")
+        elif attempt == 1 and not lanes and job >= int(cursor["next"]):
+            lost.append(f"job {job} attempt {attempt} of worker {wid}, past the cursor at job {cursor['next']}")
+    if lost:
+        more = f" and {len(lost) - 1} more" if len(lost) > 1 else ""
+        raise ProjectError(
+            f"{str(layout.claims)!r} lost its last records: workers have results of runs it never handed out "
+            f"({lost[0]}{more}), as after a restore from a copy taken while workers ran (or a claim written with a "
+            "stale cursor, which `benchgrid check` names); running now would hand "
+            "those runs out again. Restore the claims.log that goes with workers/*/events.log (a copy taken after "
+            "the workers stopped), or create the project again; `benchgrid check DIR` lists every problem"
+        )

@@ -238,7 +238,8 @@ def results_columns(state: ProjectState, table: JobTable, renamed: dict[str, str
 
     for i, job in enumerate(job_ids):
         claim = claimed_get(job)
-        attempt = latest_attempt(job) if any_put_back else claim[0] if claim is not None else 0
+        # a result whose claim record is unreadable still has its attempt (state_of's rule): never "done", attempt 0, NaN
+        attempt = claim[0] if claim is not None and not any_put_back else latest_attempt(job)
         fin = final_get(job)
         rec = fin[2] if fin is not None and fin[0] == attempt and attempt > 0 else None
         wid: str | None = None
