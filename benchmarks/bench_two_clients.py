@@ -108,6 +108,7 @@ def main() -> None:
     ap.add_argument("--job-s", type=float, default=0.02, help="seconds per sleeping job")
     ap.add_argument("--sleep-runs-s", type=float, default=6.0, help="ideal length of a sleeping run (sets its job count)")
     ap.add_argument("--repeats", type=int, default=3, help="runs per cell (median reported)")
+    ap.add_argument("--no-noop", action="store_true", help="sleeping jobs only (many workers: issue 25)")
     ap.add_argument("--setups", nargs="+", default=["local", "two_clients"], choices=["local", "two_clients"])
     args = ap.parse_args()
 
@@ -115,7 +116,7 @@ def main() -> None:
     if "two_clients" in args.setups and not all(os.path.ismount(bed / c) for c in ("a", "b")):
         raise SystemExit(f"the two-client bed is not up at {bed}: run scripts/two-clients start (as root)")
     local = Path(tempfile.mkdtemp(prefix="bench-two-clients-"))
-    kinds = [("noop", 0.0), (f"{args.job_s * 1000:g} ms", args.job_s)]
+    kinds = [("noop", 0.0), (f"{args.job_s * 1000:g} ms", args.job_s)][1 if args.no_noop else 0:]
     runs: dict[tuple[str, str, int], list[Run]] = {}
     for r in range(args.repeats):
         for setup in args.setups:
