@@ -138,6 +138,9 @@ class JobTable:
     def __init__(self, jobs_dir: Path):
         self.dir = jobs_dir
         self._parts: dict[int, list[dict[str, Any]]] = {}
+        #: parts kept by :meth:`get` (oldest dropped first); None keeps every part (``results()`` reads them all
+        #: again). A worker keeps a few, so its memory does not grow with the jobs it ran (issue 25)
+        self.max_parts: int | None = None
         # rows known to be committed (the queue sets it from each cursor it reads): only
         # these are cached, so rows of an interrupted add, later replaced, are never served
         self.committed = 0
@@ -177,7 +180,11 @@ class JobTable:
         rows = self._parts.get(part)
         if rows is None or line >= len(rows):
             rows = self._load_part(part)  # re-open: jobs may have been added
+            self._parts.pop(part, None)  # re-inserted last: the newest
             self._parts[part] = rows[: max(0, self.committed - part * PART_SIZE)]
+            if self.max_parts is not None:
+                while len(self._parts) > self.max_parts:
+                    del self._parts[next(iter(self._parts))]
         if line >= len(rows):
             raise KeyError(job_id)
         row = rows[line]

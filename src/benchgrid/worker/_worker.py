@@ -243,6 +243,7 @@ class Worker:
         self.layout = Layout(self.root)
         check_project_files(self.root)  # a damaged queue or table is reported, not read as 'no job'
         self.queue = Queue(self.root, self.settings)
+        self.queue.jobs.max_parts = 4  # the parts it claims from and a put-back job's: memory flat in N
         skipped = use_code_path(self.info)  # the user's folders, as recorded at creation
         self.runner = load_runner(self.info["runner"], self.info.get("code_path") or (), skipped)
         self.lease_s = float(ProjectSettings.from_dict(self.settings).lease_s)
