@@ -42,7 +42,7 @@ def test_script_equals_golden_file() -> None:
         GOLDEN.write_text(job.script)
     assert job.script == GOLDEN.read_text()
     assert job.n_tasks == 3
-    assert job.qsub_args == (
+    assert job.submit_args == (
         "-N", "bench-grid", "-t", "1-3", "-tc", "2", "-o", "/dev/null", "-j", "y", "-S", "/bin/bash",
         "-notify", "-wd", "/home/ada/it's here", "-V", "-l", "h_rt=7200", "-l", "h_vmem=4G",
         "-pe", "smp", "2", "-q", "all.q", "-P", "lab", "-l", "arch=lx-amd64",
@@ -118,7 +118,7 @@ def test_worker_gets_path_name_and_until_from_qstat(tmp_path: Path, project: Pat
 
 def test_the_worker_gets_its_memory_budget(tmp_path: Path, project: Path) -> None:
     job = sge_array(project, n_workers=1, work_dir=str(tmp_path), command=["fake-worker"], mem_gb=2.5)
-    assert job.qsub_args[-2:] == ("-l", "mem_free=2560M")
+    assert job.submit_args[-2:] == ("-l", "mem_free=2560M")
     got = run_script(tmp_path, job.script, start=None)
     assert got["argv"][-2:] == ["--mem-gb", "2.5"]
 
@@ -142,7 +142,7 @@ def test_until_falls_back_to_the_scripts_start_when_qstat_fails(tmp_path: Path, 
 
 def test_no_until_and_no_h_rt_without_time(tmp_path: Path, project: Path) -> None:
     job = sge_array(project, n_workers=1, work_dir=str(tmp_path), command=["fake-worker"])
-    assert not any(a.startswith("h_rt") for a in job.qsub_args)
+    assert not any(a.startswith("h_rt") for a in job.submit_args)
     got = run_script(tmp_path, job.script, start="1800000000")
     assert "--until" not in got["argv"]
 

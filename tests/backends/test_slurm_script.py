@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from benchgrid._errors import InputError
-from benchgrid.backends.slurm._script import (
+from benchgrid.backends.slurm import (
     ArrayChunk,
     parse_slurm_time,
     slurm_array_script,

@@ -4,8 +4,10 @@ A backend launches ``n`` copies of ``benchgrid work DIR`` somewhere (this
 process, local processes, a SLURM or Grid Engine job array), lists the ones it
 launched, cancels them, and says what ``benchgrid status`` shows about them.
 Everything else (claims, leases, results) is the worker's and the store's
-business, so a backend is small: fill in :meth:`Backend.launch` and, for a
-scheduler, :meth:`Backend.workers` and :meth:`Backend.cancel`.
+business, so a backend is small: fill in :meth:`Backend.launch` (local,
+debug), or, for a scheduler, derive from
+:class:`~benchgrid.backends._scheduler.SchedulerBackend`, which owns the
+whole flow, and fill its hooks.
 
 The walltime contract, the same for every scheduler:
 
