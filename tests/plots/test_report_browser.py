@@ -44,6 +44,11 @@ window.addEventListener("load", function () {
   if (col >= 0) {  /* sort by the measure: a click ascending, another descending */
     ths[col].click(); p.sorted_first = t.tBodies[0].rows[0].cells[col].dataset.sort;
     ths[col].click(); p.sorted_last = t.tBodies[0].rows[0].cells[col].dataset.sort; }
+  var cmp = document.getElementById("comparison-table");  /* the Comparison section's table, as rendered */
+  p.comparison_rows = cmp ? Array.from(cmp.tBodies[0].rows).map(function (r) {
+    return Array.from(r.cells).map(function (c) { return c.textContent; }); }) : null;
+  p.comparison_bold = cmp ? cmp.querySelectorAll("b").length : -1;
+  p.comparison_visible = cmp ? cmp.getBoundingClientRect().height > 0 : false;
   var pre = document.createElement("pre"); pre.id = "probe";
   pre.textContent = JSON.stringify(p); document.body.appendChild(pre);
 });
@@ -82,8 +87,8 @@ def test_report_is_self_contained(report: Path) -> None:
     text = report.read_text()
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text), "no network resource"
     assert "<link" not in text
-    assert text.count('src="data:image/png;base64,') == 4  # timeline, memory per job, scores, p-value
-    for section in ("summary", "counts", "scores", "plots", "errors", "slowest"):
+    assert text.count('src="data:image/png;base64,') == 5  # timeline, memory per job, scores, p-value, CD diagram
+    for section in ("summary", "counts", "scores", "plots", "comparison", "errors", "slowest"):
         assert f'id="{section}"' in text
     assert "scikit-learn" in text and "SOAK(folds=3" in text  # environment and cv
 
@@ -101,12 +106,17 @@ def test_report_opens_in_headless_chromium(report: Path, tmp_path: Path) -> None
                        .replace("&gt;", ">"))
     assert probe["errors"] == []
     assert "Uncaught" not in out.stderr
-    assert [img["alt"] for img in probe["images"]] == ["timeline plot", "memory plot", "scores plot", "pvalue plot"]
+    assert [img["alt"] for img in probe["images"]] == ["timeline plot", "memory plot", "scores plot", "pvalue plot",
+                                                        "cd plot"]
     for img in probe["images"]:
         assert img["complete"] and img["w"] > 300 and img["h"] > 150, img
     assert probe["score_rows"] == 24  # 2 tasks x 2 test subsets x 2 learners x 3 train subsets
     # a click sorts ascending by the number behind "mean ± sd", a second click descending
     assert float(probe["sorted_first"]) < float(probe["sorted_last"])
+    # the Comparison section: a row per task (2) and the mean ranks, a column per learner, the best in bold
+    rows = probe["comparison_rows"]
+    assert probe["comparison_visible"] and [r[0] for r in rows] == ["easy", "impossible", "mean rank"]
+    assert all(len(r) == 3 and "±" in r[1] for r in rows[:2]) and probe["comparison_bold"] >= 2
 
     shot = tmp_path / "report.png"
     out = run_chromium(exe, "--window-size=1300,2400", f"--screenshot={shot}", report.as_uri())
@@ -123,6 +133,7 @@ def test_report_of_generic_project_shows_tracebacks(tmp_path: Path) -> None:
     assert "Errors (2)" in text
     assert "Traceback (most recent call last)" in text and "job 3 fails on purpose" in text
     assert text.count('src="data:image/png;base64,') == 1  # the timeline; no scores here
+    assert "Comparing learners needs an ML project" in text
     assert 'id="score-table"' in text
 
 

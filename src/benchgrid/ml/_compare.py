@@ -373,6 +373,15 @@ class Comparison:
         """:attr:`table` as CSV (one row per task and learner); to ``path`` or returned."""
         return self.table.to_csv(path, index=False)
 
+    def to_html(self, digits: int = 3) -> str:
+        """The table as HTML (best in bold, not significantly worse in italics), the tests and the notes."""
+        from ._compare_text import to_html
+
+        return to_html(self, digits)
+
+    def _repr_html_(self) -> str:  # Jupyter
+        return self.to_html()
+
     def __repr__(self) -> str:
         from ._compare_text import to_text
 

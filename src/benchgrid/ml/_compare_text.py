@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._compare import Comparison
 
-__all__ = ["to_latex", "to_markdown", "to_text"]
+__all__ = ["to_html", "to_latex", "to_markdown", "to_text"]
 
 
 def _p(p: float) -> str:
@@ -110,6 +110,37 @@ def to_markdown(c: Comparison, digits: int = 3) -> str:
     lines += [""] + _tests(c) if _tests(c) else []
     lines += [f"- {n}" for n in c.notes] if c.notes else []
     return "\n".join(lines) + "\n"
+
+
+def to_html(c: Comparison, digits: int = 3, table_id: str = "comparison-table") -> str:
+    """An HTML table (best in bold, not significantly worse in italics), then the tests and the notes."""
+    import html
+
+    def e(text: object) -> str:
+        return html.escape(str(text), quote=True)
+
+    def fmt(text: str, best: bool, close: bool) -> str:
+        return f"<b>{e(text)}</b>" if best else f"<i>{e(text)}</i>" if close else e(text)
+
+    head = "".join(f"<th>{e(lrn)}</th>" for lrn in c.learners)
+    body = []
+    for t, ranked, cells in _rows(c, digits):
+        name = e(t) + ("" if ranked else ' <span class="muted">(not ranked)</span>')
+        body.append(f"<tr><td>{name}</td>" + "".join(f'<td class="num">{fmt(*cell)}</td>' for cell in cells) + "</tr>")
+    if len(c.tasks):
+        body.append("<tr><th>mean rank</th>" + "".join(f'<td class="num">{r:.2f}</td>' for r in c.mean_ranks) + "</tr>")
+    parts = [f'<table id="{e(table_id)}"><thead><tr><th>task</th>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>',
+             f'<p class="muted">{e(c.measure)} ({_direction(c)}), mean ± sd over folds; (n/m): n of the task\'s m folds. '
+             f"<b>Bold</b>: best on the task; <i>italics</i>: not significantly worse than the best (corrected "
+             f"resampled t-test, alpha = {c.alpha:g}).</p>"]
+    parts += [f"<p>{e(line)}</p>" for line in _tests(c)]
+    if len(c.wilcoxon_holm):
+        w = c.wilcoxon_holm[["learner_a", "learner_b", "wins_a", "ties", "wins_b", "p", "p_holm", "significant"]]
+        parts.append("<p>Wilcoxon signed-rank tests over tasks, Holm-corrected:</p>"
+                     + w.to_html(index=False, float_format=lambda v: f"{v:.4g}", table_id="comparison-wilcoxon"))
+    if c.notes:
+        parts.append('<ul class="note">' + "".join(f"<li>{e(n)}</li>" for n in c.notes) + "</ul>")
+    return "\n".join(parts)
 
 
 def _md(text: str) -> str:

@@ -8,7 +8,8 @@ after it is copied off the cluster.
 Sections: summary and environment, job counts and throughput, the score
 table (mean ± sd over folds, per task, test subset, learner and train
 subsets), the timeline, score and p-value plots, errors with their
-tracebacks, and the slowest jobs. A plot that cannot be drawn (no SOAK
+tracebacks, the slowest jobs, and a comparison of the learners (ranks, tests,
+a critical-difference diagram). A plot that cannot be drawn (no SOAK
 columns for the p-value plot, no job finished yet) is replaced by a note
 saying why, so a report can be written at any time, even mid-run.
 """
@@ -130,11 +131,12 @@ def _page(proj: Project) -> str:
         f'<p class="muted">{_e(str(proj.path))} · written {_e(now)} · '
         + " · ".join(f'<a href="#{k}">{v}</a>' for k, v in (
             ("summary", "summary"), ("counts", "jobs"), ("scores", "scores"), ("plots", "plots"),
-            ("errors", "errors"), ("slowest", "slowest jobs"))) + "</p>",
+            ("comparison", "comparison"), ("errors", "errors"), ("slowest", "slowest jobs"))) + "</p>",
         _summary(proj, ml),
         _counts(status, results),
         _score_section(scores, results, ml),
         _plots(proj, scores, results),
+        _comparison(proj, ml),
         _errors(proj),
         _slowest(results),
     ]
@@ -330,6 +332,30 @@ def _plots(proj: Project, scores: pd.DataFrame | None, results: pd.DataFrame) ->
     else:
         parts.append('<p class="muted">No p-value plot: the project was not split by SOAK.</p>')
     return "\n".join(parts)
+
+
+# -- which learner is better ----------------------------------------------------------
+def _comparison(proj: Project, ml: dict[str, Any] | None) -> str:
+    """Learners compared on the project's first measure: table, tests and the critical-difference diagram."""
+    from ..api import MLProject
+
+    head = '<h2 id="comparison">Comparison</h2>'
+    if not ml or not isinstance(proj, MLProject):
+        return f'{head}\n<p class="muted">Comparing learners needs an ML project (tasks, learners, cv).</p>'
+    measure = next((m for m in ml.get("measures", []) if isinstance(m, str)), None)
+    try:
+        comparison = proj.compare(measure)
+    except BenchgridError as err:  # e.g. nothing finished yet: say why instead of failing the report
+        return f'{head}\n<p class="note" id="comparison-missing">Not compared: {_e(err)}</p>'
+    intro = (f'<p class="muted">Which learner is better on {_e(comparison.measure)}: ranks per task (1 is the best, '
+             "ties averaged), Friedman and Nemenyi tests over the ranked tasks (Demšar 2006), Wilcoxon signed-rank "
+             "tests with Holm's correction, and per task the corrected resampled t-test (Nadeau and Bengio 2003). "
+             f"<code>benchgrid compare DIR --latex table.tex</code> writes this table for a paper.</p>")
+    from ..plots import plot_cd
+
+    figure = _figure("cd", "Critical-difference diagram: learners at their mean rank; a bar joins learners not "
+                     "significantly different (Nemenyi).", lambda: plot_cd(comparison))
+    return "\n".join([head, intro, comparison.to_html(), figure])
 
 
 def _memory(results: pd.DataFrame, expected_key: str | None) -> Any:
