@@ -41,7 +41,7 @@ from ._config import _positive_int, _positive_number, _string_or_list, backend_s
 from ._script_checks import parse_time
 from ._template import ArrayJob
 
-__all__ = ["SCHEDULER_SCHEMA", "SchedulerBackend"]
+__all__ = ["SCHEDULER_DEFAULTS", "SCHEDULER_SCHEMA", "SchedulerBackend"]
 
 #: The ``config.toml`` keys every scheduler takes (each adds ``time`` and its own).
 SCHEDULER_SCHEMA: Mapping[str, Any] = {
@@ -50,6 +50,8 @@ SCHEDULER_SCHEMA: Mapping[str, Any] = {
     "max_parallel": (_positive_int, "an integer >= 1"),
     "setup": (_string_or_list, "a string or a list of strings (shell lines)"),
 }
+#: Their built-in values (the lowest layer of precedence).
+SCHEDULER_DEFAULTS: Mapping[str, Any] = {"cpus_per_worker": 1, "setup": []}
 
 
 class SchedulerBackend(Backend):

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from ..._errors import InputError
 from .._backend import WorkerRow
 from .._config import _string, _string_list
-from .._scheduler import SCHEDULER_SCHEMA, SchedulerBackend
+from .._scheduler import SCHEDULER_DEFAULTS, SCHEDULER_SCHEMA, SchedulerBackend
 from .._template import ArrayJob
 from ._script import sge_array
 
@@ -47,9 +47,7 @@ class SgeBackend(SchedulerBackend):
         "mem_resource": (_string, "a non-empty string (h_vmem, mem_free, m_mem_free...)"),
         "qsub_args": (_string_list, "a list of strings, one qsub word each"),
     }
-    config_defaults: ClassVar[Mapping[str, Any]] = {
-        "cpus_per_worker": 1, "setup": [], "qsub_args": [], "mem_resource": "mem_free",
-    }
+    config_defaults: ClassVar[Mapping[str, Any]] = {**SCHEDULER_DEFAULTS, "qsub_args": [], "mem_resource": "mem_free"}
     error = SgeError
     submit_program, submit_flags, id_separator, cancel_program = "qsub", ("-terse",), ".", "qdel"
     submit_host, local_hint, daemon = "a Grid Engine submit host", "a local one with scripts/sge-local start", "sge_qmaster"

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from ..._errors import InputError
 from .._backend import Launch, WorkerRow
 from .._config import _string, _string_list
-from .._scheduler import SCHEDULER_SCHEMA, SchedulerBackend
+from .._scheduler import SCHEDULER_DEFAULTS, SCHEDULER_SCHEMA, SchedulerBackend
 from .._template import ArrayJob, split_array
 from ._script import DEFAULT_MAX_ARRAY_SIZE, slurm_array_script
 
@@ -50,7 +50,7 @@ class SlurmBackend(SchedulerBackend):
         "gres": (_string, "a non-empty string"),
         "sbatch_args": (_string_list, "a list of strings, one sbatch option each"),
     }
-    config_defaults: ClassVar[Mapping[str, Any]] = {"cpus_per_worker": 1, "setup": [], "sbatch_args": []}
+    config_defaults: ClassVar[Mapping[str, Any]] = {**SCHEDULER_DEFAULTS, "sbatch_args": []}
     error = SlurmError
     submit_program, submit_flags, id_separator, cancel_program = "sbatch", ("--parsable",), ";", "scancel"
     submit_host, local_hint, daemon = "a SLURM login node", "a local SLURM with scripts/slurm-local start", "slurmctld"
