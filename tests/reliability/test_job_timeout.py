@@ -39,6 +39,21 @@ def test_timeout_from_the_command_line_and_the_jobs_children_end_with_it(proj_di
     children = [int(p.name.split("-")[1]) for p in markers.glob("child-*")]
     assert len(children) == 1 and not pid_alive(children[0])
     assert proj.status().counts["done"] == 2
+    # the worker forked by the fork server restarts as `benchgrid work`, not as the server's command line
+    assert "Traceback" not in res.stderr and "Bad file descriptor" not in res.stderr, res.stderr
+
+
+def test_a_forked_worker_restarts_as_its_own_command(proj_dir: Path) -> None:
+    """After a timeout the worker re-executes `python [flags] -m benchgrid work ...`, never the fork server."""
+    jobs = [{"i": i, "how": "hang" if i == 0 else "ok", "bad": 0} for i in range(3)]
+    proj = bg.Project.create(proj_dir, jobs, MISBEHAVE, max_attempts=1, lease_s=600.0, job_timeout_s=0.5)
+    res = subprocess.run(
+        [sys.executable, "-X", "faulthandler", "-m", "benchgrid", "run", str(proj_dir), "--workers", "1", "--no-progress"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert res.returncode == EXIT_FAILED, res.stderr
+    assert "Traceback" not in res.stderr and "exit status 1" not in res.stderr, res.stderr
+    assert proj.status().counts["done"] == 2
 
 
 def test_standalone_worker_starts_afresh_after_a_timeout(proj_dir: Path) -> None:

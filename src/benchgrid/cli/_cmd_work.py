@@ -26,6 +26,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def restart_argv() -> list[str]:
+    """The arguments that start this worker afresh: ``python -m benchgrid`` and this command's own.
+
+    Not ``sys.orig_argv``: a worker forked from the local fork server has the
+    server's command line there (``python -c ... FD``), and re-executing it
+    printed the server's ``Bad file descriptor`` traceback after every job timeout.
+    The interpreter's own options (``-X``, ``-W``) are kept.
+    """
+    flags: list[str] = []
+    args = iter(sys.orig_argv[1:])
+    for arg in args:  # the interpreter's options end where -m, -c or a script begins
+        if arg in ("-m", "-c") or not arg.startswith("-"):
+            break
+        flags.append(arg)
+        if arg in ("-X", "-W"):  # an option with its value apart
+            flags.append(next(args, ""))
+    return [*flags, "-m", "benchgrid", *sys.argv[1:]]
+
+
 def run(args: argparse.Namespace) -> int:
     import signal
 
@@ -44,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
             max_batch=args.max_batch, mem_gb=args.mem_gb, trust_owner=args.trust_owner,
             job_timeout_s=job_timeout_s, owns_process=owns_process,
             # after a job timeout the worker starts afresh as the same command (and, under SLURM, the same task)
-            restart_argv=list(sys.orig_argv[1:]) if owns_process else None,
+            restart_argv=restart_argv() if owns_process else None,
         )
         s = worker.run()
     finally:  # called in-process (tests, notebooks): leave the caller's mask as it was
