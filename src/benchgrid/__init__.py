@@ -28,7 +28,7 @@ _LAZY = {
     "SOAK": "benchgrid.ml._soak",
     "pvalue": "benchgrid.ml._pvalue",
     "compare": "benchgrid.ml._compare",
-    "corrected_ttest": "benchgrid.ml._compare",
+    "corrected_ttest": "benchgrid.ml._corrected",
     "plot_cd": "benchgrid.plots._cd_diagram",
     "plot_task_scores": "benchgrid.plots._task_scores",
     "plot_pvalue": "benchgrid.plots._pvalue_plot",

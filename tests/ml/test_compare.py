@@ -21,7 +21,7 @@ from scipy import stats
 
 import benchgrid as bg
 from benchgrid import InputError
-from benchgrid.ml._compare import corrected_ttest, holm
+from benchgrid.ml._corrected import corrected_ttest, holm
 
 
 def score_rows(means: np.ndarray, *, n_folds: int = 5, measure: str = "accuracy", sd: float = 0.02,

@@ -16,7 +16,7 @@ from .._lazy import lazy_names
 _LAZY = {
     "Comparison": "benchgrid.ml._compare",
     "compare": "benchgrid.ml._compare",
-    "corrected_ttest": "benchgrid.ml._compare",
+    "corrected_ttest": "benchgrid.ml._corrected",
     "PValue": "benchgrid.ml._pvalue",
     "Splits": "benchgrid.ml._splits",
     "check_measures": "benchgrid.ml._measures",

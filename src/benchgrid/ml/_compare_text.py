@@ -9,10 +9,10 @@ the number of folds each cell has.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from ._compare import Comparison
+# a Comparison (._compare imports this module: no import back, not even for types)
+Comparison = Any
 
 __all__ = ["to_html", "to_latex", "to_markdown", "to_text"]
 

@@ -168,7 +168,7 @@ def _ttests(compare: np.ndarray, same: np.ndarray) -> tuple[float, float]:
 
 def _corrected(compare: np.ndarray, same: np.ndarray, rows: pd.DataFrame) -> float:
     """Nadeau and Bengio's corrected p-value; n_test/n_train measured on the rows when they say."""
-    from ._compare import corrected_ttest
+    from ._corrected import corrected_ttest
 
     ratio = None
     if {"n_train", "n_test"} <= set(rows.columns) and len(rows) and (rows["n_train"] > 0).all():
