@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -84,7 +85,7 @@ def plot_cd(comparison: Comparison, *, test: str = "nemenyi", path: str | os.Pat
     step = 0.32  # one learner's line below the next, in axis units (inches)
     bars_h = 0.16 * len(groups)
     top = 0.75 if test == "nemenyi" else 0.45  # CD bar and tick labels above the axis
-    height_in = top + 0.5 + bars_h + step * (max(half, k - half) - 1) + 0.55
+    height_in = top + 0.5 + bars_h + step * (max(half, k - half) - 1) + 0.7
     fig = Figure(figsize=(width_in, height_in))
     ax = fig.add_axes((label_in / width_in, 0.0, 1 - 2 * label_in / width_in, 1.0))
     ax.set_axis_off()
@@ -128,10 +129,10 @@ def plot_cd(comparison: Comparison, *, test: str = "nemenyi", path: str | os.Pat
 
     joined = ("Nemenyi" if test == "nemenyi" else "Wilcoxon-Holm") + f", alpha = {comparison.alpha:g}"
     note = direction_note(comparison.measure, {comparison.measure: comparison.greater_is_better})
-    ax.text((lo + hi) / 2, height_in - top - 0.08,
-            f"mean rank over {len(comparison.tasks)} tasks (rank 1: the best {comparison.measure}"
-            f"{', ' + note if note else ''}); bars join learners not significantly different ({joined})",
-            ha="center", va="bottom", fontsize=7.5, color="0.35", clip_on=False)
+    caption = (f"mean rank over {len(comparison.tasks)} tasks (rank 1: the best {comparison.measure}"
+               f"{', ' + note if note else ''}); bars join learners not significantly different ({joined})")
+    lines = textwrap.wrap(caption, width=int(width_in * 15))  # about 15 characters an inch at 7.5 pt
+    fig.text(0.5, 0.1 / height_in, "\n".join(lines), ha="center", va="bottom", fontsize=7.5, color="0.35")
     if path is not None:
         fig.savefig(path, dpi=150)
     return fig
