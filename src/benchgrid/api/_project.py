@@ -232,7 +232,7 @@ class Project:
         from ..store import status_lines
 
         try:
-            return "\n".join(status_lines(self.status(), project=self.info))
+            return "\n".join(status_lines(self.status()))
         except Exception:  # noqa: BLE001 - a repr must not raise; open/status say what is wrong
             return f"Project({str(self.path)!r})"
 
@@ -306,7 +306,8 @@ class Project:
         status.project_dir = str(self.path)
         return status  # type: ignore[no-any-return]
 
-    def submit(self, n_workers: int, *, backend: str = "slurm", **options: Any) -> Any:
+    def submit(self, n_workers: int, *, backend: str = "slurm", until_done: bool = False, pool: str = "p0",
+               max_allocations: int | None = None, **options: Any) -> Any:
         """Submit ``n_workers`` workers to a scheduler as one job array, return at once.
 
         ``backend`` is ``"slurm"`` or ``"sge"`` (Grid Engine); options are the
@@ -314,8 +315,14 @@ class Project:
         docs/sge.md) and default to its table in ``config.toml``. Returns a
         :class:`benchgrid.backends.Launch` (job ids, scripts). Submitting
         again adds workers: they all pull from the same job table.
+
+        ``until_done=True`` makes the workers a self-sustaining pool named
+        ``pool``: each allocation that ends while jobs remain submits its
+        successor, keeping about ``n_workers`` live or pending until every job
+        has ended, at most ``max_allocations`` in all (docs/slurm.md, "Long
+        campaigns"); :meth:`cancel` stops it.
         """
-        from ..backends import get_backend
+        from ..backends import get_backend, start_pool
 
         chosen = get_backend(backend)
         if chosen.waits:
@@ -323,17 +330,29 @@ class Project:
                 f"submit is for schedulers, so backend must be 'slurm' or 'sge', got {backend!r}; "
                 "run on this machine with run(n_workers)"
             )
+        if until_done:
+            return start_pool(self.path, pool, backend, n_workers, max_allocations=max_allocations, **options)
+        if max_allocations is not None:
+            raise InputError("max_allocations is the budget of a pool: give it with until_done=True (--until-done)")
         return chosen.launch(self.path, n_workers, **options)
+
+    def pools(self) -> list[Any]:
+        """The self-sustaining pools of this project, as their ledgers say (:class:`benchgrid.store.PoolState`)."""
+        from ..store import PoolLedger, pool_names
+
+        return [PoolLedger(self.path, name).read() for name in pool_names(self.path)]
 
     def cancel(self, backend: str | None = None) -> dict[str, list[str]]:
         """Cancel this project's pending and running scheduler workers (only them).
 
-        Running workers hand their jobs back. ``backend=None`` cancels on
+        Running workers hand their jobs back; self-sustaining pools stop (their
+        pending successors are cancelled with the rest). ``backend=None`` cancels on
         every scheduler this project was submitted to. Returns
         ``{backend: [array job ids acted on]}``.
         """
-        from ..backends import get_backend, scheduler_backends
+        from ..backends import get_backend, scheduler_backends, stop_pools
 
+        stop_pools(self.path, "cancelled (benchgrid cancel)")  # first: no worker ending meanwhile submits a successor
         chosen = [get_backend(backend)] if backend is not None else scheduler_backends()
         return {b.name: b.cancel(self.path) for b in chosen if b.has_submissions(self.path)}
 
@@ -372,8 +391,15 @@ class Project:
         return self.state_reader().refresh()
 
     def status(self) -> Status:
-        """Counts per state, running jobs, recent errors, throughput and ETA."""
-        return status_of(self.state(), root_hint=_shell_path(self.path))
+        """Counts per state, running jobs, recent errors, throughput and ETA.
+
+        Returns a :class:`~benchgrid.store.Status`; ``print(proj.status())``
+        (or the REPL, or a notebook) shows the lines ``benchgrid status``
+        prints, runner and code path included (the CLI adds the scheduler's
+        worker counts when the project was submitted); ``.to_dict()`` is
+        what ``benchgrid status --json`` prints.
+        """
+        return status_of(self.state(), root_hint=_shell_path(self.path), project=self.info)
 
     def check(self) -> CheckReport:
         """Replay the logs: every (job, attempt) handed out once, one accepted result per job.

@@ -22,7 +22,10 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_dict(), indent=1))
         return 0 if report.ok else 1
     verdict = "OK" if report.ok else f"{len(report.problems)} problem(s)"
-    print(f"project {proj.path}: {report.n_claims} claims, {report.n_results} results: {verdict}")
+    print(
+        f"project {proj.path}: {report.n_claimed} job runs claimed (in {report.n_claims} claim records), "
+        f"{report.n_results} results: {verdict}"
+    )
     for p in report.problems:
         print(f"  problem: {p}")
     for n in report.notes:

@@ -58,7 +58,8 @@ class CheckReport:
     root: str
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    n_claims: int = 0
+    n_claims: int = 0  # claim records in claims.log (one may hand out a batch of small jobs)
+    n_claimed: int = 0  # runs handed out by them: (job, attempt) pairs
     n_results: int = 0
     t: float = 0.0
 
@@ -165,9 +166,11 @@ def check_logs(root: Path, *, save: bool = True) -> CheckReport:
                         "cursor went backwards", f"claims.log byte {start}: lane {lane_no} {[pos, rq]} after {[ppos, prq]}"
                     )
         if record.get("op") in ("claim", "skip"):
-            report.n_claims += record.get("op") == "claim"
             worker = str(record.get("w", "a skip record"))
             claims = [(int(c[0]), int(c[1])) for c in record.get("c", [])]
+            if record.get("op") == "claim":
+                report.n_claims += 1
+                report.n_claimed += len(claims)
             if lanes is not None and prev_lanes is not None:
                 for lane, (now_at, was_at) in enumerate(zip(lanes, prev_lanes)):
                     if list(now_at) == list(was_at) and lane != record.get("lane"):

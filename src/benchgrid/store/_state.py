@@ -71,6 +71,8 @@ class ProjectState:
         self.failed: dict[int, tuple[int, str]] = {}
         self.final: dict[int, tuple[int, str, ResultRecord]] = {}  # job -> (attempt, worker, record)
         self.n_final_records = 0  # done/error records read, accepted or not (fenced out)
+        self.superseded: list[tuple[int, int]] = []  # (job, attempt) of done/error records a later one displaced
+        self.retried_to: dict[int, int] = {}  # job -> the highest attempt a user's retry put it back at
         self.leases: dict[str, Lease] = {}
         self.first_claim_t: float | None = None
         self.d = 0  # committed bytes of drops.log (the cursor's ``d``)
@@ -108,6 +110,8 @@ class ProjectState:
                 if rec["job"] not in self.failed or rec["a"] >= self.failed[rec["job"]][0]:
                     self.failed[rec["job"]] = (rec["a"], rec["fail"])
             elif rec["job"] not in self.requeued or rec["a"] >= self.requeued[rec["job"]][0]:
+                if rec.get("why") == "retry":
+                    self.retried_to[rec["job"]] = max(self.retried_to.get(rec["job"], 0), int(rec["a"]))
                 self.requeued[rec["job"]] = (rec["a"], line_end, rec.get("why", ""))
                 if rec.get("lane"):
                     self.requeued_lane[rec["job"]] = int(rec["lane"])
@@ -134,6 +138,10 @@ class ProjectState:
                     old = final_get(job)
                     if old is None or attempt > old[0]:
                         final[job] = (attempt, wid, r)  # type: ignore[assignment]  # a done/error line: a ResultRecord
+                        if old is not None:
+                            self.superseded.append((job, old[0]))
+                    elif attempt < old[0]:  # a second record of one attempt is damage: `check` names it
+                        self.superseded.append((job, attempt))
             self.n_final_records += n_final
         return self
 
@@ -218,9 +226,29 @@ class ProjectState:
         final = self.final.get(job)
         return final[2] if final is not None and final[0] == self.latest_attempt(job) else None
 
+    def fenced_results(self) -> int:
+        """Results ignored because their run had been superseded, not by a user's retry.
+
+        A result of attempt ``a`` a retry replaced (``retry --errors``) is
+        history, not news. One whose job went back to the queue without a
+        retry (its worker's lease expired, the run was counted lost) and
+        that came in anyway is what fencing is for: a worker that ran on
+        after it was given up; each job keeps its latest attempt's result.
+        """
+        retried_to = self.retried_to.get
+        n = sum(1 for job, a in self.superseded if retried_to(job, 0) <= a)
+        for job in set(self.requeued) | set(self.failed):  # a later attempt only comes from a put-back
+            final = self.final.get(job)
+            if final is not None and final[0] < self.latest_attempt(job) and retried_to(job, 0) <= final[0]:
+                n += 1
+        return n
+
     def throughput(self, window_s: float = 30.0, counts: dict[str, int] | None = None) -> dict[str, float | None]:
         """Jobs finished per second (recent window and overall) and the ETA in seconds.
 
+        ``overall_per_s`` is over the run, first claim to last end, so it
+        does not change once the project is finished; then there is no
+        recent rate (it would fall with the time since the end) and no ETA.
         ``counts`` (from :meth:`counts`) saves recomputing them when the caller has them.
         """
         ends = sorted(float(r["t1"]) for _a, _w, r in self.final.values())
@@ -231,6 +259,8 @@ class ProjectState:
             return {"recent_per_s": None, "overall_per_s": None, "eta_s": None}
         start = self.first_claim_t or ends[0]
         overall = len(ends) / max(ends[-1] - start, 1e-9)
+        if remaining == 0:
+            return {"recent_per_s": None, "overall_per_s": overall, "eta_s": None}
         recent_n = sum(1 for t in ends if t >= now - window_s)
         recent = recent_n / min(window_s, max(now - start, 1e-9)) if recent_n else 0.0
         rate = recent or overall

@@ -59,9 +59,12 @@ def status_lines(
     """The lines ``benchgrid status`` prints.
 
     ``project`` is the content of ``project.json`` (adds the runner and the
-    code folders); ``schedulers`` the worker counts per scheduler
+    code folders; default: the status's own, which :meth:`Project.status`
+    gives it); ``schedulers`` the worker counts per scheduler
     (``{"SLURM": {"pending": 1, ...}}``), when known.
     """
+    if project is None:
+        project = getattr(status, "project", None)
     where = f"project {status.project_dir}: " if status.project_dir else ""
     lines = [f"{where}{status.n_jobs} jobs"]
     if project is not None:
@@ -80,8 +83,12 @@ def status_lines(
     lines.append(f"  workers: {w.get('alive', 0)} alive, {w.get('dead', 0)} dead, {w.get('exited', 0)} exited")
     for title, n in (schedulers or {}).items():
         lines.append(f"  {title} workers: {n['pending']} pending, {n['running']} running, {n['ended']} ended")
-    rate = status.recent_per_s or status.overall_per_s
-    lines.append(f"  throughput: {rate or 0:,.2f} jobs/s   ETA: {fmt_seconds(status.eta_s)}")
+    if status.finished:
+        if status.overall_per_s is not None:
+            lines.append(f"  throughput over the run: {status.overall_per_s:,.2f} jobs/s (first claim to last end)")
+    else:
+        rate = status.recent_per_s or status.overall_per_s
+        lines.append(f"  throughput: {rate or 0:,.2f} jobs/s   ETA: {fmt_seconds(status.eta_s)}")
     if status.running:
         lines.append("  running:")
         for r in status.running[:20]:
@@ -103,7 +110,10 @@ def status_lines(
             "timestamps are shifted by as much, and no decision depends on them (fix the host's time: chronyc tracking)"
         )
     if status.stale_results:
-        lines.append(f"  {status.stale_results} result(s) of superseded attempts were ignored (fencing)")
+        lines.append(
+            f"  note: {status.stale_results} late result(s) of runs already given up (a worker that ran on past "
+            "its lease) were not used; each job keeps its latest run's result"
+        )
     if status.hint:
         lines.append(f"  hint: {status.hint}")
     checked = status.last_check

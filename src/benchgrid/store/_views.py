@@ -31,14 +31,16 @@ class Status:
     recent_per_s: float | None = None
     overall_per_s: float | None = None
     eta_s: float | None = None
-    stale_results: int = 0
+    stale_results: int = 0  # late results of runs already given up (fenced out); a retry's old results are not counted
     hint: str = ""
     last_check: dict[str, Any] | None = None
     project_dir: str | None = None
     memory: dict[str, Any] | None = None  # pools, jobs waiting per memory class, escalations (memory lanes only)
     clock_offsets: dict[str, float] = field(default_factory=dict)  # live workers whose clock is off the file server's
+    # project.json's content when known (Project.status()): its runner and code path are printed too
+    project: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
-    def __repr__(self) -> str:  # the REPL shows what `benchgrid status` prints
+    def __repr__(self) -> str:  # the REPL and print() show what `benchgrid status` prints
         from ._status_text import status_lines
 
         return "\n".join(status_lines(self))
@@ -55,12 +57,15 @@ class Status:
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
+        del out["project"]  # what it says is in project.json
         out["finished"] = self.finished
         return out
 
 
-def status_of(state: ProjectState, root_hint: str = "DIR", n_errors: int = 5) -> Status:
-    """Summarise a refreshed :class:`ProjectState`."""
+def status_of(
+    state: ProjectState, root_hint: str = "DIR", n_errors: int = 5, project: dict[str, Any] | None = None
+) -> Status:
+    """Summarise a refreshed :class:`ProjectState`; ``project`` (project.json) adds the runner and code path."""
     now = time.time()
     # one pass over the jobs that ever left 'pending'; the others are pending by definition
     states = state.job_states(now)
@@ -99,9 +104,7 @@ def status_of(state: ProjectState, root_hint: str = "DIR", n_errors: int = 5) ->
             offset = lease.get("clock_offset_s")
             if isinstance(offset, (int, float)) and abs(offset) > CLOCK_NOTE_S:
                 clock_offsets[wid] = float(offset)
-    # accepted results: those of done/error jobs, and of dropped jobs that ran before the drop
-    n_accepted = counts["done"] + counts["error"] + sum(1 for job in state.dropped if state.accepted(job) is not None)
-    stale = state.n_final_records - n_accepted
+    stale = state.fenced_results()  # superseded results a retry does not explain
     tp = state.throughput(counts=counts)
     hint = ""
     if stranded and workers["alive"] == 0:
@@ -124,7 +127,7 @@ def status_of(state: ProjectState, root_hint: str = "DIR", n_errors: int = 5) ->
         n_jobs=state.n, counts=counts, running=running, errors=errors, stranded=stranded, workers=workers,
         recent_per_s=tp["recent_per_s"], overall_per_s=tp["overall_per_s"], eta_s=tp["eta_s"],
         stale_results=stale, hint=hint, last_check=checked, project_dir=str(state.root), memory=memory,
-        clock_offsets=clock_offsets,
+        clock_offsets=clock_offsets, project=project,
     )
 
 
