@@ -16,9 +16,13 @@ from pathlib import Path
 def main() -> int:
     blocks = json.loads(Path(sys.argv[1]).read_text())
     work = Path(sys.argv[2])
-    namespace: dict[str, object] = {"__name__": "__docs__"}
+    namespace: dict[str, object] = {}
+    page = None
     sys.path[0] = ""  # as in an interactive python: modules of the current folder import
     for b in blocks:
+        if b["where"].rsplit(":", 1)[0] != page:  # the next page: a new script, the same folder
+            page = b["where"].rsplit(":", 1)[0]
+            namespace = {"__name__": "__docs__"}
         cwd = (work / b["cwd"]).resolve()
         os.chdir(cwd)
         print(f"=== {b['where']} ({b['lang'] or 'shell'}, in {cwd})", flush=True)

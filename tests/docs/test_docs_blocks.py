@@ -17,6 +17,10 @@ from .docblocks import DATA, PYTHON, SHELL, Block, read_blocks
 ROOT = Path(__file__).resolve().parents[2]
 FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 RUNNABLE = [p for p in FILES if any(b.lang in PYTHON | SHELL and b.illustrative is None for b in read_blocks(p))]
+# the pages a newcomer follows one after the other, in one folder: they run that way, each page's
+# Python in a fresh namespace (a second script), so a step that breaks the next page's fails here
+READING_PATH = [ROOT / "README.md", ROOT / "docs" / "getting-started.md"]
+RUNS = [READING_PATH, *([p] for p in RUNNABLE if p not in READING_PATH)]
 
 
 def _slurm_why_not() -> str | None:
@@ -31,6 +35,19 @@ def _slurm_why_not() -> str | None:
 def test_every_file_is_checked() -> None:
     names = {p.relative_to(ROOT).as_posix() for p in RUNNABLE}
     assert {"README.md", "docs/getting-started.md", "docs/ml.md", "docs/soak.md", "docs/plots.md"} <= names
+    assert sorted(p for run in RUNS for p in run) == sorted(RUNNABLE)  # each once, the reading path in order
+
+
+def test_pages_run_in_one_folder_in_order(tmp_path: Path) -> None:
+    """A page's blocks see what the previous page left, each page's Python in its own namespace."""
+    first, second = tmp_path / "first.md", tmp_path / "second.md"
+    first.write_text("```python\nx = 1\n```\n```bash\nmkdir made-by-first\n```\n")
+    second.write_text("```bash\nmkdir made-by-first\n```\n")
+    with pytest.raises(AssertionError, match=r"FAILED second.md:1: exit code 1"):
+        _run_blocks(read_blocks(first) + read_blocks(second), tmp_path)
+    second.write_text("```python\nprint(x)\n```\n")
+    with pytest.raises(AssertionError, match=r"NameError: name 'x' is not defined"):
+        _run_blocks(read_blocks(first) + read_blocks(second), tmp_path / "again")
 
 
 def test_markers(tmp_path: Path) -> None:
@@ -69,21 +86,21 @@ def test_blocks_have_known_languages(path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", RUNNABLE, ids=lambda p: p.relative_to(ROOT).as_posix())
-def test_blocks_run(path: Path, tmp_path: Path) -> None:
-    blocks = [b for b in read_blocks(path) if b.lang in PYTHON | SHELL and b.illustrative is None]
+@pytest.mark.parametrize("paths", RUNS, ids=lambda run: "+".join(p.relative_to(ROOT).as_posix() for p in run))
+def test_blocks_run(paths: list[Path], tmp_path: Path) -> None:
+    blocks = [b for path in paths for b in read_blocks(path) if b.lang in PYTHON | SHELL and b.illustrative is None]
     if any(b.slurm for b in blocks):
         why = _slurm_why_not()
         if why is not None:
             if os.environ.get("CI") == "true":
-                pytest.fail(f"{path.name} has SLURM blocks and {why} (CI=true: they must run)")
+                pytest.fail(f"{' and '.join(p.name for p in paths)} have SLURM blocks and {why} (CI=true: they must run)")
             blocks = [b for b in blocks if not b.slurm]
     _run_blocks(blocks, tmp_path)
 
 
 def _run_blocks(blocks: list[Block], tmp_path: Path) -> None:
     work = tmp_path / "work"
-    work.mkdir()
+    work.mkdir(parents=True)
     shutil.copytree(ROOT / "examples", work / "examples", ignore=shutil.ignore_patterns("__pycache__"))
     spec = tmp_path / "blocks.json"
     spec.write_text(json.dumps([
