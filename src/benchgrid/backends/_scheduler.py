@@ -205,6 +205,22 @@ class SchedulerBackend(Backend):
             raise self.error(f"{cmd[0]} failed: {out.stderr.strip() or out.stdout.strip()}")
         return self.parse_status(out.stdout, arrays)
 
+    def named_tasks(self, job_name: str) -> list[WorkerRow]:
+        """The pending and running tasks of every job named ``job_name`` (a pool's allocations, recorded or not)."""
+        cmd = self.named_command(job_name)
+        out = self.run(cmd)
+        if out.returncode != 0:
+            raise self.error(f"{cmd[0]} failed: {out.stderr.strip() or out.stdout.strip()}")
+        return [row for row in self.parse_named(out.stdout, job_name) if row.phase != "ended"]
+
+    def named_command(self, job_name: str) -> list[str]:
+        """The command that lists the tasks of the jobs named ``job_name`` (a hook)."""
+        raise NotImplementedError(f"{self.name} cannot list jobs by name")
+
+    def parse_named(self, text: str, job_name: str) -> list[WorkerRow]:
+        """Rows of :meth:`named_command`'s output (a hook)."""
+        raise NotImplementedError(f"{self.name} cannot list jobs by name")
+
     def cancel_ids(self, ids: Sequence[str]) -> None:
         """Cancel the scheduler's jobs (arrays or tasks) ``ids``."""
         out = self.run([self.cancel_program, *ids])

@@ -35,10 +35,15 @@ def run(args: argparse.Namespace) -> int:
     schedulers = _scheduler_counts(proj, quiet=args.json)
     if args.json:
         print(json.dumps({**status.to_dict(), "code_path": proj.info.get("code_path", []),
+                          "pools": [{"name": p.name, "stopped": p.stopped, "generation": p.generation,
+                                     "submitted": p.n_submitted, "ended": len(p.ending), "jobs_done": p.jobs_done}
+                                    for p in proj.pools()],
                           "scheduler_workers": schedulers, "slurm_workers": schedulers.get("slurm")}, indent=1))
         return 0
     titled = {_TITLES.get(name, name): n for name, n in schedulers.items()}
     print("\n".join(status_lines(status, project=proj.info, schedulers=titled)))
+    for pool in proj.pools():
+        print(f"  {pool.describe()}")
     return 0
 
 

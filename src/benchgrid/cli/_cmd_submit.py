@@ -47,6 +47,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     sge.add_argument("--mem-resource", help="resource that carries --mem-gb (default mem_free; h_vmem at many sites)")
     sge.add_argument("--qsub-arg", action="append", dest="qsub_args", metavar="WORD",
                      help="another qsub word, e.g. --qsub-arg=-l --qsub-arg=arch=lx-amd64 (repeatable)")
+    p.add_argument("--until-done", action="store_true",
+                   help="a self-sustaining pool: each allocation that ends while jobs remain submits its successor, "
+                        "keeping about W workers until every job has ended (no process on the login node); "
+                        "`benchgrid cancel DIR` stops it")
+    p.add_argument("--max-allocations", type=int, metavar="N",
+                   help="with --until-done: at most N allocations in all per pool, the first W included")
     p.add_argument("--trust-owner", action="store_true",
                    help="accept a project owned by another user (its workers run code as you)")
     p.add_argument("--dry-run", action="store_true", help="print the script and the options' sources; submit nothing")
@@ -68,13 +74,18 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--workers is required (or one --pool per kind of worker, e.g. --pool 20x4G --pool 2x64G)")
     else:
         pools = [Pool(args.workers, options.pop("mem_gb", None), None)]
+    if args.max_allocations is not None and not args.until_done:
+        raise InputError("--max-allocations is the budget of a self-sustaining pool: give it with --until-done")
     proj = Project.open(args.dir)
-    for pool in pools:
+    chain = {"until_done": True, "max_allocations": args.max_allocations} if args.until_done else {}
+    for k, pool in enumerate(pools):
         pool_options = dict(options)
         if pool.mem_gb is not None:
             pool_options["mem_gb"] = pool.mem_gb
         if pool.time is not None:
             pool_options["time"] = pool.time
+        if chain:
+            pool_options.update(chain, pool=f"p{k}")
         sub = proj.submit(pool.n_workers, backend=args.backend, dry_run=args.dry_run, **pool_options)
         label = f"pool {pool.label}: " if args.pool else ""
         if args.dry_run:
@@ -89,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         print("dry run: nothing submitted", file=sys.stderr)
         return 0
-    print(f"{sum(p.n_workers for p in pools)} worker(s); follow with: benchgrid status {args.dir}")
+    what = " in self-sustaining pool(s): they submit their successors until every job has ended" if chain else ""
+    print(f"{sum(p.n_workers for p in pools)} worker(s){what}; follow with: benchgrid status {args.dir}")
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 HELP = "run one worker: claim jobs, run them, record results, until none is left"
 
@@ -19,6 +20,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--job-timeout", "--job-timeout-s", dest="job_timeout", type=float, metavar="SECONDS",
         help="stop a job running longer than this (a lost run; default: the project's job_timeout_s)",
+    )
+    p.add_argument("--pool", help=argparse.SUPPRESS)  # set by submit --until-done: this worker's pool decides successors
+    p.add_argument(
+        "--quiet", action="store_true",
+        help="no summary line at the end (for a command that starts workers and summarises the run itself)",
     )
     p.add_argument(
         "--mem-gb", type=float,
@@ -51,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
     from ..worker import HANDBACK_SIGNALS, Worker
     from ._common import check_timeout, parse_until
 
+    if args.pool:
+        return _pooled(args)
     until = parse_until(args.until)
     job_timeout_s = None if args.job_timeout is None else check_timeout(args.job_timeout, "--job-timeout")
     owns_process = bool(getattr(args, "_own_process", False))
@@ -68,9 +76,39 @@ def run(args: argparse.Namespace) -> int:
         s = worker.run()
     finally:  # called in-process (tests, notebooks): leave the caller's mask as it was
         signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
-    print(
-        f"worker {s.worker_id}: {s.done} done, {s.errors} errors, {s.handed_back} handed back "
-        f"in {s.seconds:.1f} s ({s.reason})",
-        file=sys.stderr,
-    )
+    _LAST.update(reason=s.reason, done=s.done + s.errors)
+    if not args.quiet:  # `run` and `demo` draw a progress bar this line would print into
+        print(
+            f"worker {s.worker_id}: {s.done} done, {s.errors} errors, {s.handed_back} handed back "
+            f"in {s.seconds:.1f} s ({s.reason})",
+            file=sys.stderr,
+        )
     return 0
+
+
+def _pooled(args: argparse.Namespace) -> int:
+    """A worker of a self-sustaining pool: work, then (whatever happened) decide this allocation's successors."""
+    import time
+
+    from ..api import end_of_pooled_worker
+    from .._errors import BenchgridError
+
+    pool, args.pool = args.pool, None
+    started, code, why, done = time.time(), 1, "the worker failed to start", 0
+    try:
+        code = run(args)
+        why = _LAST.get("reason", "ended")
+        done = int(_LAST.get("done", 0))
+    except BenchgridError as err:
+        why = f"{type(err).__name__}: {err}"
+        raise
+    finally:
+        try:
+            print(f"pool {pool}: {end_of_pooled_worker(args.dir, pool, started=started, done=done, why=why)}",
+                  file=sys.stderr)
+        except BenchgridError as err:  # the next worker of the pool that ends looks again
+            print(f"pool {pool}: no successor decided: {err}", file=sys.stderr)
+    return code
+
+
+_LAST: dict[str, Any] = {}  # the last worker's summary, for _pooled

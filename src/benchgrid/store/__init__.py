@@ -27,6 +27,8 @@ from ._leases import (
     SUPERVISOR_ENV, expire_dead_workers, expire_worker, is_dead, list_leases, on_this_machine,
     process_gone, process_identity, unconfirmed_workers, watch_leases, write_lease, live_workers_seen,
 )
+from ._pool_ledger import PoolLedger, PoolState, check_pool_name, pool_names
+from ._lock import retry_lock_lost
 from ._observe import MAX_CLOCK_OFFSET_S, LeaseWatch, clock_offset_s, note_stall, timed
 from ._lost import OUT_OF_MEMORY, lose_runs
 from ._memory_view import starved_hint, waiting_per_lane
@@ -50,5 +52,6 @@ __all__ = [
     "normalize_jobs", "on_this_machine", "open_nofollow", "process_gone", "process_identity", "read_records",
     "remove_interrupted_creations", "results_columns", "starved_hint", "status_html", "status_lines",
     "status_of", "undrop_jobs", "unsafe_reason", "waiting_per_lane", "write_lease", "write_project_json",
+    "PoolLedger", "PoolState", "check_pool_name", "pool_names", "retry_lock_lost",
     "LeaseWatch", "MAX_CLOCK_OFFSET_S", "clock_offset_s", "note_stall", "timed", "unconfirmed_workers", "watch_leases", "live_workers_seen",
 ]  # fmt: skip

@@ -22,6 +22,8 @@ Steps (in the order they happen):
 ``drop.locked``        lock taken by a drop or an undrop, nothing written
 ``drop.written``       the drop (or undrop) record written in ``drops.log``, not yet committed
 ``drop.committed``     its commit record written in ``claims.log``, lock still held
+``pool.ending``        a pool's ending allocation recorded itself, no successor submitted yet
+``pool.submitted``     its successors submitted, not yet recorded in the ledger
 
 ``BENCHGRID_PAUSE_AT`` (``name:seconds``) makes the process sleep at a
 :func:`pause_point` instead (saying so on stderr first), so a test can hold
@@ -71,6 +73,8 @@ FAULT_STEPS = (
     "drop.locked",
     "drop.written",
     "drop.committed",
+    "pool.ending",
+    "pool.submitted",
 )
 
 PAUSE_STEPS = ("lock.judged_expired", "lock.held")

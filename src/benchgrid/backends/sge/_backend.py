@@ -62,6 +62,12 @@ class SgeBackend(SchedulerBackend):
     def status_command(self, ids: Sequence[str]) -> list[str]:
         return ["qstat", "-u", "*", "-g", "d", "-xml"]
 
+    def named_command(self, job_name: str) -> list[str]:
+        return ["qstat", "-u", "*", "-g", "d", "-xml"]
+
+    def parse_named(self, text: str, job_name: str) -> list[WorkerRow]:
+        return parse_qstat_xml(text, name=job_name)
+
     def parse_status(self, text: str, arrays: Mapping[str, int]) -> list[WorkerRow]:
         """One row per task of ``arrays``; a task qstat no longer lists has ended."""
         listed = {row.job_id: row for row in parse_qstat_xml(text)}
@@ -69,8 +75,8 @@ class SgeBackend(SchedulerBackend):
                 for job, n_tasks in arrays.items() for task in range(1, n_tasks + 1)]
 
 
-def parse_qstat_xml(text: str) -> list[WorkerRow]:
-    """Rows of ``qstat -u '*' -g d -xml`` (one per array task).
+def parse_qstat_xml(text: str, name: str | None = None) -> list[WorkerRow]:
+    """Rows of ``qstat -u '*' -g d -xml`` (one per array task; only jobs named ``name`` if given).
 
     Examples
     --------
@@ -86,6 +92,8 @@ def parse_qstat_xml(text: str) -> list[WorkerRow]:
         raise SgeError(f"qstat -xml gave text that is not XML ({err}): {text[:200]!r}") from None
     rows = []
     for job in root.iter("job_list"):
+        if name is not None and (job.findtext("JB_name") or "").strip() != name:
+            continue
         number = (job.findtext("JB_job_number") or "").strip()
         task = (job.findtext("tasks") or "1").strip()
         state = (job.findtext("state") or "").strip()

@@ -64,6 +64,12 @@ class SlurmBackend(SchedulerBackend):
     def status_command(self, ids: Sequence[str]) -> list[str]:
         return ["squeue", "-h", "-t", "all", "-r", "-j", ",".join(ids), "-o", "%i|%F|%T|%M|%R"]
 
+    def named_command(self, job_name: str) -> list[str]:
+        return ["squeue", "-h", "-r", f"--name={job_name}", "-o", "%i|%F|%T|%M|%R"]
+
+    def parse_named(self, text: str, job_name: str) -> list[WorkerRow]:
+        return self.parse_status(text, {})
+
     def parse_status(self, text: str, arrays: Mapping[str, int]) -> list[WorkerRow]:
         """Rows of squeue (``%i|%F|%T|%M|%R``); squeue forgets ended jobs after ``MinJobAge`` (300 s by default)."""
         rows = []

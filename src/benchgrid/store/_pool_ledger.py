@@ -1,0 +1,163 @@
+"""The ledger of a self-sustaining pool: ``pools/<name>.log`` (issue 21).
+
+A pool submitted with ``--until-done`` keeps about W workers alive until
+every job has ended, with no process on the login node: each allocation that
+ends while jobs remain decides its successors, under the project lock, from
+this ledger and from the scheduler's own list of the pool's tasks. The
+ledger is append-only (one JSON record per line, written under the lock):
+
+- ``{"op": "pool", ...}``: the definition (backend, W, submit options, budget);
+- ``{"op": "submitted", "ids": [...], "n": k, "gen": g, "by": who}``: allocations submitted;
+- ``{"op": "ending", "task": id, "gen": g, "done": n, "run_s": s, "why": ...}``:
+  an allocation that is about to end (its task no longer counts as live);
+- ``{"op": "stopped", "why": ...}``: the chain submits nothing more (no job
+  left, budget spent, ``cancel``, a storm of allocations that did nothing).
+
+Nothing here asks the scheduler: :mod:`benchgrid.backends._pools` does.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> ledger = PoolLedger(pathlib.Path(tempfile.mkdtemp()), "p0")
+>>> ledger.append({"op": "pool", "backend": "slurm", "n_workers": 2, "options": {}, "max_allocations": None})
+>>> ledger.append({"op": "submitted", "ids": ["7"], "n": 2, "gen": 1, "by": "user"})
+>>> state = ledger.read()
+>>> state.n_workers, state.n_submitted, state.generation, state.stopped
+(2, 2, 1, None)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .._errors import InputError, ProjectError
+from ._records import append_records, read_records
+
+__all__ = ["PoolLedger", "PoolState", "pool_names", "check_pool_name"]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,40}$")
+
+
+def check_pool_name(name: str) -> str:
+    """A pool's name: letters, digits, ``_ . -`` (it goes into file and job names).
+
+    Examples
+    --------
+    >>> check_pool_name("p0")
+    'p0'
+    >>> check_pool_name("a b")
+    Traceback (most recent call last):
+    ...
+    benchgrid._errors.InputError: a pool name must be 1-41 letters, digits, '_', '.' or '-' (starting with a letter or digit), got 'a b'
+    """
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise InputError(
+            f"a pool name must be 1-41 letters, digits, '_', '.' or '-' (starting with a letter or digit), got {name!r}"
+        )
+    return name
+
+
+@dataclass
+class PoolState:
+    """What a pool's ledger says (see the module docstring)."""
+
+    name: str
+    definition: dict[str, Any] = field(default_factory=dict)
+    submitted: list[dict[str, Any]] = field(default_factory=list)
+    ending: list[dict[str, Any]] = field(default_factory=list)
+    stopped: str | None = None
+
+    @property
+    def n_workers(self) -> int:
+        return int(self.definition.get("n_workers", 0))
+
+    @property
+    def n_submitted(self) -> int:
+        """Allocations (workers) submitted so far, the first ones included."""
+        return sum(int(r.get("n", 0)) for r in self.submitted)
+
+    @property
+    def generation(self) -> int:
+        return max((int(r.get("gen", 1)) for r in self.submitted), default=0)
+
+    @property
+    def ending_tasks(self) -> set[str]:
+        return {str(r["task"]) for r in self.ending if r.get("task")}
+
+    @property
+    def jobs_done(self) -> int:
+        return sum(int(r.get("done", 0)) for r in self.ending)
+
+    @property
+    def busy_s(self) -> float:
+        """Seconds the ended allocations' workers ran (start to end)."""
+        return sum(float(r.get("run_s", 0.0)) for r in self.ending)
+
+
+    def describe(self) -> str:
+        """One line for ``status``.
+
+        Examples
+        --------
+        >>> line = PoolState("p0", {"backend": "slurm", "n_workers": 4, "max_allocations": 20},
+        ...                  [{"n": 4, "gen": 1}, {"n": 1, "gen": 2}], [{"done": 30, "run_s": 60.0}]).describe()
+        >>> line[:60]
+        'pool p0 (slurm, 4 workers, until done): generation 2, 5 allo'
+        >>> line[60:]
+        'cation(s) submitted of 20, 1 ended having done 30 job(s) in 1:00 of worker time; going on'
+        """
+        from .._format import fmt_seconds
+
+        budget = self.definition.get("max_allocations")
+        of = f" of {budget}" if budget is not None else ""
+        return (f"pool {self.name} ({self.definition.get('backend', '?')}, {self.n_workers} workers, until done): "
+                f"generation {self.generation}, {self.n_submitted} allocation(s) submitted{of}, "
+                f"{len(self.ending)} ended having done {self.jobs_done} job(s) in {fmt_seconds(self.busy_s)} of worker "
+                f"time; " + (f"stopped: {self.stopped}" if self.stopped else "going on"))
+
+
+class PoolLedger:
+    """``<project>/pools/<name>.log``; append only while holding the project lock."""
+
+    def __init__(self, root: Path, name: str):
+        self.root = Path(root)
+        self.name = check_pool_name(name)
+        self.path = self.root / "pools" / f"{name}.log"
+
+    def exists(self) -> bool:
+        return self.path.is_file()
+
+    def append(self, record: dict[str, Any]) -> None:
+        from ._safe_io import make_dir
+
+        make_dir(self.path.parent, exist_ok=True)
+        append_records(self.path, [record])
+
+    def read(self) -> PoolState:
+        """The pool as its ledger says (a torn last line is ignored); a missing ledger is an error."""
+        if not self.path.is_file():
+            raise ProjectError(f"pool {self.name!r} has no ledger at {str(self.path)!r}; submit it with --until-done")
+        records, _ = read_records(self.path)
+        state = PoolState(self.name)
+        for r in records:
+            op = r.get("op")
+            if op == "pool":
+                state.definition = dict(r)
+            elif op == "submitted":
+                state.submitted.append(dict(r))
+            elif op == "ending":
+                state.ending.append(dict(r))
+            elif op == "stopped" and state.stopped is None:
+                state.stopped = str(r.get("why", "stopped"))
+        return state
+
+
+def pool_names(root: Path) -> list[str]:
+    """The pools of a project (their ledgers' names), sorted."""
+    folder = Path(root) / "pools"
+    if not folder.is_dir():
+        return []
+    return sorted(p.name[: -len(".log")] for p in folder.iterdir() if p.name.endswith(".log") and _NAME.match(p.name[:-4]))
