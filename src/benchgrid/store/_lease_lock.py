@@ -73,7 +73,7 @@ __all__ = ["LeaseLock", "LockLost"]
 LOOK_EVERY_S = 0.25  # how often a waiter reads the holder's lease
 PATIENT_AFTER_S = 0.2  # a waiter this long in line naps longer and looks less often (issue 25: the file server's load)
 PATIENT_NAP_S = 0.15  # its longest nap between two link attempts
-PATIENT_LOOK_S = 1.0  # and how often it then reads the holder's lease
+PATIENT_LOOK_S = 1.0  # and how often it then reads the holder's lease (at most; a sixteenth of the lease if shorter)
 REWRITE_CLAIM_AFTER = 0.25  # fraction of the lease after which a waiter's claim file is written afresh
 LEASE_BYTES = 512  # every lease is written padded to this length
 RACES = (errno.ENOENT, errno.ESTALE)  # what a file the protocol removes or renames answers meanwhile
@@ -117,6 +117,7 @@ class LeaseLock:
         self._identity: tuple[int, dict[str, object]] | None = None  # (pid, process_identity()) cached per pid
         self._n_writes = 0  # numbers every lease written, so that no two are the same
         self._breaking: dict[str, tuple[int, float | None]] = {}  # token -> (marker generation tried, since when)
+        self._patient_look_s = max(LOOK_EVERY_S, min(PATIENT_LOOK_S, self.lifetime_s / 16))
 
     # -- taking ----------------------------------------------------------------
     def __enter__(self) -> "LeaseLock":
@@ -133,7 +134,7 @@ class LeaseLock:
                 now = time.monotonic()
                 patient = now - start > PATIENT_AFTER_S
                 if now >= next_look:
-                    next_look = now + (PATIENT_LOOK_S if patient else LOOK_EVERY_S)
+                    next_look = now + (self._patient_look_s if patient else LOOK_EVERY_S)
                     if self._break_if_expired():
                         break  # the lock is ours
                 if self.timeout_s is not None and now - start > self.timeout_s:
@@ -212,10 +213,12 @@ class LeaseLock:
         token = held.token
         if token == self._claim.name:  # our link went through though it said otherwise (an NFS retransmission)
             return True
+        lease_s = held.lease_s if held.lease else self.lifetime_s
+        self._patient_look_s = max(LOOK_EVERY_S, min(PATIENT_LOOK_S, lease_s / 16, self.lifetime_s / 16))
         over = process_gone(held.lease)  # its holder ran on this machine and is gone: no need to wait
         if not over:
             seen_s = self._watch.seen_for("lock", held.content, (read.started, read.ended))
-            over = seen_s > (held.lease_s if held.lease else self.lifetime_s)  # damaged: judged by our lease
+            over = seen_s > lease_s  # a damaged lock: judged by our own lease
         if not over:
             return False
         pause_point("lock.judged_expired")
@@ -224,6 +227,7 @@ class LeaseLock:
             return False  # another waiter breaks this taking, or its holder released it late
         marked = time.monotonic()
         self._remove_if(token, self._claim.name, give_up_at=marked + self.lifetime_s / 2)
+        self._write_claim()  # our lease counts from now: the link that follows is likely to take the lock
         return False
 
     def _marker_to_take(self, token: str) -> Path | None:

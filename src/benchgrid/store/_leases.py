@@ -149,17 +149,17 @@ def watch_leases(root: Path, watch: LeaseWatch | None = None) -> dict[str, tuple
 
 
 def unconfirmed_workers(root: Path, exclude: str = "", watch: LeaseWatch | None = None) -> list[str]:
-    """Running workers on other machines whose lease this process has not yet seen change.
+    """Running workers holding jobs whose lease this process has not yet seen change.
 
     A worker with nothing left to claim waits for these before it exits: one
-    of them may be dead with jobs that only a watcher can put back (a worker
-    on this machine is known dead at once, its pid gone).
+    of them may be dead (or frozen) with jobs that only a watcher can put
+    back. A worker seen alive once, or holding nothing, is not waited for.
     """
     watch = _WATCH if watch is None else watch
     out = []
     for wid, lease in list_leases(root).items():
-        if (wid != exclude and lease.get("state") == "running" and not lease["revoked"]
-                and not on_this_machine(lease) and not watch.changed((str(root), wid))):
+        if (wid != exclude and lease.get("state") == "running" and not lease["revoked"] and lease.get("held")
+                and not watch.changed((str(root), wid))):
             out.append(wid)
     return out
 

@@ -445,18 +445,26 @@ class Worker:
     def _expiry_interval(self) -> float:
         """Seconds until this worker next looks for dead workers.
 
-        With few workers (a laptop, a small allocation) every worker looks
-        about every second, so a killed worker on the same host (its pid gone)
-        has its jobs back within a second; with many (a 1,000-task array) the
-        interval grows with their number, so the shared filesystem sees about
-        16 scans per ``lease_s / 2`` in all, jittered so that workers started
-        together do not scan together.
+        A scan reads every worker's lease, so W workers scanning each second
+        cost the file server O(W²) requests per second (1.6 per 20 ms job at
+        W = 16, issue 25). With up to 16 workers the scans together come
+        about twice a second: every ``W / 2`` seconds each, at least every
+        second and at most every ``lease_s / 4`` (a dead worker on this host
+        is back within a second with one or two workers, within ``W / 2``
+        seconds with more; ``run``'s supervisor sees its own at once); with
+        many (a 1,000-task array) about 16 scans per ``lease_s / 2`` in all.
+        Jittered, so that workers started together do not scan together.
         """
-        try:
-            n_workers = len(os.listdir(self.layout.workers_dir))
-        except OSError:
-            n_workers = 1
-        base = min(self.lease_s / 2, 1.0) if n_workers <= 16 else self.lease_s / 2 * n_workers / 16
+        n_workers = live_workers_seen(self.root)  # running ones at the last look; before it, every folder
+        if not n_workers:
+            try:
+                n_workers = len(os.listdir(self.layout.workers_dir))
+            except OSError:
+                n_workers = 1
+        if n_workers <= 16:
+            base = max(min(self.lease_s / 2, 1.0), min(n_workers / 2, self.lease_s / 4))
+        else:
+            base = self.lease_s / 2 * n_workers / 16
         return base * random.uniform(0.75, 1.25)
 
     def _batch_size(self) -> int:
