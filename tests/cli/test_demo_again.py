@@ -29,6 +29,12 @@ def test_demo_twice_in_the_default_folder(tmp_path: Path) -> None:
             assert (out / name).stat().st_size > 0
             assert str(out / name) in r.stdout  # it says where everything is
         assert ("replaced the previous demo" in r.stdout) == (run == 2)
+        # it says what it does in the seconds before the first job and after the last (issue 23)
+        steps = ["creating the project in", "starting 2 worker process(es)", "writing the p-value plot",
+                 "mean test scores"]  # fmt: skip
+        at = [r.stdout.find(step) for step in steps]
+        assert -1 not in at and at == sorted(at), r.stdout
+        assert "handed back in" not in r.stderr, r.stderr  # no worker's own summary line (it lands in the bar)
         results = pd.read_csv(out / "results.csv")
         assert len(results) == 72
         # both workers took part: two rows in the timeline, each with jobs

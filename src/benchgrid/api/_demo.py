@@ -16,6 +16,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from .._errors import InputError
 from ..store import Status
@@ -63,8 +64,17 @@ def prepare_directory(out: Path) -> bool:
     return False
 
 
-def run_demo(directory: str | os.PathLike[str] = "demo", n_workers: int = 2, *, progress: bool = True) -> DemoResult:
+def run_demo(
+    directory: str | os.PathLike[str] = "demo",
+    n_workers: int = 2,
+    *,
+    progress: bool = True,
+    say: Callable[[str], None] | None = None,
+) -> DemoResult:
     """Create and run the seed example in ``directory`` and write its scores (the CLI adds plots and the report).
+
+    ``say(text)``, when given, hears each step before it starts (creating the
+    project, starting the workers, which take seconds before the first job).
 
     Examples
     --------
@@ -78,8 +88,10 @@ def run_demo(directory: str | os.PathLike[str] = "demo", n_workers: int = 2, *, 
 
     if not isinstance(n_workers, int) or n_workers < 0:
         raise InputError(f"n_workers must be an integer >= 0, got {n_workers!r}")
+    say = say or (lambda text: None)
     out = Path(directory).absolute()
     replaced = prepare_directory(out)
+    say(f"creating the project in {out / 'project'} (data, learners and the SOAK splits of 72 jobs) ...")
     grid = demo_grid()
     proj = Project.create(out / "project", grid.pop("tasks"), grid.pop("learners"), grid.pop("cv"), **grid)
     status: Status
@@ -87,10 +99,11 @@ def run_demo(directory: str | os.PathLike[str] = "demo", n_workers: int = 2, *, 
         status = proj.run(n_workers=0, progress=False)
     else:
         procs: list[subprocess.Popen[bytes]] = []
+        say(f"starting {n_workers} worker process(es); each imports scikit-learn before its first job ...")
         try:
             with proj._queue().lock:  # no claim until every worker is up (see the module docstring)
-                procs = [
-                    subprocess.Popen(worker_command(str(proj.path), name=f"demo{i}"), stdin=subprocess.DEVNULL)
+                procs = [  # quiet: the progress bar and the demo's summary say how they did
+                    subprocess.Popen(worker_command(str(proj.path), name=f"demo{i}", quiet=True), stdin=subprocess.DEVNULL)
                     for i in range(n_workers)
                 ]
                 _wait_for_leases(proj.path / "workers", n_workers, procs)

@@ -28,9 +28,11 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--workers must be >= 0, got {args.workers}")
     print(
         "benchgrid demo: 80 rows (Alice, Bob), tasks easy and impossible, learners featureless and "
-        f"rpart, SOAK with 3 folds, measures rmse and mae, {args.workers} local workers"
+        f"rpart, SOAK with 3 folds, measures rmse and mae, {args.workers} local workers",
+        flush=True,
     )
-    result = run_demo(args.dir, args.workers, progress=not args.no_progress)
+    result = run_demo(args.dir, args.workers, progress=not args.no_progress, say=_say)
+    _say("writing the p-value plot, the timeline and the HTML report ...")
     _draw(result)
     import pandas as pd
 
@@ -54,6 +56,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"  {'project':<{width}}  {result.project}")
     print(f"next: benchgrid status {q}   |   open {shlex.quote(str(result.files.get('report', '')))}")
     return 0 if result.ok else 1
+
+
+def _say(text: str) -> None:
+    print(f"  {text}", flush=True)  # now, not when the buffer fills: these steps take seconds
 
 
 def _draw(result: "DemoResult") -> None:

@@ -75,7 +75,8 @@ def _spawn(project_dir: str, runner: str, worker_options: dict[str, Any]) -> Cal
     def spawn(name: str) -> Any:
         # forked from a server that has imported the runner's stack (milliseconds, not seconds);
         # its own session and process group: the job's children end with it, and a dead worker's group is killed
-        cmd = worker_command(project_dir, name=name, **worker_options)
+        # quiet: run prints the run's summary, and a worker's own line would land inside the progress bar
+        cmd = worker_command(project_dir, name=name, quiet=True, **worker_options)
         return spawn_worker(cmd, runner, env=env, new_session=True)
 
     return spawn
