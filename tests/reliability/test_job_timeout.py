@@ -71,4 +71,4 @@ def test_bad_timeouts_are_refused(proj_dir: Path) -> None:
         bg.Project.create(proj_dir, [{"i": 1}], MISBEHAVE, job_timeout_s=float("inf"))
     bg.Project.create(proj_dir, [{"i": 1}], MISBEHAVE)
     res = cli("run", str(proj_dir), "--job-timeout", "nan")
-    assert res.returncode == 2 and "--job-timeout must be a number of seconds > 0, got nan" in res.stderr
+    assert res.returncode == 2 and "--job-timeout must be a number of seconds > 0 and at most 31536000 (365 days), got nan" in res.stderr

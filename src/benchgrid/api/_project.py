@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 
@@ -301,10 +302,34 @@ class Project:
         from ..store import check_project_files
 
         check_project_files(self.path)  # damage (a claims.log that lost records) stops run before any worker
+        n_workers = self._workers_needed(n_workers)
         launch = chosen.launch(self, n_workers, progress=progress, trust_owner=trust_owner, **worker_options)
         status = launch.status
         status.project_dir = str(self.path)
         return status  # type: ignore[no-any-return]
+
+    def _workers_needed(self, n_workers: int) -> int:
+        """``n_workers``, or fewer when fewer jobs are left to run: one process per job at most, said on stderr.
+
+        64 workers for 4 jobs would start 60 processes that import the runner's
+        stack only to find nothing to claim. Jobs never claimed are counted
+        from the cursor (no pass over the jobs) unless they are too few.
+        """
+        if not isinstance(n_workers, int) or isinstance(n_workers, bool) or n_workers <= 1:
+            return n_workers  # 0 runs in this process; run_local checks the type
+        state = self.state_reader().refresh()
+        if state.n - state.next >= n_workers:
+            return n_workers
+        counts = state.counts()
+        left = sum(counts[s] for s in ("pending", "queued", "stranded"))
+        if left >= n_workers:
+            return n_workers
+        n = max(left, 1)  # one still looks (stranded jobs of dead workers, jobs added meanwhile)
+        print(
+            f"benchgrid: starting {n} worker(s), not {n_workers}: {left} job(s) left to run",
+            file=sys.stderr, flush=True,
+        )
+        return n
 
     def submit(self, n_workers: int, *, backend: str = "slurm", until_done: bool = False, pool: str = "p0",
                max_allocations: int | None = None, **options: Any) -> Any:
@@ -322,14 +347,16 @@ class Project:
         has ended, at most ``max_allocations`` in all (docs/slurm.md, "Long
         campaigns"); :meth:`cancel` stops it.
         """
-        from ..backends import get_backend, start_pool
+        from ..backends import get_backend, scheduler_backends, start_pool
 
-        chosen = get_backend(backend)
-        if chosen.waits:
+        # the same list, in the same order, as `submit --help`'s: the default first
+        names = sorted((b.name for b in scheduler_backends()), key=lambda name: (name != "slurm", name))
+        if backend not in names:  # never the full registry's names: local and debug do not submit
             raise InputError(
-                f"submit is for schedulers, so backend must be 'slurm' or 'sge', got {backend!r}; "
-                "run on this machine with run(n_workers)"
+                f"submit is for schedulers, so backend must be {' or '.join(map(repr, names))}, got {backend!r}; "
+                "run on this machine with run(n_workers) (`benchgrid run DIR --workers N`)"
             )
+        chosen = get_backend(backend)
         if until_done:
             return start_pool(self.path, pool, backend, n_workers, max_allocations=max_allocations, **options)
         if max_allocations is not None:

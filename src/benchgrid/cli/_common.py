@@ -100,7 +100,7 @@ def check_output_path(path: str | Path, option: str = "-o") -> Path:
 
 
 def check_timeout(value: float, name: str) -> float:
-    """A time limit in seconds: finite and > 0.
+    """A per-job time limit in seconds: > 0 and at most a year (the project setting's rule).
 
     Examples
     --------
@@ -109,10 +109,9 @@ def check_timeout(value: float, name: str) -> float:
     >>> check_timeout(float("nan"), "--job-timeout")
     Traceback (most recent call last):
     ...
-    benchgrid._errors.InputError: --job-timeout must be a number of seconds > 0, got nan
+    benchgrid._errors.InputError: --job-timeout must be a number of seconds > 0 and at most 31536000 (365 days), \
+got nan; leave it out for no limit
     """
-    import math
+    from ..store import check_job_timeout_s
 
-    if not (math.isfinite(value) and value > 0):
-        raise InputError(f"{name} must be a number of seconds > 0, got {value!r}")
-    return value
+    return check_job_timeout_s(value, name)
