@@ -144,6 +144,9 @@ class _Revoked(Exception):
 
 
 UNCONFIRMED_LOOK_S = 1.0  # how often a worker with nothing to claim looks at peers it has not yet seen alive
+# a result record above this goes in all the same, with a warning naming the job: events.log is read
+# whole by status, results and check, so a runner should save big outputs to files and return their paths
+BIG_RESULT_BYTES = 1_000_000
 
 
 class _Running:
@@ -593,6 +596,15 @@ class Worker:
         if self._events_file is not None:
             self._events_file.close()
 
+    def _warn_big_result(self, claim: Claim, n_bytes: int) -> None:
+        text = (
+            f"job {claim.job_id} attempt {claim.attempt}: its result is {n_bytes / 1e6:.1f} MB, stored in "
+            f"{self.dir / 'events.log'}, which status, results and check read whole; "
+            "save big outputs to files and return their paths (or a summary)"
+        )
+        self.log.warning("%s", text)
+        print(f"benchgrid: warning: {text}", file=sys.stderr, flush=True)
+
     def _check_revoked(self, now: float) -> None:
         """Stop if another worker took this worker's jobs (it froze past its lease).
 
@@ -642,6 +654,8 @@ class Worker:
             msg = f"the runner's result cannot be stored: {err.__class__.__name__}: {err}"
             record = {k: v for k, v in record.items() if k != "r"} | {"op": "error", "err": msg, "tb": msg}
             data = encode(record)
+        if len(data) > BIG_RESULT_BYTES:
+            self._warn_big_result(claim, len(data))
         with self._io:
             self._check_revoked(record["t1"])
             if self._running is None or self._running.claim != claim:
