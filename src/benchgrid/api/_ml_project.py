@@ -43,9 +43,18 @@ class MLProject(MLMethods, Project, kind="ml"):
             )
 
     def results(self, *, dropped: bool = False) -> "pd.DataFrame":
-        """Like :meth:`Project.results`, with the splitter's column names (``test.subset``)."""
+        """Like :meth:`Project.results`, with the splitter's column names (``test.subset``).
+
+        Every column run_ml_job returns is there, in one dtype whatever the
+        jobs' states (measures float64, ``n_warnings`` Int64, text columns
+        str or None), also before any job ran.
+        """
+        from ..ml import with_ml_result_dtypes
+
+        ml = self._ml()
         # job parameters are identifiers (test_subset); show the splitter's names (test.subset)
-        return super().results(dropped=dropped).rename(columns=self._ml().get("columns", {}))
+        table = super().results(dropped=dropped).rename(columns=ml.get("columns", {}))
+        return with_ml_result_dtypes(table, list(ml.get("measures", [])))
 
     def compare(self, measure: str | None = None, **options: Any) -> Comparison:
         """Which learner is better: :func:`benchgrid.compare` on this project's scores.

@@ -39,6 +39,8 @@ _LAZY = {
     "build_ml_project": "benchgrid.ml._grid",
     "MLSpec": "benchgrid.ml._grid",
     "run_ml_job": "benchgrid.ml._runner",
+    "ml_result_dtypes": "benchgrid.ml._result_columns",
+    "with_ml_result_dtypes": "benchgrid.ml._result_columns",
     "load_grid_file": "benchgrid.ml._gridfile",
 }
 
