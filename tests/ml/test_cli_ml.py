@@ -122,3 +122,36 @@ def test_demo(tmp_path, capsys):
     other.mkdir()
     (other / "notes.txt").write_text("keep me")
     assert main(["demo", str(other)]) == 2
+
+
+def test_plot_pvalue_of_one_resampling(tmp_path, capsys):
+    """`benchgrid plot DIR pvalue --resampling ID`, as plot_pvalue(resampling_id=) (issue 23)."""
+    import matplotlib.image
+    import numpy as np
+    import pandas as pd
+    from sklearn.dummy import DummyRegressor
+    from sklearn.model_selection import KFold
+
+    import benchgrid as bg
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-2, 2, 40)
+    df = pd.DataFrame({"x": x, "person": np.repeat(["Alice", "Bob"], 20), "y": x**2 + rng.normal(0, 0.3, 40)})
+    task = bg.Task(df, target="y", features=["x"], subset="person", stratum="person")
+    cv = {"soak3": bg.SOAK(folds=3, random_state=0), "soak4": bg.SOAK(folds=4, random_state=1),
+          "kfold3": KFold(3, shuffle=True, random_state=0)}
+    proj = bg.Project.create(tmp_path / "p", {"sim": task}, {"featureless": DummyRegressor()}, cv, measures=["rmse"])
+    assert proj.run(n_workers=0, progress=False).exit_code == 0
+    both, one = tmp_path / "both.png", tmp_path / "one.png"
+    assert main(["plot", str(proj.path), "pvalue", "-o", str(both)]) == 0
+    assert main(["plot", str(proj.path), "pvalue", "--resampling", "soak4", "-o", str(one)]) == 0
+    # one block of panels instead of two: half as tall
+    assert matplotlib.image.imread(one).shape[0] < 0.75 * matplotlib.image.imread(both).shape[0]
+    capsys.readouterr()
+    assert main(["plot", str(proj.path), "pvalue", "--resampling", "kfold3", "-o", str(tmp_path / "k.png")]) == 2
+    err = capsys.readouterr().err
+    assert "--resampling must be the resampling_id of a SOAK cv of this project, one of ['soak3', 'soak4'], " \
+           "got 'kfold3'" in err
+    assert main(["plot", str(proj.path), "timeline", "--resampling", "soak4", "-o", str(tmp_path / "t.png")]) == 2
+    assert "--resampling selects the panels of a pvalue plot" in capsys.readouterr().err
+    assert not (tmp_path / "k.png").exists() and not (tmp_path / "t.png").exists()

@@ -1,4 +1,4 @@
-"""benchgrid plot DIR [DIR ...] {timeline,scores,pvalue} [-o FILE] [--measure M] [--color-by C]"""
+"""benchgrid plot DIR [DIR ...] {timeline,scores,pvalue} [-o FILE] [--measure M] [--color-by C] [--resampling ID]"""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--measure", help="score column for scores and pvalue (default: the first measure)")
     p.add_argument("--color-by", default="learner",
                    help="timeline colours: learner (default), state, or a results column")
+    p.add_argument("--resampling", metavar="ID",
+                   help="pvalue: only this resampling_id (a project with several SOAK cv; default: one block each)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,6 +33,8 @@ def run(args: argparse.Namespace) -> int:
     from ._common import check_output_path
 
     check_output_path(out)
+    if args.resampling is not None and args.kind != "pvalue":
+        raise InputError(f"--resampling selects the panels of a pvalue plot, got it for {args.kind}: leave it out")
     if len(args.dir) > 1 and args.kind != "timeline":
         raise InputError(f"{args.kind} plots one project, got {len(args.dir)} directories; "
                          "give one (only timeline takes several, one panel each)")
@@ -65,4 +69,13 @@ def _draw(args: argparse.Namespace, projects: list):  # type: ignore[no-untyped-
             f"a pvalue plot needs SOAK results (columns test.subset and train.subsets), got a project "
             f"split by {proj.metadata['ml'].get('cv', 'another splitter')}; use `benchgrid plot DIR scores`"
         )
-    return plot_pvalue(pvalue(scores, measure))
+    pv = pvalue(scores, measure)
+    if args.resampling is not None:
+        # p-values exist for SOAK resamplings only: those are the choices
+        ids = sorted({str(r) for r in pv.stats.get("resampling_id", [])})
+        if args.resampling not in ids:
+            raise InputError(
+                f"--resampling must be the resampling_id of a SOAK cv of this project, one of {ids!r}, "
+                f"got {args.resampling!r}"
+            )
+    return plot_pvalue(pv, resampling_id=args.resampling)
