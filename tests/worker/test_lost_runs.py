@@ -51,14 +51,60 @@ def test_max_attempts_then_failed_then_retry_expired(proj_dir: Path, capsys) -> 
         df = proj.results()
         assert df.loc[0, "state"] == "failed" and "max_attempts=2" in df.loc[0, "error"]
         assert "victim2" in df.loc[0, "error"]
-        # the user puts it back; its count of lost runs starts again
+        # the user puts it back, with one more run: its count of lost runs is kept (issue 23)
         assert main(["retry", str(proj_dir), "--expired"]) == 0
         assert "put 1 job(s) back" in capsys.readouterr().out
         state = proj.state()
         # the failure took attempt 3's place in requeue.log (each (job, attempt) is written once), so the retry is 4
         assert state.state_of(0) == "queued" and state.latest_attempt(0) == 4
+        assert state.lost_runs(0) == 1  # max_attempts - 1: one more lost run fails it again
     finally:
         stop_all(procs)
+
+
+KILLS_ITSELF = "tests.runners.misbehave:misbehave"  # with how="sigkill_self", bad=0: job 0's every run
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "benchgrid", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_retry_keeps_the_count_of_lost_runs(proj_dir: Path) -> None:
+    """A failed job retried gets one more run, not a fresh max_attempts (issue 23)."""
+    proj = bg.Project.create(proj_dir, [{"i": 0, "how": "sigkill_self", "bad": 0}], KILLS_ITSELF, max_attempts=2)
+    assert _cli("run", str(proj_dir), "--workers", "1", "--no-progress").returncode == 3  # failed
+    assert proj.state().latest_attempt(0) == 3  # runs 1 and 2 lost; the failure is written as attempt 3
+    assert _cli("retry", str(proj_dir), "--expired").returncode == 0
+    assert _cli("run", str(proj_dir), "--workers", "1", "--no-progress").returncode == 3
+    state = proj.state()
+    # one more run (attempt 4), lost too: failed as attempt 5 (without the count kept: runs 4 and 5, failed as 6)
+    assert proj.check().ok
+    assert state.state_of(0) == "failed" and state.latest_attempt(0) == 5, state.latest_attempt(0)
+    assert "killed by SIGKILL 2 times (max_attempts=2)" in proj.results().loc[0, "error"]
+
+
+def test_undrop_keeps_the_count_of_lost_runs(proj_dir: Path) -> None:
+    """A job that lost a run, then was dropped and passed over, comes back with that lost run counted."""
+    proj = bg.Project.create(
+        proj_dir, [{"i": 0, "how": "sigkill_self", "bad": 0}, {"i": 1, "how": "", "bad": 0}], KILLS_ITSELF,
+        max_attempts=2,
+    )
+    w = start_worker(proj_dir, "alone", "--max-jobs", "1")  # unsupervised: its job waits for a look at its lease
+    assert wait_exit(w, 60) == -signal.SIGKILL
+    assert _cli("drop", str(proj_dir), "--where", "i=0").returncode == 0
+    # the next worker puts the dead worker's job back (a lost run) and passes over it: it is dropped
+    assert _cli("run", str(proj_dir), "--workers", "1", "--no-progress").returncode == 0
+    state = proj.state()
+    assert state.state_of(0) == "dropped" and state.lost_runs(0) == 1
+    assert _cli("undrop", str(proj_dir)).returncode == 0
+    assert proj.state().lost_runs(0) == 1
+    assert _cli("run", str(proj_dir), "--workers", "1", "--no-progress").returncode == 3
+    state = proj.state()
+    # the lost run before the drop counts: one more run, and it is failed
+    assert state.state_of(0) == "failed"
+    assert proj.results().loc[0, "error"].startswith(
+        "lost 2 runs (max_attempts=2): lease expired (worker killed, frozen or node lost); killed by SIGKILL"
+    )
 
 
 def test_ctrl_c_on_run_hands_every_job_back(proj_dir: Path) -> None:

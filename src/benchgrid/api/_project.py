@@ -476,6 +476,10 @@ class Project:
               where: dict[str, Any] | None = None) -> int:
         """Put errored (and/or expired/failed) jobs back in the queue; return how many.
 
+        A job keeps its count of lost runs (runs that killed or outlived a
+        worker, see ``max_attempts``): a failed job retried gets one more run,
+        and is failed again if that one is lost too.
+
         ``where={"learner_id": "rf"}`` retries only the jobs with those
         parameters; a ``where`` that names no column of the job table, or
         matches no job, is an :class:`InputError` (nothing is retried), as
@@ -493,8 +497,12 @@ class Project:
         memory_key = self.info["settings"].get("memory_key")
         group_key = self.info["settings"].get("duration_key")  # ML: (task_id, learner_id)
         peaks = _observed_peaks_gb(queue, state, group_key) if memory_key else {}
+        # a retried job keeps its count of lost runs (a failed one gets one more run per retry), so a job
+        # that kills its workers is not given a fresh max_attempts by an error or a retry in between
+        last_chance = int(ProjectSettings.from_dict(self.info["settings"]).max_attempts) - 1
         claims = [
-            Claim(job, state.latest_attempt(job) + 1, 0, _lane(queue, state, job, memory_key, peaks, group_key))
+            Claim(job, state.latest_attempt(job) + 1, min(state.lost_runs(job), last_chance),
+                  _lane(queue, state, job, memory_key, peaks, group_key))
             for job in sorted(set(state.final) | set(state.failed) | set(state.claimed))
             if state.state_of(job) in wanted and (keep is None or job in keep)
         ]

@@ -166,7 +166,7 @@ def undrop_jobs(queue: Queue, job_ids: Iterable[int], *, where: Any = None, by: 
                     pos = int(state.lanes[own][0])
                     remaining[own] = set(read_lane_ids(queue.layout.queue_dir, own, pos, n, n))
         again = [
-            Claim(job, state.latest_attempt(job) + 1, 0, lanes.get(job, 0))
+            Claim(job, state.latest_attempt(job) + 1, state.lost_runs(job), lanes.get(job, 0))  # its lost runs kept
             for job in back
             if passed_over(state, job, remaining, lanes.get(job, 0))
         ]

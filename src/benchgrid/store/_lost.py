@@ -50,7 +50,7 @@ def _earlier_reasons(queue: Queue, job_id: int, lost: int) -> list[str]:
         if r.get("job") != job_id:
             continue
         if int(r.get("l", 0)) == 0:
-            out = []  # a retry reset the count
+            out = []  # the count was 0 here (before issue 23, a retry also started it again)
         elif r.get("why") == OUT_OF_MEMORY:
             continue  # an escalation is not a lost run
         elif "reason" in r:

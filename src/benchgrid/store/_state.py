@@ -73,6 +73,7 @@ class ProjectState:
         self.n_final_records = 0  # done/error records read, accepted or not (fenced out)
         self.superseded: list[tuple[int, int]] = []  # (job, attempt) of done/error records a later one displaced
         self.retried_to: dict[int, int] = {}  # job -> the highest attempt a user's retry put it back at
+        self.lost: dict[int, tuple[int, int]] = {}  # job -> (attempt, runs lost before it), for jobs that lost any
         self.leases: dict[str, Lease] = {}
         self.first_claim_t: float | None = None
         self.d = 0  # committed bytes of drops.log (the cursor's ``d``)
@@ -98,14 +99,19 @@ class ProjectState:
             if r.get("op") == "claim":
                 if self.first_claim_t is None:
                     self.first_claim_t = float(r["t"])
-                for job, attempt, *_lost_lane in r["c"]:
+                lost = self.lost
+                for job, attempt, *lost_lane in r["c"]:
                     if job not in self.claimed or attempt >= self.claimed[job][0]:
                         self.claimed[job] = (attempt, r["w"], float(r["t"]))
+                    if (lost_lane and lost_lane[0]) or job in lost:  # most jobs never lose a run
+                        self._note_lost(job, attempt, int(lost_lane[0]) if lost_lane else 0)
         path = self.layout.requeue
         for rec, line_end in iter_records(path, self._offsets.get(path, 0), max_bytes=-1):
             self._offsets[path] = line_end
             if rec is None or "job" not in rec:
                 continue
+            if rec.get("l") or rec["job"] in self.lost:
+                self._note_lost(rec["job"], rec["a"], int(rec.get("l", 0)))
             if "fail" in rec:  # failed after max_attempts lost runs: never handed out
                 if rec["job"] not in self.failed or rec["a"] >= self.failed[rec["job"]][0]:
                     self.failed[rec["job"]] = (rec["a"], rec["fail"])
@@ -145,7 +151,24 @@ class ProjectState:
             self.n_final_records += n_final
         return self
 
+    def _note_lost(self, job: int, attempt: int, n_lost: int) -> None:
+        known = self.lost.get(job)
+        if known is None or attempt >= known[0]:
+            if n_lost:
+                self.lost[job] = (attempt, n_lost)
+            else:
+                self.lost.pop(job, None)
+
     # -- per job -------------------------------------------------------------
+    def lost_runs(self, job: int) -> int:
+        """Runs of ``job`` lost to dead workers (or time limits) so far: what counts towards ``max_attempts``.
+
+        A retry or an undrop carries it on (issue 23): a job does not win a
+        fresh budget of lost runs by being errored, dropped or retried.
+        """
+        known = self.lost.get(job)
+        return known[1] if known is not None else 0
+
     def latest_attempt(self, job: int) -> int:
         return max(
             self.claimed.get(job, (0,))[0],
