@@ -92,3 +92,29 @@ def test_work_refuses_a_bad_budget(proj_dir: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "benchgrid", "work", str(proj_dir), "--mem-gb", "-1"],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "mem_gb must be a number of GB > 0, got -1.0" in r.stderr
+
+
+def test_dropped_jobs_do_not_wait_for_memory(proj_dir: Path, capsys) -> None:
+    """Issue 23: the memory hint counted dropped jobs as waiting for a bigger worker."""
+    jobs = [{"i": i, "seconds": 30.0, "mem_gb": 0.1} for i in range(2)] + [
+        {"i": 9, "seconds": 0, "mem_gb": 12.0}, {"i": 10, "seconds": 0, "mem_gb": 12.0}]
+    Project.create(proj_dir, jobs, "tests.runners.jobs:sleep", memory_key="mem_gb")
+    assert main(["drop", str(proj_dir), "--where", "i=10"]) == 0
+    w = _start(proj_dir, "small", "--mem-gb", "2")
+    try:
+        from .helpers import wait_until
+
+        wait_until(lambda: Project.open(proj_dir).status().counts["running"] == 1, 30, "a job to run")
+        capsys.readouterr()
+        assert main(["status", str(proj_dir)]) == 0
+        out = capsys.readouterr().out
+        assert "1 job(s) need more than 2 GB; no live worker has that much" in out, out
+        assert "<= 16 GB: 1 (no live worker takes these)" in out
+        assert main(["drop", str(proj_dir), "--where", "i=9"]) == 0
+        capsys.readouterr()
+        assert main(["status", str(proj_dir)]) == 0
+        out = capsys.readouterr().out
+        assert "need more than" not in out and "16 GB" not in out, out
+    finally:
+        w.kill()
+        w.wait()

@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ._lanes import MEM_CLASSES_GB, MEM_MARGIN, lane_size, lanes_for_budget
+from ._lanes import MEM_CLASSES_GB, MEM_MARGIN, lane_size, lanes_for_budget, read_lane_ids
 from ._leases import is_dead
 from ._state import ProjectState
 
@@ -29,13 +29,17 @@ __all__ = ["memory_summary", "starved_hint", "waiting_per_lane", "live_budgets"]
 
 
 def waiting_per_lane(state: ProjectState, now: float | None = None) -> list[int]:
-    """Jobs waiting to be claimed in each memory lane (never claimed, plus put back)."""
+    """Jobs waiting to be claimed in each memory lane (never claimed, plus put back); dropped jobs do not wait."""
     if state.lanes is None:
         return []
     now = time.time() if now is None else now
     waiting = [0] * len(state.lanes)
     for lane, (pos, _rq) in enumerate(state.lanes):
-        waiting[lane] += lane_size(state.layout.queue_dir, lane, state.n) - int(pos)
+        left = lane_size(state.layout.queue_dir, lane, state.n) - int(pos)
+        if state.dropped and left > 0:  # a worker passes over them; they are not work for anyone
+            ahead = read_lane_ids(state.layout.queue_dir, lane, int(pos), left, state.n)
+            left -= sum(1 for job in ahead if job in state.dropped)
+        waiting[lane] += left
     for job, lane in state.requeued_lane.items():
         if state.state_of(job, now) == "queued":
             waiting[lane] += 1
