@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -39,3 +40,47 @@ def test_a_big_result_is_stored_with_a_warning_naming_the_job(proj_dir: Path) ->
     (worker,) = (proj_dir / "workers").iterdir()
     assert "job 1 attempt 1: its result is 2.0 MB" in (worker / "worker.log").read_text()
     assert len(proj.results()["blob"][1]) == 2000 * 1024  # stored all the same
+
+
+GOOD = "def run(t):\n    return {'v': t}\n"
+RAISES = "raise RuntimeError('config file missing: /etc/rr.conf')\n" + GOOD
+
+
+def _in(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return subprocess.run([sys.executable, "-m", "benchgrid", *args], capture_output=True, text=True, timeout=120,
+                          cwd=folder, env=env)  # fmt: skip
+
+
+def test_a_runner_module_that_raises_is_named_with_its_error(tmp_path: Path) -> None:
+    (tmp_path / "jobs.csv").write_text("t\n1\n2\n")
+    (tmp_path / "rr.py").write_text(RAISES)
+    res = _in(tmp_path, "init", "p", "--jobs", "jobs.csv", "--runner", "rr:run")
+    assert res.returncode == 2 and not (tmp_path / "p").exists()
+    assert "runner 'rr:run': importing module 'rr' raised RuntimeError: config file missing: /etc/rr.conf " \
+           f"({tmp_path / 'rr.py'}, line 1); the module was found, its own code failed: fix it" in res.stderr, res.stderr
+    assert "create the project from the folder" not in res.stderr
+    # a module broken after init: run says it once, before starting any worker
+    (tmp_path / "rr.py").write_text(GOOD)
+    assert _in(tmp_path, "init", "p", "--jobs", "jobs.csv", "--runner", "rr:run").returncode == 0
+    (tmp_path / "rr.py").write_text("import no_such_dependency_xyz\n" + GOOD)
+    res = _in(tmp_path, "run", "p", "--workers", "2", "--no-progress")
+    assert res.returncode == 2
+    assert res.stderr.count("benchgrid: error:") == 1 and "exit status" not in res.stderr, res.stderr
+    assert "importing module 'rr' raised ModuleNotFoundError: No module named 'no_such_dependency_xyz'" in res.stderr
+    assert "install 'no_such_dependency_xyz' where the workers run, or, if it is a module of yours" in res.stderr
+    assert not (tmp_path / "p" / "workers").exists() or not list((tmp_path / "p" / "workers").iterdir())
+    assert "start some with" not in res.stdout
+
+
+def test_workers_that_all_fail_at_start_are_not_followed_by_start_some(tmp_path: Path) -> None:
+    (tmp_path / "jobs.csv").write_text("t\n1\n2\n")
+    # fine where run checks it, raises in the workers (they name their supervisor in the environment)
+    (tmp_path / "rr.py").write_text(
+        "import os\nif os.environ.get('BENCHGRID_SUPERVISOR'):\n    raise RuntimeError('no GPU here')\n" + GOOD
+    )
+    assert _in(tmp_path, "init", "p", "--jobs", "jobs.csv", "--runner", "rr:run").returncode == 0
+    res = _in(tmp_path, "run", "p", "--workers", "2", "--no-progress")
+    assert res.returncode == 4, res.stderr
+    assert "ended abnormally before taking a job" in res.stderr and "RuntimeError: no GPU here" in res.stderr
+    assert "start some with" not in res.stdout + res.stderr, res.stdout

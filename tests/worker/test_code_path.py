@@ -255,8 +255,10 @@ def test_runner_whose_module_imports_a_folder_only_the_script_knows_is_refused(t
     r = subprocess.run([sys.executable, str(script)], cwd=code, env=_env(), capture_output=True, text=True,
                        timeout=240)
     assert r.returncode != 0 and not (tmp_path / "proj").exists()
-    assert ("runner 'sim_cp23:run' cannot be loaded by a worker: ModuleNotFoundError: No module named 'util_cp23'"
-            in r.stderr), r.stderr
+    assert ("runner 'sim_cp23:run': importing module 'sim_cp23' raised ModuleNotFoundError: No module named "
+            "'util_cp23'" in r.stderr), r.stderr
+    assert f"pass code_path=[...] with its folder (a fresh Python with the project's code path {[str(code)]!r}" \
+        in r.stderr
 
 
 def test_worker_that_cannot_load_a_learner_names_it_and_gives_the_fix(pkg_dir: Path, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from ..store import ProjectState
 from ..store import check_project
 from ..store import Status, error_rows, results_columns, status_of
 from ..worker import check_loadable, code_path_at_creation, use_code_path
-from ..worker import load_runner
+from ..worker import import_runner
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -196,7 +196,7 @@ class Project:
             code_path = [str(Path(p).absolute()) for p in code_path]
         where = {"code_path": code_path, "settings": {"group_shared": group_shared}}
         skipped = use_code_path(where)
-        load_runner(runner, code_path, skipped)
+        import_runner(runner, code_path, skipped)  # here first: a module that raises is named with its error
         check_loadable(where, pickles, runner)  # what a worker loads, loaded once by a fresh Python
         from ..backends import prestart
 

@@ -53,8 +53,8 @@ def run(args: argparse.Namespace) -> int:
         options["job_timeout_s"] = check_timeout(args.job_timeout, "--job-timeout")
     status = proj.run(n_workers=args.workers, progress=not args.no_progress, trust_owner=args.trust_owner, **options)
     print(f"{proj.path}: {format_counts(status.counts)}")
-    if status.hint:
-        print(status.hint)
-    if status.problem:
+    if status.problem:  # why this run stopped: not a hint to start workers, which just failed
         print(f"benchgrid: {status.problem}", file=sys.stderr)
+    elif status.hint:
+        print(status.hint)
     return status.exit_code

@@ -31,9 +31,13 @@ import sys
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from .._errors import InputError
 from ..store import unsafe_reason
 
-__all__ = ["check_loadable", "code_path_at_creation", "unsafe_reason", "use_code_path", "user_module_folders"]
+__all__ = [
+    "check_loadable", "code_path_at_creation", "import_runner", "runner_import_error", "unsafe_reason", "use_code_path",
+    "user_module_folders",
+]
 
 
 def _installed_roots() -> list[Path]:
@@ -144,11 +148,112 @@ def use_code_path(info: dict[str, Any]) -> list[str]:
     return skipped[::-1]
 
 
+def runner_import_error(
+    spec: str, type_name: str, text: str, *, missing: str | None = None, at: str = "",
+    code_path: Iterable[str] = (), skipped: Iterable[str] = (),
+) -> InputError:
+    """The error for a runner that does not import: the module not found, or found but raising.
+
+    Only a module that is not found gets "create the project from its
+    folder"; a module that raised is named with the error and where it
+    was raised, and a missing dependency with the package to install.
+
+    Examples
+    --------
+    >>> err = runner_import_error("rr:run", "RuntimeError", "no config", at="/src/rr.py, line 3")
+    >>> str(err).split("; ")
+    ["runner 'rr:run': importing module 'rr' raised RuntimeError: no config (/src/rr.py, line 3)", \
+'the module was found, its own code failed: fix it (every worker imports it before its first job)']
+    >>> err = runner_import_error("rr:run", "ModuleNotFoundError", "No module named 'torch'", missing="torch")
+    >>> str(err).split("; ")[1][:70]
+    "install 'torch' where the workers run, or, if it is a module of yours,"
+    """
+    from .._errors import InputError
+
+    module = spec.split(":")[0]
+    if type_name == "ModuleNotFoundError" and missing and (module == missing or module.startswith(missing + ".")):
+        code_path, skipped = list(code_path), list(skipped)
+        where = f"looked in {code_path!r} and the installed packages" if code_path else "looked in the installed packages"
+        refused = f"; not searched: {'; '.join(skipped)} (run `chmod go-w` on it)" if skipped else ""
+        return InputError(
+            f"runner {spec!r} cannot be imported: {type_name}: {text} ({where}{refused}); create the project from the "
+            "folder that holds the module, install it (pip install -e .) or add its folder to PYTHONPATH"
+        )
+    if type_name == "no function":
+        return InputError(f"runner {spec!r}: module {module!r} has no function {spec.split(':')[-1]!r}")
+    site = f" ({at})" if at else ""
+    if type_name == "ModuleNotFoundError" and missing:
+        code_path = list(code_path)
+        fix = (
+            f"install {missing!r} where the workers run, or, if it is a module of yours, pass code_path=[...] with "
+            f"its folder (a fresh Python with the project's code path {code_path!r} did not find it)"
+        )
+    else:
+        fix = "the module was found, its own code failed: fix it (every worker imports it before its first job)"
+    return InputError(f"runner {spec!r}: importing module {module!r} raised {type_name}: {text}{site}; {fix}")
+
+
+def import_runner(spec: str, code_path: Iterable[str] = (), skipped: Iterable[str] = ()) -> Any:
+    """Import ``"package.module:function"`` here and return the function, or raise :func:`runner_import_error`'s error.
+
+    ``code_path`` and ``skipped`` only make the message of a module not
+    found say where it was looked for.
+
+    Examples
+    --------
+    >>> import_runner("os.path:join")("a", "b")
+    'a/b'
+    >>> import_runner("os.path:no_such_function")
+    Traceback (most recent call last):
+    ...
+    benchgrid._errors.InputError: runner 'os.path:no_such_function': module 'os.path' has no function 'no_such_function'
+    """
+    import traceback
+
+    from .._errors import InputError
+
+    if not isinstance(spec, str) or spec.count(":") != 1:
+        raise InputError(f"runner must look like 'package.module:function', got {spec!r}")
+    module_name, func_name = spec.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as err:  # noqa: BLE001 - any import failure is the user's to fix
+        own = [f for f in traceback.extract_tb(err.__traceback__)
+               if "importlib" not in f.filename and not f.filename.startswith("<") and f.filename != __file__]
+        raise runner_import_error(
+            spec, type(err).__name__, str(err), missing=err.name if isinstance(err, ModuleNotFoundError) else None,
+            at=f"{own[-1].filename}, line {own[-1].lineno}" if own else "", code_path=code_path, skipped=skipped,
+        ) from None
+    func = getattr(module, func_name, None)
+    if not callable(func):
+        raise runner_import_error(spec, "no function", func_name)
+    return func
+
+
+def _user_module_file(module: str) -> bool:
+    """True when ``module`` is the user's own (not benchgrid's, not installed), found without importing it."""
+    import importlib.util
+
+    if module.split(".")[0] == "benchgrid":
+        return False
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return False
+    origin = getattr(spec, "origin", None)
+    if not origin or origin in ("built-in", "frozen"):
+        return False
+    return not _is_installed(Path(origin).resolve().parent)
+
+
 def check_runner_findable(info: dict[str, Any]) -> None:
-    """Raise InputError when the project's runner module cannot be found (without importing it).
+    """Raise InputError when the project's runner module cannot be found, or (the user's own) does not import.
 
     Called before starting workers (``benchgrid run``, ``submit``), so a
-    missing module is one clear error, not one per worker.
+    missing module, or one whose code raises (changed since the project was
+    created), is one clear error, not one per worker. A user's module is
+    imported by a fresh Python (its import-time code never runs here);
+    benchgrid's and installed ones are only looked up.
 
     Examples
     --------
@@ -178,6 +283,8 @@ def check_runner_findable(info: dict[str, Any]) -> None:
             f"runner {runner!r} cannot be imported: {error} ({where}{refused}); create the project from the "
             "folder that holds the module, install it (pip install -e .) or add its folder to PYTHONPATH"
         )
+    if ":" in runner and _user_module_file(module):
+        check_loadable(info, {}, runner, users_runner=True)
 
 
 # Run by a fresh interpreter (``python -c``): nothing of benchgrid, only what a worker's
@@ -196,26 +303,37 @@ for label, data in job["items"].items():
         pickle.loads(data)
     except BaseException as err:
         failed[label] = f"{type(err).__name__}: {err}"
+runner = None
 if job["runner"]:
     module, _, name = job["runner"].partition(":")
     try:
-        getattr(importlib.import_module(module), name)
+        if not callable(getattr(importlib.import_module(module), name, None)):
+            runner = {"type": "no function", "text": name}
     except BaseException as err:
-        failed["runner " + repr(job["runner"])] = f"{type(err).__name__}: {err}"
-sys.stdout.write("\n" + json.dumps(failed) + "\n")
+        import traceback
+        own = [f for f in traceback.extract_tb(err.__traceback__) if "importlib" not in f.filename
+               and not f.filename.startswith("<")]
+        runner = {"type": type(err).__name__, "text": str(err), "missing": getattr(err, "name", None)
+                  if isinstance(err, ModuleNotFoundError) else None,
+                  "at": f"{own[-1].filename}, line {own[-1].lineno}" if own else ""}
+    if runner is not None:
+        failed["runner " + repr(job["runner"])] = f"{runner['type']}: {runner['text']}"
+sys.stdout.write("\n" + json.dumps({"failed": failed, "runner": runner}) + "\n")
 """
 LOADABLE_TIMEOUT_S = 600.0
 
 
 def check_loadable(
-    info: dict[str, Any], items: Mapping[str, tuple[bytes, Iterable[str]]], runner: str | None = None
+    info: dict[str, Any], items: Mapping[str, tuple[bytes, Iterable[str]]], runner: str | None = None,
+    *, users_runner: bool | None = None,
 ) -> None:
     """Raise InputError unless a fresh interpreter with the project's code path loads what workers will load.
 
     ``info`` holds ``code_path`` and ``settings`` (as ``project.json``);
     ``items`` maps a label (``"learner 'mine'"``) to a pickle and the
     modules it refers to (:func:`benchgrid.ml._inputs.dumps_with_modules`);
-    ``runner`` is checked by importing it. Only what refers to the user's
+    ``runner`` is checked by importing it (``users_runner=True``: it is the
+    user's own, known without importing it here). Only what refers to the user's
     own modules is checked (benchgrid, the standard library and installed
     packages load anywhere this environment does), so most projects start
     no process; one that does pays for one interpreter and the user's
@@ -235,7 +353,9 @@ def check_loadable(
     users = {label: sorted(m for m in mods if _user_root(m) is not None) for label, (_d, mods) in items.items()}
     todo = {label: items[label][0] for label, mods in users.items() if mods}
     runner_module = runner.split(":")[0] if runner and ":" in runner else None
-    check_runner = runner_module is not None and _user_root(runner_module) is not None
+    check_runner = runner_module is not None and (
+        users_runner if users_runner is not None else _user_root(runner_module) is not None
+    )
     if not todo and not check_runner:
         return
     code_path = [str(f) for f in info.get("code_path") or []]
@@ -243,23 +363,30 @@ def check_loadable(
     reasons = {f: unsafe_reason(f, group_shared) for f in code_path}
     folders = [f for f in code_path if reasons[f] is None]
     job = {"folders": folders, "items": todo, "runner": runner if check_runner else None}
+    runner_failure: dict[str, Any] | None = None
     try:
         done = subprocess.run(
             [sys.executable, "-c", _LOADER], input=pickle.dumps(job), capture_output=True,
             timeout=LOADABLE_TIMEOUT_S, env=os.environ.copy(),
         )
-        failed = json.loads(done.stdout.decode(errors="replace").rstrip("\n").rsplit("\n", 1)[-1])
+        answer = json.loads(done.stdout.decode(errors="replace").rstrip("\n").rsplit("\n", 1)[-1])
+        failed, runner_failure = answer["failed"], answer["runner"]
     except subprocess.TimeoutExpired:
         failed = {next(iter(todo), f"runner {runner!r}"): f"loading took more than {LOADABLE_TIMEOUT_S:.0f} s"}
-    except (ValueError, IndexError):  # it died before answering (a crash at import)
+    except (ValueError, IndexError, KeyError, TypeError):  # it died before answering (a crash at import)
         tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or [f"exit code {done.returncode}"]
         failed = {next(iter(todo), f"runner {runner!r}"): f"a fresh Python died loading it: {tail[0]}"}
     if not failed:
         return
+    refused = [f"{f}: {r}" for f, r in reasons.items() if r is not None]
+    if runner_failure is not None and runner is not None:  # the runner first: it is what every job needs
+        raise runner_import_error(
+            runner, runner_failure["type"], runner_failure["text"], missing=runner_failure.get("missing"),
+            at=runner_failure.get("at", ""), code_path=code_path, skipped=refused,
+        )
     label, error = next(iter(failed.items()))
     mods = users.get(label) or ([runner_module] if runner_module else [])
     where = ", ".join(f"{m!r} (from {_user_root(m)})" for m in mods)
-    refused = [f"{f}: {r}" for f, r in reasons.items() if r is not None]
     not_searched = f"; not searched: {'; '.join(refused)} (run `chmod go-w` on it)" if refused else ""
     more = f" ({len(failed) - 1} more: {', '.join(list(failed)[1:4])})" if len(failed) > 1 else ""
     raise InputError(
