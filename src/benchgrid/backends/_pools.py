@@ -8,8 +8,8 @@ its memory guard stopped it), calls :func:`continue_pool`, which decides under
 the project lock:
 
 1. the chain stopped (``cancel``, budget, storm, no job left): nothing;
-2. no job is left that this pool can run: record ``stopped`` once no
-   allocation is live; nothing;
+2. no job is left that a successor could run (jobs running on other
+   workers are theirs): record ``stopped``; nothing;
 3. this allocation and the one before it in the chain both ended within a
    minute having done no job (a broken environment): ``stopped`` with the
    scheduler log's last lines, so that ``status`` says why;
@@ -99,11 +99,15 @@ def start_pool(root: Path, pool: str, backend: str, n_workers: int, *, max_alloc
 
 
 def _jobs_left(root: Path) -> int:
-    """Jobs still to run (pending, queued, running elsewhere, stranded), from a fresh read of the logs."""
+    """Jobs a successor could run (pending, queued, stranded), from a fresh read of the logs.
+
+    Jobs running on other workers are theirs: when their allocations end
+    unfinished, those workers decide (and the jobs are queued again).
+    """
     from ..store import ProjectState
 
     counts = ProjectState(root).refresh().counts()
-    return sum(counts[s] for s in ("pending", "queued", "running", "stranded"))
+    return sum(counts[s] for s in ("pending", "queued", "stranded"))
 
 
 def _log_tail(log: str | None) -> str:
@@ -129,8 +133,6 @@ def continue_pool(root: Path, pool: str, *, task: str | None, started: float, do
 
     ledger = PoolLedger(root, pool)
     state = ledger.read()
-    if state.stopped:
-        return f"pool {pool} stopped ({state.stopped}): no successor"
     run_s = max(0.0, time.time() - started)
     left = _jobs_left(root)
     chosen = _backend(str(state.definition.get("backend", "slurm")))
@@ -144,13 +146,15 @@ def continue_pool(root: Path, pool: str, *, task: str | None, started: float, do
     def decide() -> str:
         with queue.lock:
             fresh = ledger.read()
-            if fresh.stopped:
-                return f"pool {pool} stopped ({fresh.stopped}): no successor"
             ending = {"op": "ending", "task": task, "gen": gen, "done": done, "run_s": round(run_s, 1), "why": why,
                       "t": time.time()}
+            if fresh.stopped:
+                ledger.append(ending)  # for the pool's accounts (jobs done, worker time)
+                return f"pool {pool} stopped ({fresh.stopped}): no successor"
             if left == 0:
                 ledger.append(ending)
-                return "no job left: no successor"
+                ledger.append({"op": "stopped", "why": "no job left (jobs added later need a new submit)", "t": time.time()})
+                return "no job left for a successor: the pool stops"
             idle = done == 0 and run_s < STORM_S
             before = [e for e in fresh.ending if int(e.get("gen", 0)) == gen - 1]
             if idle and gen > 1 and before and all(int(e.get("done", 0)) == 0 and float(e.get("run_s", 0)) < STORM_S

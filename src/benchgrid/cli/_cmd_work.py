@@ -72,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
             job_timeout_s=job_timeout_s, owns_process=owns_process,
             # after a job timeout the worker starts afresh as the same command (and, under SLURM, the same task)
             restart_argv=restart_argv() if owns_process else None,
+            on_end=getattr(args, "_on_end", None),
         )
         s = worker.run()
     finally:  # called in-process (tests, notebooks): leave the caller's mask as it was
@@ -87,27 +88,36 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _pooled(args: argparse.Namespace) -> int:
-    """A worker of a self-sustaining pool: work, then (whatever happened) decide this allocation's successors."""
+    """A worker of a self-sustaining pool: work, then (however it ends) decide this allocation's successors."""
     import time
 
     from ..api import end_of_pooled_worker
     from .._errors import BenchgridError
 
     pool, args.pool = args.pool, None
-    started, code, why, done = time.time(), 1, "the worker failed to start", 0
+    started = time.time()
+
+    decided: list[bool] = []
+
+    def decide(done: int, why: str) -> None:
+        decided.append(True)
+        try:
+            said = end_of_pooled_worker(args.dir, pool, started=started, done=done, why=why)
+        except BenchgridError as err:  # the next worker of the pool that ends looks again
+            said = f"no successor decided: {err}"
+        print(f"pool {pool}: {said}", file=sys.stderr, flush=True)
+
+    # the worker calls this however it ends, a hand-back signal included (its process ends right after)
+    args._on_end = lambda s: decide(s.done + s.errors, s.reason)
+    code, why = 1, "the worker failed to start"
     try:
         code = run(args)
-        why = _LAST.get("reason", "ended")
-        done = int(_LAST.get("done", 0))
-    except BenchgridError as err:
+    except BaseException as err:
         why = f"{type(err).__name__}: {err}"
         raise
     finally:
-        try:
-            print(f"pool {pool}: {end_of_pooled_worker(args.dir, pool, started=started, done=done, why=why)}",
-                  file=sys.stderr)
-        except BenchgridError as err:  # the next worker of the pool that ends looks again
-            print(f"pool {pool}: no successor decided: {err}", file=sys.stderr)
+        if not decided:  # the worker never ran (a broken environment, a bad module)
+            decide(0, why)
     return code
 
 

@@ -192,6 +192,11 @@ class Worker:
         in-process (tests, notebooks).
     trust_owner : bool, default=False
         Work on a project owned by another user (see :mod:`benchgrid.store._trust`).
+    on_end : callable, optional
+        ``on_end(summary)`` is called once when the worker ends, however it
+        ends (no job left, its deadline, a hand-back signal, its memory
+        guard), before the process goes: a self-sustaining pool decides the
+        allocation's successors there (issue 21).
 
     Examples
     --------
@@ -211,6 +216,7 @@ class Worker:
         mem_gb: float | None = None,
         job_timeout_s: float | None = None,
         restart_argv: list[str] | None = None,
+        on_end: Callable[["WorkerSummary"], None] | None = None,
         owns_process: bool = False,
         trust_owner: bool = False,
     ):
@@ -233,6 +239,7 @@ class Worker:
             raise InputError(f"job_timeout_s must be a number of seconds > 0, got {job_timeout_s!r}")
         self.job_timeout_s = None if job_timeout_s is None else float(job_timeout_s)
         self.restart_argv = restart_argv
+        self._on_end = on_end
         self.owns_process = owns_process
         self.disk_full: DiskFull | None = None
         self._own_process = False
@@ -425,10 +432,22 @@ class Worker:
             n = self._hand_back(f"signal {name}")
             self.log.info("received %s: handed back %d job(s); exiting", name, n)
             self._close("exited")
+            self.summary.reason = f"signal {name}: handed back {n} job(s)"
+            self._end_hook()  # holding _io: the main thread claims nothing more meanwhile
         if self.owns_process:
             kill_job_processes()
         logging.shutdown()
         os._exit(130 if signum == signal.SIGINT else 0)
+
+    def _end_hook(self) -> None:
+        """Call ``on_end`` once; its failure is logged, never raised (the worker is ending anyway)."""
+        hook, self._on_end = self._on_end, None
+        if hook is None:
+            return
+        try:
+            hook(self.summary)
+        except Exception as err:  # noqa: BLE001 - a pool that cannot decide must not turn an end into a crash
+            self.log.error("on_end failed: %s: %s", type(err).__name__, err)
 
     # -- claims ------------------------------------------------------------------
     def _publish(self, claims: list[Claim], offset: int) -> None:
@@ -560,7 +579,14 @@ class Worker:
                 self._escalate([running.claim], why, running.t0)
                 self._hand_back("worker stopped by the memory guard")
                 self._close("exited")
+                self._signals_done = True
+            if self.owns_process:
+                kill_job_processes()
             logging.shutdown()
+            if self.restart_argv and self._supervisor is None and os.environ.get("BENCHGRID_SCHEDULER_JOB_ID"):
+                # issue 21: the allocation's time is not wasted: a fresh worker (same process, same
+                # scheduler task, so its signals still reach it) goes on with the jobs that fit
+                os.execv(sys.executable, [sys.executable, *self.restart_argv])
             os._exit(EXIT_OUT_OF_MEMORY)
 
     def _where(self) -> str:
@@ -740,6 +766,7 @@ class Worker:
                 h.close()
                 self.log.removeHandler(h)
         self.summary.seconds = time.time() - self.summary_started
+        self._end_hook()
         if self.disk_full is not None:
             raise self.disk_full
         return self.summary

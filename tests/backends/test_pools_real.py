@@ -1,0 +1,161 @@
+"""Self-sustaining pools on a real SLURM and a real Grid Engine (issue 21).
+
+A pool of W = 2 workers with 1-minute allocations drains a campaign that
+needs several of them, with no human action: each allocation that ends while
+jobs remain submits its successor. Sampled from the scheduler's own list the
+whole time, the pool's live + pending allocations never exceed W; the
+campaign ends with every job done once (``benchgrid check`` clean) and the
+ledger saying "no job left". A pool whose workers cannot start stops after
+two generations, saying why; ``cancel`` mid-chain leaves nothing pending; the
+budget of allocations is kept.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from benchgrid import Project
+from benchgrid.backends import get_backend
+from benchgrid.backends._pools import pool_job_name
+from benchgrid.store import PoolLedger, ProjectState
+
+from .conftest import require_scheduler, wait_for
+
+SCHEDULERS = [pytest.param("slurm", marks=pytest.mark.slurm), pytest.param("sge", marks=pytest.mark.sge)]
+
+
+class Sampler:
+    """The pool's live + pending tasks, from the scheduler, every half second (the largest seen).
+
+    A task whose worker has ended (recorded ``ending`` in the ledger: it
+    decided its successors and exits) is not counted: the scheduler lists it
+    as running for the second it takes to reap it, next to the successor it
+    just submitted.
+    """
+
+    def __init__(self, backend: str, root: Path, pool: str = "p0"):
+        self.ledger = PoolLedger(root, pool)
+        self.chosen = get_backend(backend)
+        self.name = pool_job_name(self.chosen, root, pool)  # type: ignore[arg-type]
+        self.most = 0
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def now(self) -> int:
+        listed = {row.job_id for row in self.chosen.named_tasks(self.name)}  # type: ignore[attr-defined]
+        ending = self.ledger.read().ending_tasks if self.ledger.exists() else set()
+        return len(listed - ending)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.5):
+            try:
+                self.most = max(self.most, self.now())
+                self.samples += 1
+            except Exception:  # noqa: BLE001 - a scheduler command that fails once is not the test's subject
+                pass
+
+    def __enter__(self) -> "Sampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "benchgrid", *args], capture_output=True, text=True, timeout=120)
+
+
+def _done(root: Path) -> int:
+    return ProjectState(root).refresh().counts()["done"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", SCHEDULERS)
+def test_a_campaign_longer_than_an_allocation_finishes_with_no_human_action(proj_dir, backend):
+    require_scheduler(backend)
+    n_jobs = 90  # 180 s of work for 2 workers with 1-minute allocations: several generations
+    Project.create(proj_dir, [{"i": i, "seconds": 2.0} for i in range(n_jobs)], "tests.runners.jobs:sleep")
+    with Sampler(backend, proj_dir) as sampler:
+        out = _cli("submit", str(proj_dir), "--backend", backend, "--workers", "2", "--time", "1", "--until-done",
+                   "--max-allocations", "20")
+        assert out.returncode == 0, out.stderr
+        assert "self-sustaining" in out.stdout
+        wait_for(lambda: _done(proj_dir) == n_jobs and sampler.now() == 0, timeout_s=600, what="the campaign to end")
+    assert sampler.samples > 20 and sampler.most <= 2, (sampler.samples, sampler.most)
+    state = PoolLedger(proj_dir, "p0").read()
+    assert state.generation >= 2, state.submitted
+    assert state.stopped is not None and state.stopped.startswith("no job left"), state.stopped
+    assert state.n_submitted <= 20
+    check = _cli("check", str(proj_dir))
+    assert check.returncode == 0, check.stdout
+    status = _cli("status", str(proj_dir)).stdout
+    assert f"pool p0 ({backend}, 2 workers, until done): generation {state.generation}" in status, status
+
+
+@pytest.mark.parametrize("backend", SCHEDULERS)
+def test_workers_that_cannot_start_stop_the_chain_after_two_generations(proj_dir, tmp_path, backend):
+    require_scheduler(backend)
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "fragile.py").write_text(
+        "import os\nif os.environ.get('BREAK_RUNNER'):\n    raise ImportError('broken on the nodes on purpose')\n"
+        "def run(i):\n    return {'i2': i}\n"
+    )
+    Project.create(proj_dir, [{"i": i} for i in range(10)], "fragile:run", code_path=[str(code)])
+    out = _cli("submit", str(proj_dir), "--backend", backend, "--workers", "2", "--time", "1", "--until-done",
+               "--setup", "export BREAK_RUNNER=1")
+    assert out.returncode == 0, out.stderr
+    ledger = PoolLedger(proj_dir, "p0")
+    wait_for(lambda: ledger.read().stopped is not None, timeout_s=300, what="the chain to stop")
+    state = ledger.read()
+    assert "two generations of allocations ended within 60 s having done no job" in state.stopped, state.stopped
+    assert "broken on the nodes on purpose" in state.stopped  # why, from the worker's own words
+    assert state.generation == 2 and state.n_submitted <= 4, state.submitted
+    assert _done(proj_dir) == 0
+    status = _cli("status", str(proj_dir)).stdout
+    assert "stopped: two generations" in status
+
+
+@pytest.mark.parametrize("backend", SCHEDULERS)
+def test_cancel_mid_chain_leaves_nothing_pending_and_stops_the_pool(proj_dir, backend):
+    require_scheduler(backend)
+    Project.create(proj_dir, [{"i": i, "seconds": 5.0} for i in range(40)], "tests.runners.jobs:sleep")
+    out = _cli("submit", str(proj_dir), "--backend", backend, "--workers", "2", "--time", "1", "--until-done")
+    assert out.returncode == 0, out.stderr
+    wait_for(lambda: _done(proj_dir) >= 1, timeout_s=180, what="the first job to end")
+    cancelled = _cli("cancel", str(proj_dir))
+    assert cancelled.returncode == 0, cancelled.stderr
+    state = PoolLedger(proj_dir, "p0").read()
+    assert state.stopped == "cancelled (benchgrid cancel)"
+    sampler = Sampler(backend, proj_dir)
+    wait_for(lambda: sampler.now() == 0, timeout_s=120, what="the pool's tasks to end")
+    time.sleep(5)  # a worker that ended as it was cancelled had time to decide: it must not have submitted
+    assert sampler.now() == 0
+    assert PoolLedger(proj_dir, "p0").read().n_submitted == state.n_submitted
+
+
+@pytest.mark.slurm
+def test_the_budget_of_allocations_is_kept(proj_dir):
+    require_scheduler("slurm")
+    Project.create(proj_dir, [{"i": i, "seconds": 2.0} for i in range(200)], "tests.runners.jobs:sleep")
+    out = _cli("submit", str(proj_dir), "--workers", "2", "--time", "1", "--until-done", "--max-allocations", "3")
+    assert out.returncode == 0, out.stderr
+    ledger = PoolLedger(proj_dir, "p0")
+    wait_for(lambda: ledger.read().stopped is not None, timeout_s=400, what="the budget to be spent")
+    state = ledger.read()
+    assert state.n_submitted == 3 and state.stopped == "the budget of 3 allocations is spent", (state.submitted, state.stopped)
+    bad = _cli("submit", str(proj_dir), "--workers", "2", "--max-allocations", "3")
+    assert bad.returncode == 2 and "--max-allocations is the budget of a self-sustaining pool" in bad.stderr
+    small = _cli("submit", str(proj_dir), "--workers", "2", "--until-done", "--max-allocations", "1")
+    assert small.returncode == 2 and "max_allocations must be an integer >= the number of workers (2), got 1" in small.stderr
+    again = _cli("submit", str(proj_dir), "--workers", "2", "--until-done")
+    assert again.returncode == 2 and "already has a pool named 'p0'" in again.stderr, again.stderr
