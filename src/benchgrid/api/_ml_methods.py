@@ -132,95 +132,21 @@ class MLMethods:
         >>> proj.add(learners={"ridge": Ridge()})
         36
         """
-        from ..ml import _grid, _inputs, _learners
-        from ..ml import Splits
+        from ..ml import add_to_grid
 
-        self._ml()
-        inputs = self.path / "inputs"
+        ml = self._ml()
         _check_project(self.path, trust_owner)  # before unpickling the project's learners
-        from ..worker import check_loadable, use_code_path, user_module_folders
+        from ..worker import use_code_path
 
         use_code_path(self.info)  # the project's learners come from where it recorded (issue 23)
-        config, objects = _inputs.read_config(inputs)
-        jobs = self.jobs()
-        old_tasks = dict(zip(jobs["task_id"], jobs["task_key"]))
-        old_learners = dict(zip(jobs["learner_id"], jobs["learner_key"]))
-        new_tasks = _grid.check_tasks(tasks) if tasks is not None else {}
-        new_learners = _learners.check_learners(learners) if learners is not None else {}
-        if not new_tasks and not new_learners:
-            raise InputError("add needs tasks= or learners=, got neither")
-        pickles = _grid.stored_objects(new_learners, {})
-        code_path = list(self.info.get("code_path") or [])
-        new_folders = [f for f in user_module_folders({m for _d, ms in pickles.values() for m in ms}) if f not in code_path]
-        check_loadable({**self.info, "code_path": code_path + new_folders}, pickles)
-        replaced = []
-        for kind, new, old, key_of in (
-            ("task", new_tasks, old_tasks, lambda t: t.key),
-            ("learner", new_learners, old_learners, _learners.learner_key),
-        ):
-            for nid in list(new):
-                key = key_of(new[nid])
-                if nid not in old:
-                    continue
-                if key == old[nid]:
-                    del new[nid]  # same definition: nothing new to run
-                elif not replace:
-                    raise InputError(
-                        f"{kind} {nid!r} is already in the project with another definition "
-                        f"(key {old[nid]} != {key}); give it a new id, or pass replace=True "
-                        "to drop its old results"
-                    )
-                else:
-                    replaced.append((kind, nid, old[nid]))
-
-        # format 1 projects: one cv, jobs without resampling_id (id None)
-        resamplings = objects["cv"] if config.get("format", 1) >= 2 else {None: objects["cv"]}
-        kept_tasks = {t: k for t, k in old_tasks.items() if t not in new_tasks}
-        kept_learners = {i: k for i, k in old_learners.items() if i not in new_learners}
-        loaded_learners = {i: _inputs.read_learner(inputs, i, k) for i, k in kept_learners.items()}
-        all_learners = {**loaded_learners, **new_learners}
-        measures = [m if isinstance(m, str) else objects["measures"][m["pickled"]]
-                    for m in config["measures"]]  # fmt: skip
-        from ..ml import check_measures
-
-        check_measures(measures, {t: v.task_type for t, v in new_tasks.items()}, all_learners)
-        _learners.check_learner_task_types({t: v.task_type for t, v in new_tasks.items()}, all_learners)
-        described = self._ml().get("tasks", {})
-        _learners.check_learner_task_types(
-            {t: str(described.get(t, {}).get("task_type")) for t in kept_tasks}, new_learners)
-        splits = _grid.compute_all_splits(resamplings, new_tasks)
-        _grid.check_train_classes(new_tasks, splits)
-        new_jobs = _grid.make_jobs(new_tasks, all_learners, splits) if new_tasks else []
-        old_t: dict[str, Any] = {}
-        old_s: dict[str, Any] = {}
-        if new_learners and kept_tasks:
-            old_t = {t: _inputs.read_task(inputs, t, k) for t, k in kept_tasks.items()}
-            old_s = {t: {rid: Splits.load(_inputs.splits_path(inputs, t, k, rid))
-                         for rid in resamplings}
-                     for t, k in kept_tasks.items()}  # fmt: skip
-            new_jobs += _grid.make_jobs(old_t, new_learners, old_s)
-        if not new_jobs:
+        added = add_to_grid(self.info, self.path / "inputs", self.jobs(), tasks, learners, replace=replace,
+                            described_tasks=ml.get("tasks", {}), default_order=ml.get("order", "train_size"))
+        if not added.jobs:
             return 0
-        # the project's order, as at creation (a callable order is stored with the inputs)
-        order = objects.get("order", self._ml().get("order", "train_size"))
-        if not (callable(order) or order in _grid.ORDERS):  # format 1: only the callable's name
-            order = "train_size"
-        memory_gb = objects.get("memory_gb")
-        tried = None
-        if memory_gb == "estimated":  # the new pairs are tried as at creation (issue 13)
-            from ..ml import try_inputs
-
-            tried = try_inputs(new_jobs, {**old_t, **new_tasks}, all_learners, {**old_s, **splits}, measures,
-                               int(self.info.get("random_state", 0)))
-        _grid.set_expected_memory(new_jobs, memory_gb, tried)
-        new_jobs = _grid.order_jobs(new_jobs, order, {**old_t, **new_tasks}, all_learners,
-                                    {**old_s, **splits}, measures, int(self.info.get(
-                                        "random_state", 0)), tried=tried)  # fmt: skip
-        _grid.write_grid_inputs(inputs, new_tasks, all_learners, splits)
-        if replaced:
-            _write_replaced(self.path, _read_replaced(self.path) | set(replaced))
-        n = self.add_jobs(new_jobs)
-        self._update_ml_metadata(new_tasks, new_learners, _grid.column_names(splits), new_folders)
+        if added.replaced:
+            _write_replaced(self.path, _read_replaced(self.path) | set(added.replaced))
+        n = self.add_jobs(added.jobs)
+        self._update_ml_metadata(added.tasks, added.learners, added.columns, added.code_folders)
         return n
 
     def _update_ml_metadata(self, tasks: dict[str, Any], learners: dict[str, Any],
@@ -262,26 +188,13 @@ class MLMethods:
         >>> len(t), int(t["n_jobs"].sum()), bool(t["error"].isna().all())
         (4, 72, True)
         """
-        from ..ml import _runner
-        from ..ml import try_grid
+        from ..ml import try_project
 
         self._ml()
         if sample is not None and (not isinstance(sample, int) or sample < 2):
             raise InputError(f"sample must be an int >= 2 (training rows), got {sample!r}")
-        root = self.path
-        _check_project(root, trust_owner)  # once, before unpickling anything
-        _, measures = _runner._config(root)
-        jobs = self.jobs().to_dict(orient="records")
-        return try_grid(
-            jobs,
-            lambda j: _runner._task(root, j["task_id"], j["task_key"]),
-            lambda j: _runner._splits(root, j["task_id"], j["task_key"],
-                                      _rid(j.get("resampling_id"))),
-            lambda j: _runner._learner(root, j["learner_id"], j["learner_key"]).est,
-            measures,
-            seed,
-            sample,
-        )
+        _check_project(self.path, trust_owner)  # once, before unpickling anything
+        return try_project(self.path, self.jobs().to_dict(orient="records"), seed, sample)
 
 
 def select_rows(table: pd.DataFrame, where: dict[str, Any]) -> Any:
@@ -309,11 +222,6 @@ def select_rows(table: pd.DataFrame, where: dict[str, Any]) -> Any:
         # "--where iteration=2" gives an int, "--where test.subset=1" may mean the text "1"
         mask &= ((values == value) | (values.astype(str) == str(value))).to_numpy()
     return mask
-
-
-def _rid(value: Any) -> Any:
-    """A job's resampling id; None (or NaN in a table) for projects of format 1."""
-    return value if isinstance(value, str) else None
 
 
 def _check_project(root: Path, trust_owner: bool) -> None:

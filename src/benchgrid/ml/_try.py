@@ -23,16 +23,18 @@ it as each job's ``expected_mem_gb`` column, the project's ``memory_key``.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
+from . import _runner
 from ._measures import Measure, resolve
 from ._runner import fit_and_score, peak_mem_mb, reset_peak_mem
 from ._splits import Splits
 from ._task import Task
 
-__all__ = ["try_grid", "try_inputs", "estimate_jobs", "estimate_jobs_mem_gb", "job_mem_gb", "MEM_SAFETY"]
+__all__ = ["try_grid", "try_inputs", "try_project", "estimate_jobs", "estimate_jobs_mem_gb", "job_mem_gb", "MEM_SAFETY"]
 
 MEM_SAFETY = 1.25  # expected memory = the two-size model times this (the model is a line through two points)
 
@@ -182,6 +184,28 @@ def try_inputs(
         resolve(measures),
         seed,
     )
+
+
+def try_project(root: Path, jobs: list[dict[str, Any]], seed: int = 0, sample: int | None = None) -> Any:
+    """:func:`try_grid` on a project's stored inputs (``jobs``: its job table as records).
+
+    What :meth:`benchgrid.MLProject.try_jobs` runs once the project is checked.
+    """
+    _, measures = _runner._config(root)
+    return try_grid(
+        jobs,
+        lambda j: _runner._task(root, j["task_id"], j["task_key"]),
+        lambda j: _runner._splits(root, j["task_id"], j["task_key"], _resampling_id(j.get("resampling_id"))),
+        lambda j: _runner._learner(root, j["learner_id"], j["learner_key"]).est,
+        measures,
+        seed,
+        sample,
+    )
+
+
+def _resampling_id(value: Any) -> Any:
+    """A job's resampling id; None (or NaN in a table) for projects of format 1."""
+    return value if isinstance(value, str) else None
 
 
 def estimate_jobs_mem_gb(jobs: list[dict[str, Any]], table: Any) -> list[float | None]:
