@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 
 from .._errors import DiskFull, InputError, ProjectError, is_disk_full
@@ -215,7 +216,13 @@ class Project:
     # -- properties ------------------------------------------------------------
     @property
     def settings(self) -> dict[str, Any]:
+        """The settings as ``project.json`` keeps them (a copy); :attr:`project_settings` types them."""
         return dict(self.info["settings"])
+
+    @property
+    def project_settings(self) -> ProjectSettings:
+        """The settings, typed: every one present (a key older projects lack takes its default)."""
+        return ProjectSettings.of(self.info["settings"])
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -494,12 +501,13 @@ class Project:
         n = expire_dead_workers(queue, by="retry") if expired else 0
         state = self.state()
         wanted = ({"error"} if errors else set()) | ({"failed", "stranded"} if expired else set())
-        memory_key = self.info["settings"].get("memory_key")
-        group_key = self.info["settings"].get("duration_key")  # ML: (task_id, learner_id)
+        settings = self.project_settings
+        memory_key = settings.memory_key
+        group_key = settings.duration_key  # ML: (task_id, learner_id)
         peaks = _observed_peaks_gb(queue, state, group_key) if memory_key else {}
         # a retried job keeps its count of lost runs (a failed one gets one more run per retry), so a job
         # that kills its workers is not given a fresh max_attempts by an error or a retry in between
-        last_chance = int(ProjectSettings.from_dict(self.info["settings"]).max_attempts) - 1
+        last_chance = settings.max_attempts - 1
         claims = [
             Claim(job, state.latest_attempt(job) + 1, min(state.lost_runs(job), last_chance),
                   _lane(queue, state, job, memory_key, peaks, group_key))
@@ -572,11 +580,11 @@ class Project:
         return undrop_jobs(self._queue(), ids, where=where)
 
 
-def _group(params: dict[str, Any], group_key: list[str] | None) -> tuple[Any, ...]:
+def _group(params: dict[str, Any], group_key: Sequence[str] | None) -> tuple[Any, ...]:
     return tuple(params.get(k) for k in group_key or [])
 
 
-def _observed_peaks_gb(queue: Queue, state: ProjectState, group_key: list[str] | None) -> dict[tuple[Any, ...], float]:
+def _observed_peaks_gb(queue: Queue, state: ProjectState, group_key: Sequence[str] | None) -> dict[tuple[Any, ...], float]:
     """The largest observed ``peak_mem_mb`` (in GB) of finished jobs per group (ML: per task and learner)."""
     out: dict[tuple[Any, ...], float] = {}
     for job, (_a, _w, rec) in state.final.items():
@@ -588,7 +596,7 @@ def _observed_peaks_gb(queue: Queue, state: ProjectState, group_key: list[str] |
 
 
 def _lane(queue: Queue, state: ProjectState, job: int, memory_key: str | None,
-          peaks: dict[tuple[Any, ...], float] | None = None, group_key: list[str] | None = None) -> int:
+          peaks: dict[tuple[Any, ...], float] | None = None, group_key: Sequence[str] | None = None) -> int:
     """The memory lane a retried job goes to: its own class, the larger one it escalated to,
     or the class of the largest peak observed in its group (issue 13), whichever is largest."""
     if not memory_key:

@@ -8,7 +8,7 @@ from typing import Callable
 from .._format import format_counts
 from .._poll import poll
 from ..store import ProjectState
-from ..store import Status, status_of
+from ..store import Status, n_finished, status_of
 
 __all__ = ["wait_for_project", "wait_until_ended", "format_counts"]
 
@@ -74,7 +74,7 @@ def wait_until_ended(
             tp = state.throughput(counts=counts)
             rate = tp["recent_per_s"] or tp["overall_per_s"]
             detail = format_counts(counts) + (f" | {rate:,.1f} jobs/s" if rate else "")
-            finished = counts["done"] + counts["error"] + counts["failed"] + counts.get("dropped", 0)
+            finished = n_finished(counts)
             bar.update(task, total=state.n, completed=finished, detail=detail)
 
         # re-reading grows with the log: poll() waits longer between looks on huge projects

@@ -12,19 +12,20 @@ HELP = "create a project directory from a job table or an ML grid file"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from ..store import ProjectSettings  # defaults and help of the settings: said there, once
+
+    default, help_of = ProjectSettings(), ProjectSettings.cli_help
     p.add_argument("dir", help="the project directory to create (must not exist, or be empty)")
     p.add_argument("--jobs", help="job table: .csv, .json, .jsonl or .parquet, one job per row")
     p.add_argument("--runner", help="'package.module:function' called with each row as keyword arguments")
     p.add_argument("--grid", help="a Python file defining tasks, learners, cv and measures (ML grid)")
     p.add_argument("--random-state", type=int, default=0, help="project seed (per-job seeds derive from it)")
-    p.add_argument("--lease-s", type=float, default=60.0, help="seconds without heartbeat before a worker is dead")
-    p.add_argument("--max-attempts", type=int, default=3, help="runs a job may lose to dead workers")
-    p.add_argument("--lock", default="lease", help="'lease' (any filesystem, default) or 'flock' (one machine)")
-    p.add_argument("--group-shared", action="store_true", help="let the group read and write the project")
-    p.add_argument(
-        "--job-timeout", type=float, metavar="SECONDS",
-        help="stop a job running longer than this; it counts a lost run (setting job_timeout_s)",
-    )
+    p.add_argument("--lease-s", type=float, default=default.lease_s, help=help_of("lease_s"))
+    p.add_argument("--max-attempts", type=int, default=default.max_attempts, help=help_of("max_attempts"))
+    p.add_argument("--lock", default=default.lock, help=help_of("lock"))
+    p.add_argument("--group-shared", action="store_true", help=help_of("group_shared"))
+    p.add_argument("--job-timeout", type=float, metavar="SECONDS", default=default.job_timeout_s,
+                   help=help_of("job_timeout_s"))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -116,7 +116,7 @@ def _fmt_s(seconds: float | None) -> str:
 
 def _counts_line(status: Status) -> str:
     c = status.counts
-    finished = c["done"] + c["error"] + c["failed"] + c.get("dropped", 0)
+    finished = status.n_finished
     parts = [f"{finished}/{status.n_jobs} finished", f"{c['done']} done", f"{c['running']} running",
              f"{c['error']} error"]
     parts += [f"{c[s]} {s}" for s in ("pending", "queued", "failed", "stranded", "dropped") if c.get(s)]
@@ -157,10 +157,10 @@ def _view(proj: Project, state: ProjectState, status: Status, table: JobTable, t
     from rich.table import Table
     from rich.text import Text
 
-    from ..store import ProjectSettings
+    from ..store import is_dead
 
     c = status.counts
-    finished = c["done"] + c["error"] + c["failed"] + c.get("dropped", 0)
+    finished = status.n_finished
     head = Table.grid(padding=(0, 1))
     head.add_column(no_wrap=True)
     head.add_column(ratio=1)
@@ -186,7 +186,7 @@ def _view(proj: Project, state: ProjectState, status: Status, table: JobTable, t
     for wid, lease in sorted(state.leases.items()):
         if lease.get("state") != "running" or lease.get("revoked"):
             continue
-        dead = now - float(lease.get("heartbeat", now)) > float(lease.get("lease_s", ProjectSettings.lease_s))
+        dead = is_dead(lease, now)  # the one rule (store), as status counts dead workers
         r = running.get(wid)
         if shown == MAX_WORKER_LINES:
             workers.add_row("…", "", "", "", f"{w.get('alive', 0) - shown} more", "")

@@ -316,7 +316,7 @@ def _plots(proj: Project, scores: pd.DataFrame | None, results: pd.DataFrame) ->
     parts.append(_figure("timeline", "Timeline: one row per worker, one bar per job; grey is idle time.",
                          lambda: _timeline(proj)))
     if "peak_mem_mb" in results:
-        key = proj.settings.get("memory_key")
+        key = proj.project_settings.memory_key
         caption = "Memory per job: observed peak against duration" + (
             f", and against the expected memory ({key}); points above the dashed line used more than expected."
             if key else ".")

@@ -11,7 +11,7 @@ from ._layout import FORMAT_VERSION, Layout, read_project_json
 from ._queue import Claim, Queue
 from ._safe_io import adopt_new_file, make_dir, modes_for, open_file
 from ._settings import MAX_JOB_TIMEOUT_S, ProjectSettings, check_job_timeout_s, setting
-from ._state import STATES, ProjectState
+from ._state import FINISHED_STATES, STATES, ProjectState, n_finished
 from ._trust import check_project, ensure_checked
 
 # used by the other packages (they import public names only: tests/test_layers.py)
@@ -41,7 +41,7 @@ from ._views import Status, error_rows, results_columns, status_of
 
 __all__ = [
     "CheckReport", "check_logs", "last_check", "FORMAT_VERSION", "Claim", "Layout", "ProjectSettings",
-    "setting", "check_job_timeout_s", "MAX_JOB_TIMEOUT_S", "ProjectState", "Queue", "STATES", "check_project",
+    "setting", "check_job_timeout_s", "MAX_JOB_TIMEOUT_S", "ProjectState", "Queue", "STATES", "FINISHED_STATES", "n_finished", "check_project",
     "CursorRecord", "DropRecord",
     "EventRecord", "HandbackRecord", "Lease", "PutBackRecord", "QueueEventRecord", "ResultRecord",
     "done_record", "error_record", "handback_record", "handbacks_of", "atomic_path", "write_atomic",

@@ -40,9 +40,9 @@ def remove_interrupted_creations(path: Path) -> tuple[list[Path], list[Path]]:
     return removed, kept
 
 
-def check_settings(settings: dict[str, Any]) -> None:
+def check_settings(settings: dict[str, Any]) -> ProjectSettings:
     """Check the worker settings up front, naming the rule and the value (see :class:`ProjectSettings`)."""
-    ProjectSettings.from_dict(settings)
+    return ProjectSettings.from_dict(settings)
 
 
 def _check_memory_column(params: list[dict[str, Any]], memory_key: str) -> None:
@@ -100,7 +100,7 @@ def create_project(
     """Write a complete project at ``path`` or nothing at all."""
     path = Path(path).absolute()
     check_new_path(path)
-    check_settings(settings)
+    typed = check_settings(settings)  # project.json keeps `settings` as given
     if isinstance(random_state, bool) or not isinstance(random_state, numbers.Integral):
         raise InputError(f"random_state must be an integer (the project seed), got {random_state!r}")
     params_jsons = normalize_jobs(jobs)
@@ -113,7 +113,7 @@ def create_project(
         raise InputError(f"the parent folder of {str(path)!r} does not exist; create it first")
     remove_interrupted_creations(path)
     tmp = creation_temp_name(path)
-    old_umask = os.umask(0o007 if settings.get("group_shared") else 0o077)
+    old_umask = os.umask(0o007 if typed.group_shared else 0o077)
     try:
         tmp.mkdir()
         layout = Layout(tmp)
@@ -123,10 +123,10 @@ def create_project(
             write_inputs(layout.inputs_dir)
         n = JobTable(layout.jobs_dir).append(params_jsons, 0)
         init: CursorRecord = {"op": "init", "next": 0, "rq": 0, "n": n, "t": time.time()}
-        if settings.get("memory_key"):
+        if typed.memory_key:
             params = [json.loads(text) for text in params_jsons]
-            _check_memory_column(params, settings["memory_key"])
-            append_lane_ids(layout.queue_dir, split_by_lane(0, params, settings["memory_key"]), 0)
+            _check_memory_column(params, typed.memory_key)
+            append_lane_ids(layout.queue_dir, split_by_lane(0, params, typed.memory_key), 0)
             init["lanes"] = [[0, 0] for _ in range(N_LANES)]
         append_records(layout.claims, [init])
         for log in (layout.requeue, layout.events):  # exist from the start: no client caches them as absent
@@ -145,7 +145,7 @@ def create_project(
         )
         # the group: that of an empty folder made for the project (chgrp lab proj), else of its parent's
         gid = os.stat(path if path.exists() else tmp).st_gid
-        _set_modes(tmp, bool(settings.get("group_shared")), gid)
+        _set_modes(tmp, typed.group_shared, gid)
         if path.exists():
             path.rmdir()  # an empty directory the user made for us
         os.rename(tmp, path)
@@ -156,7 +156,7 @@ def create_project(
         raise
     finally:
         os.umask(old_umask)
-    if settings.get("group_shared"):
+    if typed.group_shared:
         from ._trust import GroupWarning, private_group_warning
 
         message = private_group_warning(os.stat(path).st_gid)

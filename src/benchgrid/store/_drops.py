@@ -56,6 +56,7 @@ from ._lanes import expected_gb, lane_of, read_lane_ids
 from ._queue import Claim, Queue
 from ._records import append_records, encode
 from ._safe_io import open_nofollow
+from ._settings import ProjectSettings
 from ._state import ProjectState
 
 __all__ = ["drop_jobs", "undrop_jobs", "passed_over"]
@@ -154,7 +155,7 @@ def undrop_jobs(queue: Queue, job_ids: Iterable[int], *, where: Any = None, by: 
         if not back:
             return 0
         state = ProjectState(queue.layout.root, queue).refresh()  # every log opened after taking the lock
-        memory_key = queue.settings.get("memory_key")
+        memory_key = ProjectSettings.of(queue.settings).memory_key
         lanes: dict[int, int] = {}
         remaining: dict[int, set[int]] = {}
         if state.lanes is not None and memory_key:

@@ -32,7 +32,7 @@ from ._lock import LockLost, retry_lock_lost
 from ._queue import Claim, Queue
 from ._record_types import Lease, QueueEventRecord
 from ._records import read_json, read_records, record_at, write_json_atomic
-from ._settings import setting
+from ._settings import ProjectSettings
 
 __all__ = [
     "read_lease",
@@ -232,7 +232,7 @@ def expire_dead_workers(
     a previous call at any step: each (job, attempt) is put back once.
     """
     layout = queue.layout
-    max_attempts = int(setting(queue.settings, "max_attempts"))
+    max_attempts = ProjectSettings.of(queue.settings).max_attempts
     seen = watch_leases(layout.root, watch)
     if workers is not None:
         wanted = set(workers)

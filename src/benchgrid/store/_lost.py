@@ -18,7 +18,7 @@ from collections import Counter
 from ._lanes import MEM_CLASSES_GB, N_LANES, lane_above
 from ._queue import Claim, Queue
 from ._records import read_records
-from ._settings import setting
+from ._settings import ProjectSettings
 
 __all__ = ["lose_runs", "failed_reason", "escalate_runs", "OUT_OF_MEMORY"]
 
@@ -77,7 +77,7 @@ def lose_runs(
     Returns the claims put back or failed that were new. Call holding the
     project lock.
     """
-    max_attempts = int(setting(queue.settings, "max_attempts"))
+    max_attempts = ProjectSettings.of(queue.settings).max_attempts
     again = [Claim(c.job_id, c.attempt + 1, c.lost + 1, c.lane) for c in lost if c.lost + 1 < max_attempts]
     failed = [
         (

@@ -3,20 +3,28 @@
 ``project.json`` keeps them as a plain JSON object (``to_dict``); readers get
 them back with ``from_dict``, which fills a missing key with its default (a
 project written before the key existed) and checks every value, so no reader
-restates a default (``lease_s`` is 60 here and nowhere else).
+restates a default (``lease_s`` is 60 here and nowhere else). Code holds a
+``ProjectSettings`` (``ProjectSettings.of`` takes either) and reads its
+attributes: no ``.get`` on a settings dict anywhere else, and the CLI takes
+its defaults and help text from here (:meth:`ProjectSettings.cli_help`).
+tests/store/test_settings.py fails on a restated one.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from .._errors import InputError
 from ._lock import LOCK_MODES, MIN_LOCK_LEASE_S
 
 __all__ = ["DEFAULTS", "MAX_JOB_TIMEOUT_S", "ProjectSettings", "check_job_timeout_s", "setting"]
+
+
+def _help(text: str) -> dict[str, str]:
+    return {"help": text}
 
 #: The longest per-job time limit taken: a year. Beyond it the value is a mistake (units, a stray
 #: exponent: ``1e300``), not a limit; no limit at all is None (the setting) or no ``--job-timeout``.
@@ -86,15 +94,17 @@ class ProjectSettings:
     benchgrid._errors.InputError: max_attempts must be an integer >= 1, got 0
     """
 
-    lease_s: float = 60.0
-    max_attempts: int = 3
-    lock: str = "lease"
+    # metadata "help": the CLI's help text (benchgrid init), said once
+    lease_s: float = field(default=60.0, metadata=_help("seconds without heartbeat before a worker is dead"))
+    max_attempts: int = field(default=3, metadata=_help("runs a job may lose to dead workers"))
+    lock: str = field(default="lease", metadata=_help("'lease' (any filesystem, default) or 'flock' (one machine)"))
     lock_lease_s: float = 15.0
-    group_shared: bool = False
+    group_shared: bool = field(default=False, metadata=_help("let the group read and write the project"))
     duration_key: Sequence[str] | None = None  # kept as a tuple
     default_job_s: float | None = None
     memory_key: str | None = None
-    job_timeout_s: float | None = None
+    job_timeout_s: float | None = field(
+        default=None, metadata=_help("stop a job running longer than this; it counts a lost run (setting job_timeout_s)"))
 
     def __post_init__(self) -> None:
         if not (_number(self.lease_s) and self.lease_s > 0):
@@ -124,6 +134,29 @@ class ProjectSettings:
         """Settings from ``project.json``: missing keys take their default, unknown keys are ignored."""
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in names})
+
+    @classmethod
+    def of(cls, settings: "ProjectSettings | Mapping[str, Any]") -> "ProjectSettings":
+        """``settings`` itself, or the settings of a ``project.json`` dict (:meth:`from_dict`).
+
+        Examples
+        --------
+        >>> s = ProjectSettings(lease_s=5)
+        >>> ProjectSettings.of(s) is s, ProjectSettings.of({"lease_s": 5}) == s
+        (True, True)
+        """
+        return settings if isinstance(settings, ProjectSettings) else cls.from_dict(settings)
+
+    @classmethod
+    def cli_help(cls, name: str) -> str:
+        """The command line's help text of setting ``name`` (``benchgrid init --lease-s``).
+
+        Examples
+        --------
+        >>> ProjectSettings.cli_help("max_attempts")
+        'runs a job may lose to dead workers'
+        """
+        return str({f.name: f for f in fields(cls)}[name].metadata["help"])
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict (``duration_key`` as a list), as ``project.json`` keeps it."""

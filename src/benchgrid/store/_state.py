@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +35,24 @@ from ._queue import Queue
 from ._record_types import Lease, ResultRecord
 from ._records import iter_records, read_records
 
-__all__ = ["ProjectState", "STATES"]
+__all__ = ["ProjectState", "STATES", "FINISHED_STATES", "n_finished"]
 
 MISSING_LEASE_GRACE_S = 60.0  # a claim's lease is written before its claim record; this covers NFS caching
 
 STATES = ("pending", "running", "queued", "done", "error", "failed", "stranded", "dropped")
+#: the states a job ends in for good (until a retry or an undrop): "N/M finished" counts them
+FINISHED_STATES = ("done", "error", "failed", "dropped")
+
+
+def n_finished(counts: Mapping[str, int]) -> int:
+    """Jobs finished for good, from counts per state: the one rule for every progress bar and line.
+
+    Examples
+    --------
+    >>> n_finished({"done": 5, "error": 1, "failed": 1, "running": 2, "pending": 3})
+    7
+    """
+    return sum(counts.get(s, 0) for s in FINISHED_STATES)
 
 
 def _worker_ids(layout: Layout, leases: dict[str, Any]) -> list[str]:

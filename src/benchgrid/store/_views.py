@@ -13,7 +13,7 @@ from ._leases import is_dead
 from ._observe import CLOCK_NOTE_S
 from ._memory_view import memory_summary
 from ._result_names import RUN_COLUMNS, result_column
-from ._state import STATES, ProjectState
+from ._state import STATES, ProjectState, n_finished
 
 __all__ = ["Status", "status_of", "results_rows", "results_columns", "error_rows"]
 
@@ -54,6 +54,11 @@ class Status:
     def finished(self) -> bool:
         """True when no job is pending, running, queued or stranded."""
         return all(self.counts.get(s, 0) == 0 for s in ("pending", "running", "queued", "stranded"))
+
+    @property
+    def n_finished(self) -> int:
+        """Jobs that ended for good: done, error, failed or dropped (:func:`~benchgrid.store.n_finished`)."""
+        return n_finished(self.counts)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

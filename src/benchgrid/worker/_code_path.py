@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from .._errors import InputError
-from ..store import unsafe_reason
+from ..store import ProjectSettings, unsafe_reason
 
 __all__ = [
     "check_loadable", "code_path_at_creation", "import_runner", "runner_import_error", "unsafe_reason", "use_code_path",
@@ -135,7 +135,7 @@ def use_code_path(info: dict[str, Any]) -> list[str]:
     back as ``"FOLDER: reason"``, for the error message when an import then
     fails. Folders already on ``sys.path`` are left where they are.
     """
-    group_shared = bool(info.get("settings", {}).get("group_shared"))
+    group_shared = ProjectSettings.of(info.get("settings", {})).group_shared
     skipped: list[str] = []
     folders = [str(f) for f in info.get("code_path") or []]
     for folder in reversed(folders):  # inserting at 0: keep the recorded order
@@ -359,7 +359,7 @@ def check_loadable(
     if not todo and not check_runner:
         return
     code_path = [str(f) for f in info.get("code_path") or []]
-    group_shared = bool(info.get("settings", {}).get("group_shared"))
+    group_shared = ProjectSettings.of(info.get("settings", {})).group_shared
     reasons = {f: unsafe_reason(f, group_shared) for f in code_path}
     folders = [f for f in code_path if reasons[f] is None]
     job = {"folders": folders, "items": todo, "runner": runner if check_runner else None}

@@ -12,7 +12,7 @@ import time
 from typing import Any, Callable
 
 from ..._poll import poll
-from ...store import ProjectState
+from ...store import ProjectState, n_finished
 
 __all__ = ["needs_line_progress", "wait_printing_lines"]
 
@@ -33,7 +33,7 @@ def wait_printing_lines(
     def look() -> tuple[str, bool]:
         state.refresh()
         counts = state.counts()
-        finished = counts["done"] + counts["error"] + counts["failed"] + counts.get("dropped", 0)
+        finished = n_finished(counts)
         return f"jobs {finished}/{state.n}: {fmt(counts)}", alive()
 
     def show(seen: tuple[str, bool]) -> None:

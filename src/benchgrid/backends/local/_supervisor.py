@@ -60,7 +60,7 @@ from ...store import expire_dead_workers, expire_worker
 from ...store import starved_hint, waiting_per_lane
 from ...store import Queue
 from ...store import ProjectState
-from ...store import setting
+from ...store import ProjectSettings
 from ...worker import oom_evidence
 
 __all__ = ["Supervisor", "WorkerEnd", "describe_exit"]
@@ -268,7 +268,7 @@ class Supervisor:
             return bool(self.alive())
         now = time.time()
         if now >= self._next_expiry:  # jobs of workers that are not ours (another `run`, a killed `work`)
-            self._next_expiry = now + float(setting(self.queue.settings, "lease_s")) / 2
+            self._next_expiry = now + ProjectSettings.of(self.queue.settings).lease_s / 2
             try:
                 expire_dead_workers(self.queue, by="supervisor", out_of_memory=oom_evidence)
             except OSError as err:
@@ -321,7 +321,7 @@ class Supervisor:
             self._stranded_since = None
             return counts["running"] > 0
         self._stranded_since = self._stranded_since or now
-        lease_s = float(setting(self.queue.settings, "lease_s"))
+        lease_s = ProjectSettings.of(self.queue.settings).lease_s
         if now - self._stranded_since > lease_s + 30:  # expiry had its chance: these jobs have no live lease
             self.gave_up = (
                 f"{counts['stranded']} job(s) are held by workers that are gone and cannot be expired "
