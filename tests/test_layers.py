@@ -210,3 +210,61 @@ def test_private_check_sees_every_form(tmp_path: Path, line: str) -> None:
         assert "_errors" not in str(err.value) and "_y" not in str(err.value)  # root modules, own package: fine
     finally:
         globals()["SRC"] = real
+
+
+#: What the CLI may take from store and worker without the API (docs/design-notes.md, "Where a rule lives"):
+#: `benchgrid work` is the worker's own entry point (every backend launches it; going through the API would load
+#: the API into every worker), and pure helpers: the one atomic writer for the CLI's output files, the one
+#: validation rule of a time limit, the settings type (init's defaults and help), the status text, the
+#: project's group name, and the view rules the live watch shows (is_dead, Status).
+CLI_MAY_IMPORT = {
+    "benchgrid.worker": {"benchgrid.cli._cmd_work": {"HANDBACK_SIGNALS", "Worker"}},
+    "benchgrid.store": {"*": {"atomic_path", "write_atomic", "check_job_timeout_s", "ProjectSettings",
+                              "GroupWarning", "group_name", "status_lines", "Status", "is_dead"}},
+}
+#: Not yet through the API (shrink only: the test fails when one is gone, so the entry goes too).
+#: _cmd_submit is the wave lead's file; init/add load a grid file with the code path; watch reads the logs.
+CLI_NOT_YET = {
+    ("benchgrid.cli._cmd_submit", "benchgrid.store", "read_project_json"),
+    ("benchgrid.cli._cmd_submit", "benchgrid.worker", "check_runner_findable"),
+    ("benchgrid.cli._cmd_init", "benchgrid.store", "remove_interrupted_creations"),
+    ("benchgrid.cli._cmd_init", "benchgrid.worker", "code_path_at_creation"),
+    ("benchgrid.cli._cmd_init", "benchgrid.worker", "use_code_path"),
+    ("benchgrid.cli._cmd_add", "benchgrid.worker", "use_code_path"),
+    ("benchgrid.cli._watch", "benchgrid.store", "JobTable"),
+    ("benchgrid.cli._watch", "benchgrid.store", "Layout"),
+    ("benchgrid.cli._watch", "benchgrid.store", "ProjectState"),
+    ("benchgrid.cli._watch", "benchgrid.store", "status_of"),
+}
+
+
+def cli_core_imports(root: Path | None = None) -> set[tuple[str, str, str]]:
+    """(cli module, benchgrid.store or benchgrid.worker, name) for every name the CLI imports from them."""
+    out = set()
+    base = root or SRC
+    for path in sorted((base / "cli").rglob("*.py")):
+        module = "benchgrid.cli." + path.stem if path.stem != "__init__" else "benchgrid.cli"
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.level == 2 and node.module in ("store", "worker"):
+                out |= {(module, f"benchgrid.{node.module}", a.name) for a in node.names}
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                out |= {(module, n, "*") for n in names if n.startswith(("benchgrid.store", "benchgrid.worker"))}
+    return out
+
+
+def test_cli_reaches_store_and_worker_through_the_api() -> None:
+    found = cli_core_imports()
+    allowed = {(m, pkg, n) for m, pkg, n in found
+               if n in CLI_MAY_IMPORT[pkg].get(m, set()) | CLI_MAY_IMPORT[pkg].get("*", set())}
+    direct = sorted(f"{m} imports {n} from {pkg}" for m, pkg, n in found - allowed - CLI_NOT_YET)
+    assert direct == [], ("the CLI calls the API (benchgrid.api), not store or worker; add what it needs to the "
+                          "API, or document a pure helper in CLI_MAY_IMPORT and design-notes:\n" + "\n".join(direct))
+    gone = sorted(f"{m}: {n}" for m, pkg, n in CLI_NOT_YET - found)
+    assert gone == [], "no longer imported: remove from CLI_NOT_YET:\n" + "\n".join(gone)
+
+
+def test_cli_core_imports_sees_a_worker_import(tmp_path: Path) -> None:
+    (tmp_path / "cli").mkdir()
+    (tmp_path / "cli" / "_cmd_x.py").write_text("def run():\n    from ..worker import use_code_path\n")
+    assert cli_core_imports(tmp_path) == {("benchgrid.cli._cmd_x", "benchgrid.worker", "use_code_path")}

@@ -194,6 +194,9 @@ class MLMethods:
         if sample is not None and (not isinstance(sample, int) or sample < 2):
             raise InputError(f"sample must be an int >= 2 (training rows), got {sample!r}")
         _check_project(self.path, trust_owner)  # once, before unpickling anything
+        from ..worker import use_code_path
+
+        use_code_path(self.info)  # pickled learners may come from the user's modules (as add and workers do)
         return try_project(self.path, self.jobs().to_dict(orient="records"), seed, sample)
 
 

@@ -22,7 +22,7 @@ from ..store import ProjectState
 from ..store import check_project
 from ..store import Status, error_rows, results_columns, status_of
 from ..worker import check_loadable, code_path_at_creation, use_code_path
-from ..worker import import_runner
+from ..worker import check_runner_findable, import_runner
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -231,6 +231,15 @@ class Project:
     @property
     def runner(self) -> str:
         return str(self.info["runner"])
+
+    def check_runner(self) -> None:
+        """Raise InputError when the runner cannot be found or (the user's own) does not import.
+
+        ``benchgrid run`` and ``submit`` call it before starting any worker,
+        so a module broken since creation is one clear error, not one per
+        worker (see :func:`benchgrid.worker.check_runner_findable`).
+        """
+        check_runner_findable(self.info)
 
     def _queue(self) -> Queue:
         return Queue(self.path, self.info["settings"])

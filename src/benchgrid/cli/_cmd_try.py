@@ -26,9 +26,6 @@ def run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers must be >= 1, got {args.workers}")
     proj = MLProject.open(args.dir)
-    from ..worker import use_code_path
-
-    use_code_path(proj.info)  # pickled learners may come from the user's modules
     table = proj.try_jobs(sample=args.sample, trust_owner=args.trust_owner)
     cols = ["task_id", "learner_id", "n_train", "n_test", "fit_s", "predict_s", "peak_mem_mb",
             "est_mem_gb", "n_jobs", "est_cpu_s", "error"]  # fmt: skip
