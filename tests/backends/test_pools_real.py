@@ -79,6 +79,7 @@ def _done(root: Path) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("backend", SCHEDULERS)
 def test_a_campaign_longer_than_an_allocation_finishes_with_no_human_action(proj_dir, backend):
     require_scheduler(backend)
@@ -143,6 +144,7 @@ def test_cancel_mid_chain_leaves_nothing_pending_and_stops_the_pool(proj_dir, ba
     assert PoolLedger(proj_dir, "p0").read().n_submitted == state.n_submitted
 
 
+@pytest.mark.timeout(900)
 @pytest.mark.slurm
 def test_the_budget_of_allocations_is_kept(proj_dir):
     require_scheduler("slurm")
@@ -159,3 +161,24 @@ def test_the_budget_of_allocations_is_kept(proj_dir):
     assert small.returncode == 2 and "max_allocations must be an integer >= the number of workers (2), got 1" in small.stderr
     again = _cli("submit", str(proj_dir), "--workers", "2", "--until-done")
     assert again.returncode == 2 and "already has a pool named 'p0'" in again.stderr, again.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.slurm
+def test_a_job_longer_than_the_allocations_is_failed_saying_what_it_needs_and_starves_nothing(proj_dir):
+    require_scheduler("slurm")
+    # issue 21's trap: one 150 s job first in a project of 21, 1-minute allocations: it was handed back at
+    # every warning and started again by the next allocation, forever, and the 20 jobs behind it never ran
+    jobs = [{"i": 0, "seconds": 150.0}] + [{"i": i, "seconds": 0.5} for i in range(1, 21)]
+    Project.create(proj_dir, jobs, "tests.runners.jobs:sleep", max_attempts=1)
+    out = _cli("submit", str(proj_dir), "--workers", "1", "--time", "1", "--until-done", "--max-allocations", "6")
+    assert out.returncode == 0, out.stderr
+    ledger = PoolLedger(proj_dir, "p0")
+    wait_for(lambda: ledger.read().stopped is not None, timeout_s=420, what="the pool to stop")
+    counts = ProjectState(proj_dir).refresh().counts()
+    assert counts["done"] == 20 and counts["failed"] == 1, counts
+    status = _cli("status", str(proj_dir)).stdout
+    requeue = (proj_dir / "queue" / "requeue.log").read_text()
+    assert "needs more than" in requeue and "at the limit" in requeue and "retry" in requeue, requeue
+    assert "stopped: no job left" in status, status

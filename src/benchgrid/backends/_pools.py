@@ -56,8 +56,16 @@ def missing_workers(n_workers: int, live: Iterable[str], ending: set[str]) -> in
 
 
 def pool_job_name(backend: SchedulerBackend, root: Path, pool: str) -> str:
-    """The scheduler job name of every allocation of ``pool`` (the scheduler lists the pool by it)."""
-    return f"{backend.job_name(root)}-{pool}"
+    """The scheduler job name of every allocation of ``pool`` (the scheduler lists the pool by it).
+
+    It names the project's folder and carries a digest of its full path: two
+    projects in folders of the same name (``proj``) must not count each
+    other's allocations.
+    """
+    import hashlib
+
+    digest = hashlib.sha1(str(Path(root).absolute()).encode()).hexdigest()[:6]
+    return f"{backend.job_name(root)}-{pool}-{digest}"
 
 
 def _backend(name: str) -> SchedulerBackend:

@@ -63,21 +63,30 @@ __all__ = ["Claim", "Queue", "NO_FIT"]
 
 @dataclass(frozen=True)
 class Claim:
-    """One run of one job: its id, attempt number, runs lost before, and its memory lane."""
+    """One run of one job: its id, attempt number, runs lost before, its memory lane, and its hand-backs at the limit.
+
+    ``at_limit`` (issue 21) counts the runs handed back because the
+    worker's allocation was ending (walltime): they never burn
+    ``max_attempts``, but a job handed back so often cannot fit in these
+    allocations and is failed saying how much time it needs.
+    """
 
     job_id: int
     attempt: int
     lost: int = 0
     lane: int = 0
+    at_limit: int = 0
 
     def to_list(self) -> list[int]:
         out = [self.job_id, self.attempt, self.lost]
+        if self.at_limit:
+            return out + [self.lane, self.at_limit]
         return out + [self.lane] if self.lane else out
 
     @classmethod
     def from_list(cls, item: Iterable[int]) -> "Claim":
-        job_id, attempt, lost, *lane = item
-        return cls(int(job_id), int(attempt), int(lost), int(lane[0]) if lane else 0)
+        job_id, attempt, lost, *rest = item
+        return cls(int(job_id), int(attempt), int(lost), int(rest[0]) if rest else 0, int(rest[1]) if len(rest) > 1 else 0)
 
 
 NO_FIT: list[Claim] = []  # sentinel identity: jobs are left but the next one does not fit
@@ -223,7 +232,7 @@ class Queue:
                 break
             if (record is not None and "fail" not in record and "job" in record
                     and int(record.get("lane", 0)) == lane and int(record["job"]) not in dropped):  # fmt: skip
-                claim = Claim(int(record["job"]), int(record["a"]), int(record.get("l", 0)), lane)
+                claim = Claim(int(record["job"]), int(record["a"]), int(record.get("l", 0)), lane, int(record.get("tl", 0)))
                 if fits is not None and not fits(self.jobs.get(claim.job_id)):
                     refused = True
                     break
@@ -337,6 +346,8 @@ class Queue:
             }
             if claim.lane:
                 record["lane"] = claim.lane
+            if claim.at_limit:
+                record["tl"] = claim.at_limit
             if fail is not None:
                 record["fail"] = fail
             if reason is not None:

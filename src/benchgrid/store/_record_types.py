@@ -69,6 +69,7 @@ class PutBackRecord(TypedDict, total=False):
     src: str  # who wrote it (a worker, the supervisor, "user")
     t: float
     lane: int  # a memory lane other than 0
+    tl: int  # runs handed back at the walltime limit so far (issue 21; never counted against max_attempts)
     fail: str  # failed after max_attempts lost runs: never handed out again
     reason: str  # what showed it (a signal, an OOM kill, ...)
 

@@ -143,6 +143,7 @@ class _Revoked(Exception):
     pass
 
 
+AT_LIMIT_TIMES = 2  # hand-backs at the walltime limit after which a job is failed as too long for these allocations
 UNCONFIRMED_LOOK_S = 1.0  # how often a worker with nothing to claim looks at peers it has not yet seen alive
 # a result record above this goes in all the same, with a warning naming the job: events.log is read
 # whole by status, results and check, so a runner should save big outputs to files and return their paths
@@ -429,7 +430,9 @@ class Worker:
         with self._io:  # let the main thread finish recording or claiming
             if self._signals_done:  # run() has ended and woke this thread up to let it go
                 return
-            n = self._hand_back(f"signal {name}")
+            # the scheduler's warning signal (SLURM's B:USR1, Grid Engine's USR2), or a signal once the deadline passed
+            at_limit = signum in (signal.SIGUSR1, signal.SIGUSR2) or (self.until is not None and time.time() >= self.until - 5)
+            n = self._hand_back(f"signal {name}", at_limit=at_limit)
             self.log.info("received %s: handed back %d job(s); exiting", name, n)
             self._close("exited")
             self.summary.reason = f"signal {name}: handed back {n} job(s)"
@@ -507,21 +510,40 @@ class Worker:
         target_s = max(self.claim_target_s, 20 * (self._claim_cost_s or 0.0))
         return max(1, min(self.max_batch, int(target_s / max(self._mean_s, 1e-6))))
 
-    def _hand_back(self, why: str) -> int:
+    def _hand_back(self, why: str, at_limit: bool = False) -> int:
         """Put back held claims not finished (attempt + 1 fences this worker out).
 
         Under the lock, and skipping what a recoverer already put back (it
         may have taken this worker for dead: a freeze, a stale heartbeat).
+        ``at_limit``: the allocation is ending (its warning signal, its
+        deadline): the running job counts a hand-back at the limit, never a
+        lost run (issue 21); a job handed back there twice, or once after
+        running most of the allocation, cannot fit in allocations this long
+        and is failed with the time it needs, instead of being started again
+        by every allocation and starving the jobs behind it.
         """
         unfinished = [c for c in self._held if (c.job_id, c.attempt) not in self._finished]
         if not unfinished:
             return 0
-        new = {
-            (c.job_id, c.attempt - 1)
-            for c in self.queue.put_back([Claim(c.job_id, c.attempt + 1, c.lost, c.lane) for c in unfinished], "handback", self.worker_id)
-        }
         now = time.time()
         running = self._running
+        back: list[Claim] = []
+        failed: list[tuple[Claim, str]] = []
+        for c in unfinished:
+            again = Claim(c.job_id, c.attempt + 1, c.lost, c.lane, c.at_limit)
+            if at_limit and running is not None and running.claim == c and self.until is not None:
+                limit_s = max(1.0, self.until - self.summary_started)
+                n = c.at_limit + 1
+                again = Claim(c.job_id, c.attempt + 1, c.lost, c.lane, n)
+                if n >= AT_LIMIT_TIMES or now - running.t0 >= 0.8 * limit_s:
+                    from .._format import fmt_seconds
+
+                    failed.append((again, f"needs more than {fmt_seconds(limit_s)} (handed back {n} time(s) at the limit, "
+                                          f"the last after {fmt_seconds(now - running.t0)}); give it a longer allocation "
+                                          f"(submit --time) and `benchgrid retry {self.root} --expired`"))
+                    continue
+            back.append(again)
+        new = {(c.job_id, c.attempt - 1) for c in self.queue.put_back(back, "handback", self.worker_id, failed=failed)}
         for c in unfinished:
             t0 = running.t0 if running is not None and running.claim == c else None
             self._event(handback_record(c.job_id, c.attempt, t0, now, why))
