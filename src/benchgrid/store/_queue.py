@@ -45,7 +45,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AbstractSet, Any, Callable, Iterable
+from typing import AbstractSet, Any, Callable, Iterable, Mapping
 
 from .._errors import ProjectError
 from ._jobs import JobTable, content_key
@@ -56,7 +56,7 @@ from ._faults import fault_point
 from ._lanes import append_lane_ids, lanes_for_budget, read_lane_ids, split_by_lane
 from ._record_types import CursorRecord, PutBackRecord, QueueEventRecord
 from ._records import append_records, iter_records, read_last_record
-from ._settings import setting
+from ._settings import ProjectSettings
 
 __all__ = ["Claim", "Queue", "NO_FIT"]
 
@@ -95,14 +95,14 @@ NO_FIT: list[Claim] = []  # sentinel identity: jobs are left but the next one do
 class Queue:
     """Claim, requeue and add jobs in one project directory."""
 
-    def __init__(self, root: Path, settings: dict[str, Any]):
+    def __init__(self, root: Path, settings: "ProjectSettings | Mapping[str, Any]"):
         self.layout = Layout(root)
-        self.settings = settings
+        self.settings = ProjectSettings.of(settings)
         self.jobs = JobTable(self.layout.jobs_dir)
         self.lock = make_lock(
-            setting(settings, "lock"),
+            self.settings.lock,
             self.layout.lock,
-            lifetime_s=float(setting(settings, "lock_lease_s")),
+            lifetime_s=float(self.settings.lock_lease_s),
         )
         self._put_back: set[tuple[int, int]] = set()  # (job, attempt) lines already in requeue.log
         self._put_back_offset = 0
@@ -389,7 +389,7 @@ class Queue:
             record = self.cursor_record("add", cur)
             record["n"], record["t"] = n, time.time()
             if "lanes" in cur:
-                memory_key = str(self.settings.get("memory_key"))
+                memory_key = str(self.settings.memory_key)
                 params = [json.loads(text) for text in params_jsons]
                 append_lane_ids(self.layout.queue_dir, split_by_lane(n0, params, memory_key), n0)
             fault_point("add.rows")

@@ -224,7 +224,7 @@ class Worker:
         self.root = Path(root).absolute()
         check_project(self.root, trust_owner=trust_owner)  # before any of its code is loaded
         self.info = read_project_json(self.root)
-        self.settings: dict[str, Any] = self.info["settings"]
+        self.settings = ProjectSettings.of(self.info["settings"])
         self._random_state = int(self.info["random_state"])
         if max_jobs is not None and max_jobs < 1:
             raise InputError(f"max_jobs must be >= 1, got {max_jobs!r}")
@@ -233,7 +233,7 @@ class Worker:
         self.max_jobs = max_jobs
         self.until = until
         if job_timeout_s is None:
-            job_timeout_s = self.settings.get("job_timeout_s")
+            job_timeout_s = self.settings.job_timeout_s
         if job_timeout_s is not None and not (
             isinstance(job_timeout_s, (int, float)) and 0 < job_timeout_s < float("inf")
         ):
@@ -250,14 +250,14 @@ class Worker:
             raise InputError(f"mem_gb must be a number of GB > 0, got {mem_gb!r}")
         self.mem_gb, self.mem_source = budget_gb(mem_gb)
         self._oom_watch = oom_watch()
-        self._lanes = bool(self.settings.get("memory_key"))
+        self._lanes = bool(self.settings.memory_key)
         self.layout = Layout(self.root)
         check_project_files(self.root)  # a damaged queue or table is reported, not read as 'no job'
         self.queue = Queue(self.root, self.settings)
         self.queue.jobs.max_parts = 4  # the parts it claims from and a put-back job's: memory flat in N
         skipped = use_code_path(self.info)  # the user's folders, as recorded at creation
         self.runner = load_runner(self.info["runner"], self.info.get("code_path") or (), skipped)
-        self.lease_s = float(ProjectSettings.from_dict(self.settings).lease_s)
+        self.lease_s = float(self.settings.lease_s)
         self.host = socket.gethostname()
         self._identity = process_identity()
         # issue 10: a supervised worker's death is its supervisor's to record (it knows the signal)
@@ -267,8 +267,8 @@ class Worker:
         self.dir = self.layout.worker_dir(self.worker_id)
         self.durations = DurationModel(
             self.root,
-            self.settings.get("duration_key"),
-            default_job_s if default_job_s is not None else self.settings.get("default_job_s"),
+            self.settings.duration_key,
+            default_job_s if default_job_s is not None else self.settings.default_job_s,
         )
         self.summary = WorkerSummary(self.worker_id)
         self._io = threading.Lock()  # held by the main thread while it claims or records
@@ -517,8 +517,8 @@ class Worker:
         may have taken this worker for dead: a freeze, a stale heartbeat).
         ``at_limit``: the allocation is ending (its warning signal, its
         deadline): the running job counts a hand-back at the limit, never a
-        lost run (issue 21); a job handed back there twice, or once after
-        running most of the allocation, cannot fit in allocations this long
+        lost run (issue 21); a job handed back there twice, or once when its
+        expected duration is longer than the allocation, cannot fit in allocations this long
         and is failed with the time it needs, instead of being started again
         by every allocation and starving the jobs behind it.
         """
@@ -535,7 +535,8 @@ class Worker:
                 limit_s = max(1.0, self.until - self.summary_started)
                 n = c.at_limit + 1
                 again = Claim(c.job_id, c.attempt + 1, c.lost, c.lane, n)
-                if n >= AT_LIMIT_TIMES or now - running.t0 >= 0.8 * limit_s:
+                expected = self.durations.estimate(self.queue.jobs.get(c.job_id)["params"])
+                if n >= AT_LIMIT_TIMES or (expected is not None and expected > limit_s):
                     from .._format import fmt_seconds
 
                     failed.append((again, f"needs more than {fmt_seconds(limit_s)} (handed back {n} time(s) at the limit, "
@@ -725,7 +726,7 @@ class Worker:
     def run(self, *, handle_signals: bool = True) -> WorkerSummary:
         """Run until no job is left (or the budget or deadline is reached)."""
         self.summary_started = time.time()
-        old_umask = os.umask(0o007 if self.settings.get("group_shared") else 0o077)
+        old_umask = os.umask(0o007 if self.settings.group_shared else 0o077)
         signal_thread = None
         old_mask: set[int | signal.Signals] | None = None
         self._signals_done = False
