@@ -83,7 +83,7 @@ def _done(root: Path) -> int:
 @pytest.mark.parametrize("backend", SCHEDULERS)
 def test_a_campaign_longer_than_an_allocation_finishes_with_no_human_action(proj_dir, backend):
     require_scheduler(backend)
-    n_jobs = 90  # 180 s of work for 2 workers with 1-minute allocations: several generations
+    n_jobs = 70  # 140 s of work for 2 workers with 1-minute allocations (warned at 25-45 s): several generations
     Project.create(proj_dir, [{"i": i, "seconds": 2.0} for i in range(n_jobs)], "tests.runners.jobs:sleep")
     with Sampler(backend, proj_dir) as sampler:
         out = _cli("submit", str(proj_dir), "--backend", backend, "--workers", "2", "--time", "1", "--until-done",
