@@ -11,7 +11,7 @@ the project lock:
 2. no job is left that a successor could run (jobs running on other
    workers are theirs): record ``stopped``; nothing;
 3. this allocation and the one before it in the chain both ended within a
-   minute having done no job (a broken environment): ``stopped`` with the
+   minute having started no job (a broken environment): ``stopped`` with the
    scheduler log's last lines, so that ``status`` says why;
 4. the budget (``max_allocations``) is spent: ``stopped``;
 5. otherwise it records itself as ``ending`` and submits
@@ -129,13 +129,14 @@ def _log_tail(log: str | None) -> str:
 
 
 def continue_pool(root: Path, pool: str, *, task: str | None, started: float, done: int, why: str,
-                  log: str | None = None) -> str:
+                  log: str | None = None, ran: int | None = None) -> str:
     """Decide, under the project lock, what the ending allocation ``task`` of ``pool`` leaves behind.
 
     ``started`` (this host's time.time() when the worker started: only this
-    host's clock is compared with it), ``done`` (jobs it ended), ``why`` (its
-    reason to stop), ``log`` (its scheduler log). Returns what happened, in
-    words, for the worker's last line.
+    host's clock is compared with it), ``done`` (jobs it ended), ``ran``
+    (jobs it started, handed back ones included; default ``done``), ``why``
+    (its reason to stop), ``log`` (its scheduler log). Returns what happened,
+    in words, for the worker's last line.
     """
     from ..store import PoolLedger, Queue, fault_point, read_project_json, retry_lock_lost
 
@@ -154,8 +155,8 @@ def continue_pool(root: Path, pool: str, *, task: str | None, started: float, do
     def decide() -> str:
         with queue.lock:
             fresh = ledger.read()
-            ending = {"op": "ending", "task": task, "gen": gen, "done": done, "run_s": round(run_s, 1), "why": why,
-                      "t": time.time()}
+            ending = {"op": "ending", "task": task, "gen": gen, "done": done, "ran": done if ran is None else ran,
+                      "run_s": round(run_s, 1), "why": why, "t": time.time()}
             if fresh.stopped:
                 ledger.append(ending)  # for the pool's accounts (jobs done, worker time)
                 return f"pool {pool} stopped ({fresh.stopped}): no successor"
@@ -163,10 +164,11 @@ def continue_pool(root: Path, pool: str, *, task: str | None, started: float, do
                 ledger.append(ending)
                 ledger.append({"op": "stopped", "why": "no job left (jobs added later need a new submit)", "t": time.time()})
                 return "no job left for a successor: the pool stops"
-            idle = done == 0 and run_s < STORM_S
+            # idle: started no job at all (a job handed back at the limit is work: a long job is not a storm)
+            idle = (done if ran is None else ran) == 0 and run_s < STORM_S
             before = [e for e in fresh.ending if int(e.get("gen", 0)) == gen - 1]
-            if idle and gen > 1 and before and all(int(e.get("done", 0)) == 0 and float(e.get("run_s", 0)) < STORM_S
-                                                   for e in before):
+            if idle and gen > 1 and before and all(int(e.get("ran", e.get("done", 0))) == 0
+                                                   and float(e.get("run_s", 0)) < STORM_S for e in before):
                 tail = _log_tail(log)
                 stop = (f"two generations of allocations ended within {STORM_S:g} s having done no job "
                         f"(last: {why})" + (f"; its log ends: {tail}" if tail else ""))
