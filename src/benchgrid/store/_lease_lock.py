@@ -60,7 +60,7 @@ import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from .._errors import LockTimeout, ProjectError
 from ._faults import error_point, pause_point
@@ -171,14 +171,8 @@ class LeaseLock:
         self._n_writes += 1
         lease = {"token": self._claim.name, **self._identity[1], "t": time.time(), "n": self._n_writes, "lease_s": self.lifetime_s}
         body = json.dumps(lease).encode().ljust(LEASE_BYTES)  # a reader sees the old lease or the new one
-        for attempt in range(STALE_TRIES):
-            try:
-                fd = open_nofollow(self._claim, os.O_WRONLY | os.O_CREAT)
-                break
-            except OSError as err:
-                if err.errno != errno.ESTALE or attempt == STALE_TRIES - 1:
-                    raise
-                time.sleep(0.01 * (attempt + 1))
+        claim = self._claim
+        fd = _retry_stale(lambda: open_nofollow(claim, os.O_WRONLY | os.O_CREAT))
         try:
             os.pwrite(fd, body, 0)
         finally:
@@ -255,19 +249,19 @@ class LeaseLock:
         marker) removes nothing: a later generation may be breaking by now.
         """
         moved = self.path.with_name(f"{self.path.name}.gone.{_safe(mine)}")
-        for attempt in range(STALE_TRIES):
+
+        def rename() -> bool:
             if give_up_at is not None and time.monotonic() > give_up_at:
+                return False
+            error_point("lock.rename", self.path)
+            os.rename(self.path, moved)  # server-side: whatever is the lock now, not what a cache says
+            return True
+
+        try:
+            if not _retry_stale(rename):
                 return
-            try:
-                error_point("lock.rename", self.path)
-                os.rename(self.path, moved)  # server-side: whatever is the lock now, not what a cache says
-                break
-            except FileNotFoundError:
-                return
-            except OSError as err:
-                if err.errno != errno.ESTALE or attempt == STALE_TRIES - 1:
-                    raise
-                time.sleep(0.01 * (attempt + 1))
+        except FileNotFoundError:
+            return
         held = _read_lease(moved)
         if held is not None and held.token != token:  # a later taking: give it back
             try:
@@ -311,16 +305,10 @@ class LeaseLock:
 
     @staticmethod
     def _unlink(path: Path) -> None:
-        for attempt in range(STALE_TRIES):
-            try:
-                os.unlink(path)
-                return
-            except FileNotFoundError:
-                return
-            except OSError as err:
-                if err.errno != errno.ESTALE or attempt == STALE_TRIES - 1:
-                    raise
-                time.sleep(0.01 * (attempt + 1))
+        try:
+            _retry_stale(lambda: os.unlink(path))
+        except FileNotFoundError:
+            pass
 
 
 @dataclass(frozen=True)
@@ -369,6 +357,21 @@ def _read_lease(path: Path) -> _Held | None:
         except (ValueError, KeyError, TypeError):
             return _Held(f"damaged-{st.st_ino}", data, 0.0, {})
     return None
+
+
+T = TypeVar("T")
+
+
+def _retry_stale(step: Callable[[], T]) -> T:
+    """Run ``step`` again when the file server says ``ESTALE`` (a name replaced meanwhile), up to 20 times."""
+    for attempt in range(STALE_TRIES):
+        try:
+            return step()
+        except OSError as err:
+            if err.errno != errno.ESTALE or attempt == STALE_TRIES - 1:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def _create_exclusive(path: Path) -> bool:

@@ -11,7 +11,6 @@ with attempt + 1 and exits the process.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import math
 import os
@@ -44,7 +43,7 @@ from ..store import ProjectSettings
 from ._memory import budget_gb, oom_evidence, oom_watch, rss_gb
 from ..store import make_dir, open_file, open_nofollow
 from ..store import check_project
-from ._code_path import use_code_path
+from ._code_path import import_runner, use_code_path
 from ._context import _SeedOnDemand, reset_current_job, set_current_job
 from ._durations import DurationModel
 from ._procs import become_group_leader, kill_job_processes
@@ -61,7 +60,7 @@ def _fmt_gb(gb: float | None) -> str:
 
 
 def load_runner(spec: str, code_path: Sequence[str] = (), skipped: Sequence[str] = ()) -> Callable[..., Any]:
-    """Import ``"package.module:function"``.
+    """Import ``"package.module:function"`` (:func:`~._code_path.import_runner`: one message for every failure).
 
     ``code_path`` (the folders searched besides the installed packages) and
     ``skipped`` (folders refused, with the reason) only make the error
@@ -76,22 +75,7 @@ def load_runner(spec: str, code_path: Sequence[str] = (), skipped: Sequence[str]
     ...
     benchgrid._errors.InputError: runner must look like 'package.module:function', got 'os.path'
     """
-    if not isinstance(spec, str) or spec.count(":") != 1:
-        raise InputError(f"runner must look like 'package.module:function', got {spec!r}")
-    module_name, func_name = spec.split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as err:  # noqa: BLE001 - any import failure is the user's to fix
-        where = f"looked in {list(code_path)!r} and the installed packages" if code_path else "looked in the installed packages"
-        refused = f"; not searched: {'; '.join(skipped)} (run `chmod go-w` on it)" if skipped else ""
-        raise InputError(
-            f"runner {spec!r} cannot be imported: {err.__class__.__name__}: {err} ({where}{refused}); "
-            "create the project from the folder that holds the module, install it (pip install -e .) or add its folder to PYTHONPATH"
-        ) from None
-    func = getattr(module, func_name, None)
-    if not callable(func):
-        raise InputError(f"runner {spec!r}: module {module_name!r} has no function {func_name!r}")
-    return func  # type: ignore[no-any-return]
+    return import_runner(spec, code_path, skipped)  # type: ignore[no-any-return]
 
 
 class _QuietFileHandler(logging.FileHandler):
