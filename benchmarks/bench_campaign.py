@@ -68,7 +68,7 @@ def run_chain(folder: Path, grid: list[dict], n_workers: int) -> dict[str, float
     state = ledger.read()
     busy = sum(float(r["t1"]) - float(r["t0"]) for _j, (_a, _w, r) in ProjectState(proj).refresh().final.items())
     return {"makespan_s": makespan, "generations": state.generation, "allocations": state.n_submitted,
-            "most_live": most, "busy_s": busy, "allocated_s": state.busy_s, "done": counts["done"],
+            "most_live": most, "busy_s": busy, "allocated_s": state.worker_s, "done": counts["done"],
             "failed": counts["failed"]}
 
 

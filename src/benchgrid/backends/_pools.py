@@ -129,13 +129,14 @@ def _log_tail(log: str | None) -> str:
 
 
 def continue_pool(root: Path, pool: str, *, task: str | None, started: float, done: int, why: str,
-                  log: str | None = None, ran: int | None = None) -> str:
+                  log: str | None = None, ran: int | None = None, busy_s: float = 0.0) -> str:
     """Decide, under the project lock, what the ending allocation ``task`` of ``pool`` leaves behind.
 
     ``started`` (this host's time.time() when the worker started: only this
     host's clock is compared with it), ``done`` (jobs it ended), ``ran``
     (jobs it started, handed back ones included; default ``done``), ``why``
-    (its reason to stop), ``log`` (its scheduler log). Returns what happened,
+    (its reason to stop), ``log`` (its scheduler log), ``busy_s`` (seconds
+    it spent in jobs that ended). Returns what happened,
     in words, for the worker's last line.
     """
     from ..store import PoolLedger, Queue, fault_point, read_project_json, retry_lock_lost
@@ -156,7 +157,7 @@ def continue_pool(root: Path, pool: str, *, task: str | None, started: float, do
         with queue.lock:
             fresh = ledger.read()
             ending = {"op": "ending", "task": task, "gen": gen, "done": done, "ran": done if ran is None else ran,
-                      "run_s": round(run_s, 1), "why": why, "t": time.time()}
+                      "run_s": round(run_s, 1), "busy_s": round(busy_s, 1), "why": why, "t": time.time()}
             if fresh.stopped:
                 ledger.append(ending)  # for the pool's accounts (jobs done, worker time)
                 return f"pool {pool} stopped ({fresh.stopped}): no successor"

@@ -92,9 +92,14 @@ class PoolState:
         return sum(int(r.get("done", 0)) for r in self.ending)
 
     @property
-    def busy_s(self) -> float:
+    def worker_s(self) -> float:
         """Seconds the ended allocations' workers ran (start to end)."""
         return sum(float(r.get("run_s", 0.0)) for r in self.ending)
+
+    @property
+    def busy_s(self) -> float:
+        """Seconds the ended allocations' workers spent in jobs that ended."""
+        return sum(float(r.get("busy_s", 0.0)) for r in self.ending)
 
 
     def describe(self) -> str:
@@ -113,10 +118,11 @@ class PoolState:
 
         budget = self.definition.get("max_allocations")
         of = f" of {budget}" if budget is not None else ""
+        busy = f" ({self.busy_s / self.worker_s:.0%} busy)" if self.worker_s > 0 and any("busy_s" in r for r in self.ending) else ""
         return (f"pool {self.name} ({self.definition.get('backend', '?')}, {self.n_workers} workers, until done): "
                 f"generation {self.generation}, {self.n_submitted} allocation(s) submitted{of}, "
-                f"{len(self.ending)} ended having done {self.jobs_done} job(s) in {fmt_seconds(self.busy_s)} of worker "
-                f"time; " + (f"stopped: {self.stopped}" if self.stopped else "going on"))
+                f"{len(self.ending)} ended having done {self.jobs_done} job(s) in {fmt_seconds(self.worker_s)} of worker "
+                f"time{busy}; " + (f"stopped: {self.stopped}" if self.stopped else "going on"))
 
 
 class PoolLedger:

@@ -114,6 +114,7 @@ class WorkerSummary:
     claims: int = 0
     reason: str = ""
     seconds: float = 0.0
+    busy_s: float = 0.0  # seconds spent in jobs that ended here (a pool's efficiency: busy / allocated)
 
 
 def _supervisor_of_env() -> dict[str, Any] | None:
@@ -697,6 +698,7 @@ class Worker:
             self._finished.add((claim.job_id, claim.attempt))
             self._running = None
         elapsed = record["t1"] - t0
+        self.summary.busy_s += elapsed
         self._mean_s = elapsed if self._mean_s is None else 0.8 * self._mean_s + 0.2 * elapsed
         if record["op"] == "done":
             self.summary.done += 1
