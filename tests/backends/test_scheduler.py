@@ -45,6 +45,12 @@ class ToyBackend(SchedulerBackend):
         rows = [line.split() for line in text.splitlines()]
         return [WorkerRow(r[0], r[0].split("_")[0], r[1], r[2]) for r in rows if len(r) == 3]
 
+    def named_command(self, job_name: str) -> list[str]:
+        return ["toystat", "--name", job_name]
+
+    def parse_named(self, text: str, job_name: str) -> list[WorkerRow]:
+        return self.parse_status(text, {})
+
 
 def _bin(folder: Path, name: str, body: str) -> None:
     path = folder / name

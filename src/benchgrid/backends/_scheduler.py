@@ -99,6 +99,14 @@ class SchedulerBackend(Backend):
     def parse_status(self, text: str, arrays: Mapping[str, int]) -> list[WorkerRow]:
         """Rows of the status command's output; ``arrays`` maps array id to its number of tasks."""
 
+    @abstractmethod
+    def named_command(self, job_name: str) -> list[str]:
+        """The command that lists the pending and running tasks of the jobs named ``job_name`` (pools count by it)."""
+
+    @abstractmethod
+    def parse_named(self, text: str, job_name: str) -> list[WorkerRow]:
+        """Rows of :meth:`named_command`'s output."""
+
     def job_name(self, root: Path) -> str:
         """The default job name for the project in ``root``."""
         return f"bg-{root.name}"
@@ -199,27 +207,19 @@ class SchedulerBackend(Backend):
     # -- for pools ---------------------------------------------------------------
     def status_of(self, arrays: Mapping[str, int]) -> list[WorkerRow]:
         """The tasks of ``arrays`` (array id -> number of tasks) as the scheduler sees them."""
-        cmd = self.status_command(list(arrays))
-        out = self.run(cmd)
-        if out.returncode != 0:
-            raise self.error(f"{cmd[0]} failed: {out.stderr.strip() or out.stdout.strip()}")
-        return self.parse_status(out.stdout, arrays)
+        return self.parse_status(self._ask(self.status_command(list(arrays))), arrays)
 
     def named_tasks(self, job_name: str) -> list[WorkerRow]:
         """The pending and running tasks of every job named ``job_name`` (a pool's allocations, recorded or not)."""
-        cmd = self.named_command(job_name)
+        text = self._ask(self.named_command(job_name))
+        return [row for row in self.parse_named(text, job_name) if row.phase != "ended"]
+
+    def _ask(self, cmd: list[str]) -> str:
+        """The output of a scheduler command that must succeed."""
         out = self.run(cmd)
         if out.returncode != 0:
             raise self.error(f"{cmd[0]} failed: {out.stderr.strip() or out.stdout.strip()}")
-        return [row for row in self.parse_named(out.stdout, job_name) if row.phase != "ended"]
-
-    def named_command(self, job_name: str) -> list[str]:
-        """The command that lists the tasks of the jobs named ``job_name`` (a hook)."""
-        raise NotImplementedError(f"{self.name} cannot list jobs by name")
-
-    def parse_named(self, text: str, job_name: str) -> list[WorkerRow]:
-        """Rows of :meth:`named_command`'s output (a hook)."""
-        raise NotImplementedError(f"{self.name} cannot list jobs by name")
+        return out.stdout
 
     def cancel_ids(self, ids: Sequence[str]) -> None:
         """Cancel the scheduler's jobs (arrays or tasks) ``ids``."""

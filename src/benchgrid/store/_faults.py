@@ -84,13 +84,19 @@ ERROR_STEPS = ("lock.open", "lock.fstat", "lock.read", "lock.link", "lock.rename
 _passed: Counter[str] = Counter()
 
 
+def _aimed_at(variable: str, step: str) -> str | None:
+    """What follows ``step:`` in the environment ``variable`` when it names ``step`` (else None)."""
+    spec = os.environ.get(variable)
+    if not spec:
+        return None
+    name, _, rest = spec.partition(":")
+    return rest if name == step else None
+
+
 def fault_point(step: str) -> None:
     """Kill this process with SIGKILL if ``BENCHGRID_KILL_AT`` names ``step`` (and its count is reached)."""
-    spec = os.environ.get("BENCHGRID_KILL_AT")
-    if not spec:
-        return
-    name, _, count = spec.partition(":")
-    if name != step:
+    count = _aimed_at("BENCHGRID_KILL_AT", step)
+    if count is None:
         return
     _passed[step] += 1
     if _passed[step] >= int(count or 1):
@@ -135,11 +141,8 @@ def error_point(step: str, path: object = None) -> None:
     >>> error_point("lease.read")  # once only
     >>> del os.environ["BENCHGRID_FAIL_AT"]
     """
-    spec = os.environ.get("BENCHGRID_FAIL_AT")
-    if not spec:
-        return
-    name, _, rest = spec.partition(":")
-    if name != step:
+    rest = _aimed_at("BENCHGRID_FAIL_AT", step)
+    if rest is None:
         return
     code, _, count = rest.partition(":")
     _passed["fail:" + step] += 1

@@ -111,7 +111,7 @@ def is_dead(lease: Mapping[str, Any], now: float | None = None, seen_s: float | 
 _WATCH = LeaseWatch()
 
 
-_RUNNING: dict[str, int] = {}  # project folder -> running workers at this process's last look
+_LAST_LOOK: dict[str, dict[str, Lease]] = {}  # project folder -> the leases at this process's last look
 
 
 def live_workers_seen(root: Path) -> int | None:
@@ -122,7 +122,12 @@ def live_workers_seen(root: Path) -> int | None:
     >>> live_workers_seen(Path("/nowhere")) is None
     True
     """
-    return _RUNNING.get(str(root))
+    leases = _LAST_LOOK.get(str(root))
+    return None if leases is None else sum(1 for lease in leases.values() if _runs(lease))
+
+
+def _runs(lease: Mapping[str, Any]) -> bool:
+    return lease.get("state") == "running" and not lease.get("revoked")
 
 
 def _content(lease: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -141,7 +146,7 @@ def watch_leases(root: Path, watch: LeaseWatch | None = None) -> dict[str, tuple
     key_root = str(root)
     with timed() as look:
         leases = list_leases(root)
-    _RUNNING[key_root] = sum(1 for lease in leases.values() if lease.get("state") == "running" and not lease["revoked"])
+    _LAST_LOOK[key_root] = leases
     out: dict[str, tuple[Lease, float]] = {}
     for wid, lease in leases.items():
         out[wid] = (lease, watch.seen_for((key_root, wid), _content(lease), (look.started, look.ended)))
@@ -156,10 +161,10 @@ def unconfirmed_workers(root: Path, exclude: str = "", watch: LeaseWatch | None 
     back. A worker seen alive once, or holding nothing, is not waited for.
     """
     watch = _WATCH if watch is None else watch
+    leases = _LAST_LOOK.get(str(root)) if watch is _WATCH else None  # the look expire_dead_workers just took
     out = []
-    for wid, lease in list_leases(root).items():
-        if (wid != exclude and lease.get("state") == "running" and not lease["revoked"] and lease.get("held")
-                and not watch.changed((str(root), wid))):
+    for wid, lease in (list_leases(root) if leases is None else leases).items():
+        if wid != exclude and _runs(lease) and lease.get("held") and not watch.changed((str(root), wid)):
             out.append(wid)
     return out
 
