@@ -312,7 +312,7 @@ class Worker:
         worker records does: a clock a day off makes timelines and durations
         across workers meaningless, so such a worker does not start.
         """
-        offset = clock_offset_s(self.layout.workers_dir)
+        offset = clock_offset_s(self.layout.queue_dir)  # not workers/: readers take each entry there for a worker
         self._clock_offset_s = round(offset, 3)
         if abs(offset) > MAX_CLOCK_OFFSET_S:
             from .._format import fmt_seconds
@@ -320,7 +320,7 @@ class Worker:
             raise InputError(
                 f"this host's clock ({socket.gethostname()}) is {fmt_seconds(abs(offset))} "
                 f"{'ahead of' if offset > 0 else 'behind'} the file server's (measured from a file written in "
-                f"{str(self.layout.workers_dir)!r}); it must be within {fmt_seconds(MAX_CLOCK_OFFSET_S)}: "
+                f"{str(self.layout.queue_dir)!r}); it must be within {fmt_seconds(MAX_CLOCK_OFFSET_S)}: "
                 "fix the host's time (`chronyc tracking`, `timedatectl`) or run the worker on another node"
             )
 
