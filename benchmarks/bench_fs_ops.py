@@ -5,6 +5,7 @@ Usage::
     scripts/two-clients start                      # as root, once (its daemons count requests)
     python benchmarks/bench_fs_ops.py              # W = 2, 4, 8, 16; 20 ms jobs
     python benchmarks/bench_fs_ops.py --workers 2 8 32 64 128 --job-s 0.1
+    python benchmarks/bench_fs_ops.py --workers 64 128 --waiting 64 128 --no-idle
 
 The two-client bed's daemons are the file server here: every request that
 reaches them (what the kernel did not answer from its caches, as with NFS)
@@ -52,7 +53,7 @@ KINDS = {
     "close": ("flush", "release", "releasedir"),
 }
 HOLD = ("import sys, time\nfrom pathlib import Path\nfrom benchgrid.store._lease_lock import LeaseLock\n"
-        "with LeaseLock(Path(sys.argv[1]), lifetime_s=60):\n    Path(sys.argv[2]).touch()\n    time.sleep(float(sys.argv[3]))\n")
+        "with LeaseLock(Path(sys.argv[1]), lifetime_s=3600):\n    Path(sys.argv[2]).touch()\n    time.sleep(float(sys.argv[3]))\n")
 
 
 def snapshot() -> Counter[str]:
@@ -119,7 +120,8 @@ def run_grid(n_workers: int, per_worker: int, job_s: float) -> dict[str, float]:
             p.wait()
         ops = by_kind(after - before)
         n = max(1, done1 - done0)
-        return {**{k: v / n for k, v in ops.items()}, "per_worker_s": ops["total"] / n_workers / seconds}
+        return {**{k: v / n for k, v in ops.items()}, "per_worker_s": ops["total"] / n_workers / seconds,
+                "jobs_s": n / seconds}
     finally:
         subprocess.run(["rm", "-rf", str(BED / "backing" / label)])
 
@@ -141,11 +143,15 @@ def waiting_rate(n_workers: int, wait_s: float) -> float:
         proj = create(BED / "a" / label, 10 * n_workers, 0.0)
         taken = Path(tempfile.mkdtemp()) / "taken"
         holder = subprocess.Popen([sys.executable, "-c", HOLD, str(BED / "a" / label / "proj" / "queue" / "lock"),
-                                   str(taken), str(wait_s + 20)], env=env(), cwd=ROOT)
+                                   str(taken), str(wait_s + 900)], env=env(), cwd=ROOT)
         while not taken.exists():
             time.sleep(0.05)
         procs = workers(n_workers, lambda i: BED / "ab"[i % 2] / label / "proj")
-        time.sleep(5)  # let them start and reach the lock
+        # every worker writes its lease before it asks for the lock; starting 128 Pythons takes a minute
+        server = BED / "backing" / label / "proj" / "workers"
+        while len(list(server.glob("*/lease.json"))) < n_workers:
+            time.sleep(0.2)
+        time.sleep(5)  # let the last ones reach the lock
         before = snapshot()
         time.sleep(wait_s)
         ops = by_kind(snapshot() - before)
@@ -184,17 +190,21 @@ def main() -> None:
     ap.add_argument("--job-s", type=float, default=0.02)
     ap.add_argument("--jobs-per-worker", type=int, default=250)
     ap.add_argument("--wait-s", type=float, default=10.0)
+    ap.add_argument("--waiting", type=int, nargs="*", default=[1, 4, 16],
+                    help="numbers of workers waiting for a held lock (none: skip)")
+    ap.add_argument("--no-idle", action="store_true", help="skip the idle worker's figure")
     ap.add_argument("--src", type=Path, default=SRC[0], help="the src folder of the checkout to measure")
     args = ap.parse_args()
     SRC[0] = args.src
     print(f"requests per job reaching the file server (two-client bed), jobs of {args.job_s * 1000:g} ms")
-    print(f"{'W':>4} | " + " | ".join(f"{k:>6}" for k in (*KINDS, "total")) + " | per worker/s")
+    print(f"{'W':>4} | " + " | ".join(f"{k:>6}" for k in (*KINDS, "total")) + " | per worker/s | jobs/s")
     for w in args.workers:
         r = run_grid(w, args.jobs_per_worker, args.job_s)
-        print(f"{w:>4} | " + " | ".join(f"{r[k]:6.2f}" for k in (*KINDS, "total")) + f" | {r['per_worker_s']:8.1f}")
-    for w in (1, 4, 16):
+        print(f"{w:>4} | " + " | ".join(f"{r[k]:6.2f}" for k in (*KINDS, "total")) + f" | {r['per_worker_s']:12.1f} | {r['jobs_s']:6.0f}")
+    for w in args.waiting:
         print(f"waiting for a held lock, W = {w:>2}: {waiting_rate(w, args.wait_s):6.1f} requests/s per worker")
-    print(f"idle worker (one long job, lease_s 60): {idle_rate(20, 60):.2f} requests/s")
+    if not args.no_idle:
+        print(f"idle worker (one long job, lease_s 60): {idle_rate(20, 60):.2f} requests/s")
 
 
 if __name__ == "__main__":
