@@ -7,7 +7,8 @@ worker's file operations block; when the server resumes, every lease has
 been unchanged for longer than the lease, and a recoverer that judged by
 that alone would expire every worker at once. An observer that was itself
 stalled adds the stall to its judgement (store/_observe.py), so: no worker
-revoked, no ``expired`` event, every job done once at attempt 1.
+revoked, no ``expired`` event, every job done once at attempt 1, and
+``status`` counts no wasted run (store/_wasted.py; printed with ``-s``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from benchgrid import Project
+from benchgrid.store import WastedRuns
 from benchgrid.store._layout import Layout
 from tests._two_clients import bed_dir
 from tests.worker.helpers import start_worker, stderr_of, stop_all, wait_exit, wait_until
@@ -63,3 +65,6 @@ def test_a_paused_file_server_revokes_nobody(two_clients, tmp_path, pause_s):
     assert fenced == 0 and {at for _j, at, _w in a.claims} == {1}, "jobs were run again after the pause"
     _assert_nobody_revoked(two_clients.backing / "proj")
     check_clean(two_clients.backing / "proj")
+    wasted = Project.open(two_clients.backing / "proj").status().wasted
+    print(f"server paused {pause_s:g} s with 8 workers on 2 clients, {N_JOBS} jobs: {wasted.text()}")
+    assert wasted == WastedRuns(), wasted.text()

@@ -38,6 +38,7 @@ from ._safe_io import open_nofollow
 from ._status_text import status_html, status_lines
 from ._trust import GroupWarning, group_name
 from ._views import Status, error_rows, results_columns, status_of
+from ._wasted import WastedRuns, wasted_runs
 
 __all__ = [
     "CheckReport", "check_logs", "last_check", "FORMAT_VERSION", "Claim", "Layout", "ProjectSettings",
@@ -55,4 +56,5 @@ __all__ = [
     "status_of", "undrop_jobs", "unsafe_reason", "waiting_per_lane", "write_lease", "write_project_json",
     "PoolLedger", "PoolState", "check_pool_name", "pool_names", "retry_lock_lost",
     "LeaseWatch", "MAX_CLOCK_OFFSET_S", "clock_offset_s", "note_stall", "timed", "unconfirmed_workers", "watch_leases", "live_workers_seen",
+    "WastedRuns", "wasted_runs",
 ]  # fmt: skip

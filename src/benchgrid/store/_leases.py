@@ -222,7 +222,10 @@ def expire_dead_workers(
     A worker is dead when its process on this machine is gone, or when this
     process has seen its lease unchanged for longer than the lease over its
     repeated calls (``watch``: this process's, by default; invariant 10); a
-    single call sees only the first kind.
+    single call sees only the first kind. Of a dead worker's unfinished
+    claims only the first, the one it was running (a worker runs its claims
+    in order), counts a lost run; the others had not started and go back
+    without one.
 
     ``force`` expires every worker still marked running (for ``retry
     --expired`` when the user knows they are gone, or a supervisor that saw
@@ -273,13 +276,20 @@ def expire_dead_workers(
                     _mark_expired(queue, wid, new, lost, by, oom)
                     n_done += len(new)
                     continue
-                again = [Claim(c.job_id, c.attempt + 1, c.lost + 1, c.lane) for c in lost if c.lost + 1 < max_attempts]
+                # a worker runs its claims in order: the first unfinished one was running, the others had not
+                # started and go back without a lost run (issue 25: a frozen worker's batch of 20 small jobs
+                # burnt an attempt of each; expire_worker's rule)
+                running, spared = lost[:1], lost[1:]
+                again = [Claim(c.job_id, c.attempt + 1, c.lost + 1, c.lane) for c in running if c.lost + 1 < max_attempts]
                 failed = [
                     (Claim(c.job_id, c.attempt + 1, c.lost + 1, c.lane), f"{c.lost + 1} lost runs (max_attempts={max_attempts}); last: {why}")
-                    for c in lost
+                    for c in running
                     if c.lost + 1 >= max_attempts
                 ]
                 new = queue.put_back(again, "expired", wid, failed=failed, locked=True)
+                if spared:
+                    back = [Claim(c.job_id, c.attempt + 1, c.lost, c.lane) for c in spared]
+                    new += queue.put_back(back, "handback", wid, locked=True)
                 now = time.time()
                 if new:
                     queue.log_event(

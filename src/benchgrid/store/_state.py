@@ -44,6 +44,19 @@ STATES = ("pending", "running", "queued", "done", "error", "failed", "stranded",
 FINISHED_STATES = ("done", "error", "failed", "dropped")
 
 
+#: the ``why`` of a put-back that counts the run before it as lost (a worker died, froze past its lease or timed
+#: out) or moved it to a larger memory class (it ran out of memory): a run that started and was thrown away
+RUN_LOST_WHYS = ("lost", "expired", "out of memory")
+
+
+def _run_s(record: Mapping[str, Any]) -> float:
+    """Seconds a run took by its own worker's clock (``t1 - t0``; 0 when not recorded)."""
+    try:
+        return max(0.0, float(record["t1"]) - float(record["t0"]))
+    except (KeyError, TypeError, ValueError):
+        return 0.0
+
+
 def n_finished(counts: Mapping[str, int]) -> int:
     """Jobs finished for good, from counts per state: the one rule for every progress bar and line.
 
@@ -85,7 +98,12 @@ class ProjectState:
         self.failed: dict[int, tuple[int, str]] = {}
         self.final: dict[int, tuple[int, str, ResultRecord]] = {}  # job -> (attempt, worker, record)
         self.n_final_records = 0  # done/error records read, accepted or not (fenced out)
-        self.superseded: list[tuple[int, int]] = []  # (job, attempt) of done/error records a later one displaced
+        self.superseded: list[tuple[int, int, float]] = []  # (job, attempt, run s) of done/error records displaced
+        # issue 25, wasted runs (store/_wasted.py): runs that started and whose work was thrown away
+        # (job, attempt) -> True: the run was counted lost (died, froze, timed out); False: moved up a memory class
+        self.given_up: dict[tuple[int, int], bool] = {}
+        self.cut_short: dict[tuple[int, int], tuple[float, bool]] = {}  # (job, attempt) -> (run s, lost) of
+        # started runs their worker handed back unfinished (a signal, its allocation's end, out of memory, a timeout)
         self.retried_to: dict[int, int] = {}  # job -> the highest attempt a user's retry put it back at
         self.lost: dict[int, tuple[int, int]] = {}  # job -> (attempt, runs lost before it), for jobs that lost any
         self.leases: dict[str, Lease] = {}
@@ -126,6 +144,9 @@ class ProjectState:
                 continue
             if rec.get("l") or rec["job"] in self.lost:
                 self._note_lost(rec["job"], rec["a"], int(rec.get("l", 0)))
+            why = rec.get("why")
+            if why in RUN_LOST_WHYS:  # the attempt before the one it is put back as ran and was thrown away
+                self.given_up[(int(rec["job"]), int(rec["a"]) - 1)] = why != "out of memory"
             if "fail" in rec:  # failed after max_attempts lost runs: never handed out
                 if rec["job"] not in self.failed or rec["a"] >= self.failed[rec["job"]][0]:
                     self.failed[rec["job"]] = (rec["a"], rec["fail"])
@@ -159,9 +180,11 @@ class ProjectState:
                     if old is None or attempt > old[0]:
                         final[job] = (attempt, wid, r)  # type: ignore[assignment]  # a done/error line: a ResultRecord
                         if old is not None:
-                            self.superseded.append((job, old[0]))
+                            self.superseded.append((job, old[0], _run_s(old[2])))
                     elif attempt < old[0]:  # a second record of one attempt is damage: `check` names it
-                        self.superseded.append((job, attempt))
+                        self.superseded.append((job, attempt, _run_s(r)))
+                elif op == "handback" and r.get("t0") is not None:  # it had started: its work is thrown away
+                    self.cut_short[(int(r["job"]), int(r["a"]))] = (_run_s(r), bool(r.get("lost")))
             self.n_final_records += n_final
         return self
 
@@ -272,13 +295,17 @@ class ProjectState:
         that came in anyway is what fencing is for: a worker that ran on
         after it was given up; each job keeps its latest attempt's result.
         """
+        return len(self.late_runs())
+
+    def late_runs(self) -> dict[tuple[int, int], float]:
+        """(job, attempt) -> run seconds of the results :meth:`fenced_results` counts: runs given up that ended anyway."""
         retried_to = self.retried_to.get
-        n = sum(1 for job, a in self.superseded if retried_to(job, 0) <= a)
+        out = {(job, a): s for job, a, s in self.superseded if retried_to(job, 0) <= a}
         for job in set(self.requeued) | set(self.failed):  # a later attempt only comes from a put-back
             final = self.final.get(job)
             if final is not None and final[0] < self.latest_attempt(job) and retried_to(job, 0) <= final[0]:
-                n += 1
-        return n
+                out[(job, final[0])] = _run_s(final[2])
+        return out
 
     def throughput(self, window_s: float = 30.0, counts: dict[str, int] | None = None) -> dict[str, float | None]:
         """Jobs finished per second (recent window and overall) and the ETA in seconds.

@@ -109,6 +109,9 @@ def status_lines(
             f"  note: {len(status.clock_offsets)} worker(s) have a clock off the file server's ({offs}); their "
             "timestamps are shifted by as much, and no decision depends on them (fix the host's time: chronyc tracking)"
         )
+    wasted = getattr(status, "wasted", None)
+    if wasted is not None and wasted.n:
+        lines.append(f"  {wasted.text()}")
     if status.stale_results:
         lines.append(
             f"  note: {status.stale_results} late result(s) of runs already given up (a worker that ran on past "

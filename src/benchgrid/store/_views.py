@@ -14,6 +14,7 @@ from ._observe import CLOCK_NOTE_S
 from ._memory_view import memory_summary
 from ._result_names import RUN_COLUMNS, result_column
 from ._state import STATES, ProjectState, n_finished
+from ._wasted import WastedRuns, wasted_runs
 
 __all__ = ["Status", "status_of", "results_rows", "results_columns", "error_rows"]
 
@@ -32,6 +33,7 @@ class Status:
     overall_per_s: float | None = None
     eta_s: float | None = None
     stale_results: int = 0  # late results of runs already given up (fenced out); a retry's old results are not counted
+    wasted: WastedRuns = field(default_factory=WastedRuns)  # runs started and thrown away (store/_wasted.py)
     hint: str = ""
     last_check: dict[str, Any] | None = None
     project_dir: str | None = None
@@ -39,6 +41,10 @@ class Status:
     clock_offsets: dict[str, float] = field(default_factory=dict)  # live workers whose clock is off the file server's
     # project.json's content when known (Project.status()): its runner and code path are printed too
     project: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.wasted, dict):  # Status(**asdict(status)) (a run's RunStatus): made whole again
+            self.wasted = WastedRuns(**self.wasted)
 
     def __repr__(self) -> str:  # the REPL and print() show what `benchgrid status` prints
         from ._status_text import status_lines
@@ -109,7 +115,8 @@ def status_of(
             offset = lease.get("clock_offset_s")
             if isinstance(offset, (int, float)) and abs(offset) > CLOCK_NOTE_S:
                 clock_offsets[wid] = float(offset)
-    stale = state.fenced_results()  # superseded results a retry does not explain
+    wasted = wasted_runs(state)
+    stale = wasted.late  # superseded results a retry does not explain
     tp = state.throughput(counts=counts)
     hint = ""
     if stranded and workers["alive"] == 0:
@@ -131,7 +138,7 @@ def status_of(
     return Status(
         n_jobs=state.n, counts=counts, running=running, errors=errors, stranded=stranded, workers=workers,
         recent_per_s=tp["recent_per_s"], overall_per_s=tp["overall_per_s"], eta_s=tp["eta_s"],
-        stale_results=stale, hint=hint, last_check=checked, project_dir=str(state.root), memory=memory,
+        stale_results=stale, wasted=wasted, hint=hint, last_check=checked, project_dir=str(state.root), memory=memory,
         clock_offsets=clock_offsets, project=project,
     )
 
