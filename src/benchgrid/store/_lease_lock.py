@@ -35,7 +35,8 @@ and this module exists for it:
   another took it meanwhile), it links it back.
 - **A holder never acts on a lease it may have lost:**
   :meth:`LeaseLock.check_held` refuses once half the lease is gone (the
-  other half covers clock skew between hosts), and a holder releasing that
+  other half covers a holder stalled between that check and its write;
+  no clock is compared), and a holder releasing that
   late goes through the same ``lock.broken.<token>`` step, so it never
   unlinks a lock a waiter has broken and re-taken.
 
