@@ -27,6 +27,8 @@ def test_hanging_job_times_out_and_fails_after_max_attempts(proj_dir: Path, how:
     assert df.loc[1, "error"].startswith("timed out after 0.5 s 2 times (max_attempts=2)")
     runs = [r for r in requeue_records(proj_dir) if r["job"] == 1]  # a lost run, then the failure
     assert [(r["reason"], "fail" in r) for r in runs] == [("timed out after 0.5 s", False), ("timed out after 0.5 s", True)]
+    wasted = proj.status().wasted  # issue 25: two runs thrown away, each timed by the worker that stopped it
+    assert (wasted.n, wasted.lost, wasted.n_timed) == (2, 2, 2) and wasted.seconds >= 2 * 0.5, wasted
 
 
 def test_timeout_from_the_command_line_and_the_jobs_children_end_with_it(proj_dir: Path) -> None:

@@ -44,6 +44,7 @@ def test_sigkilled_worker_job_put_back_at_once_and_run_finishes(proj_dir: Path) 
     assert proj.state().latest_attempt(0) == 2
     lost = [r for r in requeue_records(proj_dir) if r["job"] == 0]
     assert [(r["a"], r["l"], r["reason"]) for r in lost] == [(2, 1, "killed by SIGKILL")]
+    assert (st.wasted.n, st.wasted.lost) == (1, 1)  # the killed run (issue 25); the jobs it held went back unrun
 
 
 def test_segfaulting_job_fails_after_max_attempts_and_queue_goes_on(proj_dir: Path) -> None:
@@ -56,6 +57,7 @@ def test_segfaulting_job_fails_after_max_attempts_and_queue_goes_on(proj_dir: Pa
     assert (df.drop(index=3)["state"] == "done").all()
     assert df.loc[3, "state"] == "failed"
     assert df.loc[3, "error"].startswith("killed by SIGSEGV 3 times (max_attempts=3)")
+    assert proj.status().wasted.lost == 3  # its three runs, the last one failed rather than put back
 
 
 def test_os_exit_in_runner_is_a_lost_run_naming_the_status(proj_dir: Path) -> None:
