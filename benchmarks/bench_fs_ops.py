@@ -6,6 +6,7 @@ Usage::
     python benchmarks/bench_fs_ops.py              # W = 2, 4, 8, 16; 20 ms jobs
     python benchmarks/bench_fs_ops.py --workers 2 8 32 64 128 --job-s 0.1
     python benchmarks/bench_fs_ops.py --workers 64 128 --waiting 64 128 --no-idle
+    python benchmarks/bench_fs_ops.py --local --workers 2 8 16   # system calls on local disk (strace)
 
 The two-client bed's daemons are the file server here: every request that
 reaches them (what the kernel did not answer from its caches, as with NFS)
@@ -21,6 +22,15 @@ start-up and the last claims left out) give requests per job by kind:
   (metadata-changing: what a Lustre MDS or an NFS server journals);
 - ``fsync``; ``close``: flush and release (a close; NFS has no request for
   one that wrote nothing, so ``total`` leaves it out).
+
+With ``--local`` there is no file server to count: each worker runs under
+``strace`` on a project on local disk, and the system calls that name the
+project's files (a path, or a descriptor ``-y`` shows open on one) are
+counted by the same kinds (an ``open`` with ``O_CREAT|O_EXCL`` as a create;
+``other``: lseek, fcntl, ioctl, mmap, which never reach a server), per job
+from a run of 2N jobs less a run of N (start-up and the end cancel out).
+They are what a client without caches would send: an upper bound of what
+an NFS client sends.
 
 Two more figures: a **waiting** worker's requests per second while a live
 holder keeps the project lock for ``--wait-s`` seconds (lock polling), and an
@@ -126,6 +136,58 @@ def run_grid(n_workers: int, per_worker: int, job_s: float) -> dict[str, float]:
         subprocess.run(["rm", "-rf", str(BED / "backing" / label)])
 
 
+#: system calls on the project's files (local disk: no file server to count), by the kinds of KINDS
+SYSCALLS = {
+    "meta": ("stat", "lstat", "fstat", "newfstatat", "statx", "access", "faccessat", "faccessat2",
+             "readlink", "readlinkat", "statfs", "fstatfs"),
+    "open": ("open", "openat", "openat2"),
+    "read": ("read", "pread64", "readv", "preadv", "getdents64"),
+    "write": ("write", "pwrite64", "writev", "pwritev"),
+    "change": ("rename", "renameat", "renameat2", "link", "linkat", "unlink", "unlinkat", "mkdir", "mkdirat",
+               "rmdir", "symlink", "symlinkat", "chmod", "fchmod", "fchmodat", "truncate", "ftruncate",
+               "utimensat", "mknod", "mknodat"),
+    "fsync": ("fsync", "fdatasync"),
+    "close": ("close",),
+}
+KIND_OF = {name: kind for kind, names in SYSCALLS.items() for name in names}
+STRACE = ["strace", "-f", "-qq", "--seccomp-bpf", "-y", "-e", "trace=%file,%desc,fsync,fdatasync"]
+
+
+def local_calls(n_workers: int, n_jobs: int, job_s: float) -> Counter[str]:
+    """System calls naming the project's files, by kind, of W workers (each under strace) draining n_jobs."""
+    with tempfile.TemporaryDirectory() as tmp:
+        proj = create(Path(tmp), n_jobs, job_s)
+        logs = [Path(tmp) / f"strace.{i}" for i in range(n_workers)]
+        procs = [subprocess.Popen([*STRACE, "-o", str(log), sys.executable, "-m", "benchgrid", "work", str(proj),
+                                   "--name", f"w{i}"], env=env(), stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, cwd=ROOT)
+                 for i, log in enumerate(logs)]
+        for p in procs:
+            p.wait()
+        out: Counter[str] = Counter()
+        mark = str(proj)
+        for log in logs:
+            with open(log, errors="replace") as f:
+                for line in f:
+                    if mark not in line or "resumed>" in line:
+                        continue
+                    call = line.split(None, 1)[1].split("(", 1)[0] if " " in line else ""
+                    kind = KIND_OF.get(call, "other")
+                    if kind == "open" and "O_CREAT|O_EXCL" in line:
+                        kind = "change"  # a create (a temp file, a lock's claim file)
+                    out[kind] += 1
+        return out
+
+
+def run_local(n_workers: int, per_worker: int, job_s: float) -> dict[str, float]:
+    """Calls per job on local disk: a run of 2N jobs less one of N (start-up and the end cancel out)."""
+    n = n_workers * per_worker
+    small, big = local_calls(n_workers, n, job_s), local_calls(n_workers, 2 * n, job_s)
+    per_job = {kind: (big[kind] - small[kind]) / n for kind in (*KINDS, "other")}
+    per_job["total"] = sum(v for k, v in per_job.items() if k not in ("close", "other"))
+    return per_job
+
+
 def finished(server_side: Path) -> int:
     """Jobs ended so far, counted from the workers' event logs on the server's side (no request to the bed)."""
     n = 0
@@ -193,9 +255,18 @@ def main() -> None:
     ap.add_argument("--waiting", type=int, nargs="*", default=[1, 4, 16],
                     help="numbers of workers waiting for a held lock (none: skip)")
     ap.add_argument("--no-idle", action="store_true", help="skip the idle worker's figure")
+    ap.add_argument("--local", action="store_true",
+                    help="count system calls on local disk instead (strace; runs of N and 2N jobs, differenced)")
     ap.add_argument("--src", type=Path, default=SRC[0], help="the src folder of the checkout to measure")
     args = ap.parse_args()
     SRC[0] = args.src
+    if args.local:
+        print(f"system calls per job on the project's files, local disk, jobs of {args.job_s * 1000:g} ms")
+        print(f"{'W':>4} | " + " | ".join(f"{k:>6}" for k in (*KINDS, "total", "other")))
+        for w in args.workers:
+            r = run_local(w, args.jobs_per_worker, args.job_s)
+            print(f"{w:>4} | " + " | ".join(f"{r[k]:6.2f}" for k in (*KINDS, "total", "other")))
+        return
     print(f"requests per job reaching the file server (two-client bed), jobs of {args.job_s * 1000:g} ms")
     print(f"{'W':>4} | " + " | ".join(f"{k:>6}" for k in (*KINDS, "total")) + " | per worker/s | jobs/s")
     for w in args.workers:
