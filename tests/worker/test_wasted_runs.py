@@ -79,7 +79,7 @@ def test_an_expired_lease_wastes_the_running_job_only(proj_dir, tmp_path):
     status = Project.open(proj_dir).status()
     assert status.wasted == WastedRuns(lost=1), status.wasted  # nothing recorded its end: no run time known
     assert status.counts["done"] == len(jobs)
-    assert "  1 wasted run (1 lost: a worker died, froze past its lease or timed out)" in _status_text(proj_dir)
+    assert "  wasted runs: 1 (1 lost: a worker died, froze past its lease or timed out)" in _status_text(proj_dir)
     assert json.loads(_status_text(proj_dir, "--json"))["wasted"] == {
         "lost": 1, "handed_back": 0, "late": 0, "seconds": 0.0, "n_timed": 0}
 
@@ -107,4 +107,4 @@ def test_a_job_handed_back_at_sigterm_is_a_wasted_run_with_its_run_time(proj_dir
     assert (wasted.n, wasted.handed_back, wasted.n_timed) == (1, 1, 1), wasted
     assert wasted.seconds > 0  # measured by the worker that ran it, from its start to its hand-back
     assert state(proj_dir).lost_runs(0) == 0  # a hand-back is not a lost run
-    assert "1 wasted run (1 handed back unfinished" in _status_text(proj_dir)
+    assert "wasted runs: 1 (1 handed back unfinished" in _status_text(proj_dir)

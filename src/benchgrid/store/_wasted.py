@@ -33,9 +33,9 @@ Examples
 >>> w.n
 3
 >>> print(w.text())
-3 wasted runs (2 lost: a worker died, froze past its lease or timed out; 1 late result not used); 3.5 s of run time known for 1 of them
+wasted runs: 3 (2 lost: a worker died, froze past its lease or timed out; 1 late result not used); 3.5 s of run time known for 1 of them
 >>> WastedRuns().text()
-'no wasted runs'
+'wasted runs: 0'
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class WastedRuns:
     def text(self) -> str:
         """One line for people (``benchgrid status``)."""
         if not self.n:
-            return "no wasted runs"
+            return "wasted runs: 0"
         parts = [
             f"{n} {what}"
             for n, what in (
@@ -78,7 +78,7 @@ class WastedRuns:
         ]
         took = f"{self.seconds:.1f} s" if self.seconds < 60 else fmt_seconds(self.seconds)
         known = f"; {took} of run time known for {self.n_timed} of them" if self.n_timed else ""
-        return f"{self.n} wasted run{'s' if self.n != 1 else ''} ({'; '.join(parts)}){known}"
+        return f"wasted runs: {self.n} ({'; '.join(parts)}){known}"
 
 
 def wasted_runs(state: ProjectState) -> WastedRuns:
