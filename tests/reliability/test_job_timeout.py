@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 import benchgrid as bg
 from benchgrid._exitcodes import EXIT_FAILED, EXIT_OK
 
-from ..worker.helpers import wait_exit
+from ..worker.helpers import wait_exit, wait_until
 from .helpers import MISBEHAVE, cli, pid_alive, requeue_records
 
 
@@ -41,6 +42,61 @@ def test_timeout_from_the_command_line_and_the_jobs_children_end_with_it(proj_di
     assert proj.status().counts["done"] == 2
     # the worker forked by the fork server restarts as `benchgrid work`, not as the server's command line
     assert "Traceback" not in res.stderr and "Bad file descriptor" not in res.stderr, res.stderr
+
+
+def _daemons(markers: Path) -> list[int]:
+    return [int(p.name.split("-")[1]) for p in markers.glob("daemon-*")]
+
+
+@pytest.mark.parametrize("how", ["run", "work"])
+def test_a_daemon_the_job_started_ends_at_its_time_limit(proj_dir: Path, how: str) -> None:
+    """A job's grandchild that left the worker's group and session (double fork + setsid) is killed too.
+
+    Its parent exits, so it is no one's descendant unless the worker is a child subreaper;
+    `work` is a worker alone (what SLURM runs), `run` one forked by the fork server.
+    """
+    markers = proj_dir.parent / "markers"
+    markers.mkdir()
+    jobs = [{"i": i, "how": "hang_with_daemon", "bad": 1, "marker_dir": str(markers)} for i in range(4)]
+    proj = bg.Project.create(proj_dir, jobs, MISBEHAVE, max_attempts=1, lease_s=600.0, job_timeout_s=1.0)
+    if how == "run":
+        res = cli("run", str(proj_dir), "--workers", "1", "--no-progress")
+        assert res.returncode == EXIT_FAILED, res.stderr
+    else:
+        w = subprocess.Popen([sys.executable, "-m", "benchgrid", "work", str(proj_dir)], stderr=subprocess.PIPE)
+        assert wait_exit(w, 60) == EXIT_OK
+    daemons = _daemons(markers)
+    assert len(daemons) == 1, daemons
+    assert not pid_alive(daemons[0]), f"the job's setsid daemon {daemons[0]} outlived its time limit"
+    df = proj.results().set_index("job_id")
+    assert df.loc[1, "state"] == "failed" and df.loc[1, "error"].startswith("timed out after 1 s"), df.loc[1, "error"]
+    assert (df.drop(index=1)["state"] == "done").all()  # the worker went on
+
+
+def test_a_daemon_the_job_started_ends_when_its_worker_gets_sigterm(proj_dir: Path) -> None:
+    markers = proj_dir.parent / "markers"
+    markers.mkdir()
+    proj = bg.Project.create(proj_dir, [{"i": 0, "how": "hang_with_daemon", "bad": 0, "marker_dir": str(markers)}],
+                             MISBEHAVE, lease_s=600.0)
+    w = subprocess.Popen([sys.executable, "-m", "benchgrid", "work", str(proj_dir)], stderr=subprocess.PIPE)
+    daemon = wait_until(lambda: _daemons(markers), 60, "the job's daemon")[0]
+    w.send_signal(signal.SIGTERM)
+    assert wait_exit(w, 60) == EXIT_OK
+    assert not pid_alive(daemon)
+    assert proj.status().counts["queued"] == 1  # handed back
+
+
+def test_a_daemon_of_a_worker_that_died_ends_with_it(proj_dir: Path) -> None:
+    """The worker segfaults after its job started a daemon: the fork server (a subreaper too) kills the daemon."""
+    markers = proj_dir.parent / "markers"
+    markers.mkdir()
+    jobs = [{"i": i, "how": "segv_with_daemon", "bad": 1, "marker_dir": str(markers)} for i in range(3)]
+    proj = bg.Project.create(proj_dir, jobs, MISBEHAVE, max_attempts=1, lease_s=600.0)
+    res = cli("run", str(proj_dir), "--workers", "1", "--no-progress")
+    assert res.returncode == EXIT_FAILED, res.stderr
+    daemons = _daemons(markers)
+    assert len(daemons) == 1 and not pid_alive(daemons[0]), daemons
+    assert proj.status().counts["done"] == 2
 
 
 def test_a_forked_worker_restarts_as_its_own_command(proj_dir: Path) -> None:

@@ -46,7 +46,7 @@ from ..store import check_project
 from ._code_path import import_runner, use_code_path
 from ._context import _SeedOnDemand, reset_current_job, set_current_job
 from ._durations import DurationModel
-from ._procs import become_group_leader, kill_job_processes
+from ._procs import become_group_leader, become_subreaper, kill_job_processes
 
 __all__ = ["Worker", "WorkerSummary", "load_runner", "HANDBACK_SIGNALS"]
 
@@ -724,6 +724,7 @@ class Worker:
                 signal_thread.start()
             if self.owns_process:
                 become_group_leader()  # the job's child processes can then be ended with it
+                become_subreaper()  # and those that leave the group (setsid) stay ours to find
             try:
                 self._check_clock()
                 self._setup_files()
