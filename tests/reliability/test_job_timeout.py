@@ -122,6 +122,40 @@ def test_standalone_worker_starts_afresh_after_a_timeout(proj_dir: Path) -> None
     assert st.counts["done"] == 4 and st.counts["failed"] == 1 and st.finished
 
 
+@pytest.mark.parametrize("how", ["hang", "hang_in_c"])
+def test_in_process_run_times_out_a_job_too(proj_dir: Path, how: str) -> None:
+    """run(n_workers=0) (debug, in this process): the same lost runs and failure as worker processes give."""
+    jobs = [{"i": i, "how": how, "bad": 1} for i in range(4)]
+    proj = bg.Project.create(proj_dir, jobs, MISBEHAVE, max_attempts=2, lease_s=600.0, job_timeout_s=0.5)
+    def mine(*_: object) -> None:
+        pass
+
+    theirs = signal.signal(signal.SIGALRM, mine)  # the caller's own handler and timer are put back after
+    left_before = signal.getitimer(signal.ITIMER_REAL)[0]  # (pytest-timeout's, when it runs)
+    try:
+        status = proj.run(n_workers=0, progress=False)
+        assert signal.getsignal(signal.SIGALRM) is mine
+        left_after = signal.getitimer(signal.ITIMER_REAL)[0]
+        assert (0 < left_after <= left_before) if left_before else left_after == 0
+    finally:
+        signal.signal(signal.SIGALRM, theirs)
+    assert status.exit_code == EXIT_FAILED and status.counts["done"] == 3
+    df = proj.results().set_index("job_id")
+    assert df.loc[1, "error"].startswith("timed out after 0.5 s 2 times (max_attempts=2)"), df.loc[1, "error"]
+    runs = [r for r in requeue_records(proj_dir) if r["job"] == 1]
+    assert [(r["reason"], "fail" in r) for r in runs] == [("timed out after 0.5 s", False), ("timed out after 0.5 s", True)]
+
+
+def test_workers_0_on_the_command_line_times_out(proj_dir: Path) -> None:
+    jobs = [{"i": i, "how": "hang", "bad": 0} for i in range(3)]
+    proj = bg.Project.create(proj_dir, jobs, MISBEHAVE, max_attempts=1, lease_s=600.0)
+    res = cli("run", str(proj_dir), "--workers", "0", "--no-progress", "--job-timeout", "0.5")
+    assert res.returncode == EXIT_FAILED, res.stderr
+    df = proj.results().set_index("job_id")
+    assert df.loc[0, "error"].startswith("timed out after 0.5 s"), df.loc[0, "error"]
+    assert (df.drop(index=0)["state"] == "done").all()
+
+
 def test_bad_timeouts_are_refused(proj_dir: Path) -> None:
     with pytest.raises(bg.InputError, match="job_timeout_s must be"):
         bg.Project.create(proj_dir, [{"i": 1}], MISBEHAVE, job_timeout_s=float("inf"))

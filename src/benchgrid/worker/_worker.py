@@ -46,6 +46,7 @@ from ..store import check_project
 from ._code_path import import_runner, use_code_path
 from ._context import _SeedOnDemand, reset_current_job, set_current_job
 from ._durations import DurationModel
+from ._alarm import JobTimedOut, job_time_limit, timeout_reason
 from ._procs import become_group_leader, become_subreaper, kill_job_processes
 
 __all__ = ["Worker", "WorkerSummary", "load_runner", "HANDBACK_SIGNALS"]
@@ -167,8 +168,9 @@ class Worker:
         processes are killed, and the worker process starts afresh: it
         re-executes ``restart_argv`` when given, else it exits with
         :data:`~benchgrid._exitcodes.EXIT_WORKER_RESTART` for its supervisor
-        to start another. Enforced only when the worker owns its process
-        (``owns_process=True``).
+        to start another. In the caller's process (``owns_process=False``,
+        ``run(n_workers=0)``) an alarm raises in the job instead, which
+        unwinds and counts the same lost run (:mod:`._alarm`).
     restart_argv : list of str, optional
         The command line that starts this worker again (``benchgrid work``).
     owns_process : bool
@@ -385,7 +387,7 @@ class Worker:
             if self._running is not running or self._signals_done:
                 return  # it finished meanwhile
             claim = running.claim
-            why = f"timed out after {self.job_timeout_s:g} s"
+            why = timeout_reason(self.job_timeout_s)  # type: ignore[arg-type]  # the watchdog runs with a limit
             code = EXIT_WORKER_RESTART
             try:
                 with self.queue.lock:
@@ -658,7 +660,9 @@ class Worker:
         t0 = self._running.t0
         token = set_current_job(ctx)
         try:
-            result = self.runner(**row["params"])
+            # a worker process is timed by its watchdog; a job in the caller's process (n_workers=0) by an alarm
+            with job_time_limit(None if self._own_process and self.owns_process else self.job_timeout_s):
+                result = self.runner(**row["params"])
             if result is None:
                 result = {}
             if not isinstance(result, dict):
@@ -667,6 +671,8 @@ class Worker:
             record: dict[str, Any] = cast("dict[str, Any]", done_record(claim.job_id, claim.attempt, t0, result))
         except MemoryError as err:
             record = self._out_of_memory_record(claim, t0, err)
+        except JobTimedOut as err:
+            record = {"op": "timeout", "why": str(err)}
         except (Exception, SystemExit, KeyboardInterrupt) as err:  # noqa: BLE001 - recorded; the worker goes on
             if isinstance(err, KeyboardInterrupt) and not self._own_process:
                 raise  # in-process (debug mode) Ctrl-C is the user's, not the runner's
@@ -675,6 +681,14 @@ class Worker:
         finally:
             reset_current_job(token)
         record["t1"] = time.time()
+        if record["op"] == "timeout":  # a lost run, as the watchdog counts it in a worker process
+            with self._io, self.queue.lock:
+                lose_runs(self.queue, [claim], reason=record["why"], source=self.worker_id)
+                self._event(handback_record(claim.job_id, claim.attempt, t0, record["t1"], record["why"], lost=True))
+                self._finished.add((claim.job_id, claim.attempt))
+                self._running = None
+            self.summary.errors += 1
+            return
         if record["op"] == "escalate":
             with self._io:
                 if self._running is None or self._running.claim != claim:
