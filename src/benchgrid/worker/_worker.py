@@ -40,7 +40,7 @@ from ..store import NO_FIT, Claim, Queue
 from ..store import EventRecord, done_record, error_record, handback_record
 from ..store import encode
 from ..store import ProjectSettings
-from ._memory import budget_gb, oom_evidence, oom_watch, rss_gb
+from ._memory import budget_gb, grid_engine_messages, memory_kill_notice, oom_evidence, oom_watch, rss_gb
 from ..store import make_dir, open_file, open_nofollow
 from ..store import check_project
 from ._code_path import import_runner, use_code_path
@@ -304,6 +304,7 @@ class Worker:
                     "scheduler_job_id": os.environ.get("BENCHGRID_SCHEDULER_JOB_ID"),
                     # the job's log, where the scheduler says it killed the job for memory (issue 13)
                     "scheduler_log": os.environ.get("BENCHGRID_SCHEDULER_LOG"),
+                    "scheduler_messages": grid_engine_messages(),  # where Grid Engine says it killed for memory
                 },
             )
 
@@ -417,17 +418,27 @@ class Worker:
         with self._io:  # let the main thread finish recording or claiming
             if self._signals_done:  # run() has ended and woke this thread up to let it go
                 return
+            # Grid Engine notifies (USR2) before a kill for memory (h_vmem) too: its execd says which (issue 23)
+            running, oom = self._running, memory_kill_notice(self.summary_started) if signum == signal.SIGUSR2 else None
+            if oom is not None and running is not None:
+                if self._lanes and self._next_lane(running.claim.lane) < N_LANES:
+                    self._escalate([running.claim], oom, running.t0)  # as SLURM's kill for memory: a larger class
+                else:
+                    self._lose_run(running.claim, running.t0, oom)
             # the scheduler's warning signal (SLURM's B:USR1, Grid Engine's USR2), or a signal once the deadline passed
-            at_limit = signum in (signal.SIGUSR1, signal.SIGUSR2) or (self.until is not None and time.time() >= self.until - 5)
+            at_limit = oom is None and (
+                signum in (signal.SIGUSR1, signal.SIGUSR2) or (self.until is not None and time.time() >= self.until - 5))
             n = self._hand_back(f"signal {name}", at_limit=at_limit)
             self.log.info("received %s: handed back %d job(s); exiting", name, n)
             self._close("exited")
-            self.summary.reason = f"signal {name}: handed back {n} job(s)"
-            self._end_hook()  # holding _io: the main thread claims nothing more meanwhile
-        if self.owns_process:
-            kill_job_processes()
-        logging.shutdown()
-        os._exit(130 if signum == signal.SIGINT else 0)
+            self.summary.reason = f"signal {name}: handed back {n} job(s)" + (f" ({oom})" if oom else "")
+            self._end_hook()
+            # still holding _io until the process ends: the main thread claims nothing more (a claim
+            # made now would be lost with the process, its job stranded until the lease expires)
+            if self.owns_process:
+                kill_job_processes()
+            logging.shutdown()
+            os._exit(130 if signum == signal.SIGINT else 0)
 
     def _end_hook(self) -> None:
         """Call ``on_end`` once; its failure is logged, never raised (the worker is ending anyway)."""
@@ -541,6 +552,14 @@ class Worker:
         return len(new)
 
     # -- memory --------------------------------------------------------------------
+    def _lose_run(self, claim: Claim, t0: float, why: str) -> None:
+        """Count a lost run of the running job (failed after ``max_attempts``); call holding ``_io``."""
+        with self.queue.lock:
+            lose_runs(self.queue, [claim], reason=why, source=self.worker_id)
+        self._event(handback_record(claim.job_id, claim.attempt, t0, time.time(), why, lost=True))
+        self._finished.add((claim.job_id, claim.attempt))
+        self.summary.errors += 1
+
     def _out_of_memory_record(self, claim: Claim, t0: float, err: MemoryError) -> dict[str, Any]:
         """A MemoryError escalates the job to a larger memory lane, or is a job error when none is left."""
         why = f"out of memory (MemoryError) with a budget of {_fmt_gb(self.mem_gb)} ({self.mem_source})"
@@ -682,12 +701,9 @@ class Worker:
             reset_current_job(token)
         record["t1"] = time.time()
         if record["op"] == "timeout":  # a lost run, as the watchdog counts it in a worker process
-            with self._io, self.queue.lock:
-                lose_runs(self.queue, [claim], reason=record["why"], source=self.worker_id)
-                self._event(handback_record(claim.job_id, claim.attempt, t0, record["t1"], record["why"], lost=True))
-                self._finished.add((claim.job_id, claim.attempt))
+            with self._io:
+                self._lose_run(claim, t0, record["why"])
                 self._running = None
-            self.summary.errors += 1
             return
         if record["op"] == "escalate":
             with self._io:
