@@ -609,14 +609,15 @@ class Worker:
                 self._hand_back("worker stopped by the memory guard")
                 self._close("exited")
                 self._signals_done = True
-            if self.owns_process:
-                kill_job_processes()
-            logging.shutdown()
-            if self.restart_argv and self._supervisor is None and os.environ.get("BENCHGRID_SCHEDULER_JOB_ID"):
-                # issue 21: the allocation's time is not wasted: a fresh worker (same process, same
-                # scheduler task, so its signals still reach it) goes on with the jobs that fit
-                os.execv(sys.executable, [sys.executable, *self.restart_argv])
-            os._exit(EXIT_OUT_OF_MEMORY)
+                # still holding _io: the main thread, whose job's processes die now, claims nothing more
+                if self.owns_process:
+                    kill_job_processes()
+                logging.shutdown()
+                if self.restart_argv and self._supervisor is None and os.environ.get("BENCHGRID_SCHEDULER_JOB_ID"):
+                    # issue 21: the allocation's time is not wasted: a fresh worker (same process, same
+                    # scheduler task, so its signals still reach it) goes on with the jobs that fit
+                    os.execv(sys.executable, [sys.executable, *self.restart_argv])
+                os._exit(EXIT_OUT_OF_MEMORY)
 
     def _where(self) -> str:
         """What a failed write without a file name was writing: this worker's folder or the project's queue."""
