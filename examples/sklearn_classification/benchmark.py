@@ -13,8 +13,10 @@ grid() function gives tasks, learners, cv and measures):
     benchgrid init classification --grid benchmark.py
     benchgrid run classification --workers 2
 
-Edit grid() for your own benchmark; learners must be importable classes (not
-defined in this file) because workers load them from the project.
+Edit grid() for your own benchmark. Learners may be classes defined in this
+file: run as a script, they are stored with the project by value; as a grid
+file, this file's folder is recorded in the project's code path, so the
+workers import it from there.
 """
 
 from __future__ import annotations

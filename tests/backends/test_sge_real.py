@@ -196,3 +196,34 @@ def test_bad_sge_time_in_config_names_key_and_file(proj_dir: Path, capsys: pytes
     (proj_dir / "config.toml").write_text('[sge]\ntime = "2 hours"\n')
     assert main(["submit", str(proj_dir), "--backend", "sge", "--workers", "1", "--dry-run"]) == 2
     assert "'sge.time' in " in capsys.readouterr().err
+
+
+@pytest.mark.sge
+def test_a_job_grid_engine_kills_for_h_vmem_escalates_to_the_big_pool(sge: None, proj_dir: Path) -> None:
+    """Grid Engine kills a task whose processes together pass its h_vmem (each alone is under it: h_vmem is
+    also every process's ulimit -v). It sends the notify signal (SIGUSR2) first, as it does at h_rt and for
+    qdel; its execd's messages file says why. The worker reads it there and moves the job to a larger class,
+    as SLURM's kill for memory does: not a lost run, not a hand-back at the limit."""
+    jobs = [{"i": 0, "child_mb": 300, "n_children": 2, "hold_s": 20, "mem_gb": 0.1}]  # 0.1 GB expected, 0.6 used
+    jobs += [{"i": i, "child_mb": 0, "mem_gb": 0.1} for i in (1, 2)]
+    proj = Project.create(proj_dir, jobs, "tests.runners.jobs:allocate_in_children", memory_key="mem_gb", lease_s=2.0)
+    assert main(["submit", str(proj_dir), "--backend", "sge", "--pool", "1x0.5G", "--mem-resource", "h_vmem"]) == 0
+    wait_until_ended(proj)
+    escalations = [r for r in _requeue_records(proj_dir) if r.get("job") == 0]
+    assert len(escalations) == 1, escalations
+    (rq,) = escalations
+    assert (rq["why"], rq["l"], rq["a"]) == ("out of memory", 0, 2), rq  # no lost run
+    assert rq["reason"].startswith("killed by Grid Engine for memory (h_vmem): its execd says 'job "), rq
+    assert 'exceeds job hard limit "h_vmem"' in rq["reason"] and rq["reason"].endswith("GB class")
+    assert "killed by Grid Engine for memory" in proj.state().escalated[0]
+    assert main(["submit", str(proj_dir), "--backend", "sge", "--pool", "1x2G", "--mem-resource", "h_vmem"]) == 0
+    wait_for(lambda: proj.status().counts["done"] == 3, timeout_s=180, what="the big pool to finish every job")
+    wait_until_ended(proj)
+    res = proj.results().set_index("job_id")
+    assert res.loc[0, "attempt"] == 2 and (res["state"] == "done").all()
+
+
+def _requeue_records(root: Path) -> list[dict]:
+    from benchgrid.store._records import read_records
+
+    return read_records(root / "queue" / "requeue.log")[0]

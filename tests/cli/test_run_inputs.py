@@ -84,3 +84,31 @@ def test_workers_that_all_fail_at_start_are_not_followed_by_start_some(tmp_path:
     assert res.returncode == 4, res.stderr
     assert "ended abnormally before taking a job" in res.stderr and "RuntimeError: no GPU here" in res.stderr
     assert "start some with" not in res.stdout + res.stderr, res.stdout
+
+
+def test_the_api_checks_the_runner_before_any_worker(tmp_path: Path) -> None:
+    """Project.run and Project.submit (not only the CLI) import a user's runner in a fresh Python first."""
+    (tmp_path / "rr.py").write_text(GOOD)
+    script = (
+        "import benchgrid as bg, pathlib\n"
+        "proj = bg.Project.create('p', [{'t': 1}, {'t': 2}], 'rr:run')\n"
+        "pathlib.Path('rr.py').write_text(\"import no_such_dependency_xyz\\n\" + pathlib.Path('rr.py').read_text())\n"
+        "for call in (lambda: proj.run(n_workers=2, progress=False), lambda: proj.run(n_workers=0, progress=False),\n"
+        "             lambda: proj.submit(2, backend='slurm', dry_run=True),\n"
+        "             lambda: proj.submit(2, backend='sge', until_done=True)):\n"
+        "    try:\n"
+        "        call()\n"
+        "    except bg.InputError as err:\n"
+        "        print('refused:', err)\n"
+        "    else:\n"
+        "        print('accepted')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+    lines = res.stdout.splitlines()
+    assert len(lines) == 4 and all(line.startswith("refused: runner 'rr:run': importing module 'rr' raised "
+                                                   "ModuleNotFoundError: No module named 'no_such_dependency_xyz'")
+                                   for line in lines), (res.stdout, res.stderr)
+    workers = tmp_path / "p" / "workers"
+    assert not workers.exists() or not list(workers.iterdir())  # no worker started
+    assert not (tmp_path / "p" / "sge").exists() and not (tmp_path / "p" / "pools").exists()  # nothing submitted

@@ -121,6 +121,23 @@ def test_summary_lower_bound_and_ratio() -> None:
     assert timeline_summary(seg)["lower_bound_s"] == 3.0
 
 
+def test_runs_seconds_apart_are_not_one_run_of_many_workers() -> None:
+    """Issue 23: four runs of 2 workers within 40 s were one panel with "ratio 31.66": the 8 worker processes
+    counted as 8 workers at once, the 30 s between the runs as time the jobs could have filled."""
+    import pandas as pd
+
+    rows = [(f"w{run}{k}", 10.0 * run + 0.5 * j, 10.0 * run + 0.5 * (j + 1))
+            for run in range(4) for k in range(2) for j in range(2)]
+    seg = pd.DataFrame(rows, columns=["worker", "start", "end"])
+    s = timeline_summary(seg)
+    assert (s["makespan_s"], s["active_s"], s["n_workers"], s["total_s"]) == (31.0, 4.0, 2, 8.0)
+    assert s["lower_bound_s"] == 4.0 and s["ratio"] == 1.0
+    fig = plot_timeline(seg.assign(job_id=range(len(seg)), host="h", pid=0, state="done",
+                                   started_at=seg["start"], ended_at=seg["end"]))
+    title = fig.axes[0].get_title(loc="left")
+    assert "makespan 31 s (4 s with a worker active)" in title and "/ 2 workers at once" in title and "ratio 1.00" in title, title
+
+
 def test_table_without_learner_colours_by_state() -> None:
     import pandas as pd
 

@@ -123,9 +123,13 @@ def test_check_reports_a_truncated_job_table(done_project: Path) -> None:
     assert res.returncode == 1 and "damaged file" in res.stdout and "part-00000.jsonl" in res.stdout
 
 
-def _restored_mid_run(proj_dir: Path) -> tuple[bg.Project, bytes]:
-    """A claims.log copied while the project ran, put back after it went on: it lost its last records."""
-    proj = bg.Project.create(proj_dir, [{"i": i} for i in range(2 * N)], "tests.runners.jobs:echo")
+def _restored_mid_run(proj_dir: Path, lanes: bool = False) -> tuple[bg.Project, bytes]:
+    """A claims.log copied while the project ran, put back after it went on: it lost its last records.
+
+    With ``lanes``, jobs of two memory classes (0.1 and 0.6 GB expected: lanes 0 and 1).
+    """
+    jobs = [{"i": i, "mem_gb": 0.6 if i % 3 == 0 else 0.1} if lanes else {"i": i} for i in range(2 * N)]
+    proj = bg.Project.create(proj_dir, jobs, "tests.runners.jobs:echo", memory_key="mem_gb" if lanes else None)
     assert proj.run(n_workers=2, progress=False, max_jobs=N // 2).counts["done"] >= N // 2
     backup = Layout(proj_dir).claims.read_bytes()
     assert proj.run(n_workers=2, progress=False).counts["done"] == 2 * N
@@ -151,6 +155,30 @@ def test_claims_log_that_lost_its_last_records_is_damage_before_anything_runs(pr
     assert "claims.log' lost its last records: workers have results of runs it never handed out" in err
     assert "Restore the claims.log that goes with workers/*/events.log" in err and "Traceback" not in err
     assert _events_bytes(proj_dir) == before  # nothing ran, nothing was recorded
+
+
+@pytest.mark.parametrize("command", ["status", "run", "work", "results"])
+def test_claims_log_that_lost_its_last_records_is_damage_with_memory_lanes(proj_dir: Path, command: str) -> None:
+    """The same damage in a project with memory lanes: a first run is judged by its lane's cursor."""
+    _restored_mid_run(proj_dir, lanes=True)
+    before = _events_bytes(proj_dir)
+    args = ["--workers", "2", "--no-progress"] if command == "run" else []
+    res = cli(command, str(proj_dir), *args)
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    err = res.stderr.replace('"', "'")
+    assert "claims.log' lost its last records: workers have results of runs it never handed out" in err
+    assert "past its memory class's cursor at entry" in err and "lane-0" in err, err
+    assert "Traceback" not in err
+    assert _events_bytes(proj_dir) == before  # nothing ran, nothing was recorded
+
+
+def test_claims_log_with_memory_lanes_restored_in_full_runs_again(proj_dir: Path) -> None:
+    proj, after = _restored_mid_run(proj_dir, lanes=True)
+    with pytest.raises(bg.ProjectError, match=r"lost its last records: .*past its memory class's cursor"):
+        proj.status()
+    Layout(proj_dir).claims.write_bytes(after)
+    assert proj.status().counts["done"] == 2 * N
+    assert cli("check", str(proj_dir)).returncode == 0
 
 
 def test_claims_log_restored_in_full_runs_again(proj_dir: Path) -> None:

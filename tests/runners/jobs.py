@@ -96,6 +96,24 @@ def allocate_in_child(i: int, child_mb: int = 0, hold_s: float = 3.0, **params):
     return {"i": i}
 
 
+def allocate_in_children(i: int, child_mb: int = 0, n_children: int = 2, hold_s: float = 3.0, **params):
+    """``n_children`` processes at once, each holding ``child_mb`` MB (a joblib pool): each under a per-process
+    limit (Grid Engine's h_vmem is also ``ulimit -v``), together over the job's (what Grid Engine kills for)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import time; b = bytearray(%d * 1024 * 1024)\n"
+        "for j in range(0, len(b), 4096): b[j] = 1\n"
+        "time.sleep(%f)" % (child_mb, hold_s)
+    )
+    children = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(n_children if child_mb else 0)]
+    codes = [c.wait() for c in children]
+    if any(codes):
+        raise RuntimeError(f"children ended with {codes}")
+    return {"i": i}
+
+
 def sleep_or_fail(i: int, seconds: float = 0.0, **params):
     """Sleep ``seconds`` (a job to interrupt); every third job raises (an error record)."""
     if i % 3 == 0:

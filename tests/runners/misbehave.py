@@ -17,6 +17,23 @@ def _mark(marker_dir: str | None, what: str) -> None:
         (Path(marker_dir) / f"{what}-{os.getpid()}").touch()
 
 
+_DAEMON = """
+import os, sys, time
+if os.fork() == 0:
+    os.setsid()
+    pid = os.fork()
+    if pid == 0:
+        if sys.argv[1]:
+            open(os.path.join(sys.argv[1], f"daemon-{os.getpid()}"), "w").close()
+        while True:
+            time.sleep(1)
+    while sys.argv[1] and not os.path.exists(os.path.join(sys.argv[1], f"daemon-{pid}")):
+        time.sleep(0.01)  # the job goes on once its daemon is there to be found
+    os._exit(0)
+os.wait()
+"""
+
+
 def misbehave(i: int, how: str = "", bad: int = -1, marker_dir: str | None = None, **params: Any) -> dict[str, Any]:
     """Job ``bad`` misbehaves as ``how`` says; every other job returns ``{"i": i}``."""
     if i != bad:
@@ -44,6 +61,13 @@ def misbehave(i: int, how: str = "", bad: int = -1, marker_dir: str | None = Non
         _mark(marker_dir, f"child-{child.pid}")
         while True:
             time.sleep(0.05)
+    if how == "hang_with_daemon":  # a daemon: double fork, the middle one exits, the last one in a session of its own
+        subprocess.run([sys.executable, "-c", _DAEMON, marker_dir or ""], check=True)
+        while True:
+            time.sleep(0.05)
+    if how == "segv_with_daemon":  # the same daemon, then the worker itself dies
+        subprocess.run([sys.executable, "-c", _DAEMON, marker_dir or ""], check=True)
+        ctypes.string_at(0)
     if how == "hang_in_c":
         libc = ctypes.CDLL(None)
         libc.sleep(3600)  # a `fit` stuck in C code: no Python bytecode runs

@@ -235,7 +235,7 @@ class Project:
     def check_runner(self) -> None:
         """Raise InputError when the runner cannot be found or (the user's own) does not import.
 
-        ``benchgrid run`` and ``submit`` call it before starting any worker,
+        :meth:`run` and :meth:`submit` (so ``benchgrid run`` and ``submit``) call it before starting any worker,
         so a module broken since creation is one clear error, not one per
         worker (see :func:`benchgrid.worker.check_runner_findable`).
         """
@@ -302,9 +302,11 @@ class Project:
         reason. ``n_workers=0`` (or ``backend="debug"``) runs every job in
         this process, one after the other (debug mode: breakpoints in the
         runner work). Returns the final status with ``exit_code`` (0 all
-        done, 1 errors, 3 failed, 4 jobs left, 5 disk full). The project is checked first
-        (:func:`benchgrid.store.check_project`); ``trust_owner=True`` runs
-        another user's project.
+        done, 1 errors, 3 failed, 4 jobs left, 5 disk full). Before any
+        worker starts, the project is checked (its owner:
+        :func:`benchgrid.store.check_project`, its files) and a user's runner
+        is imported by a fresh Python (:meth:`check_runner`), each raising
+        with the fix; ``trust_owner=True`` runs another user's project.
         """
         from ..backends import get_backend
 
@@ -314,15 +316,26 @@ class Project:
                 f"run waits for its workers, so backend must be 'local' or 'debug', got {backend!r}; "
                 f"submit to a scheduler with submit(n_workers, backend={backend!r})"
             )
-        check_project(self.path, trust_owner=trust_owner)
-        from ..store import check_project_files
-
-        check_project_files(self.path)  # damage (a claims.log that lost records) stops run before any worker
+        self._check_before_workers(trust_owner)
         n_workers = self._workers_needed(n_workers)
         launch = chosen.launch(self, n_workers, progress=progress, trust_owner=trust_owner, **worker_options)
         status = launch.status
         status.project_dir = str(self.path)
         return status  # type: ignore[no-any-return]
+
+    def _check_before_workers(self, trust_owner: bool) -> None:
+        """What ``run`` and ``submit`` check before any worker starts, each raising with the fix.
+
+        The owner (the workers will run the project's code), damage (a
+        claims.log that lost records), then the runner imported by a fresh
+        Python (:meth:`check_runner`): one error here rather than one per
+        worker, on the cluster or on this machine.
+        """
+        from ..store import check_project_files
+
+        check_project(self.path, trust_owner=trust_owner)
+        check_project_files(self.path)
+        self.check_runner()
 
     def _workers_needed(self, n_workers: int) -> int:
         """``n_workers``, or fewer when fewer jobs are left to run: one process per job at most, said on stderr.
@@ -362,6 +375,10 @@ class Project:
         successor, keeping about ``n_workers`` live or pending until every job
         has ended, at most ``max_allocations`` in all (docs/slurm.md, "Long
         campaigns"); :meth:`cancel` stops it.
+
+        Nothing is submitted when the project's owner, its files or its
+        runner (imported by a fresh Python, :meth:`check_runner`) would stop
+        every worker: one error here instead of one per worker on the cluster.
         """
         from ..backends import get_backend, scheduler_backends, start_pool
 
@@ -373,10 +390,11 @@ class Project:
                 "run on this machine with run(n_workers) (`benchgrid run DIR --workers N`)"
             )
         chosen = get_backend(backend)
+        if max_allocations is not None and not until_done:
+            raise InputError("max_allocations is the budget of a pool: give it with until_done=True (--until-done)")
+        self._check_before_workers(bool(options.get("trust_owner")))
         if until_done:
             return start_pool(self.path, pool, backend, n_workers, max_allocations=max_allocations, **options)
-        if max_allocations is not None:
-            raise InputError("max_allocations is the budget of a pool: give it with until_done=True (--until-done)")
         return chosen.launch(self.path, n_workers, **options)
 
     def pools(self) -> list[Any]:

@@ -41,7 +41,6 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 0:
         raise InputError(f"--workers must be >= 0 (0 runs jobs in this process), got {args.workers}")
     proj = Project.open(args.dir)
-    proj.check_runner()  # one clear error rather than one per worker
     options: dict[str, Any] = {}
     if args.mem_gb is not None:
         if not (0 < args.mem_gb < float("inf")):

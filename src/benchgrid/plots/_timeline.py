@@ -5,7 +5,8 @@ with a mark at its start, x in seconds since the run's first start. Each row
 lies on a light grey band that spans the whole run, so a worker's idle gaps
 and the tail (workers done while the last one still runs) show as grey. A
 caption gives the makespan, the lower bound ``max(total / W, longest job)``
-and their ratio: 1.0 is a perfect spread.
+(W: the most workers active at once) and their ratio, over the time some
+worker was active: 1.0 is a perfect spread.
 
 Several runs (projects or result tables: a laptop, two clusters) give one
 panel per run on a shared time axis, so they can be compared at a glance.
@@ -230,9 +231,13 @@ def timeline_summary(segments: pd.DataFrame) -> dict[str, float]:
     """Makespan, lower bound and their ratio for one run's segments.
 
     ``total_s`` sums every segment (work handed back was work done too),
-    ``n_workers`` counts the rows, and ``lower_bound_s`` is
+    ``n_workers`` is the most workers active at once (a worker is active from
+    its first start to its last end; one that replaced another, or the
+    workers of a run started again a minute later, are not more workers),
+    ``active_s`` the time at least one worker was active (the makespan less
+    the gaps when none was), and ``lower_bound_s`` is
     ``max(total_s / n_workers, longest_s)``: no schedule of these jobs on
-    these workers can finish sooner.
+    these workers can finish sooner. ``ratio`` is ``active_s / lower_bound_s``.
 
     Examples
     --------
@@ -240,25 +245,41 @@ def timeline_summary(segments: pd.DataFrame) -> dict[str, float]:
     >>> seg = pd.DataFrame({"worker": ["a", "a", "b"], "start": [0.0, 2.0, 0.0],
     ...                     "end": [2.0, 3.0, 1.0]})
     >>> timeline_summary(seg)
-    {'makespan_s': 3.0, 'total_s': 4.0, 'n_workers': 2, 'longest_s': 2.0, 'lower_bound_s': 2.0, 'ratio': 1.5}
+    {'makespan_s': 3.0, 'active_s': 3.0, 'total_s': 4.0, 'n_workers': 2, 'longest_s': 2.0, 'lower_bound_s': 2.0, 'ratio': 1.5}
+    >>> runs = pd.DataFrame({"worker": ["a", "b", "c", "d"], "start": [0.0, 0.0, 10.0, 10.0],
+    ...                      "end": [1.0, 1.0, 11.0, 11.0]})   # two runs of 2 workers, 9 s apart
+    >>> {k: timeline_summary(runs)[k] for k in ("makespan_s", "active_s", "n_workers", "ratio")}
+    {'makespan_s': 11.0, 'active_s': 2.0, 'n_workers': 2, 'ratio': 1.0}
     """
     dur = segments["end"] - segments["start"]
     makespan = float(segments["end"].max() - segments["start"].min())
     total = float(dur.sum())
-    n_workers = int(segments["worker"].nunique())
+    span = segments.groupby("worker").agg(start=("start", "min"), end=("end", "max"))
+    # a sweep over the workers' spans: the most active at once, and the time none was
+    events = sorted([(float(t), 1) for t in span["start"]] + [(float(t), -1) for t in span["end"]],
+                    key=lambda e: (e[0], e[1]))  # an end before a start at the same time: a replacement
+    n_workers, active, idle, last_end = 0, 0, 0.0, float(segments["start"].min())
+    for t, step in events:
+        if active == 0 and step == 1 and t > last_end:
+            idle += t - last_end
+        active += step
+        n_workers = max(n_workers, active)
+        if active == 0:
+            last_end = t
+    active_s = makespan - idle
     longest = float(dur.max())
-    bound = max(total / n_workers, longest)
+    bound = max(total / max(n_workers, 1), longest)
     return {
         "makespan_s": makespan,
+        "active_s": active_s,
         "total_s": total,
         "n_workers": n_workers,
         "longest_s": longest,
         "lower_bound_s": bound,
-        "ratio": makespan / bound if bound > 0 else float("nan"),
+        "ratio": active_s / bound if bound > 0 else float("nan"),
     }
 
 
-# -- the plot -----------------------------------------------------------------------
 def plot_timeline(
     proj_or_results: Run | Sequence[Run] | Mapping[str, Run],
     *,
@@ -497,9 +518,12 @@ def _draw_panel(ax: Axes, name: str, seg: pd.DataFrame, key: str, colors: dict[s
     ax.set_ylabel(f"worker ({n_rows})" if step == 1 else f"worker ({n_rows}, every {step}th)")
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
+    active = summary["active_s"]
+    idle = f" ({fmt_duration(active)} with a worker active)" if active < 0.99 * makespan else ""
+    at_once = "workers" if summary["n_workers"] == n_rows else "workers at once"
     caption = (
-        f"makespan {fmt_duration(makespan)}  ·  lower bound {fmt_duration(bound)} = "
-        f"max({fmt_duration(summary['total_s'])} of jobs / {n_rows} workers, longest job "
+        f"makespan {fmt_duration(makespan)}{idle}  ·  lower bound {fmt_duration(bound)} = "
+        f"max({fmt_duration(summary['total_s'])} of jobs / {summary['n_workers']:.0f} {at_once}, longest job "
         f"{fmt_duration(summary['longest_s'])})  ·  ratio {summary['ratio']:.2f}"
     )
     n_jobs = len(seg)

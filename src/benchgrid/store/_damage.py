@@ -35,6 +35,7 @@ from pathlib import Path
 
 from .._errors import ProjectError
 from ._jobs import PART_SIZE, JobTable
+from ._lanes import N_LANES, lane_index, lane_path
 from ._layout import Layout
 from ._records import decode, iter_records, read_last_record
 from ._safe_io import open_nofollow
@@ -129,14 +130,30 @@ def _last_run(events: Path) -> tuple[int, int] | None:
     return None
 
 
+def _past_its_lane(layout: Layout, lanes: list[list[int]], job: int) -> str | None:
+    """Where a job's first run is not yet handed out by its memory lane's cursor, or None when it is.
+
+    A job's first run is entry ``i`` of the one lane file that lists it; the lane's cursor
+    ``[pos, rq]`` has handed it out when ``pos > i``. O(lanes × log n) reads.
+    """
+    for lane in range(min(len(lanes), N_LANES)):
+        i = lane_index(layout.queue_dir, lane, job)
+        if i is not None:
+            pos = int(lanes[lane][0])
+            if i < pos:
+                return None
+            return f"past its memory class's cursor at entry {pos} of {lane_path(layout.queue_dir, lane).name}"
+    return None  # in no lane (a damaged lane file): `benchgrid check` replays it
+
+
 def check_runs_handed_out(layout: Layout) -> None:
     """Raise ProjectError when a worker's last run is one ``claims.log``'s cursor has not handed out.
 
     See the module docstring for the rule. The cursor is read after the
     workers' logs: a claim is appended before its run starts, so a run
-    recorded while this looks is never taken for damage. Projects with memory
-    lanes are not checked for first runs (a job's place in its lane is not
-    known without reading the lane); ``benchgrid check`` replays them in full.
+    recorded while this looks is never taken for damage. In a project with
+    memory lanes a first run is judged by its lane's cursor: the job's place
+    in its lane file is found by a binary search (it lists ids in order).
     """
     runs: list[tuple[int, int, str]] = []
     try:
@@ -168,6 +185,10 @@ def check_runs_handed_out(layout: Layout) -> None:
                 lost.append(f"job {job} attempt {attempt} of worker {wid}, put back in requeue.log and never claimed")
         elif attempt == 1 and not lanes and job >= int(cursor["next"]):
             lost.append(f"job {job} attempt {attempt} of worker {wid}, past the cursor at job {cursor['next']}")
+        elif attempt == 1 and lanes:
+            past = _past_its_lane(layout, lanes, job)
+            if past is not None:
+                lost.append(f"job {job} attempt {attempt} of worker {wid}, {past}")
     if lost:
         more = f" and {len(lost) - 1} more" if len(lost) > 1 else ""
         raise ProjectError(

@@ -121,6 +121,7 @@ class Lease(TypedDict, total=False):
     supervisor: str | None
     scheduler_job_id: str | None
     scheduler_log: str | None
+    scheduler_messages: str | None  # Grid Engine: its execd's messages file, where it says why it killed the task
     revoked: bool  # set by readers: the lease was revoked (its jobs recovered)
 
 

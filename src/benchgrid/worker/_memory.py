@@ -28,12 +28,14 @@ from __future__ import annotations
 import os
 import re
 import resource
+import time
 from pathlib import Path
 from typing import Any
 
 from ..store import on_this_machine, process_gone
 
-__all__ = ["budget_gb", "rss_gb", "memory_cgroup", "oom_kill_count", "oom_evidence"]
+__all__ = ["budget_gb", "rss_gb", "memory_cgroup", "oom_kill_count", "oom_evidence", "grid_engine_messages",
+           "grid_engine_oom", "memory_kill_notice"]
 
 _GB = 1024**3
 _CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -143,6 +145,9 @@ def oom_evidence(lease: dict[str, Any]) -> str | None:
       SLURM's ``Exceeded job memory limit`` (memory enforced by
       ``JobAcctGatherParams=OverMemoryKill``) or ``oom-kill event`` (by
       cgroups). Readable from any node of a shared filesystem;
+    - Grid Engine's execd says, in its messages file (``lease["scheduler_messages"]``),
+      that it killed the worker's task for a memory limit (``h_vmem``: see
+      :func:`grid_engine_oom`);
     - the cgroup file and ``oom_kill`` count the worker recorded in its lease
       when it last claimed (``lease["oom"]``), against the count the kernel
       shows now, once the worker's process is gone. Only a lease of this
@@ -157,7 +162,8 @@ def oom_evidence(lease: dict[str, Any]) -> str | None:
     >>> oom_evidence({"host": "elsewhere", "oom": {"file": "/x", "count": 0}}) is None
     True
     """
-    said = scheduler_oom(lease.get("scheduler_log"))
+    said = scheduler_oom(lease.get("scheduler_log")) or grid_engine_oom(
+        lease.get("scheduler_messages"), lease.get("scheduler_job_id"), lease.get("started"))
     if said is not None:
         return said
     watch = lease.get("oom")
@@ -213,6 +219,101 @@ def scheduler_oom(log_path: object) -> str | None:
         return None
     text = found.decode("utf-8", "replace").strip()[:200]
     return f"killed by the scheduler for memory: its log says {text!r}"
+
+
+# Grid Engine's execd, when a task's summed usage passes a hard memory limit of its queue or request
+# (h_vmem; also h_rss, h_data, h_stack), writes this to its messages file, then sends the notify signal
+# (SIGUSR2 with qsub -notify) and SIGKILL; qacct later says only "failed 37: qmaster enforced h_rt, h_cpu,
+# or h_vmem limit". A single process past h_vmem never gets this far: h_vmem is also its `ulimit -v`, so
+# its allocation fails (MemoryError), which the worker sees itself.
+_SGE_KILL = re.compile(rb'^(\d\d/\d\d/\d{4} \d\d:\d\d:\d\d)\|.*\|job (\S+) exceeds job hard limit "(h_vmem|h_rss|h_data|h_stack)"')
+
+
+def grid_engine_messages(env: dict[str, str] | None = None) -> str | None:
+    """The messages file of the execd that runs this Grid Engine task, or None outside Grid Engine.
+
+    Found from ``SGE_JOB_SPOOL_DIR`` (``<execd spool>/<host>/active_jobs/<job>.<task>``), which Grid
+    Engine sets for every job: the messages file is ``<execd spool>/<host>/messages``.
+
+    Examples
+    --------
+    >>> grid_engine_messages({"SGE_JOB_SPOOL_DIR": "/var/spool/sge/node1/active_jobs/7.1"})
+    '/var/spool/sge/node1/messages'
+    >>> grid_engine_messages({}) is None
+    True
+    """
+    spool = (os.environ if env is None else env).get("SGE_JOB_SPOOL_DIR")
+    return str(Path(spool).parent.parent / "messages") if spool else None
+
+
+def grid_engine_oom(messages: object, job_task: object, since: object) -> str | None:
+    r"""Grid Engine's line saying it killed task ``job_task`` for a memory limit at or after ``since``, or None.
+
+    ``since`` (Unix time, the worker's start, on the execd's host) keeps out a line about an
+    earlier job that had the same id (Grid Engine's job numbers restart). Reads the file's tail,
+    never through a link.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> log = pathlib.Path(tempfile.mkdtemp()) / "messages"
+    >>> _ = log.write_bytes(b'12/07/2026 10:42:11|  main|vm|W|job 176.1 exceeds job hard limit "h_vmem" '
+    ...                     b'of queue "all.q@vm" (671739904.00000 > limit:536870912.00000) - sending SIGKILL\n')
+    >>> grid_engine_oom(str(log), "176.1", 0.0)[:58]
+    'killed by Grid Engine for memory (h_vmem): its execd says '
+    >>> grid_engine_oom(str(log), "17.1", 0.0) is None, grid_engine_oom(str(log), "176.1", 4e9) is None
+    (True, True)
+    """
+    if not (isinstance(messages, str) and messages and isinstance(job_task, str) and job_task):
+        return None
+    start = float(since) if isinstance(since, (int, float)) else 0.0
+    found = None
+    for line in _tail(messages).splitlines():
+        m = _SGE_KILL.match(line)
+        if m is None or m.group(2).decode() != job_task:
+            continue
+        try:
+            when = time.mktime(time.strptime(m.group(1).decode(), "%m/%d/%Y %H:%M:%S"))  # the execd's local time
+        except ValueError:
+            continue
+        if when >= start - 2:  # the file's times are whole seconds
+            found = m
+    if found is None:
+        return None
+    text = found.string.decode("utf-8", "replace")
+    said = text[text.find("job "):].strip()[:200]
+    return f"killed by Grid Engine for memory ({found.group(3).decode()}): its execd says {said!r}"
+
+
+def memory_kill_notice(since: float, wait_s: float = 0.5) -> str | None:
+    """Why this Grid Engine task got its notify signal (SIGUSR2), when it is a kill for memory; else None.
+
+    Grid Engine notifies a task before it kills it for ``h_rt``, ``qdel`` and a memory
+    limit alike; only its execd's messages file says which. Looked at for ``wait_s``
+    (the line is written as the signal is sent). None at once outside Grid Engine.
+    """
+    messages, job_task = grid_engine_messages(), os.environ.get("BENCHGRID_SCHEDULER_JOB_ID")
+    if messages is None or not job_task:
+        return None
+    deadline = time.monotonic() + wait_s
+    while True:
+        said = grid_engine_oom(messages, job_task, since)
+        if said is not None or time.monotonic() >= deadline:
+            return said
+        time.sleep(0.05)
+
+
+def _tail(path: str) -> bytes:
+    """The last :data:`_LOG_TAIL` bytes of a file (b"" when it cannot be read), never through a link."""
+    from ..store import open_file
+
+    try:
+        with open_file(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            f.seek(max(0, size - _LOG_TAIL))
+            return bytes(f.read())
+    except (OSError, ValueError):
+        return b""
 
 
 def _rlimit_gb() -> float | None:

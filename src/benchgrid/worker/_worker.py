@@ -40,13 +40,14 @@ from ..store import NO_FIT, Claim, Queue
 from ..store import EventRecord, done_record, error_record, handback_record
 from ..store import encode
 from ..store import ProjectSettings
-from ._memory import budget_gb, oom_evidence, oom_watch, rss_gb
+from ._memory import budget_gb, grid_engine_messages, memory_kill_notice, oom_evidence, oom_watch, rss_gb
 from ..store import make_dir, open_file, open_nofollow
 from ..store import check_project
 from ._code_path import import_runner, use_code_path
 from ._context import _SeedOnDemand, reset_current_job, set_current_job
 from ._durations import DurationModel
-from ._procs import become_group_leader, kill_job_processes
+from ._alarm import JobTimedOut, job_time_limit, timeout_reason
+from ._procs import become_group_leader, become_subreaper, kill_job_processes
 
 __all__ = ["Worker", "WorkerSummary", "load_runner", "HANDBACK_SIGNALS"]
 
@@ -167,8 +168,9 @@ class Worker:
         processes are killed, and the worker process starts afresh: it
         re-executes ``restart_argv`` when given, else it exits with
         :data:`~benchgrid._exitcodes.EXIT_WORKER_RESTART` for its supervisor
-        to start another. Enforced only when the worker owns its process
-        (``owns_process=True``).
+        to start another. In the caller's process (``owns_process=False``,
+        ``run(n_workers=0)``) an alarm raises in the job instead, which
+        unwinds and counts the same lost run (:mod:`._alarm`).
     restart_argv : list of str, optional
         The command line that starts this worker again (``benchgrid work``).
     owns_process : bool
@@ -302,6 +304,7 @@ class Worker:
                     "scheduler_job_id": os.environ.get("BENCHGRID_SCHEDULER_JOB_ID"),
                     # the job's log, where the scheduler says it killed the job for memory (issue 13)
                     "scheduler_log": os.environ.get("BENCHGRID_SCHEDULER_LOG"),
+                    "scheduler_messages": grid_engine_messages(),  # where Grid Engine says it killed for memory
                 },
             )
 
@@ -385,7 +388,7 @@ class Worker:
             if self._running is not running or self._signals_done:
                 return  # it finished meanwhile
             claim = running.claim
-            why = f"timed out after {self.job_timeout_s:g} s"
+            why = timeout_reason(self.job_timeout_s)  # type: ignore[arg-type]  # the watchdog runs with a limit
             code = EXIT_WORKER_RESTART
             try:
                 with self.queue.lock:
@@ -415,17 +418,27 @@ class Worker:
         with self._io:  # let the main thread finish recording or claiming
             if self._signals_done:  # run() has ended and woke this thread up to let it go
                 return
+            # Grid Engine notifies (USR2) before a kill for memory (h_vmem) too: its execd says which (issue 23)
+            running, oom = self._running, memory_kill_notice(self.summary_started) if signum == signal.SIGUSR2 else None
+            if oom is not None and running is not None:
+                if self._lanes and self._next_lane(running.claim.lane) < N_LANES:
+                    self._escalate([running.claim], oom, running.t0)  # as SLURM's kill for memory: a larger class
+                else:
+                    self._lose_run(running.claim, running.t0, oom)
             # the scheduler's warning signal (SLURM's B:USR1, Grid Engine's USR2), or a signal once the deadline passed
-            at_limit = signum in (signal.SIGUSR1, signal.SIGUSR2) or (self.until is not None and time.time() >= self.until - 5)
+            at_limit = oom is None and (
+                signum in (signal.SIGUSR1, signal.SIGUSR2) or (self.until is not None and time.time() >= self.until - 5))
             n = self._hand_back(f"signal {name}", at_limit=at_limit)
             self.log.info("received %s: handed back %d job(s); exiting", name, n)
             self._close("exited")
-            self.summary.reason = f"signal {name}: handed back {n} job(s)"
-            self._end_hook()  # holding _io: the main thread claims nothing more meanwhile
-        if self.owns_process:
-            kill_job_processes()
-        logging.shutdown()
-        os._exit(130 if signum == signal.SIGINT else 0)
+            self.summary.reason = f"signal {name}: handed back {n} job(s)" + (f" ({oom})" if oom else "")
+            self._end_hook()
+            # still holding _io until the process ends: the main thread claims nothing more (a claim
+            # made now would be lost with the process, its job stranded until the lease expires)
+            if self.owns_process:
+                kill_job_processes()
+            logging.shutdown()
+            os._exit(130 if signum == signal.SIGINT else 0)
 
     def _end_hook(self) -> None:
         """Call ``on_end`` once; its failure is logged, never raised (the worker is ending anyway)."""
@@ -539,6 +552,14 @@ class Worker:
         return len(new)
 
     # -- memory --------------------------------------------------------------------
+    def _lose_run(self, claim: Claim, t0: float, why: str) -> None:
+        """Count a lost run of the running job (failed after ``max_attempts``); call holding ``_io``."""
+        with self.queue.lock:
+            lose_runs(self.queue, [claim], reason=why, source=self.worker_id)
+        self._event(handback_record(claim.job_id, claim.attempt, t0, time.time(), why, lost=True))
+        self._finished.add((claim.job_id, claim.attempt))
+        self.summary.errors += 1
+
     def _out_of_memory_record(self, claim: Claim, t0: float, err: MemoryError) -> dict[str, Any]:
         """A MemoryError escalates the job to a larger memory lane, or is a job error when none is left."""
         why = f"out of memory (MemoryError) with a budget of {_fmt_gb(self.mem_gb)} ({self.mem_source})"
@@ -588,14 +609,15 @@ class Worker:
                 self._hand_back("worker stopped by the memory guard")
                 self._close("exited")
                 self._signals_done = True
-            if self.owns_process:
-                kill_job_processes()
-            logging.shutdown()
-            if self.restart_argv and self._supervisor is None and os.environ.get("BENCHGRID_SCHEDULER_JOB_ID"):
-                # issue 21: the allocation's time is not wasted: a fresh worker (same process, same
-                # scheduler task, so its signals still reach it) goes on with the jobs that fit
-                os.execv(sys.executable, [sys.executable, *self.restart_argv])
-            os._exit(EXIT_OUT_OF_MEMORY)
+                # still holding _io: the main thread, whose job's processes die now, claims nothing more
+                if self.owns_process:
+                    kill_job_processes()
+                logging.shutdown()
+                if self.restart_argv and self._supervisor is None and os.environ.get("BENCHGRID_SCHEDULER_JOB_ID"):
+                    # issue 21: the allocation's time is not wasted: a fresh worker (same process, same
+                    # scheduler task, so its signals still reach it) goes on with the jobs that fit
+                    os.execv(sys.executable, [sys.executable, *self.restart_argv])
+                os._exit(EXIT_OUT_OF_MEMORY)
 
     def _where(self) -> str:
         """What a failed write without a file name was writing: this worker's folder or the project's queue."""
@@ -658,7 +680,9 @@ class Worker:
         t0 = self._running.t0
         token = set_current_job(ctx)
         try:
-            result = self.runner(**row["params"])
+            # a worker process is timed by its watchdog; a job in the caller's process (n_workers=0) by an alarm
+            with job_time_limit(None if self._own_process and self.owns_process else self.job_timeout_s):
+                result = self.runner(**row["params"])
             if result is None:
                 result = {}
             if not isinstance(result, dict):
@@ -667,6 +691,8 @@ class Worker:
             record: dict[str, Any] = cast("dict[str, Any]", done_record(claim.job_id, claim.attempt, t0, result))
         except MemoryError as err:
             record = self._out_of_memory_record(claim, t0, err)
+        except JobTimedOut as err:
+            record = {"op": "timeout", "why": str(err)}
         except (Exception, SystemExit, KeyboardInterrupt) as err:  # noqa: BLE001 - recorded; the worker goes on
             if isinstance(err, KeyboardInterrupt) and not self._own_process:
                 raise  # in-process (debug mode) Ctrl-C is the user's, not the runner's
@@ -675,6 +701,11 @@ class Worker:
         finally:
             reset_current_job(token)
         record["t1"] = time.time()
+        if record["op"] == "timeout":  # a lost run, as the watchdog counts it in a worker process
+            with self._io:
+                self._lose_run(claim, t0, record["why"])
+                self._running = None
+            return
         if record["op"] == "escalate":
             with self._io:
                 if self._running is None or self._running.claim != claim:
@@ -724,6 +755,7 @@ class Worker:
                 signal_thread.start()
             if self.owns_process:
                 become_group_leader()  # the job's child processes can then be ended with it
+                become_subreaper()  # and those that leave the group (setsid) stay ours to find
             try:
                 self._check_clock()
                 self._setup_files()

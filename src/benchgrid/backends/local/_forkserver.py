@@ -28,6 +28,12 @@ detection work as before:
 - the environment, working directory and interpreter: a server is reused
   only while they are the same as when it started (else a new one starts).
 
+The server is a child subreaper (Linux): when a worker dies without ending
+its job's processes (SIGKILL, a segfault), those processes are handed to the
+server, even one that left the worker's process group (``setsid``), and it
+kills them when it reaps the worker (:func:`benchgrid.worker.kill_orphans`);
+the supervisor's ``killpg`` only reaches the worker's group.
+
 The server ends when its parent closes the control socket or dies (EOF),
 or after ``IDLE_S`` without a worker or a request.
 Workers it forked do not depend on it: if it dies, they run on, and their
@@ -56,6 +62,8 @@ import sys
 import threading
 import time
 from typing import Any, Sequence
+
+from ...worker import become_subreaper, kill_orphans
 
 __all__ = ["ForkServer", "ForkedProcess", "prestart", "spawn_worker", "wait_all", "UNKNOWN_EXIT"]
 
@@ -265,6 +273,9 @@ class ForkServer:
 def _serve(fd: int, preload: list[str]) -> None:
     """Main loop of the server process: import ``preload``, then fork on request and report exits."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the parent and the workers
+    # a worker that dies (SIGKILL, a segfault) hands what its job started to us, not to init,
+    # even a process that left the worker's group (setsid): reap() ends those
+    become_subreaper()
     for name in preload:
         try:
             importlib.import_module(name)
@@ -284,17 +295,26 @@ def _serve(fd: int, preload: list[str]) -> None:
         except OSError:
             pass  # the parent is gone; children keep running
 
+    forked: set[int] = set()  # the workers it forked: every other child is an orphan a dead worker left
+
     def reap() -> int:
-        n = 0
+        ended: list[tuple[int, int]] = []
         while True:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
-                return n
+                break
             if pid == 0:
-                return n
-            n += 1
-            send({"exit": pid, "rc": os.waitstatus_to_exitcode(status)})
+                break
+            if pid not in forked:
+                continue  # an orphan handed to this subreaper, ended below: not a worker
+            forked.discard(pid)
+            ended.append((pid, os.waitstatus_to_exitcode(status)))
+        if ended:  # what a dead worker's job left behind (a setsid daemon) ends before the worker is reported
+            kill_orphans(forked)
+        for pid, rc in ended:
+            send({"exit": pid, "rc": rc})
+        return len(ended)
 
     n_children = 0
     idle_since = time.monotonic()
@@ -328,6 +348,7 @@ def _serve(fd: int, preload: list[str]) -> None:
                 if pid == 0:
                     sock.close()
                     _child(msg["argv"], (wake_r, wake_w), msg.get("env") or {}, bool(msg.get("setsid")))
+                forked.add(pid)
                 n_children += 1
                 send({"pid": pid})
         n_children -= reap()

@@ -49,6 +49,9 @@ class SgeBackend(SchedulerBackend):
     }
     config_defaults: ClassVar[Mapping[str, Any]] = {**SCHEDULER_DEFAULTS, "qsub_args": [], "mem_resource": "mem_free"}
     error = SgeError
+    # no memory_states: qstat forgets a task it killed and qacct says only "failed 37: qmaster enforced
+    # h_rt, h_cpu, or h_vmem limit"; the execd's messages file says which, read by the worker on the
+    # notify signal and by a recoverer (benchgrid.worker._memory.grid_engine_oom; docs/sge.md)
     submit_program, submit_flags, id_separator, cancel_program = "qsub", ("-terse",), ".", "qdel"
     submit_host, local_hint, daemon = "a Grid Engine submit host", "a local one with scripts/sge-local start", "sge_qmaster"
 
