@@ -13,7 +13,7 @@ from ..store import gc_paused
 from ..store import CheckReport, check_logs
 from ..store import create_project
 from ..store import ProjectSettings
-from ..store import expected_gb, lane_of
+from ..store import JobClass, class_of, expected_gb, lane_of, uses_classes
 from ..store import JobTable, content_key, normalize_jobs
 from ..store import Layout, read_project_json
 from ..store import expire_dead_workers
@@ -608,13 +608,17 @@ def _lane(queue: Queue, state: ProjectState, job: int, memory_key: str | None,
           peaks: dict[tuple[Any, ...], float] | None = None, group_key: Sequence[str] | None = None) -> int:
     """The memory lane a retried job goes to: its own class, the larger one it escalated to,
     or the class of the largest peak observed in its group (issue 13), whichever is largest."""
-    if not memory_key:
+    if not memory_key and not uses_classes(queue.settings):
         return 0
     params = queue.jobs.get(job)["params"]
-    own = lane_of(expected_gb(params, memory_key))
     seen = (peaks or {}).get(_group(params, group_key))
     observed = lane_of(seen) if seen is not None else 0
-    return max(own, state.requeued_lane.get(job, 0), observed)
+    if uses_classes(queue.settings):  # issue 21: its own class, raised to what it escalated to or was seen to need
+        own, last = class_of(params, queue.settings), state.requeued_lane.get(job, 0)
+        was = JobClass.parse(state.lanes_keys[last]) if last < len(state.lanes_keys) else own
+        return queue.lane_of_class(own.with_(mem=max(own.mem, was.mem, observed), time=max(own.time, was.time)))
+    own_lane = lane_of(expected_gb(params, memory_key))
+    return max(own_lane, state.requeued_lane.get(job, 0), observed)
 
 
 def _warn_renamed(renamed: dict[str, str], runner: str) -> None:
