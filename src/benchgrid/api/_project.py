@@ -13,6 +13,7 @@ from ..store import gc_paused
 from ..store import CheckReport, check_logs
 from ..store import create_project
 from ..store import ProjectSettings
+from ._capacity import check_pool_resources, note_submitted
 from ..store import JobClass, class_of, expected_gb, lane_of, uses_classes
 from ..store import JobTable, content_key, normalize_jobs
 from ..store import Layout, read_project_json
@@ -113,6 +114,8 @@ class Project:
         default_job_s: float | None = None,
         job_timeout_s: float | None = None,
         memory_key: str | None = None,
+        time_key: str | None = None,
+        resource_keys: list[str] | None = None,
         write_inputs: Callable[[Path], None] | None = None,
         metadata: dict[str, Any] | None = None,
         code_path: list[str] | None = None,
@@ -151,6 +154,16 @@ class Project:
             budget (``--mem-gb``, SLURM's allocation, the cgroup's limit)
             claim only jobs expected to fit, largest first; a job that runs
             out of memory is put back in the next larger class.
+        time_key : str, optional
+            Job column of expected seconds (missing: not known): a job goes
+            only to workers whose allocation is long enough, longest first
+            on long workers; a job handed back at a walltime limit moves to
+            a longer class (docs/slurm.md, "Long campaigns").
+        resource_keys : list of str, optional
+            Job columns of resource counts, each named as the resource
+            (``["gpus"]``): a job goes only to workers that have that many
+            (``--gpus``, ``--resource``, ``submit --pool 2x16G+1gpu``), and
+            such workers take such jobs first.
         code_path : list of str, optional
             Folders the workers import the runner (and pickled learners) from,
             besides the installed packages. Default: as Python would search
@@ -205,7 +218,7 @@ class Project:
         settings = ProjectSettings(
             lease_s=lease_s, max_attempts=max_attempts, lock=lock, lock_lease_s=lock_lease_s,
             group_shared=bool(group_shared), duration_key=duration_key, default_job_s=default_job_s,
-            memory_key=memory_key, job_timeout_s=job_timeout_s,
+            memory_key=memory_key, job_timeout_s=job_timeout_s, time_key=time_key, resource_keys=resource_keys,
         ).to_dict()
         create_project(
             Path(path), jobs, runner, settings, random_state=random_state, write_inputs=write_inputs, metadata=metadata,
@@ -373,11 +386,16 @@ class Project:
                 "run on this machine with run(n_workers) (`benchgrid run DIR --workers N`)"
             )
         chosen = get_backend(backend)
+        check_pool_resources(options.get("resources"), self.project_settings)  # issue 21: a typo, not a pool
         if until_done:
-            return start_pool(self.path, pool, backend, n_workers, max_allocations=max_allocations, **options)
-        if max_allocations is not None:
+            launch = start_pool(self.path, pool, backend, n_workers, max_allocations=max_allocations, **options)
+        elif max_allocations is not None:
             raise InputError("max_allocations is the budget of a pool: give it with until_done=True (--until-done)")
-        return chosen.launch(self.path, n_workers, **options)
+        else:
+            launch = chosen.launch(self.path, n_workers, **options)
+        if not options.get("dry_run"):  # where a job too long for some workers may go (issue 21)
+            note_submitted(self.path, backend, {**launch.settings.values, "warning_s": options.get("warning_s")})
+        return launch
 
     def pools(self) -> list[Any]:
         """The self-sustaining pools of this project, as their ledgers say (:class:`benchgrid.store.PoolState`)."""

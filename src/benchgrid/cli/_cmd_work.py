@@ -27,6 +27,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="no summary line at the end (for a command that starts workers and summarises the run itself)",
     )
     p.add_argument(
+        "--resource", action="append", default=[], metavar="NAME=COUNT",
+        help="a resource this worker has, such as gpus=1 (repeatable): it claims the jobs that need it first "
+             "(default: the GPUs SLURM or CUDA_VISIBLE_DEVICES gave it; projects with resource_keys)",
+    )
+    p.add_argument("--gpus", type=int, metavar="N", help="GPUs this worker has (the same as --resource gpus=N)")
+    p.add_argument(
         "--mem-gb", type=float,
         help="memory budget in GB: claim only jobs expected to fit (default: SLURM's allocation, the cgroup's limit)",
     )
@@ -73,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
             # after a job timeout the worker starts afresh as the same command (and, under SLURM, the same task)
             restart_argv=restart_argv() if owns_process else None,
             on_end=getattr(args, "_on_end", None),
+            resources=_resources(args),
         )
         s = worker.run()
     finally:  # called in-process (tests, notebooks): leave the caller's mask as it was
@@ -85,6 +92,21 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _resources(args: argparse.Namespace) -> dict[str, int] | None:
+    """``--resource NAME=COUNT`` and ``--gpus N`` as one dict (None: none given, the worker looks itself)."""
+    from .._errors import InputError
+    from ..worker import parse_resource
+
+    given = dict(parse_resource(text) for text in args.resource)
+    if args.gpus is not None:
+        if args.gpus < 0:
+            raise InputError(f"--gpus must be a count of GPUs >= 0, got {args.gpus!r}")
+        if given.get("gpus", args.gpus) != args.gpus:
+            raise InputError(f"--gpus {args.gpus} and --resource gpus={given['gpus']} disagree: give one of them")
+        given["gpus"] = args.gpus
+    return given if (args.resource or args.gpus is not None) else None
 
 
 def _pooled(args: argparse.Namespace) -> int:

@@ -118,6 +118,7 @@ class Lease(TypedDict, total=False):
     current: list[Any] | None  # [job, attempt, started]
     until: float | None
     mem_gb: float | None
+    resources: dict[str, int]  # issue 21: resource counts this worker claims by ({"gpus": 1})
     oom: dict[str, Any] | None
     supervisor: str | None
     scheduler_job_id: str | None

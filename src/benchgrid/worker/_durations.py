@@ -26,8 +26,10 @@ class DurationModel:
     4.0
     """
 
-    def __init__(self, root: Path, key_columns: Sequence[str] | None, default_s: float | None):
+    def __init__(self, root: Path, key_columns: Sequence[str] | None, default_s: float | None,
+                 declared_key: str | None = None):
         self.layout = Layout(root)
+        self.declared_key = declared_key  # issue 21: a job column of expected seconds (time_key), used until observed
         self.key_columns = list(key_columns or [])
         self.default_s = default_s
         self._sum: dict[tuple[Any, ...], float] = {}
@@ -53,7 +55,12 @@ class DurationModel:
         mean = self._sum[k] / self._n[k] if self._n.get(k) else None
         floor = self._floor.get(k)
         known = [v for v in (mean, floor) if v is not None]
-        return max(known) if known else self.default_s
+        if known:
+            return max(known)
+        declared = params.get(self.declared_key) if self.declared_key else None
+        if isinstance(declared, (int, float)) and not isinstance(declared, bool) and declared > 0:
+            return float(declared)
+        return self.default_s
 
     def refresh(self, job_params: Any, skip: str = "") -> None:
         """Read other workers' new records; ``job_params(job_id)`` gives a job's parameters.
