@@ -26,7 +26,9 @@ from ._layout import Layout
 from ._leases import is_dead, list_leases
 from ._records import append_records, read_records
 
-__all__ = ["record_capacity", "known_capacities", "capacity_of_lease", "someone_may_claim"]
+__all__ = ["record_capacity", "known_capacities", "capacity_of_lease", "someone_may_claim", "too_long_hint", "TOO_LONG"]
+
+TOO_LONG = "needs more than "  # how the reason of a job failed for want of time starts (worker._capacity)
 
 CAPACITIES = "capacities.log"
 
@@ -68,3 +70,19 @@ def known_capacities(root: Path, now: float | None = None) -> list[Capacity]:
 def someone_may_claim(root: Path, job_class: JobClass) -> bool:
     """Whether a live or submitted worker may claim jobs of ``job_class`` (:func:`._classes.may_claim`)."""
     return any(may_claim(job_class, cap) for cap in known_capacities(root))
+
+
+def too_long_hint(failed: Mapping[int, tuple[int, str]], state_of: Any) -> str:
+    """The status line for jobs failed because no worker had time for them ("" when none).
+
+    ``failed`` maps job to (attempt, reason); ``state_of(job)`` is its state now (a retry revives it).
+
+    >>> too_long_hint({3: (2, "needs more than 0:45 (...); give it a pool")}, lambda job: "failed")
+    '1 job(s) failed for want of time: job 3 needs more than 0:45 (...); give it a pool'
+    """
+    jobs = [(job, reason) for job, (_a, reason) in sorted(failed.items())
+            if reason.startswith(TOO_LONG) and state_of(job) == "failed"]
+    if not jobs:
+        return ""
+    job, reason = jobs[0]
+    return f"{len(jobs)} job(s) failed for want of time: job {job} {reason}"

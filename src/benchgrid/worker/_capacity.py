@@ -29,7 +29,7 @@ from typing import Any
 
 from .._errors import InputError
 from ..store import N_LANES, TIME_CLASSES_S, Claim, JobClass, Queue, lane_above, lane_classes, someone_may_claim
-from ..store import time_class_above, uses_classes
+from ..store import TOO_LONG, time_class_above, uses_classes
 
 __all__ = ["parse_resource", "detected_gpus", "worker_resources", "at_limit_fate", "AT_LIMIT_TIMES", "lane_class",
            "memory_lane_above"]
@@ -132,7 +132,7 @@ def at_limit_fate(queue: Queue, claim: Claim, *, limit_s: float, expected_s: flo
     cls = JobClass.parse(cur["lk"][claim.lane]) if "lk" in cur else JobClass(mem=claim.lane)
     need = fmt_seconds(limit_s)
     pool = f"--pool 1x{_mem_text(cls)}@{_longer_text(limit_s)}"
-    return again, (f"needs more than {need} (handed back {n} time(s) at the limit, the last after "
+    return again, (f"{TOO_LONG}{need} (handed back {n} time(s) at the limit, the last after "
                    f"{fmt_seconds(ran_s)}); no worker has more time: give it a pool "
                    f"(benchgrid submit {root} {pool}) and `benchgrid retry {root} --expired`")
 

@@ -35,6 +35,7 @@ class DurationModel:
         self._sum: dict[tuple[Any, ...], float] = {}
         self._n: dict[tuple[Any, ...], int] = {}
         self._floor: dict[tuple[Any, ...], float] = {}
+        self.job_floor: dict[int, float] = {}  # job -> seconds of its longest run handed back (issue 21)
         self._offsets: dict[Path, int] = {}
 
     def key(self, params: dict[str, Any]) -> tuple[Any, ...]:
@@ -80,4 +81,6 @@ class DurationModel:
                 if r.get("op") == "done":
                     self.observe(job_params(r["job"]), float(r["t1"]) - float(r["t0"]))
                 elif r.get("op") == "handback" and r.get("t0") is not None:
-                    self.observe_lower_bound(job_params(r["job"]), float(r["t1"]) - float(r["t0"]))
+                    ran = float(r["t1"]) - float(r["t0"])
+                    self.observe_lower_bound(job_params(r["job"]), ran)
+                    self.job_floor[int(r["job"])] = max(self.job_floor.get(int(r["job"]), 0.0), ran)

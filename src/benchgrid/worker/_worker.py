@@ -461,6 +461,32 @@ class Worker:
         expected = self.durations.estimate(row["params"])
         return expected is None or time.time() + expected <= self.until
 
+    def _move_too_long(self) -> bool:
+        """Take the job that blocks a lane because its last run, handed back at a limit, is longer than
+        the time left here, and move it to a longer time class (or fail it: :func:`at_limit_fate`).
+
+        It counts as handed back at the limit once more (it would be, if it ran here); True when one was moved.
+        """
+        floor, until = self.durations.job_floor, self.until
+        if until is None or not floor or not self.settings.time_key:
+            return False
+
+        def too_long(row: dict[str, Any]) -> bool:
+            return time.time() + floor.get(int(row["id"]), 0.0) > until
+
+        with self._io:
+            claims = self.queue.claim(self.worker_id, 1, too_long, self._publish, capacity=self._capacity())
+            if not claims:
+                return False
+            (c,) = claims
+            again, why_failed = at_limit_fate(self.queue, c, limit_s=max(1.0, until - self.summary_started),
+                                              expected_s=floor.get(c.job_id), ran_s=floor.get(c.job_id, 0.0), root=self.root)
+            self.queue.put_back([] if why_failed else [again], "handback", self.worker_id,
+                                failed=[(again, why_failed)] if why_failed else [])
+            self._event(handback_record(c.job_id, c.attempt, None, time.time(), "too long for the time left here"))
+            self._finished.add((c.job_id, c.attempt))
+        return True
+
     def _expiry_interval(self) -> float:
         """Seconds until this worker next looks for dead workers.
 
@@ -810,6 +836,8 @@ class Worker:
                 cost = time.perf_counter() - t_claim
                 self._claim_cost_s = cost if self._claim_cost_s is None else 0.8 * self._claim_cost_s + 0.2 * cost
             if claims is NO_FIT:
+                if self._move_too_long():  # issue 21: a job too long for this worker no longer blocks its lane
+                    continue
                 return "no remaining job is expected to finish before the deadline"
             if not claims:
                 if expire_dead_workers(self.queue, by=self.worker_id, out_of_memory=oom_evidence):
