@@ -15,7 +15,18 @@ from typing import Any, Mapping
 from .._errors import InputError
 from ..store import Capacity, ProjectSettings, Queue, read_project_json, record_capacity
 
-__all__ = ["check_pool_resources", "note_submitted"]
+__all__ = ["check_pool_resources", "check_walltime", "note_submitted"]
+
+
+def check_walltime(time: str, name: str = "time") -> float:
+    """Seconds of a scheduler time limit (``"3:00:00"``, ``"90"`` minutes); an :class:`InputError` otherwise.
+
+    >>> check_walltime("0:03:00")
+    180.0
+    """
+    from ..backends import worker_limit_s
+
+    return float(worker_limit_s(time, warning_s=0) or 0.0)
 
 
 def check_pool_resources(resources: Mapping[str, int] | None, settings: ProjectSettings) -> None:

@@ -59,7 +59,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..api import Project
+    from ..api import Project, check_pool_resources
     from ..store import read_project_json
     from ..worker import check_runner_findable
 
@@ -78,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--max-allocations is the budget of a self-sustaining pool: give it with --until-done")
     proj = Project.open(args.dir)
     chain = {"until_done": True, "max_allocations": args.max_allocations} if args.until_done else {}
+    for pool in pools:  # every pool checked before the first is submitted: nothing half-submitted
+        check_pool_resources(dict(pool.resources), proj.project_settings)
     for k, pool in enumerate(pools):
         pool_options = dict(options)
         if pool.mem_gb is not None:
@@ -158,10 +160,10 @@ def parse_pool(text: str) -> Pool:
         resources[key] = int(count) if count else 1
     time = m.group(4)
     if time is not None:
-        from ..backends import worker_limit_s
+        from ..api import check_walltime
 
         try:
-            worker_limit_s(time)
+            check_walltime(time)
         except InputError:
             raise InputError(f"--pool's time must be minutes, MM:SS, HH:MM:SS, D-HH or D-HH:MM:SS (as sbatch --time), "
                              f"got {time!r} in {text!r}") from None

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from typing import Any
 
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 HELP = "run one worker: claim jobs, run them, record results, until none is left"
 
 
@@ -97,7 +99,6 @@ def run(args: argparse.Namespace) -> int:
 def _resources(args: argparse.Namespace) -> dict[str, int] | None:
     """``--resource NAME=COUNT`` and ``--gpus N`` as one dict (None: none given, the worker looks itself)."""
     from .._errors import InputError
-    from ..worker import parse_resource
 
     given = dict(parse_resource(text) for text in args.resource)
     if args.gpus is not None:
@@ -107,6 +108,25 @@ def _resources(args: argparse.Namespace) -> dict[str, int] | None:
             raise InputError(f"--gpus {args.gpus} and --resource gpus={given['gpus']} disagree: give one of them")
         given["gpus"] = args.gpus
     return given if (args.resource or args.gpus is not None) else None
+
+
+def parse_resource(text: str) -> tuple[str, int]:
+    """``"gpus=2"`` -> ``("gpus", 2)``; a bare name counts 1; anything else is an :class:`InputError`.
+
+    >>> parse_resource("gpus=2"), parse_resource("fpga")
+    (('gpus', 2), ('fpga', 1))
+
+    >>> parse_resource("gpus=-1")
+    Traceback (most recent call last):
+    ...
+    benchgrid._errors.InputError: --resource must be NAME=COUNT with a count >= 0, such as gpus=1, got 'gpus=-1'
+    """
+    name, eq, count = str(text).strip().partition("=")
+    if not _NAME.match(name) or (eq and not count.strip().isdigit()):
+        from .._errors import InputError
+
+        raise InputError(f"--resource must be NAME=COUNT with a count >= 0, such as gpus=1, got {text!r}")
+    return name, int(count) if eq else 1
 
 
 def _pooled(args: argparse.Namespace) -> int:

@@ -7,10 +7,9 @@ from ._worker import Worker, WorkerSummary, load_runner
 from ._code_path import check_loadable, check_runner_findable, code_path_at_creation, import_runner, use_code_path
 from ._code_path import user_module_folders
 from ._memory import oom_evidence
-from ._capacity import parse_resource
 from ._worker import HANDBACK_SIGNALS
 
 __all__ = ["JobContext", "Worker", "WorkerSummary", "current_job", "load_runner",
     "HANDBACK_SIGNALS", "check_loadable", "check_runner_findable", "code_path_at_creation", "import_runner",
-    "oom_evidence", "parse_resource", "use_code_path", "user_module_folders",
+    "oom_evidence", "use_code_path", "user_module_folders",
 ]

@@ -14,8 +14,6 @@ decides the fate of a job handed back at the walltime limit:
 
 Examples
 --------
->>> parse_resource("gpus=2"), parse_resource("fpga")
-(('gpus', 2), ('fpga', 1))
 >>> detected_gpus({"CUDA_VISIBLE_DEVICES": "0,1"}), detected_gpus({"SLURM_GPUS_ON_NODE": "1"}), detected_gpus({})
 (2, 1, 0)
 """
@@ -23,7 +21,6 @@ Examples
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -31,25 +28,10 @@ from .._errors import InputError
 from ..store import N_LANES, TIME_CLASSES_S, Claim, JobClass, Queue, lane_above, lane_classes, someone_may_claim
 from ..store import TOO_LONG, time_class_above, uses_classes
 
-__all__ = ["parse_resource", "detected_gpus", "worker_resources", "at_limit_fate", "AT_LIMIT_TIMES", "lane_class",
+__all__ = ["detected_gpus", "worker_resources", "at_limit_fate", "AT_LIMIT_TIMES", "lane_class",
            "memory_lane_above"]
 
 AT_LIMIT_TIMES = 2  # hand-backs at the walltime limit after which a job moves to a longer class (or fails)
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-
-
-def parse_resource(text: str) -> tuple[str, int]:
-    """``"gpus=2"`` -> ``("gpus", 2)``; a bare name counts 1; anything else is an :class:`InputError`.
-
-    >>> parse_resource("gpus=-1")
-    Traceback (most recent call last):
-    ...
-    benchgrid._errors.InputError: --resource must be NAME=COUNT with a count >= 0, such as gpus=1, got 'gpus=-1'
-    """
-    name, eq, count = str(text).strip().partition("=")
-    if not _NAME.match(name) or (eq and not count.strip().isdigit()):
-        raise InputError(f"--resource must be NAME=COUNT with a count >= 0, such as gpus=1, got {text!r}")
-    return name, int(count) if eq else 1
 
 
 def detected_gpus(environ: Mapping[str, str] | None = None) -> int:
