@@ -26,7 +26,8 @@ from ._layout import Layout
 from ._leases import is_dead, list_leases
 from ._records import append_records, read_records
 
-__all__ = ["record_capacity", "known_capacities", "capacity_of_lease", "someone_may_claim", "too_long_hint", "TOO_LONG"]
+__all__ = ["record_capacity", "known_capacities", "capacity_of_lease", "someone_may_claim", "too_long_hint", "TOO_LONG",
+           "waiting_for"]
 
 TOO_LONG = "needs more than "  # how the reason of a job failed for want of time starts (worker._capacity)
 
@@ -86,3 +87,20 @@ def too_long_hint(failed: Mapping[int, tuple[int, str]], state_of: Any) -> str:
         return ""
     job, reason = jobs[0]
     return f"{len(jobs)} job(s) failed for want of time: job {job} {reason}"
+
+
+def waiting_for(state: Any, cap: Capacity) -> int | None:
+    """Jobs waiting in the lanes a worker of ``cap`` may claim (None: a project without lanes, where any may).
+
+    A self-sustaining pool submits successors only for work its workers can
+    take: a CPU pool does not live on for GPU jobs, nor a short pool for long ones.
+    """
+    from ._classes import lane_classes
+    from ._memory_view import waiting_per_lane
+
+    if state.lanes is None:
+        return None
+    cursor = {"lanes": state.lanes, **({"lk": state.lanes_keys} if state.lanes_keys else {})}
+    classes = lane_classes(cursor)
+    waiting = waiting_per_lane(state)
+    return sum(n for lane, n in enumerate(waiting) if lane < len(classes) and may_claim(classes[lane], cap))
