@@ -110,3 +110,18 @@ def test_a_job_no_worker_has_time_for_ends_saying_what_it_needs(proj_dir: Path) 
     out = subprocess.run([sys.executable, "-m", "benchgrid", "status", str(proj_dir)], capture_output=True, text=True)
     assert "needs more than" in out.stdout + out.stderr
     assert check_logs(proj_dir, save=False).ok
+
+
+def test_a_job_declared_longer_than_a_worker_moves_at_once_and_blocks_nothing(proj_dir: Path) -> None:
+    jobs = [{"i": 0, "seconds": 0.2, "expected_s": 50.0}]  # <= 1 min: the smallest time class, too long for 20 s
+    jobs += [{"i": i, "seconds": 0.05} for i in range(1, 8)]
+    Project.create(proj_dir, jobs, RUNNER, time_key="expected_s", **FAST)
+    record_capacity(proj_dir, Capacity(limit_s=600.0), "submit test")
+    p = start_worker(proj_dir, "short", "--until", "+20s")
+    assert wait_exit(p, 60) == 0, stderr_of(proj_dir, "short")
+    state = ProjectState(proj_dir).refresh()
+    assert state.counts()["done"] == 7 and state.state_of(0) == "queued"  # the jobs behind it ran
+    p = start_worker(proj_dir, "long", "--until", "+600s")
+    assert wait_exit(p, 60) == 0, stderr_of(proj_dir, "long")
+    assert ProjectState(proj_dir).refresh().counts()["done"] == 8
+    assert check_logs(proj_dir, save=False).ok

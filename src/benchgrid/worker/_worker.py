@@ -462,30 +462,35 @@ class Worker:
         return expected is None or time.time() + expected <= self.until
 
     def _move_too_long(self) -> bool:
-        """Take the job that blocks a lane because its last run, handed back at a limit, is longer than
-        the time left here, and move it to a longer time class (or fail it: :func:`at_limit_fate`).
+        """Take the job that blocks a lane because it cannot end here, and move it to a longer time class
+        (or fail it: :func:`at_limit_fate`): its declared time is longer than this worker's whole limit, or
+        its last run, handed back at a limit, is longer than the time left here (it counts one hand-back more).
 
-        It counts as handed back at the limit once more (it would be, if it ran here); True when one was moved.
+        True when one was moved or failed (projects with time classes only).
         """
-        floor, until = self.durations.job_floor, self.until
-        if until is None or not floor or not self.settings.time_key:
+        until, key = self.until, self.settings.time_key
+        if until is None or not key:
             return False
+        floor, limit_s = self.durations.job_floor, max(1.0, until - self.summary_started)
 
         def too_long(row: dict[str, Any]) -> bool:
-            return time.time() + floor.get(int(row["id"]), 0.0) > until
+            declared = row["params"].get(key)
+            return time.time() + floor.get(int(row["id"]), 0.0) > until or (
+                isinstance(declared, (int, float)) and declared > limit_s)
 
         with self._io:
             claims = self.queue.claim(self.worker_id, 1, too_long, self._publish, capacity=self._capacity())
             if not claims:
                 return False
             (c,) = claims
-            again, why_failed = at_limit_fate(self.queue, c, limit_s=max(1.0, until - self.summary_started),
-                                              expected_s=floor.get(c.job_id), ran_s=floor.get(c.job_id, 0.0), root=self.root)
+            expected = max(floor.get(c.job_id, 0.0), float(self.queue.jobs.get(c.job_id)["params"].get(key) or 0.0))
+            again, why_failed = at_limit_fate(self.queue, c, limit_s=limit_s, expected_s=expected,
+                                              ran_s=floor.get(c.job_id, 0.0), root=self.root)
             self.queue.put_back([] if why_failed else [again], "handback", self.worker_id,
                                 failed=[(again, why_failed)] if why_failed else [])
-            self._event(handback_record(c.job_id, c.attempt, None, time.time(), "too long for the time left here"))
+            self._event(handback_record(c.job_id, c.attempt, None, time.time(), "too long for this worker"))
             self._finished.add((c.job_id, c.attempt))
-        return True
+        return why_failed is not None or again.lane != c.lane  # back in the same lane: it still blocks; stop
 
     def _expiry_interval(self) -> float:
         """Seconds until this worker next looks for dead workers.
