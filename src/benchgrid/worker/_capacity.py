@@ -21,6 +21,7 @@ Examples
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -114,9 +115,11 @@ def at_limit_fate(queue: Queue, claim: Claim, *, limit_s: float, expected_s: flo
     cls = JobClass.parse(cur["lk"][claim.lane]) if "lk" in cur else JobClass(mem=claim.lane)
     need = fmt_seconds(limit_s)
     pool = f"--pool 1x{_mem_text(cls)}@{_longer_text(limit_s)}"
-    return again, (f"{TOO_LONG}{need} (handed back {n} time(s) at the limit, the last after "
-                   f"{fmt_seconds(ran_s)}); no worker has more time: give it a pool "
-                   f"(benchgrid submit {root} {pool}) and `benchgrid retry {root} --expired`")
+    seen = (f"handed back {n} time(s) at the limit, the last after {fmt_seconds(ran_s)}" if ran_s > 0
+            else f"expected {fmt_seconds(expected_s)}")
+    where = shlex.quote(str(root))
+    return again, (f"{TOO_LONG}{need} ({seen}); no worker has more time: give it a pool "
+                   f"(benchgrid submit {where} {pool}) and `benchgrid retry {where} --expired`")
 
 
 def _mem_text(cls: JobClass) -> str:

@@ -52,16 +52,14 @@ class DurationModel:
 
     def estimate(self, params: dict[str, Any]) -> float | None:
         """Expected seconds for a job like ``params``; None when nothing is known."""
+        declared = params.get(self.declared_key) if self.declared_key else None
+        if isinstance(declared, (int, float)) and not isinstance(declared, bool) and declared > 0:
+            return float(declared)  # the job's own (time_key), before what its group was seen to take
         k = self.key(params)
         mean = self._sum[k] / self._n[k] if self._n.get(k) else None
         floor = self._floor.get(k)
         known = [v for v in (mean, floor) if v is not None]
-        if known:
-            return max(known)
-        declared = params.get(self.declared_key) if self.declared_key else None
-        if isinstance(declared, (int, float)) and not isinstance(declared, bool) and declared > 0:
-            return float(declared)
-        return self.default_s
+        return max(known) if known else self.default_s
 
     def refresh(self, job_params: Any, skip: str = "") -> None:
         """Read other workers' new records; ``job_params(job_id)`` gives a job's parameters.
