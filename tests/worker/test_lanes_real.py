@@ -16,7 +16,7 @@ from benchgrid import Project
 from benchgrid.store import Capacity, ProjectState, check_logs, read_records, record_capacity
 from benchgrid.store._layout import Layout
 
-from .helpers import start_worker, stderr_of, wait_exit
+from .helpers import start_worker, stderr_of, wait_exit, wait_until
 
 RUNNER = "tests.runners.jobs:sleep"
 FAST = {"lease_s": 4.0}  # the heartbeat (lease / 4) notices a deadline within a second
@@ -125,3 +125,17 @@ def test_a_job_declared_longer_than_a_worker_moves_at_once_and_blocks_nothing(pr
     assert wait_exit(p, 60) == 0, stderr_of(proj_dir, "long")
     assert ProjectState(proj_dir).refresh().counts()["done"] == 8
     assert check_logs(proj_dir, save=False).ok
+
+
+def test_status_names_jobs_no_live_worker_may_take(proj_dir: Path) -> None:
+    _no_gpus()
+    jobs = [{"i": 0, "seconds": 30.0}, {"i": 1, "gpus": 1}]
+    Project.create(proj_dir, jobs, RUNNER, resource_keys=["gpus"], **FAST)
+    p = start_worker(proj_dir, "cpu")
+    try:
+        wait_until(lambda: ProjectState(proj_dir).refresh().state_of(0) == "running", 30, "job 0 to run")
+        status = Project.open(proj_dir).status()
+        assert "1 job(s) wait in classes no live worker may take (gpus=1: 1)" in status.hint, status.hint
+    finally:
+        p.terminate()
+        wait_exit(p, 30)

@@ -198,6 +198,8 @@ class Project:
             metadata = {**(metadata or {}), **spec.metadata}
             duration_key = duration_key or ["task_id", "learner_id"]
             memory_key = memory_key or spec.memory_key  # memory_gb= gave each job its expected_mem_gb
+            time_key = time_key or spec.time_key  # time_s= gave each job its expected_s (issue 21)
+            resource_keys = resource_keys or spec.resource_keys  # resources= per learner
         elif ml_options or cv is not None:
             unknown = sorted(ml_options) + (["cv"] if cv is not None else [])
             raise InputError(f"{unknown} apply only to ML projects (tasks, learners, cv); got a runner {runner!r}")

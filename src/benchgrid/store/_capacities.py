@@ -27,7 +27,7 @@ from ._leases import is_dead, list_leases
 from ._records import append_records, read_records
 
 __all__ = ["record_capacity", "known_capacities", "capacity_of_lease", "someone_may_claim", "too_long_hint", "TOO_LONG",
-           "waiting_for"]
+           "waiting_for", "starved_classes_hint"]
 
 TOO_LONG = "needs more than "  # how the reason of a job failed for want of time starts (worker._capacity)
 
@@ -104,3 +104,28 @@ def waiting_for(state: Any, cap: Capacity) -> int | None:
     classes = lane_classes(cursor)
     waiting = waiting_per_lane(state)
     return sum(n for lane, n in enumerate(waiting) if lane < len(classes) and may_claim(classes[lane], cap))
+
+
+def starved_classes_hint(state: Any, now: float | None = None) -> str:
+    """The status line for jobs waiting in classes no live worker may claim ("" when none, or no live worker).
+
+    Projects with time or resource classes only (memory alone has its own line).
+    """
+    from ._classes import lane_classes
+    from ._memory_view import waiting_per_lane
+
+    if state.lanes is None or not state.lanes_keys:
+        return ""
+    now = time.time() if now is None else now
+    caps = [capacity_of_lease(lease) for lease in state.leases.values()
+            if lease.get("state") == "running" and not lease.get("revoked") and not is_dead(lease, now)]
+    if not caps:
+        return ""
+    classes = lane_classes({"lanes": state.lanes, "lk": state.lanes_keys})
+    starved = [(classes[lane], n) for lane, n in enumerate(waiting_per_lane(state, now))
+               if n > 0 and lane < len(classes) and not any(may_claim(classes[lane], cap) for cap in caps)]
+    if not starved:
+        return ""
+    what = "; ".join(f"{c.describe()}: {n}" for c, n in starved)
+    return (f"{sum(n for _c, n in starved)} job(s) wait in classes no live worker may take ({what}): "
+            "submit a pool that has what they need (--pool NxMEM+1gpu@TIME)")

@@ -64,7 +64,7 @@ def worker_resources(given: Mapping[str, int] | None, declared: Sequence[str] | 
     known = list(declared or [])
     if given:
         for name, count in given.items():
-            if name not in known:
+            if name not in known and count:  # none of it is no claim (--gpus 0 on any project)
                 raise InputError(f"resource {name!r} is not one of this project's resources (resource_keys: {known}); "
                                  f"give one of them, or create the project with resource_keys=[{name!r}]")
             if isinstance(count, bool) or not isinstance(count, int) or count < 0:

@@ -178,6 +178,11 @@ class Worker:
         in-process (tests, notebooks).
     trust_owner : bool, default=False
         Work on a project owned by another user (see :mod:`benchgrid.store._trust`).
+    resources : mapping of str to int, optional
+        Resources this worker has (``{"gpus": 1}``), for projects with
+        ``resource_keys``: it claims only jobs that need no more, those that
+        need them first. Default: the GPUs SLURM or ``CUDA_VISIBLE_DEVICES``
+        gave it. ``gpus`` is a shorthand for ``resources={"gpus": gpus}``.
     on_end : callable, optional
         ``on_end(summary)`` is called once when the worker ends, however it
         ends (no job left, its deadline, a hand-back signal, its memory
@@ -206,6 +211,7 @@ class Worker:
         owns_process: bool = False,
         trust_owner: bool = False,
         resources: Mapping[str, int] | None = None,
+        gpus: int | None = None,
     ):
         self.root = Path(root).absolute()
         check_project(self.root, trust_owner=trust_owner)  # before any of its code is loaded
@@ -237,6 +243,8 @@ class Worker:
         self.mem_gb, self.mem_source = budget_gb(mem_gb)
         self._oom_watch = oom_watch()
         self._lanes = bool(self.settings.memory_key)
+        if gpus is not None:  # the shorthand of resources={"gpus": n}
+            resources = {**(resources or {}), "gpus": gpus}
         self.resources = worker_resources(resources, self.settings.resource_keys)  # issue 21: GPUs and such
         self.layout = Layout(self.root)
         check_project_files(self.root)  # a damaged queue or table is reported, not read as 'no job'
