@@ -26,11 +26,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--group-shared", action="store_true", help=help_of("group_shared"))
     p.add_argument("--job-timeout", type=float, metavar="SECONDS", default=default.job_timeout_s,
                    help=help_of("job_timeout_s"))
-    p.add_argument("--memory-key", metavar="COLUMN", help="job column of expected peak GB (memory classes)")
-    p.add_argument("--time-key", metavar="COLUMN",
-                   help="job column of expected seconds (time classes: long jobs go to long workers)")
+    p.add_argument("--memory-key", metavar="COLUMN", help=help_of("memory_key"))
+    p.add_argument("--time-key", metavar="COLUMN", help=help_of("time_key"))
     p.add_argument("--resource-key", action="append", dest="resource_keys", metavar="COLUMN",
-                   help="job column of a resource count, named as the resource, e.g. gpus (repeatable)")
+                   help=help_of("resource_keys"))
 
 
 def run(args: argparse.Namespace) -> int:

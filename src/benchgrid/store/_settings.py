@@ -109,9 +109,11 @@ class ProjectSettings:
     group_shared: bool = field(default=False, metadata=_help("let the group read and write the project"))
     duration_key: Sequence[str] | None = None  # kept as a tuple
     default_job_s: float | None = None
-    memory_key: str | None = None
-    time_key: str | None = None
-    resource_keys: Sequence[str] | None = None  # kept as a tuple
+    memory_key: str | None = field(default=None, metadata=_help("job column of expected peak GB (memory classes)"))
+    time_key: str | None = field(
+        default=None, metadata=_help("job column of expected seconds (time classes: long jobs go to long workers)"))
+    resource_keys: Sequence[str] | None = field(  # kept as a tuple
+        default=None, metadata=_help("job column of a resource count, named as the resource, e.g. gpus (repeatable)"))
     job_timeout_s: float | None = field(
         default=None, metadata=_help("stop a job running longer than this; it counts a lost run (setting job_timeout_s)"))
 

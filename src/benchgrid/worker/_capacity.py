@@ -22,15 +22,17 @@ from __future__ import annotations
 
 import os
 import shlex
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._errors import InputError
+from ..store import handback_record
 from ..store import N_LANES, TIME_CLASSES_S, Claim, JobClass, Queue, lane_above, lane_classes, someone_may_claim
 from ..store import TOO_LONG, time_class_above, uses_classes
 
 __all__ = ["detected_gpus", "worker_resources", "at_limit_fate", "AT_LIMIT_TIMES", "lane_class",
-           "memory_lane_above"]
+           "memory_lane_above", "move_too_long"]
 
 AT_LIMIT_TIMES = 2  # hand-backs at the walltime limit after which a job moves to a longer class (or fails)
 
@@ -120,6 +122,41 @@ def at_limit_fate(queue: Queue, claim: Claim, *, limit_s: float, expected_s: flo
     where = shlex.quote(str(root))
     return again, (f"{TOO_LONG}{need} ({seen}); no worker has more time: give it a pool "
                    f"(benchgrid submit {where} {pool}) and `benchgrid retry {where} --expired`")
+
+
+def move_too_long(worker: Any) -> bool:
+    """Take the job that blocks a lane of ``worker`` (a :class:`~._worker.Worker`) because it cannot end there.
+
+    Its declared time is longer than the worker's whole limit, or its last
+    run, handed back at a limit, is longer than the time left (it counts one
+    hand-back more): it moves to a longer time class, or fails
+    (:func:`at_limit_fate`), and the jobs behind it run. True when one was
+    moved or failed (projects with time classes only); a job put back in the
+    same lane still blocks it, so the worker then stops.
+    """
+    until, key = worker.until, worker.settings.time_key
+    if until is None or not key:
+        return False
+    floor, limit_s = worker.durations.job_floor, max(1.0, until - worker.summary_started)
+
+    def too_long(row: dict[str, Any]) -> bool:
+        declared = row["params"].get(key)
+        return time.time() + floor.get(int(row["id"]), 0.0) > until or (
+            isinstance(declared, (int, float)) and declared > limit_s)
+
+    with worker._io:
+        claims = worker.queue.claim(worker.worker_id, 1, too_long, worker._publish, capacity=worker._capacity())
+        if not claims:
+            return False
+        (c,) = claims
+        expected = max(floor.get(c.job_id, 0.0), float(worker.queue.jobs.get(c.job_id)["params"].get(key) or 0.0))
+        again, why_failed = at_limit_fate(worker.queue, c, limit_s=limit_s, expected_s=expected,
+                                          ran_s=floor.get(c.job_id, 0.0), root=worker.root)
+        worker.queue.put_back([] if why_failed else [again], "handback", worker.worker_id,
+                              failed=[(again, why_failed)] if why_failed else [])
+        worker._event(handback_record(c.job_id, c.attempt, None, time.time(), "too long for this worker"))
+        worker._finished.add((c.job_id, c.attempt))
+    return why_failed is not None or again.lane != c.lane  # back in the same lane: it still blocks; stop
 
 
 def _mem_text(cls: JobClass) -> str:

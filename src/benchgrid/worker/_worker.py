@@ -41,7 +41,7 @@ from ..store import EventRecord, done_record, error_record, handback_record
 from ..store import encode
 from ..store import ProjectSettings
 from ._memory import budget_gb, oom_evidence, oom_watch, rss_gb
-from ._capacity import at_limit_fate, lane_class, memory_lane_above, worker_resources
+from ._capacity import at_limit_fate, lane_class, memory_lane_above, move_too_long, worker_resources
 from ..store import make_dir, open_file, open_nofollow
 from ..store import check_project
 from ._code_path import import_runner, use_code_path
@@ -469,37 +469,6 @@ class Worker:
         expected = self.durations.estimate(row["params"])
         return expected is None or time.time() + expected <= self.until
 
-    def _move_too_long(self) -> bool:
-        """Take the job that blocks a lane because it cannot end here, and move it to a longer time class
-        (or fail it: :func:`at_limit_fate`): its declared time is longer than this worker's whole limit, or
-        its last run, handed back at a limit, is longer than the time left here (it counts one hand-back more).
-
-        True when one was moved or failed (projects with time classes only).
-        """
-        until, key = self.until, self.settings.time_key
-        if until is None or not key:
-            return False
-        floor, limit_s = self.durations.job_floor, max(1.0, until - self.summary_started)
-
-        def too_long(row: dict[str, Any]) -> bool:
-            declared = row["params"].get(key)
-            return time.time() + floor.get(int(row["id"]), 0.0) > until or (
-                isinstance(declared, (int, float)) and declared > limit_s)
-
-        with self._io:
-            claims = self.queue.claim(self.worker_id, 1, too_long, self._publish, capacity=self._capacity())
-            if not claims:
-                return False
-            (c,) = claims
-            expected = max(floor.get(c.job_id, 0.0), float(self.queue.jobs.get(c.job_id)["params"].get(key) or 0.0))
-            again, why_failed = at_limit_fate(self.queue, c, limit_s=limit_s, expected_s=expected,
-                                              ran_s=floor.get(c.job_id, 0.0), root=self.root)
-            self.queue.put_back([] if why_failed else [again], "handback", self.worker_id,
-                                failed=[(again, why_failed)] if why_failed else [])
-            self._event(handback_record(c.job_id, c.attempt, None, time.time(), "too long for this worker"))
-            self._finished.add((c.job_id, c.attempt))
-        return why_failed is not None or again.lane != c.lane  # back in the same lane: it still blocks; stop
-
     def _expiry_interval(self) -> float:
         """Seconds until this worker next looks for dead workers.
 
@@ -849,7 +818,7 @@ class Worker:
                 cost = time.perf_counter() - t_claim
                 self._claim_cost_s = cost if self._claim_cost_s is None else 0.8 * self._claim_cost_s + 0.2 * cost
             if claims is NO_FIT:
-                if self._move_too_long():  # issue 21: a job too long for this worker no longer blocks its lane
+                if move_too_long(self):  # issue 21: a job too long for this worker no longer blocks its lane
                     continue
                 return "no remaining job is expected to finish before the deadline"
             if not claims:
