@@ -1,8 +1,8 @@
-"""Pools of different capacities on a real SLURM (issue 21): a GPU pool beside a CPU pool, a long pool beside a short one.
+"""Pools of different capacities on a real scheduler (issue 21): a GPU pool beside a CPU pool, a long pool beside a short one.
 
 ``scripts/slurm-local`` gives its node one fake GPU (``Gres=gpu:1``, no device
 file), so a ``--pool 1x1G+1gpu`` array is scheduled with ``--gres=gpu:1``
-as on a GPU cluster. Who ran what is read from the raw ``claims.log`` and
+as on a GPU cluster; time classes run on SLURM and Grid Engine. Who ran what is read from the raw ``claims.log`` and
 each worker's lease (its resources, its allocation), never from timing.
 """
 
@@ -20,8 +20,8 @@ from benchgrid.store._layout import Layout
 
 from .conftest import require_scheduler, wait_for
 
-pytestmark = pytest.mark.slurm
 RUNNER = "tests.runners.jobs:sleep"
+SCHEDULERS = [pytest.param("slurm", marks=pytest.mark.slurm), pytest.param("sge", marks=pytest.mark.sge)]
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -39,6 +39,7 @@ def _ended(root: Path, n: int) -> bool:
     return counts["done"] + counts["failed"] + counts["error"] == n
 
 
+@pytest.mark.slurm
 @pytest.mark.timeout(600)
 def test_a_gpu_pool_beside_a_cpu_pool(proj_dir: Path) -> None:
     require_scheduler("slurm")
@@ -63,16 +64,17 @@ def test_a_gpu_pool_beside_a_cpu_pool(proj_dir: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(600)
-def test_long_jobs_move_to_the_long_pool(proj_dir: Path) -> None:
-    require_scheduler("slurm")
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("backend", SCHEDULERS)
+def test_long_jobs_move_to_the_long_pool(proj_dir: Path, backend: str) -> None:
+    require_scheduler(backend)
     # 1-minute allocations compute 45 s; 3-minute ones 135 s. Job 0 is declared 65 s (the <= 2 min class: the
     # long pool's from the start); job 1 50 s (the <= 1 min class, too long for 45 s: a short worker moves it)
     jobs = [{"i": 0, "seconds": 65.0, "expected_s": 65.0}, {"i": 1, "seconds": 50.0, "expected_s": 50.0}]
     jobs += [{"i": i, "seconds": 0.5} for i in range(2, 22)]
     Project.create(proj_dir, jobs, RUNNER, time_key="expected_s")
-    out = _cli("submit", str(proj_dir), "--pool", "2x1G@0:01:00", "--pool", "1x1G@0:03:00", "--until-done",
-               "--max-allocations", "4")
+    out = _cli("submit", str(proj_dir), "--backend", backend, "--pool", "2x1G@0:01:00", "--pool", "1x1G@0:03:00",
+               "--until-done", "--max-allocations", "4")
     assert out.returncode == 0, out.stderr
     wait_for(lambda: _ended(proj_dir, len(jobs)), timeout_s=400, what="every job to end")
     state = ProjectState(proj_dir).refresh()
@@ -85,12 +87,13 @@ def test_long_jobs_move_to_the_long_pool(proj_dir: Path) -> None:
     assert check.returncode == 0, check.stdout
 
 
-@pytest.mark.timeout(300)
-def test_a_job_no_pool_has_time_for_ends_saying_what_it_needs(proj_dir: Path) -> None:
-    require_scheduler("slurm")
+@pytest.mark.timeout(400)
+@pytest.mark.parametrize("backend", SCHEDULERS)
+def test_a_job_no_pool_has_time_for_ends_saying_what_it_needs(proj_dir: Path, backend: str) -> None:
+    require_scheduler(backend)
     jobs = [{"i": 0, "seconds": 50.0, "expected_s": 50.0}] + [{"i": i, "seconds": 0.5} for i in range(1, 11)]
     Project.create(proj_dir, jobs, RUNNER, time_key="expected_s")
-    out = _cli("submit", str(proj_dir), "--pool", "2x1G@0:01:00")
+    out = _cli("submit", str(proj_dir), "--backend", backend, "--pool", "2x1G@0:01:00")
     assert out.returncode == 0, out.stderr
     wait_for(lambda: _ended(proj_dir, len(jobs)), timeout_s=200, what="every job to end")
     state = ProjectState(proj_dir).refresh()
