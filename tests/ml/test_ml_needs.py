@@ -52,3 +52,13 @@ def test_bad_needs_are_refused_and_nothing_written(tmp_path: Path, options: dict
     with pytest.raises(InputError, match=match):
         bg.Project.create(tmp_path / "p", g["tasks"], g["learners"], g["cv"], **options)
     assert not (tmp_path / "p").exists()
+
+
+def test_estimated_time_is_the_time_key(tmp_path: Path) -> None:
+    g = demo_grid(n_rows=60)
+    proj = bg.Project.create(tmp_path / "p", g["tasks"], g["learners"], g["cv"], time_s="estimated")
+    assert proj.project_settings.time_key == "expected_s"
+    seconds = proj.jobs()["expected_s"].dropna()
+    assert len(seconds) > 0 and (seconds > 0).all()
+    with pytest.raises(InputError, match="time_s must be 'estimated' or a dict of seconds per learner_id"):
+        bg.Project.create(tmp_path / "q", g["tasks"], g["learners"], g["cv"], time_s="soon")

@@ -100,9 +100,10 @@ def build_ml_project(
         (task, learner) now, peak memory at two training sizes (see
         :mod:`benchgrid.ml._try`); a dict: GB per ``learner_id`` or per
         ``(task_id, learner_id)``. The column does not change a job's seed.
-    time_s : dict, optional
-        Expected seconds per ``learner_id`` or ``(task_id, learner_id)``,
-        written as the ``expected_s`` column and made the project's
+    time_s : "estimated" or dict, optional
+        Expected seconds per ``learner_id`` or ``(task_id, learner_id)``
+        ("estimated": try one job per (task, learner) now, as ``benchgrid
+        try`` does, and scale by training size), written as the ``expected_s`` column and made the project's
         ``time_key``: long jobs go to workers with long allocations
         (docs/slurm.md). It does not change a job's seed.
     resources : dict, optional
@@ -147,12 +148,21 @@ def build_ml_project(
     check_memory_gb(memory_gb, tasks, learners)
     jobs = make_jobs(tasks, learners, splits)
     tried = None
-    if memory_gb == "estimated":
+    if memory_gb == "estimated" or (isinstance(time_s, str) and time_s == "estimated"):
         from ._try import try_inputs
 
         tried = try_inputs(jobs, tasks, learners, splits, checked, random_state)
     set_expected_memory(jobs, memory_gb, tried)
-    resource_keys = set_declared_needs(jobs, tasks, learners, time_s, resources)
+    if isinstance(time_s, str) and time_s == "estimated":  # issue 21: as `try` times them, per job
+        from ._try import estimate_jobs
+
+        seconds = estimate_jobs(jobs, tasks, learners, splits, checked, random_state, table=tried)
+        for job, s in zip(jobs, seconds):
+            if s > 0:  # a pair that failed when tried: not known
+                job[EXPECTED_S_KEY] = float(f"{s:.3g}")
+        resource_keys = set_declared_needs(jobs, tasks, learners, None, resources)
+    else:
+        resource_keys = set_declared_needs(jobs, tasks, learners, time_s, resources)
     jobs = order_jobs(jobs, order, tasks, learners, splits, checked, random_state, tried=tried)
 
     stored = [m if isinstance(m, str) else {"pickled": i, "name": m.name}
@@ -267,6 +277,9 @@ def set_declared_needs(jobs: list[dict[str, Any]], tasks: dict[str, Any], learne
     """
     names: list[str] = []
     if time_s is not None:
+        if isinstance(time_s, str):
+            raise InputError(f"time_s must be 'estimated' or a dict of seconds per learner_id or "
+                             f"(task_id, learner_id), got {time_s!r}")
         _per_learner("time_s", time_s, tasks, learners)
         for key, s in time_s.items():
             if isinstance(s, bool) or not isinstance(s, (int, float)) or not 0 < s < float("inf"):
