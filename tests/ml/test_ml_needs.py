@@ -62,3 +62,16 @@ def test_estimated_time_is_the_time_key(tmp_path: Path) -> None:
     assert len(seconds) > 0 and (seconds > 0).all()
     with pytest.raises(InputError, match="time_s must be 'estimated' or a dict of seconds per learner_id"):
         bg.Project.create(tmp_path / "q", g["tasks"], g["learners"], g["cv"], time_s="soon")
+
+
+def test_jobs_added_later_get_their_needs_as_at_creation(tmp_path: Path) -> None:
+    g = demo_grid(n_rows=60)
+    proj = bg.Project.create(tmp_path / "p", g["tasks"], g["learners"], g["cv"],
+                             time_s={"rpart": 100}, resources={"rpart": {"gpus": 1}})
+    task = next(iter(g["tasks"].values()))
+    assert proj.add(tasks={"again": task}) > 0
+    jobs = proj.jobs()
+    added = jobs[(jobs["task_id"] == "again") & (jobs["learner_id"] == "rpart")]
+    assert len(added) > 0 and (added["gpus"] == 1).all() and (added["expected_s"] == 100).all()
+    lanes = Queue(proj.path, read_project_json(proj.path)["settings"]).cursor()["lk"]
+    assert JobClass(time=1, res=(("gpus", 1),)).key() in lanes

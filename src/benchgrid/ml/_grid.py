@@ -147,28 +147,15 @@ def build_ml_project(
     check_train_classes(tasks, splits, strict=strict)
     check_memory_gb(memory_gb, tasks, learners)
     jobs = make_jobs(tasks, learners, splits)
-    tried = None
-    if memory_gb == "estimated" or (isinstance(time_s, str) and time_s == "estimated"):
-        from ._try import try_inputs
-
-        tried = try_inputs(jobs, tasks, learners, splits, checked, random_state)
-    set_expected_memory(jobs, memory_gb, tried)
-    if isinstance(time_s, str) and time_s == "estimated":  # issue 21: as `try` times them, per job
-        from ._try import estimate_jobs
-
-        seconds = estimate_jobs(jobs, tasks, learners, splits, checked, random_state, table=tried)
-        for job, s in zip(jobs, seconds):
-            if s > 0:  # a pair that failed when tried: not known
-                job[EXPECTED_S_KEY] = float(f"{s:.3g}")
-        resource_keys = set_declared_needs(jobs, tasks, learners, None, resources)
-    else:
-        resource_keys = set_declared_needs(jobs, tasks, learners, time_s, resources)
+    resource_keys, tried = set_needs(jobs, tasks, learners, splits, checked, random_state,
+                                     memory_gb=memory_gb, time_s=time_s, resources=resources)
     jobs = order_jobs(jobs, order, tasks, learners, splits, checked, random_state, tried=tried)
 
     stored = [m if isinstance(m, str) else {"pickled": i, "name": m.name}
               for i, m in enumerate(checked)]  # fmt: skip
     objects = {"measures": {i: m for i, m in enumerate(checked) if isinstance(m, Measure)},
-               "cv": resamplings, "order": order, "memory_gb": memory_gb}  # fmt: skip
+               "cv": resamplings, "order": order, "memory_gb": memory_gb,
+               "time_s": time_s, "resources": resources}  # fmt: skip
     config = {
         "format": FORMAT,
         "measures": stored,
@@ -251,6 +238,34 @@ def set_expected_memory(jobs: list[dict[str, Any]], memory_gb: Any, tried: Any =
     for job, gb in zip(jobs, values):
         if gb is not None:
             job[EXPECTED_MEM_KEY] = float(gb)
+
+
+def set_needs(jobs: list[dict[str, Any]], tasks: dict[str, Any], learners: dict[str, Any], splits: Any,
+              measures: list[Any], seed: int, *, memory_gb: Any = None, time_s: Any = None,
+              resources: Any = None, task_ids: Any = None) -> tuple[list[str], Any]:
+    """Write each job's scheduling hints (memory, time, resources); return the resource names and the try table.
+
+    ``"estimated"`` memory or time tries one job per (task, learner) now, as
+    ``benchgrid try`` does (once for both). ``task_ids`` (default: ``tasks``)
+    are the ids a ``(task_id, learner_id)`` key may name (``add``: the kept tasks too).
+    """
+    tried = None
+    estimated_time = isinstance(time_s, str) and time_s == "estimated"
+    if memory_gb == "estimated" or estimated_time:
+        from ._try import try_inputs
+
+        tried = try_inputs(jobs, tasks, learners, splits, measures, seed)
+    set_expected_memory(jobs, memory_gb, tried)
+    if estimated_time:  # issue 21: as `try` times them, per job
+        from ._try import estimate_jobs
+
+        seconds = estimate_jobs(jobs, tasks, learners, splits, measures, seed, table=tried)
+        for job, s in zip(jobs, seconds):
+            if s > 0:  # a pair that failed when tried: not known
+                job[EXPECTED_S_KEY] = float(f"{s:.3g}")
+    names = set_declared_needs(jobs, task_ids if task_ids is not None else tasks, learners,
+                               None if estimated_time else time_s, resources)
+    return names, tried
 
 
 def _per_learner(name: str, given: dict[Any, Any], tasks: dict[str, Any], learners: dict[str, Any]) -> None:
