@@ -14,7 +14,7 @@ from ..store import CheckReport, check_logs
 from ..store import create_project
 from ..store import ProjectSettings
 from ._capacity import check_pool_resources, note_submitted
-from ..store import JobClass, class_of, expected_gb, lane_of, uses_classes
+from ..store import JobClass, class_of, expected_gb, lane_of, time_class_of, uses_classes
 from ..store import JobTable, content_key, normalize_jobs
 from ..store import Layout, read_project_json
 from ..store import expire_dead_workers
@@ -636,7 +636,9 @@ def _lane(queue: Queue, state: ProjectState, job: int, memory_key: str | None,
     if uses_classes(queue.settings):  # issue 21: its own class, raised to what it escalated to or was seen to need
         own, last = class_of(params, queue.settings), state.requeued_lane.get(job, 0)
         was = JobClass.parse(state.lanes_keys[last]) if last < len(state.lanes_keys) else own
-        return queue.lane_of_class(own.with_(mem=max(own.mem, was.mem, observed), time=max(own.time, was.time)))
+        final = state.final.get(job)  # its last run that ended (an error after hours is a long job)
+        ran = time_class_of(float(final[2]["t1"]) - float(final[2]["t0"])) if final else 0
+        return queue.lane_of_class(own.with_(mem=max(own.mem, was.mem, observed), time=max(own.time, was.time, ran)))
     own_lane = lane_of(expected_gb(params, memory_key))
     return max(own_lane, state.requeued_lane.get(job, 0), observed)
 

@@ -25,6 +25,7 @@ from ._lanes import MEM_CLASSES_GB, N_LANES, expected_gb, lane_above, lane_of
 from ._capacities import TOO_LONG, waiting_for, capacity_of_lease, known_capacities, record_capacity, someone_may_claim
 from ._classes import (
     TIME_CLASSES_S, Capacity, JobClass, class_of, claim_order, lane_classes, may_claim, time_class_above, uses_classes,
+    time_class_of,
 )
 from ._layout import write_project_json
 from ._leases import (
@@ -45,7 +46,8 @@ from ._views import Status, error_rows, results_columns, status_of
 
 __all__ = [
     "TIME_CLASSES_S", "Capacity", "JobClass", "class_of", "claim_order", "lane_classes", "may_claim",
-    "time_class_above", "uses_classes", "capacity_of_lease", "known_capacities", "record_capacity", "someone_may_claim", "TOO_LONG", "waiting_for",
+    "time_class_above", "time_class_of", "uses_classes", "capacity_of_lease", "known_capacities", "record_capacity",
+    "someone_may_claim", "TOO_LONG", "waiting_for",
     "CheckReport", "check_logs", "last_check", "FORMAT_VERSION", "Claim", "Layout", "ProjectSettings",
     "setting", "check_job_timeout_s", "MAX_JOB_TIMEOUT_S", "ProjectState", "Queue", "STATES", "FINISHED_STATES", "n_finished", "check_project",
     "CursorRecord", "DropRecord",
