@@ -1,8 +1,9 @@
 """Pools of different capacities on a real scheduler (issue 21): a GPU pool beside a CPU pool, a long pool beside a short one.
 
-``scripts/slurm-local`` gives its node one fake GPU (``Gres=gpu:1``, no device
-file), so a ``--pool 1x1G+1gpu`` array is scheduled with ``--gres=gpu:1``
-as on a GPU cluster; time classes run on SLURM and Grid Engine. Who ran what is read from the raw ``claims.log`` and
+``scripts/slurm-local`` gives its node one fake GPU (``Gres=gpu:1`` on a stand-in
+device file) and ``scripts/sge-local`` its host a consumable ``gpu=1``, so a
+``--pool 1x1G+1gpu`` array is scheduled with ``--gres=gpu:1`` or ``-l gpu=1``
+as on a GPU cluster. Who ran what is read from the raw ``claims.log`` and
 each worker's lease (its resources, its allocation), never from timing.
 """
 
@@ -39,27 +40,28 @@ def _ended(root: Path, n: int) -> bool:
     return counts["done"] + counts["failed"] + counts["error"] == n
 
 
-@pytest.mark.slurm
 @pytest.mark.timeout(600)
-def test_a_gpu_pool_beside_a_cpu_pool(proj_dir: Path) -> None:
-    require_scheduler("slurm")
+@pytest.mark.parametrize("backend", SCHEDULERS)
+def test_a_gpu_pool_beside_a_cpu_pool(proj_dir: Path, backend: str) -> None:
+    require_scheduler(backend)
     gpu_jobs = set(range(12, 16))
     jobs = [{"i": i, "seconds": 1.0} for i in range(12)] + [{"i": i, "seconds": 2.0, "gpus": 1} for i in sorted(gpu_jobs)]
     Project.create(proj_dir, jobs, RUNNER, resource_keys=["gpus"])
-    out = _cli("submit", str(proj_dir), "--pool", "2x1G", "--pool", "1x1G+1gpu", "--time", "5")
+    out = _cli("submit", str(proj_dir), "--backend", backend, "--pool", "2x1G", "--pool", "1x1G+1gpu", "--time", "5")
     assert out.returncode == 0, out.stderr
     assert "pool 1x1G+1gpu: submitted job array" in out.stdout, out.stdout
     wait_for(lambda: _ended(proj_dir, len(jobs)), timeout_s=300, what="every job to end")
     assert ProjectState(proj_dir).refresh().counts()["done"] == len(jobs)
     leases = list_leases(proj_dir)
     gpus = {w: int((lease.get("resources") or {}).get("gpus", 0)) for w, lease in leases.items()}
-    assert sorted(gpus.values()) == [0, 0, 1], gpus  # SLURM ran the GPU array with its GRES
+    assert sorted(gpus.values()) == [0, 0, 1], gpus  # the scheduler ran the GPU array with its GPU
     claims = _claims(proj_dir)
     assert all(gpus[w] == 1 for w, js in claims if set(js) & gpu_jobs)  # no GPU job on a CPU worker
     on_gpu = [j for w, js in claims if gpus[w] == 1 for j in js]
     assert set(on_gpu[: len(gpu_jobs)]) == gpu_jobs, on_gpu  # no CPU job on the GPU worker while GPU jobs waited
-    scripts = "".join(p.read_text() for p in (proj_dir / "slurm").glob("workers-*.sh"))
-    assert "#SBATCH --gres=gpu:1" in scripts and "--resource gpus=1" in scripts
+    scripts = "".join(p.read_text() for p in (proj_dir / backend).glob("workers-*.sh"))
+    asked = "#SBATCH --gres=gpu:1" if backend == "slurm" else "-l gpu=1"
+    assert asked in scripts and "--resource gpus=1" in scripts
     assert check_logs(proj_dir, save=False).ok
 
 
