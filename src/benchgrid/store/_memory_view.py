@@ -42,7 +42,8 @@ def waiting_per_lane(state: ProjectState, now: float | None = None) -> list[int]
             left -= sum(1 for job in ahead if job in state.dropped)
         waiting[lane] += left
     for job, lane in state.requeued_lane.items():
-        if state.state_of(job, now) == "queued":
+        # a lane added after this read of claims.log (issue 21) is counted at the next refresh
+        if lane < len(waiting) and state.state_of(job, now) == "queued":
             waiting[lane] += 1
     return waiting
 

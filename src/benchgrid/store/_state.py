@@ -251,7 +251,10 @@ class ProjectState:
         """The requeue offset up to which the job's lane has taken put-back jobs."""
         if self.lanes is None:
             return self.rq
-        return int(self.lanes[self.requeued_lane.get(job, 0)][1])
+        lane = self.requeued_lane.get(job, 0)
+        if lane >= len(self.lanes):  # a lane added after claims.log was read (issue 21): nothing taken from it yet
+            return 0
+        return int(self.lanes[lane][1])
 
     def counts(self) -> dict[str, int]:
         """Number of jobs in each state (every state present, zeros included)."""
