@@ -64,7 +64,7 @@ __all__ = ["Claim", "Queue", "NO_FIT"]
 
 @dataclass(frozen=True)
 class Claim:
-    """One run of one job: its id, attempt number, runs lost before, its memory lane, and its hand-backs at the limit.
+    """One run of one job: its id, attempt number, runs lost before, its lane (:mod:`._classes`), and its hand-backs at the limit.
 
     ``at_limit`` (issue 21) counts the runs handed back because the
     worker's allocation was ending (walltime): they never burn

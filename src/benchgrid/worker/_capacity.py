@@ -12,6 +12,10 @@ decides the fate of a job handed back at the walltime limit:
   hand-backs starting again there;
 - else it is failed, saying how much time it needs and how to give it a pool.
 
+:func:`move_too_long` does the same, before it runs, to a job that blocks the
+head of a lane because it cannot end in the time this worker has, so the
+jobs behind it run.
+
 Examples
 --------
 >>> detected_gpus({"CUDA_VISIBLE_DEVICES": "0,1"}), detected_gpus({"SLURM_GPUS_ON_NODE": "1"}), detected_gpus({})
