@@ -139,3 +139,20 @@ def test_status_names_jobs_no_live_worker_may_take(proj_dir: Path) -> None:
     finally:
         p.terminate()
         wait_exit(p, 30)
+
+
+def test_a_worker_killed_after_adding_a_lane_loses_nothing(proj_dir: Path, monkeypatch) -> None:
+    _long_job_project(proj_dir)
+    record_capacity(proj_dir, Capacity(limit_s=3600.0), "submit test")
+    p = start_worker(proj_dir, "short0", "--until", "+5s")
+    assert wait_exit(p, 60) == 0, stderr_of(proj_dir, "short0")
+    monkeypatch.setenv("BENCHGRID_KILL_AT", "lane.added")  # between the longer lane and the job put in it
+    p = start_worker(proj_dir, "short1", "--until", "+8s")
+    assert wait_exit(p, 60) == -9, stderr_of(proj_dir, "short1")
+    monkeypatch.delenv("BENCHGRID_KILL_AT")
+    p = start_worker(proj_dir, "long", "--until", "+600s")  # recovers the dead worker's job, then runs it
+    assert wait_exit(p, 120) == 0, stderr_of(proj_dir, "long")
+    state = ProjectState(proj_dir).refresh()
+    assert state.counts()["done"] == 4, state.counts()
+    report = check_logs(proj_dir, save=False)
+    assert report.ok, report.problems

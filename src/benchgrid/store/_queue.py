@@ -319,6 +319,7 @@ class Queue:
             record["t"] = time.time()
             self.lock.check_held()
             append_records(self.layout.claims, [record])
+            fault_point("lane.added")
             return len(cur["lk"])
 
         if locked:
