@@ -104,7 +104,7 @@ def test_a_job_no_worker_has_time_for_ends_saying_what_it_needs(proj_dir: Path) 
     state = ProjectState(proj_dir).refresh()
     assert state.state_of(0) == "failed"
     reason = state.failed[0][1]
-    assert "needs more than 0:0" in reason and "handed back 2 time(s) at the limit" in reason, reason
+    assert "needs more than 0:0" in reason and "handed back 2 times at the limit" in reason, reason
     assert "benchgrid submit" in reason and "--pool 1x4G@" in reason and "retry" in reason
     assert state.lost_runs(0) == 0
     out = subprocess.run([sys.executable, "-m", "benchgrid", "status", str(proj_dir)], capture_output=True, text=True)

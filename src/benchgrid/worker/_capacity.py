@@ -121,7 +121,7 @@ def at_limit_fate(queue: Queue, claim: Claim, *, limit_s: float, expected_s: flo
     cls = JobClass.parse(cur["lk"][claim.lane]) if "lk" in cur else JobClass(mem=claim.lane)
     need = fmt_seconds(limit_s)
     pool = f"--pool 1x{_mem_text(cls)}@{_longer_text(limit_s)}"
-    seen = (f"handed back {n} time(s) at the limit, the last after {fmt_seconds(ran_s)}" if ran_s > 0
+    seen = (f"handed back {n} time{'s' if n > 1 else ''} at the limit, the last after {fmt_seconds(ran_s)}" if ran_s > 0
             else f"expected {fmt_seconds(expected_s)}")
     where = shlex.quote(str(root))
     return again, (f"{TOO_LONG}{need} ({seen}); no worker has more time: give it a pool "
