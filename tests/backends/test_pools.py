@@ -23,10 +23,11 @@ def _project(root: Path) -> Project:
 
 
 def test_pool_syntax_is_checked(proj_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert parse_pool("3x0.5G@5") == (3, 0.5, "5")
+    assert parse_pool("3x0.5G@5") == (3, 0.5, "5", ())
     _project(proj_dir)
     assert main(["submit", str(proj_dir), "--pool", "4G", "--dry-run"]) == 2
-    assert "--pool must be WORKERSxMEMORY[@TIME] such as 20x4G or 2x64G@12:00:00, got '4G'" in capsys.readouterr().err
+    assert "--pool must be WORKERSxMEMORY[+COUNTRESOURCE][@TIME] such as 20x4G, 2x64G@12:00:00 or 2x16G+1gpu, got '4G'" \
+        in capsys.readouterr().err
     assert main(["submit", str(proj_dir), "--pool", "2x4G", "--workers", "3", "--dry-run"]) == 2
     assert "either --pool" in capsys.readouterr().err
     assert main(["submit", str(proj_dir), "--dry-run"]) == 2

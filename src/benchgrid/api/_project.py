@@ -13,7 +13,8 @@ from ..store import gc_paused
 from ..store import CheckReport, check_logs
 from ..store import create_project
 from ..store import ProjectSettings
-from ..store import expected_gb, lane_of
+from ._capacity import check_pool_resources, note_submitted
+from ..store import JobClass, class_of, expected_gb, lane_of, time_class_of, uses_classes
 from ..store import JobTable, content_key, normalize_jobs
 from ..store import Layout, read_project_json
 from ..store import expire_dead_workers
@@ -113,6 +114,8 @@ class Project:
         default_job_s: float | None = None,
         job_timeout_s: float | None = None,
         memory_key: str | None = None,
+        time_key: str | None = None,
+        resource_keys: list[str] | None = None,
         write_inputs: Callable[[Path], None] | None = None,
         metadata: dict[str, Any] | None = None,
         code_path: list[str] | None = None,
@@ -151,6 +154,16 @@ class Project:
             budget (``--mem-gb``, SLURM's allocation, the cgroup's limit)
             claim only jobs expected to fit, largest first; a job that runs
             out of memory is put back in the next larger class.
+        time_key : str, optional
+            Job column of expected seconds (missing: not known): a job goes
+            only to workers whose allocation is long enough, longest first
+            on long workers; a job handed back at a walltime limit moves to
+            a longer class (docs/slurm.md, "Long campaigns").
+        resource_keys : list of str, optional
+            Job columns of resource counts, each named as the resource
+            (``["gpus"]``): a job goes only to workers that have that many
+            (``--gpus``, ``--resource``, ``submit --pool 2x16G+1gpu``), and
+            such workers take such jobs first.
         code_path : list of str, optional
             Folders the workers import the runner (and pickled learners) from,
             besides the installed packages. Default: as Python would search
@@ -185,6 +198,8 @@ class Project:
             metadata = {**(metadata or {}), **spec.metadata}
             duration_key = duration_key or ["task_id", "learner_id"]
             memory_key = memory_key or spec.memory_key  # memory_gb= gave each job its expected_mem_gb
+            time_key = time_key or spec.time_key  # time_s= gave each job its expected_s (issue 21)
+            resource_keys = resource_keys or spec.resource_keys  # resources= per learner
         elif ml_options or cv is not None:
             unknown = sorted(ml_options) + (["cv"] if cv is not None else [])
             raise InputError(f"{unknown} apply only to ML projects (tasks, learners, cv); got a runner {runner!r}")
@@ -205,7 +220,7 @@ class Project:
         settings = ProjectSettings(
             lease_s=lease_s, max_attempts=max_attempts, lock=lock, lock_lease_s=lock_lease_s,
             group_shared=bool(group_shared), duration_key=duration_key, default_job_s=default_job_s,
-            memory_key=memory_key, job_timeout_s=job_timeout_s,
+            memory_key=memory_key, job_timeout_s=job_timeout_s, time_key=time_key, resource_keys=resource_keys,
         ).to_dict()
         create_project(
             Path(path), jobs, runner, settings, random_state=random_state, write_inputs=write_inputs, metadata=metadata,
@@ -390,12 +405,17 @@ class Project:
                 "run on this machine with run(n_workers) (`benchgrid run DIR --workers N`)"
             )
         chosen = get_backend(backend)
+        check_pool_resources(options.get("resources"), self.project_settings)  # issue 21: a typo, not a pool
         if max_allocations is not None and not until_done:
             raise InputError("max_allocations is the budget of a pool: give it with until_done=True (--until-done)")
         self._check_before_workers(bool(options.get("trust_owner")))
         if until_done:
-            return start_pool(self.path, pool, backend, n_workers, max_allocations=max_allocations, **options)
-        return chosen.launch(self.path, n_workers, **options)
+            launch = start_pool(self.path, pool, backend, n_workers, max_allocations=max_allocations, **options)
+        else:
+            launch = chosen.launch(self.path, n_workers, **options)
+        if not options.get("dry_run"):  # where a job too long for some workers may go (issue 21)
+            note_submitted(self.path, backend, {**launch.settings.values, "warning_s": options.get("warning_s")})
+        return launch
 
     def pools(self) -> list[Any]:
         """The self-sustaining pools of this project, as their ledgers say (:class:`benchgrid.store.PoolState`)."""
@@ -626,13 +646,19 @@ def _lane(queue: Queue, state: ProjectState, job: int, memory_key: str | None,
           peaks: dict[tuple[Any, ...], float] | None = None, group_key: Sequence[str] | None = None) -> int:
     """The memory lane a retried job goes to: its own class, the larger one it escalated to,
     or the class of the largest peak observed in its group (issue 13), whichever is largest."""
-    if not memory_key:
+    if not memory_key and not uses_classes(queue.settings):
         return 0
     params = queue.jobs.get(job)["params"]
-    own = lane_of(expected_gb(params, memory_key))
     seen = (peaks or {}).get(_group(params, group_key))
     observed = lane_of(seen) if seen is not None else 0
-    return max(own, state.requeued_lane.get(job, 0), observed)
+    if uses_classes(queue.settings):  # issue 21: its own class, raised to what it escalated to or was seen to need
+        own, last = class_of(params, queue.settings), state.requeued_lane.get(job, 0)
+        was = JobClass.parse(state.lanes_keys[last]) if last < len(state.lanes_keys) else own
+        final = state.final.get(job)  # its last run that ended (an error after hours is a long job)
+        ran = time_class_of(float(final[2]["t1"]) - float(final[2]["t0"])) if final else 0
+        return queue.lane_of_class(own.with_(mem=max(own.mem, was.mem, observed), time=max(own.time, was.time, ran)))
+    own_lane = lane_of(expected_gb(params, memory_key))
+    return max(own_lane, state.requeued_lane.get(job, 0), observed)
 
 
 def _warn_renamed(renamed: dict[str, str], runner: str) -> None:

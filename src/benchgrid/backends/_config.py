@@ -33,6 +33,7 @@ an :class:`~benchgrid.InputError` naming the key and the file. An example::
 from __future__ import annotations
 
 import math
+import re
 import os
 import sys
 from collections.abc import Mapping
@@ -82,6 +83,12 @@ def _string_list(value: Any) -> bool:
 
 def _string_or_list(value: Any) -> bool:
     return isinstance(value, str) or _string_list(value)
+
+
+def _resource_counts(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", k) and _positive_int(v) for k, v in value.items()
+    )
 
 
 def _schemas() -> dict[str, Any]:

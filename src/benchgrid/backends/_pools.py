@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import InputError
+from ._capacity import jobs_left_for
 from ._scheduler import SchedulerBackend
 
 __all__ = ["start_pool", "continue_pool", "stop_pools", "missing_workers", "pool_job_name", "STORM_S"]
@@ -106,18 +107,6 @@ def start_pool(root: Path, pool: str, backend: str, n_workers: int, *, max_alloc
     return launch
 
 
-def _jobs_left(root: Path) -> int:
-    """Jobs a successor could run (pending, queued, stranded), from a fresh read of the logs.
-
-    Jobs running on other workers are theirs: when their allocations end
-    unfinished, those workers decide (and the jobs are queued again).
-    """
-    from ..store import ProjectState
-
-    counts = ProjectState(root).refresh().counts()
-    return sum(counts[s] for s in ("pending", "queued", "stranded"))
-
-
 def _log_tail(log: str | None) -> str:
     if not log:
         return ""
@@ -144,7 +133,7 @@ def continue_pool(root: Path, pool: str, *, task: str | None, started: float, do
     ledger = PoolLedger(root, pool)
     state = ledger.read()
     run_s = max(0.0, time.time() - started)
-    left = _jobs_left(root)
+    left = jobs_left_for(root, state.definition.get("options") or {})  # issue 21: what this pool's workers can take
     chosen = _backend(str(state.definition.get("backend", "slurm")))
     queue = Queue(root, read_project_json(root)["settings"])
     gen = state.generation

@@ -37,7 +37,7 @@ from typing import Any, ClassVar
 
 from .._errors import InputError
 from ._backend import Backend, Launch, WorkerRow, project_dir, time_stamp
-from ._config import _positive_int, _positive_number, _string_or_list, backend_settings
+from ._config import _positive_int, _positive_number, _string_or_list, backend_settings, _resource_counts
 from ._script_checks import parse_time
 from ._template import ArrayJob
 
@@ -49,6 +49,8 @@ SCHEDULER_SCHEMA: Mapping[str, Any] = {
     "cpus_per_worker": (_positive_int, "an integer >= 1"),
     "max_parallel": (_positive_int, "an integer >= 1"),
     "setup": (_string_or_list, "a string or a list of strings (shell lines)"),
+    # issue 21: what each worker is given and claims jobs by, e.g. {"gpus": 1} (SLURM --gres=gpu:1, SGE -l gpu=1)
+    "resources": (_resource_counts, "a table of resource counts such as {gpus = 1}"),
 }
 #: Their built-in values (the lowest layer of precedence).
 SCHEDULER_DEFAULTS: Mapping[str, Any] = {"cpus_per_worker": 1, "setup": []}

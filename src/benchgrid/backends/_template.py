@@ -20,14 +20,17 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .._errors import InputError
 from ._script_checks import check_int, check_path, check_setup, check_words, format_mem, parse_time
 
-__all__ = ["ArrayChunk", "ArrayJob", "ScriptSpec", "array_script", "export_task", "script_spec", "split_array"]
+__all__ = ["ArrayChunk", "ArrayJob", "ScriptSpec", "array_script", "check_resources", "export_task", "scheduler_resource",
+           "script_spec", "split_array",
+           "worker_limit_s"]
 
 _DEFAULT_WARNING_S = 60
 
@@ -67,6 +70,7 @@ class ScriptSpec:
     mem_gb: float | None
     cpus_per_worker: int
     max_parallel: int | None
+    resources: tuple[tuple[str, int], ...] = ()  # issue 21: what each worker is given, e.g. (("gpus", 1),)
 
 
 def script_spec(
@@ -85,6 +89,7 @@ def script_spec(
     worker_args: Sequence[str] = (),
     limit_step_s: int = 1,
     hosts: str = "compute nodes",
+    resources: Mapping[str, int] | None = None,
 ) -> ScriptSpec:
     """Check the options every array script shares; the scheduler checks its own.
 
@@ -122,6 +127,10 @@ def script_spec(
         The scheduler enforces limits in these steps, rounding up (SLURM: 60).
     hosts : str, default="compute nodes"
         What the scheduler's hosts are called, in the message for a relative path.
+    resources : mapping of str to int, optional
+        Resources each worker is given, such as ``{"gpus": 1}``: the scheduler
+        requests them (:func:`scheduler_resource` names them) and the worker
+        claims the jobs that need them (``--resource gpus=1``).
 
     Examples
     --------
@@ -152,7 +161,52 @@ def script_spec(
     if mem_gb is not None:
         format_mem(mem_gb)
     return ScriptSpec(project, logs, n_workers, tuple(command), tuple(worker_args), tuple(check_setup(setup)),
-                      limit_s, warning_s, mem_gb, cpus_per_worker, max_parallel)
+                      limit_s, warning_s, mem_gb, cpus_per_worker, max_parallel, check_resources(resources))
+
+
+def worker_limit_s(time: str | None, warning_s: int | None = None) -> float | None:
+    """Seconds a worker of this ``time`` limit computes: the limit less the warning (None: unknown).
+
+    >>> worker_limit_s("0:03:00"), worker_limit_s("2:00:00", 300), worker_limit_s(None)
+    (135.0, 6900.0, None)
+    """
+    if time is None:
+        return None
+    limit = parse_time(time)
+    warning = warning_s if warning_s is not None else min(_DEFAULT_WARNING_S, limit // 4)
+    return float(limit - warning)
+
+
+def check_resources(resources: Mapping[str, int] | None) -> tuple[tuple[str, int], ...]:
+    """Resource counts as sorted ``(name, count)`` pairs; a bad one is an :class:`InputError`.
+
+    Examples
+    --------
+    >>> check_resources({"gpus": 1}), check_resources(None)
+    ((('gpus', 1),), ())
+    >>> check_resources({"gpus": -1})
+    Traceback (most recent call last):
+    ...
+    benchgrid._errors.InputError: resources must map resource names (letters, digits, _) to counts >= 1, such as {'gpus': 1}, got {'gpus': -1}
+    """
+    if not resources:
+        return ()
+    if not isinstance(resources, Mapping) or not all(
+        isinstance(k, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", k)
+        and isinstance(v, int) and not isinstance(v, bool) and v >= 1 for k, v in resources.items()
+    ):
+        raise InputError("resources must map resource names (letters, digits, _) to counts >= 1, such as "
+                         f"{{'gpus': 1}}, got {resources!r}")
+    return tuple(sorted((str(k), int(v)) for k, v in resources.items()))
+
+
+def scheduler_resource(name: str) -> str:
+    """The scheduler's name of a benchgrid resource: ``gpus`` is ``gpu`` (``--gres=gpu:1``, ``-l gpu=1``), others as named.
+
+    >>> scheduler_resource("gpus"), scheduler_resource("fpga")
+    ('gpu', 'fpga')
+    """
+    return "gpu" if name == "gpus" else name
 
 
 def export_task(task: str) -> str:
@@ -183,7 +237,8 @@ def array_script(spec: ScriptSpec, head: Sequence[str], *, name: str, exec_comme
     worker = " ".join(shlex.quote(w) for w in (*spec.command, "work", spec.project))
     # the worker's memory budget (claims only jobs expected to fit) is the allocation's
     budget = ("--mem-gb", f"{float(spec.mem_gb):g}") if spec.mem_gb is not None else ()
-    extra = "".join(" " + shlex.quote(a) for a in (*budget, *spec.worker_args))
+    given = tuple(w for name, count in spec.resources for w in ("--resource", f"{name}={count}"))
+    extra = "".join(" " + shlex.quote(a) for a in (*budget, *given, *spec.worker_args))
     lines += ["", exec_comment, f'exec {worker} --name "{name}"{extra} "${{benchgrid_until[@]}}"']
     return "\n".join(lines) + "\n"
 

@@ -26,6 +26,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--group-shared", action="store_true", help=help_of("group_shared"))
     p.add_argument("--job-timeout", type=float, metavar="SECONDS", default=default.job_timeout_s,
                    help=help_of("job_timeout_s"))
+    p.add_argument("--memory-key", metavar="COLUMN", help=help_of("memory_key"))
+    p.add_argument("--time-key", metavar="COLUMN", help=help_of("time_key"))
+    p.add_argument("--resource-key", action="append", dest="resource_keys", metavar="COLUMN",
+                   help=help_of("resource_keys"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,6 +67,9 @@ def _create(args: argparse.Namespace) -> int:
         group_shared=args.group_shared,
         job_timeout_s=args.job_timeout,
     )
+    for key in ("memory_key", "time_key", "resource_keys"):  # issue 21: the classes of the lanes
+        if getattr(args, key, None) is not None:
+            options[key] = getattr(args, key)
     if args.grid:
         if args.jobs or args.runner:
             raise InputError("give either --grid or --jobs with --runner, not both")

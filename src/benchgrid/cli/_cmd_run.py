@@ -27,6 +27,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--mem-gb", type=float, metavar="GB",
         help="each worker's memory budget: it claims only jobs expected to fit (projects with a memory_key)",
     )
+    p.add_argument("--gpus", type=int, metavar="N",
+                   help="GPUs each worker has: it takes the jobs that need them (projects with resource_keys)")
     p.add_argument(
         "--job-timeout", type=float, metavar="SECONDS",
         help="stop a job running longer than this (a lost run; default: the project's job_timeout_s)",
@@ -46,6 +48,10 @@ def run(args: argparse.Namespace) -> int:
         if not (0 < args.mem_gb < float("inf")):
             raise InputError(f"--mem-gb must be a number of GB > 0, got {args.mem_gb!r}")
         options["mem_gb"] = args.mem_gb
+    if args.gpus is not None:
+        if args.gpus < 0:
+            raise InputError(f"--gpus must be a count of GPUs >= 0, got {args.gpus!r}")
+        options["gpus"] = args.gpus
     if args.job_timeout is not None:
         options["job_timeout_s"] = check_timeout(args.job_timeout, "--job-timeout")
     status = proj.run(n_workers=args.workers, progress=not args.no_progress, trust_owner=args.trust_owner, **options)

@@ -22,9 +22,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", help="the project directory (on a file system the compute nodes share)")
     p.add_argument("--workers", "-w", type=int, help="workers (array tasks) to submit")
     p.add_argument(
-        "--pool", action="append", default=[], metavar="NxMEM[@TIME]",
-        help="a pool of workers with their own memory (and time): one array per pool, e.g. --pool 20x4G "
-             "--pool 2x64G@12:00:00; with a project's memory_key, each worker claims the jobs that fit",
+        "--pool", action="append", default=[], metavar="NxMEM[+COUNTgpu][@TIME]",
+        help="a pool of workers with their own memory, resources and time: one array per pool, e.g. --pool 20x4G@3:00:00 "
+             "--pool 2x16G+1gpu@24:00:00; each worker claims the jobs that fit it (memory_key, time_key, resource_keys)",
     )
     p.add_argument("--backend", "-b", default="slurm", help="scheduler: slurm (default) or sge (Grid Engine)")
     p.add_argument("--time", help="time limit per worker, e.g. 2:00:00, 90 (minutes), 1-12 (default: config, else the queue's)")
@@ -59,7 +59,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..api import Project
+    from ..api import Project, check_pool_resources
     from ..store import read_project_json
     from ..worker import check_runner_findable
 
@@ -78,12 +78,16 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--max-allocations is the budget of a self-sustaining pool: give it with --until-done")
     proj = Project.open(args.dir)
     chain = {"until_done": True, "max_allocations": args.max_allocations} if args.until_done else {}
+    for pool in pools:  # every pool checked before the first is submitted: nothing half-submitted
+        check_pool_resources(dict(pool.resources), proj.project_settings)
     for k, pool in enumerate(pools):
         pool_options = dict(options)
         if pool.mem_gb is not None:
             pool_options["mem_gb"] = pool.mem_gb
         if pool.time is not None:
             pool_options["time"] = pool.time
+        if pool.resources:
+            pool_options["resources"] = dict(pool.resources)
         if chain:
             pool_options.update(chain, pool=f"p{k}")
         sub = proj.submit(pool.n_workers, backend=args.backend, dry_run=args.dry_run, **pool_options)
@@ -109,29 +113,58 @@ class Pool(NamedTuple):
     n_workers: int
     mem_gb: float | None
     time: str | None
+    resources: tuple[tuple[str, int], ...] = ()
 
     @property
     def label(self) -> str:
         mem = "" if self.mem_gb is None else f"x{self.mem_gb:g}G"
-        return f"{self.n_workers}{mem}" + ("" if self.time is None else f"@{self.time}")
+        res = "".join(f"+{c}{'gpu' if n == 'gpus' else n}" for n, c in self.resources)
+        return f"{self.n_workers}{mem}{res}" + ("" if self.time is None else f"@{self.time}")
 
 
-_POOL = re.compile(r"^\s*(\d+)\s*x\s*(\d+(?:\.\d+)?)\s*(?:G|GB)\s*(?:@\s*(\S+))?\s*$", re.IGNORECASE)
+_POOL = re.compile(r"^\s*(\d+)\s*x\s*(\d+(?:\.\d+)?)\s*(?:G|GB)((?:\s*\+\s*\d*\s*[A-Za-z][A-Za-z0-9_]*)*)\s*(?:@\s*(\S+))?\s*$",
+                   re.IGNORECASE)
+_RESOURCE = re.compile(r"\+\s*(\d*)\s*([A-Za-z][A-Za-z0-9_]*)")
+_FORM = "--pool must be WORKERSxMEMORY[+COUNTRESOURCE][@TIME] such as 20x4G, 2x64G@12:00:00 or 2x16G+1gpu"
 
 
 def parse_pool(text: str) -> Pool:
-    """``"20x4G"`` -> 20 workers of 4 GB; ``"2x64G@12:00:00"`` adds their time limit.
+    """``"20x4G"`` -> 20 workers of 4 GB; ``"@12:00:00"`` adds their time limit, ``"+1gpu"`` a resource.
+
+    ``gpu`` and ``gpus`` are the resource ``gpus``; any other name is taken
+    as written (it must be one of the project's ``resource_keys``).
 
     Examples
     --------
     >>> parse_pool("20x4G"), parse_pool("2x64GB@12:00:00")
-    (Pool(n_workers=20, mem_gb=4.0, time=None), Pool(n_workers=2, mem_gb=64.0, time='12:00:00'))
+    (Pool(n_workers=20, mem_gb=4.0, time=None, resources=()), Pool(n_workers=2, mem_gb=64.0, time='12:00:00', resources=()))
+    >>> parse_pool("2x16G+1gpu@24:00:00").resources, parse_pool("1x8G+2gpus+1fpga").label
+    ((('gpus', 1),), '1x8G+1fpga+2gpu')
     >>> parse_pool("4G")
     Traceback (most recent call last):
     ...
-    benchgrid._errors.InputError: --pool must be WORKERSxMEMORY[@TIME] such as 20x4G or 2x64G@12:00:00, got '4G'
+    benchgrid._errors.InputError: --pool must be WORKERSxMEMORY[+COUNTRESOURCE][@TIME] such as 20x4G, 2x64G@12:00:00 or 2x16G+1gpu, got '4G'
+    >>> parse_pool("2x4G@3h")
+    Traceback (most recent call last):
+    ...
+    benchgrid._errors.InputError: --pool's time must be minutes, MM:SS, HH:MM:SS, D-HH or D-HH:MM:SS (as sbatch --time), got '3h' in '2x4G@3h'
     """
     m = _POOL.match(text)
     if m is None or int(m.group(1)) < 1 or float(m.group(2)) <= 0:
-        raise InputError(f"--pool must be WORKERSxMEMORY[@TIME] such as 20x4G or 2x64G@12:00:00, got {text!r}")
-    return Pool(int(m.group(1)), float(m.group(2)), m.group(3))
+        raise InputError(f"{_FORM}, got {text!r}")
+    resources: dict[str, int] = {}
+    for count, name in _RESOURCE.findall(m.group(3) or ""):
+        key = "gpus" if name.lower() in ("gpu", "gpus") else name
+        if key in resources or (count and int(count) < 1):
+            raise InputError(f"{_FORM} (each resource once, a count >= 1), got {text!r}")
+        resources[key] = int(count) if count else 1
+    time = m.group(4)
+    if time is not None:
+        from ..api import check_walltime
+
+        try:
+            check_walltime(time)
+        except InputError:
+            raise InputError(f"--pool's time must be minutes, MM:SS, HH:MM:SS, D-HH or D-HH:MM:SS (as sbatch --time), "
+                             f"got {time!r} in {text!r}") from None
+    return Pool(int(m.group(1)), float(m.group(2)), time, tuple(sorted(resources.items())))

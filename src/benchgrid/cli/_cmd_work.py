@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from typing import Any
 
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 HELP = "run one worker: claim jobs, run them, record results, until none is left"
 
 
@@ -26,6 +28,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--quiet", action="store_true",
         help="no summary line at the end (for a command that starts workers and summarises the run itself)",
     )
+    p.add_argument(
+        "--resource", action="append", default=[], metavar="NAME=COUNT",
+        help="a resource this worker has, such as gpus=1 (repeatable): it claims the jobs that need it first "
+             "(default: the GPUs SLURM or CUDA_VISIBLE_DEVICES gave it; projects with resource_keys)",
+    )
+    p.add_argument("--gpus", type=int, metavar="N", help="GPUs this worker has (the same as --resource gpus=N)")
     p.add_argument(
         "--mem-gb", type=float,
         help="memory budget in GB: claim only jobs expected to fit (default: SLURM's allocation, the cgroup's limit)",
@@ -73,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
             # after a job timeout the worker starts afresh as the same command (and, under SLURM, the same task)
             restart_argv=restart_argv() if owns_process else None,
             on_end=getattr(args, "_on_end", None),
+            resources=_resources(args),
         )
         s = worker.run()
     finally:  # called in-process (tests, notebooks): leave the caller's mask as it was
@@ -85,6 +94,39 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _resources(args: argparse.Namespace) -> dict[str, int] | None:
+    """``--resource NAME=COUNT`` and ``--gpus N`` as one dict (None: none given, the worker looks itself)."""
+    from .._errors import InputError
+
+    given = dict(parse_resource(text) for text in args.resource)
+    if args.gpus is not None:
+        if args.gpus < 0:
+            raise InputError(f"--gpus must be a count of GPUs >= 0, got {args.gpus!r}")
+        if given.get("gpus", args.gpus) != args.gpus:
+            raise InputError(f"--gpus {args.gpus} and --resource gpus={given['gpus']} disagree: give one of them")
+        given["gpus"] = args.gpus
+    return given if (args.resource or args.gpus is not None) else None
+
+
+def parse_resource(text: str) -> tuple[str, int]:
+    """``"gpus=2"`` -> ``("gpus", 2)``; a bare name counts 1; anything else is an :class:`InputError`.
+
+    >>> parse_resource("gpus=2"), parse_resource("fpga")
+    (('gpus', 2), ('fpga', 1))
+
+    >>> parse_resource("gpus=-1")
+    Traceback (most recent call last):
+    ...
+    benchgrid._errors.InputError: --resource must be NAME=COUNT with a count >= 0, such as gpus=1, got 'gpus=-1'
+    """
+    name, eq, count = str(text).strip().partition("=")
+    if not _NAME.match(name) or (eq and not count.strip().isdigit()):
+        from .._errors import InputError
+
+        raise InputError(f"--resource must be NAME=COUNT with a count >= 0, such as gpus=1, got {text!r}")
+    return name, int(count) if eq else 1
 
 
 def _pooled(args: argparse.Namespace) -> int:

@@ -123,15 +123,12 @@ def add_to_grid(
     order = objects.get("order", default_order)
     if not (callable(order) or order in _grid.ORDERS):  # format 1: only the callable's name
         order = "train_size"
-    memory_gb = objects.get("memory_gb")
-    tried = None
     random_state = int(info.get("random_state", 0))
-    if memory_gb == "estimated":  # the new pairs are tried as at creation (issue 13)
-        from ._try import try_inputs
-
-        tried = try_inputs(new_jobs, {**old_t, **new_tasks}, all_learners, {**old_s, **splits}, measures,
-                           random_state)
-    _grid.set_expected_memory(new_jobs, memory_gb, tried)
+    # the new pairs get their hints as at creation (issues 13, 21): tried, or from the per-learner dicts
+    _names, tried = _grid.set_needs(new_jobs, {**old_t, **new_tasks}, all_learners, {**old_s, **splits}, measures,
+                                    random_state, memory_gb=objects.get("memory_gb"), time_s=objects.get("time_s"),
+                                    resources=objects.get("resources"),
+                                    task_ids={t: None for t in [*kept_tasks, *new_tasks]})
     new_jobs = _grid.order_jobs(new_jobs, order, {**old_t, **new_tasks}, all_learners,
                                 {**old_s, **splits}, measures, random_state, tried=tried)  # fmt: skip
     _grid.write_grid_inputs(inputs, new_tasks, all_learners, splits)

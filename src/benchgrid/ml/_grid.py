@@ -15,7 +15,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .._errors import InputError
-from ._ids import EXPECTED_MEM_KEY, check_id, check_unique, digest
+from ._ids import EXPECTED_MEM_KEY, EXPECTED_S_KEY, check_id, check_unique, digest
 from ._inputs import dumps_with_modules, splits_path, write_config, write_learner, write_task
 from ._learners import check_learner_task_types, check_learners, describe_learner, learner_key
 from ._measures import Measure, check_measures, greater_is_better
@@ -44,6 +44,8 @@ class MLSpec:
     write_inputs: Callable[[Path], None]
     metadata: dict[str, Any]
     memory_key: str | None = None
+    time_key: str | None = None  # issue 21: time_s= gave each job its expected_s
+    resource_keys: list[str] | None = None  # issue 21: resources= gave jobs their resource counts
     #: label ("learner 'rf'") -> (its pickle, the modules it refers to): checked loadable at creation
     pickles: dict[str, tuple[bytes, set[str]]] = field(default_factory=dict)
 
@@ -60,6 +62,8 @@ def build_ml_project(
     random_state: int = 0,
     strict: bool = False,
     memory_gb: Any = None,
+    time_s: Any = None,
+    resources: Any = None,
 ) -> MLSpec:
     """Check the grid, compute every split and return the jobs and their inputs.
 
@@ -96,6 +100,18 @@ def build_ml_project(
         (task, learner) now, peak memory at two training sizes (see
         :mod:`benchgrid.ml._try`); a dict: GB per ``learner_id`` or per
         ``(task_id, learner_id)``. The column does not change a job's seed.
+    time_s : "estimated" or dict, optional
+        Expected seconds per ``learner_id`` or ``(task_id, learner_id)``
+        ("estimated": try one job per (task, learner) now, as ``benchgrid
+        try`` does, and scale by training size), written as the ``expected_s`` column and made the project's
+        ``time_key``: long jobs go to workers with long allocations
+        (docs/slurm.md). It does not change a job's seed.
+    resources : dict, optional
+        Resource counts per ``learner_id`` or ``(task_id, learner_id)``, such
+        as ``{"mlp_torch": {"gpus": 1}}``: each resource becomes a job column
+        and one of the project's ``resource_keys``, so those jobs go only to
+        workers that have them (``submit --pool 2x16G+1gpu``). They do not
+        change a job's seed.
 
     Returns
     -------
@@ -131,18 +147,15 @@ def build_ml_project(
     check_train_classes(tasks, splits, strict=strict)
     check_memory_gb(memory_gb, tasks, learners)
     jobs = make_jobs(tasks, learners, splits)
-    tried = None
-    if memory_gb == "estimated":
-        from ._try import try_inputs
-
-        tried = try_inputs(jobs, tasks, learners, splits, checked, random_state)
-    set_expected_memory(jobs, memory_gb, tried)
+    resource_keys, tried = set_needs(jobs, tasks, learners, splits, checked, random_state,
+                                     memory_gb=memory_gb, time_s=time_s, resources=resources)
     jobs = order_jobs(jobs, order, tasks, learners, splits, checked, random_state, tried=tried)
 
     stored = [m if isinstance(m, str) else {"pickled": i, "name": m.name}
               for i, m in enumerate(checked)]  # fmt: skip
     objects = {"measures": {i: m for i, m in enumerate(checked) if isinstance(m, Measure)},
-               "cv": resamplings, "order": order, "memory_gb": memory_gb}  # fmt: skip
+               "cv": resamplings, "order": order, "memory_gb": memory_gb,
+               "time_s": time_s, "resources": resources}  # fmt: skip
     config = {
         "format": FORMAT,
         "measures": stored,
@@ -176,6 +189,7 @@ def build_ml_project(
 
     return MLSpec(jobs=jobs, runner=RUNNER, write_inputs=write_inputs, metadata=metadata,
                   memory_key=None if memory_gb is None else EXPECTED_MEM_KEY,
+                  time_key=None if time_s is None else EXPECTED_S_KEY, resource_keys=resource_keys or None,
                   pickles=stored_objects(learners, objects))
 
 
@@ -224,6 +238,89 @@ def set_expected_memory(jobs: list[dict[str, Any]], memory_gb: Any, tried: Any =
     for job, gb in zip(jobs, values):
         if gb is not None:
             job[EXPECTED_MEM_KEY] = float(gb)
+
+
+def set_needs(jobs: list[dict[str, Any]], tasks: dict[str, Any], learners: dict[str, Any], splits: Any,
+              measures: list[Any], seed: int, *, memory_gb: Any = None, time_s: Any = None,
+              resources: Any = None, task_ids: Any = None) -> tuple[list[str], Any]:
+    """Write each job's scheduling hints (memory, time, resources); return the resource names and the try table.
+
+    ``"estimated"`` memory or time tries one job per (task, learner) now, as
+    ``benchgrid try`` does (once for both). ``task_ids`` (default: ``tasks``)
+    are the ids a ``(task_id, learner_id)`` key may name (``add``: the kept tasks too).
+    """
+    tried = None
+    estimated_time = isinstance(time_s, str) and time_s == "estimated"
+    if memory_gb == "estimated" or estimated_time:
+        from ._try import try_inputs
+
+        tried = try_inputs(jobs, tasks, learners, splits, measures, seed)
+    set_expected_memory(jobs, memory_gb, tried)
+    if estimated_time:  # issue 21: as `try` times them, per job
+        from ._try import estimate_jobs
+
+        seconds = estimate_jobs(jobs, tasks, learners, splits, measures, seed, table=tried)
+        for job, s in zip(jobs, seconds):
+            if s > 0:  # a pair that failed when tried: not known
+                job[EXPECTED_S_KEY] = float(f"{s:.3g}")
+    names = set_declared_needs(jobs, task_ids if task_ids is not None else tasks, learners,
+                               None if estimated_time else time_s, resources)
+    return names, tried
+
+
+def _per_learner(name: str, given: dict[Any, Any], tasks: dict[str, Any], learners: dict[str, Any]) -> None:
+    if not isinstance(given, dict) or not given:
+        raise InputError(f"{name} must be a dict per learner_id or (task_id, learner_id), got {given!r}")
+    for key in given:
+        known = key in learners if not isinstance(key, tuple) else (
+            len(key) == 2 and key[0] in tasks and key[1] in learners)
+        if not known:
+            raise InputError(f"{name} key {key!r} names no learner_id nor (task_id, learner_id) of the grid")
+
+
+def set_declared_needs(jobs: list[dict[str, Any]], tasks: dict[str, Any], learners: dict[str, Any],
+                       time_s: Any = None, resources: Any = None) -> list[str]:
+    """Write each job's ``expected_s`` and resource columns from per-learner dicts; return the resource names.
+
+    Examples
+    --------
+    >>> jobs = [{"task_id": "t", "learner_id": "mlp"}, {"task_id": "t", "learner_id": "rf"}]
+    >>> set_declared_needs(jobs, {"t": None}, {"mlp": None, "rf": None}, {"mlp": 600}, {"mlp": {"gpus": 1}})
+    ['gpus']
+    >>> jobs[0]["expected_s"], jobs[0]["gpus"], "gpus" in jobs[1]
+    (600.0, 1, False)
+    """
+    names: list[str] = []
+    if time_s is not None:
+        if isinstance(time_s, str):
+            raise InputError(f"time_s must be 'estimated' or a dict of seconds per learner_id or "
+                             f"(task_id, learner_id), got {time_s!r}")
+        _per_learner("time_s", time_s, tasks, learners)
+        for key, s in time_s.items():
+            if isinstance(s, bool) or not isinstance(s, (int, float)) or not 0 < s < float("inf"):
+                raise InputError(f"time_s[{key!r}] must be a number of seconds > 0, got {s!r}")
+    if resources is not None:
+        _per_learner("resources", resources, tasks, learners)
+        for key, counts in resources.items():
+            if not isinstance(counts, dict) or not all(
+                isinstance(n, str) and n.isidentifier() and isinstance(c, int) and not isinstance(c, bool) and c >= 0
+                for n, c in counts.items()
+            ):
+                raise InputError(f"resources[{key!r}] must map resource names to counts >= 0, such as "
+                                 f"{{'gpus': 1}}, got {counts!r}")
+            names += [n for n in counts if n not in names]
+        clash = sorted(set(names) & {k for job in jobs for k in job})
+        if clash:
+            raise InputError(f"resources names {clash} are job columns already; name the resources otherwise")
+    for job in jobs:
+        pair = (job["task_id"], job["learner_id"])
+        if time_s is not None and (s := time_s.get(pair, time_s.get(job["learner_id"]))) is not None:
+            job[EXPECTED_S_KEY] = float(s)
+        if resources is not None:
+            for n, c in (resources.get(pair, resources.get(job["learner_id"])) or {}).items():
+                if c:
+                    job[n] = int(c)
+    return sorted(names)
 
 
 def write_grid_inputs(

@@ -1,7 +1,7 @@
 """Load a grid file (``benchgrid init DIR --grid grid.py``).
 
 A grid file is plain Python that defines ``tasks``, ``learners``, ``cv``
-and optionally ``measures``, ``order``, ``save_predictions``, ``strict``, ``memory_gb``,
+and optionally ``measures``, ``order``, ``save_predictions``, ``strict``, ``memory_gb``, ``time_s``, ``resources``,
 ``save_models`` — or a function ``grid()`` that returns a dict of them::
 
     # grid.py
@@ -37,7 +37,7 @@ from .._errors import InputError
 __all__ = ["load_grid_file", "GRID_NAMES"]
 
 GRID_NAMES = ("tasks", "learners", "cv", "measures", "order", "save_predictions", "save_models",
-              "strict", "memory_gb")
+              "strict", "memory_gb", "time_s", "resources")
 
 
 def load_grid_file(

@@ -9,9 +9,10 @@ from typing import Any, Iterable
 
 from .._errors import InputError
 
-__all__ = ["check_id", "check_unique", "digest", "EXPECTED_MEM_KEY"]
+__all__ = ["check_id", "check_unique", "digest", "EXPECTED_MEM_KEY", "EXPECTED_S_KEY"]
 
 EXPECTED_MEM_KEY = "expected_mem_gb"  # the memory_key of ML projects created with memory_gb= (issue 13)
+EXPECTED_S_KEY = "expected_s"  # the time_key of ML projects created with time_s= (issue 21)
 
 # Ids name files under inputs/ and rows in result tables, on any filesystem.
 _SAFE_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+=-]{0,99}")

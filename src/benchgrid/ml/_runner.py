@@ -35,7 +35,7 @@ from ._native import native_rows
 from ._splits import Splits
 from ._task import Task
 
-from ._ids import EXPECTED_MEM_KEY
+from ._ids import EXPECTED_MEM_KEY, EXPECTED_S_KEY
 
 __all__ = ["run_ml_job", "run_in_project", "fit_and_score", "peak_mem_mb", "reset_peak_mem"]
 
@@ -66,7 +66,8 @@ def run_ml_job(**params: Any) -> dict[str, Any]:
 
     ctx = current_job()
     seed = ctx.seed
-    if EXPECTED_MEM_KEY in params:  # a scheduling hint, measured: the seed is the job's without it
+    if EXPECTED_MEM_KEY in params or EXPECTED_S_KEY in params or _hints(Path(ctx.project_dir)) & params.keys():
+        # scheduling hints (memory, time, resources: issues 13, 21): the seed is the job's without them
         seed = _seed_without_memory(Path(ctx.project_dir), params)
     return run_in_project(Path(ctx.project_dir), params, seed=seed, job_id=ctx.job_id)
 
@@ -92,11 +93,24 @@ def _seed_without_memory(project_dir: Path, params: dict[str, Any]) -> int:
     state = _random_states.get(project_dir)
     if state is None:
         state = _random_states[project_dir] = int(read_project_json(project_dir).get("random_state", 0))
-    rest = {k: v for k, v in params.items() if k != EXPECTED_MEM_KEY}
+    hints = {EXPECTED_MEM_KEY, EXPECTED_S_KEY} | _hints(project_dir)
+    rest = {k: v for k, v in params.items() if k not in hints}
     return job_seed(state, content_key(canonical_json(rest)))
 
 
+def _hints(project_dir: Path) -> set[str]:
+    """The project's resource columns (``resource_keys``): scheduling hints, not the job's identity."""
+    keys = _resource_keys.get(project_dir)
+    if keys is None:
+        from benchgrid.store import ProjectSettings, read_project_json
+
+        declared = ProjectSettings.of(read_project_json(project_dir)["settings"]).resource_keys
+        keys = _resource_keys[project_dir] = set(declared or ())
+    return keys
+
+
 _random_states: dict[Path, int] = {}
+_resource_keys: dict[Path, set[str]] = {}
 
 
 def run_in_project(

@@ -202,9 +202,10 @@ def check_logs(root: Path, *, save: bool = True) -> CheckReport:
                     claimed_by[key] = (worker, start)
         prev = cur if prev is None else {k: max(prev[k], cur[k]) for k in cur}
         if lanes is not None:
+            # a lane added (issue 21: a class first needed) starts where its record says
             prev_lanes = lanes if prev_lanes is None else [
                 [max(a, c), max(b, d)] for (a, b), (c, d) in zip(prev_lanes, lanes)
-            ]
+            ] + [list(pair) for pair in lanes[len(prev_lanes):]]
     _check_results(layout, found, report, claimed_by, put_back_at)
     drops.close(claimed_by, put_back_at, report)
     found.close()

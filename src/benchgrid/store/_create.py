@@ -14,7 +14,8 @@ from typing import Any, Callable
 
 from .._errors import DiskFull, InputError, ProjectError, is_disk_full
 from ._jobs import JobTable, normalize_jobs
-from ._lanes import N_LANES, append_lane_ids, split_by_lane
+from ._classes import JobClass, assign_lanes, uses_classes
+from ._lanes import N_LANES, append_lane_ids
 from ._layout import FORMAT_VERSION, Layout, creation_temp_name, environment, interrupted_creations, write_project_json
 from ._record_types import CursorRecord
 from ._records import append_records
@@ -123,11 +124,15 @@ def create_project(
             write_inputs(layout.inputs_dir)
         n = JobTable(layout.jobs_dir).append(params_jsons, 0)
         init: CursorRecord = {"op": "init", "next": 0, "rq": 0, "n": n, "t": time.time()}
-        if typed.memory_key:
+        if typed.memory_key or uses_classes(typed):
             params = [json.loads(text) for text in params_jsons]
-            _check_memory_column(params, typed.memory_key)
-            append_lane_ids(layout.queue_dir, split_by_lane(0, params, typed.memory_key), 0)
-            init["lanes"] = [[0, 0] for _ in range(N_LANES)]
+            if typed.memory_key:
+                _check_memory_column(params, typed.memory_key)
+            if uses_classes(typed):  # issue 21: lanes of the classes the jobs need, the smallest first
+                init["lanes"], init["lk"] = [[0, 0]], [JobClass().key()]
+            else:
+                init["lanes"] = [[0, 0] for _ in range(N_LANES)]
+            append_lane_ids(layout.queue_dir, assign_lanes(0, params, typed, init), 0)  # type: ignore[arg-type]
         append_records(layout.claims, [init])
         for log in (layout.requeue, layout.events):  # exist from the start: no client caches them as absent
             append_records(log, [])

@@ -12,6 +12,7 @@ Steps (in the order they happen):
 ``claim.locked``       lock taken, nothing read yet
 ``claim.published``    the worker's lease names the claims, no claim record yet
 ``claim.appended``     claim record written, lock still held
+``lane.added``         a lane added for a class first needed (issue 21), no job put in it yet
 ``putback.locked``     lock taken by a recovery or a hand-back, nothing written
 ``putback.written``    requeue records written, lock still held
 ``recover.events``     a recovery's events written, marker not yet

@@ -21,11 +21,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ._classes import JobClass
 from ._lanes import MEM_CLASSES_GB, MEM_MARGIN, lane_size, lanes_for_budget, read_lane_ids
 from ._leases import is_dead
 from ._state import ProjectState
 
-__all__ = ["memory_summary", "starved_hint", "waiting_per_lane", "live_budgets"]
+__all__ = ["memory_summary", "starved_hint", "waiting_per_lane", "waiting_per_mem_class", "live_budgets"]
 
 
 def waiting_per_lane(state: ProjectState, now: float | None = None) -> list[int]:
@@ -41,9 +42,22 @@ def waiting_per_lane(state: ProjectState, now: float | None = None) -> list[int]
             left -= sum(1 for job in ahead if job in state.dropped)
         waiting[lane] += left
     for job, lane in state.requeued_lane.items():
-        if state.state_of(job, now) == "queued":
+        # a lane added after this read of claims.log (issue 21) is counted at the next refresh
+        if lane < len(waiting) and state.state_of(job, now) == "queued":
             waiting[lane] += 1
     return waiting
+
+
+def waiting_per_mem_class(state: ProjectState, now: float | None = None) -> list[int]:
+    """Jobs waiting per memory class; the lanes of a project with time or resource classes summed by memory."""
+    waiting = waiting_per_lane(state, now)
+    if not state.lanes_keys:
+        return waiting
+    per_class = [0] * len(MEM_CLASSES_GB)
+    for lane, n in enumerate(waiting):
+        if lane < len(state.lanes_keys):
+            per_class[JobClass.parse(state.lanes_keys[lane]).mem] += n
+    return per_class
 
 
 def live_budgets(state: ProjectState, now: float | None = None) -> list[float | None]:
@@ -80,8 +94,8 @@ def memory_summary(state: ProjectState, now: float | None = None, n_escalated: i
     jobs moved to a larger class, ``{"job_id", "reason"}``; ``hint``: the
     line of :func:`starved_hint` ("" when every waiting job has a worker).
     """
-    if state.lanes is None:
-        return None
+    if state.lanes is None or (state.lanes_keys and not any(JobClass.parse(k).mem for k in state.lanes_keys)):
+        return None  # no memory classes (a project with time or resource classes only)
     now = time.time() if now is None else now
     budgets = live_budgets(state, now)
     pools: dict[float | None, int] = {}
@@ -90,7 +104,7 @@ def memory_summary(state: ProjectState, now: float | None = None, n_escalated: i
     served: set[int] = set()
     for b in pools:
         served |= set(lanes_for_budget(b))
-    waiting = waiting_per_lane(state, now)
+    waiting = waiting_per_mem_class(state, now)
     escalated = [
         {"job_id": job, "reason": reason}
         for job, reason in list(state.escalated.items())[-n_escalated:]

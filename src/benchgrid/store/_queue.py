@@ -53,7 +53,8 @@ from ._layout import Layout
 from ._lock import make_lock, retry_lock_lost
 from ._droplog import DropLog
 from ._faults import fault_point
-from ._lanes import append_lane_ids, lanes_for_budget, read_lane_ids, split_by_lane
+from ._classes import Capacity, JobClass, assign_lanes, claim_order, lane_classes
+from ._lanes import append_lane_ids, read_lane_ids
 from ._record_types import CursorRecord, PutBackRecord, QueueEventRecord
 from ._records import append_records, iter_records, read_last_record
 from ._settings import ProjectSettings
@@ -63,7 +64,7 @@ __all__ = ["Claim", "Queue", "NO_FIT"]
 
 @dataclass(frozen=True)
 class Claim:
-    """One run of one job: its id, attempt number, runs lost before, its memory lane, and its hand-backs at the limit.
+    """One run of one job: its id, attempt number, runs lost before, its lane (:mod:`._classes`), and its hand-backs at the limit.
 
     ``at_limit`` (issue 21) counts the runs handed back because the
     worker's allocation was ending (walltime): they never burn
@@ -108,6 +109,7 @@ class Queue:
         self._put_back_offset = 0
         self.drops = DropLog(self.layout.drops)
         self.last_added = 0  # rows written by the last add (issue 10: committed ones are skipped)
+        self._orders: dict[tuple[Any, ...], list[int]] = {}  # lanes in claim order, per (lanes, capacity)
 
     # -- reading -------------------------------------------------------------
     def cursor(self) -> dict[str, Any]:
@@ -133,6 +135,8 @@ class Queue:
             record["d"] = cur["d"]
         if "lanes" in cur:
             record["lanes"] = cur["lanes"]
+        if "lk" in cur:
+            record["lk"] = cur["lk"]
         return record
 
     # -- claiming ------------------------------------------------------------
@@ -144,6 +148,7 @@ class Queue:
         publish: Callable[[list[Claim], int], None] | None = None,
         mem_gb: float | None = None,
         n_workers: int | None = None,
+        capacity: Capacity | None = None,
     ) -> list[Claim]:
         """Claim up to ``max_n`` jobs: put-back jobs first, then the table in order.
 
@@ -159,9 +164,13 @@ class Queue:
         project with memory lanes (see :mod:`._lanes`), ``mem_gb`` is the
         worker's budget: lanes that fit are tried largest first, and a lane
         whose head does not fit the walltime gives way to the next one.
+        ``capacity`` (issue 21) generalizes ``mem_gb``: the worker's memory,
+        time and resources; it claims from the lanes :func:`._classes.claim_order`
+        gives it.
         """
+        cap = capacity if capacity is not None else Capacity(mem_gb=mem_gb)
         # a process that froze under the lock past half its lease wrote nothing: it claims again
-        return retry_lock_lost(lambda: self._claim_locked(worker_id, max_n, fits, publish, mem_gb, n_workers))
+        return retry_lock_lost(lambda: self._claim_locked(worker_id, max_n, fits, publish, cap, n_workers))
 
     def _claim_locked(
         self,
@@ -169,7 +178,7 @@ class Queue:
         max_n: int,
         fits: Callable[[dict[str, Any]], bool] | None,
         publish: Callable[[list[Claim], int], None] | None,
-        mem_gb: float | None,
+        cap: Capacity,
         n_workers: int | None = None,
     ) -> list[Claim]:
         with self.lock:
@@ -182,7 +191,7 @@ class Queue:
             record = self.cursor_record("claim", cur)
             record["w"] = worker_id
             if "lanes" in cur:
-                claims, refused = self._claim_from_lanes(cur, record, max_n, fits, mem_gb, dropped)
+                claims, refused = self._claim_from_lanes(cur, record, max_n, fits, cap, dropped)
             else:
                 claims, refused, record["next"], record["rq"] = self._take(
                     int(cur["rq"]), 0, int(cur["next"]), n, max_n, fits, None, dropped
@@ -266,13 +275,13 @@ class Queue:
         record: CursorRecord,
         max_n: int,
         fits: Callable[[dict[str, Any]], bool] | None,
-        mem_gb: float | None,
+        cap: Capacity,
         dropped: set[int],
     ) -> tuple[list[Claim], bool]:
         lanes = [list(map(int, pair)) for pair in cur["lanes"]]
         n = int(cur["n"])
         refused_any = False
-        for lane in lanes_for_budget(mem_gb):
+        for lane in self._claim_order(cur, cap):
             pos, rq = lanes[lane]
 
             def lane_ids(p: int, count: int, lane: int = lane) -> list[int]:
@@ -287,6 +296,50 @@ class Queue:
                 record["lane"] = lane
                 return claims, False
         return [], refused_any
+
+    def lane_of_class(self, job_class: JobClass, *, locked: bool = False) -> int:
+        """The lane of ``job_class``; in a project that lists its classes, a new lane when it has none.
+
+        A new lane is a cursor record (``op`` ``lane``) written under the lock
+        before any job is put in it, so a crash between leaves an empty lane,
+        never a job in a lane no worker reads. A project with memory lanes
+        only has lane *k* = memory class *k*.
+        """
+        def step() -> int:
+            cur = self.cursor()
+            if "lk" not in cur:
+                return job_class.mem
+            key = job_class.key()
+            if key in cur["lk"]:
+                return int(cur["lk"].index(key))
+            record = self.cursor_record("lane", cur)
+            self._read_put_back()  # read to its end, opened under the lock: this lane's lines can only come after
+            start = self._put_back_offset
+            record["lk"], record["lanes"] = [*cur["lk"], key], [*cur["lanes"], [0, start]]
+            record["t"] = time.time()
+            self.lock.check_held()
+            append_records(self.layout.claims, [record])
+            fault_point("lane.added")
+            return len(cur["lk"])
+
+        if locked:
+            return step()
+
+        def with_lock() -> int:
+            with self.lock:
+                return step()
+
+        return retry_lock_lost(with_lock)
+
+    def _claim_order(self, cur: Mapping[str, Any], cap: Capacity) -> list[int]:
+        """:func:`._classes.claim_order` for this cursor's lanes, kept until a lane is added (35% of a claim otherwise)."""
+        key = (tuple(cur.get("lk") or ()), len(cur["lanes"]), cap.mem_gb, cap.limit_s, tuple(sorted(cap.resources.items())))
+        order = self._orders.get(key)
+        if order is None:
+            if len(self._orders) > 64:  # a worker's limit is fixed: only lanes added change the key
+                self._orders.clear()
+            order = self._orders[key] = claim_order(lane_classes(cur), cap)
+        return order
 
     # -- putting back --------------------------------------------------------
     def requeue(self, claims: Iterable[Claim], why: str, source: str, *, locked: bool = False) -> int:
@@ -389,9 +442,9 @@ class Queue:
             record = self.cursor_record("add", cur)
             record["n"], record["t"] = n, time.time()
             if "lanes" in cur:
-                memory_key = str(self.settings.memory_key)
                 params = [json.loads(text) for text in params_jsons]
-                append_lane_ids(self.layout.queue_dir, split_by_lane(n0, params, memory_key), n0)
+                by_lane = assign_lanes(n0, params, self.settings, record)  # type: ignore[arg-type]
+                append_lane_ids(self.layout.queue_dir, by_lane, n0)
             fault_point("add.rows")
             self.lock.check_held()
             append_records(self.layout.claims, [record])

@@ -44,7 +44,7 @@ __all__ = [
 class CursorRecord(TypedDict, total=False):
     """A line of ``queue/claims.log``; each carries the cursor, so the last one is the queue's state.
 
-    ``op``: ``init``, ``claim``, ``add``, ``drop``, ``undrop`` or ``skip``.
+    ``op``: ``init``, ``claim``, ``add``, ``drop``, ``undrop``, ``skip`` or ``lane`` (a lane added).
     """
 
     op: str
@@ -52,7 +52,8 @@ class CursorRecord(TypedDict, total=False):
     rq: int  # the requeue.log offset up to which put-back jobs were taken
     n: int  # committed job-table rows
     d: int  # committed drops.log bytes
-    lanes: list[list[int]]  # per memory lane: [next, rq]
+    lanes: list[list[int]]  # per lane: [next, rq]
+    lk: list[str]  # per lane: its class (issue 21; only projects with a time_key or resource_keys)
     lane: int  # the lane a claim took from
     t: float
     w: str  # claim: the worker
@@ -117,6 +118,7 @@ class Lease(TypedDict, total=False):
     current: list[Any] | None  # [job, attempt, started]
     until: float | None
     mem_gb: float | None
+    resources: dict[str, int]  # issue 21: resource counts this worker claims by ({"gpus": 1})
     oom: dict[str, Any] | None
     supervisor: str | None
     scheduler_job_id: str | None

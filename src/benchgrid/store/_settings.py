@@ -13,6 +13,7 @@ tests/store/test_settings.py fails on a restated one.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -78,6 +79,12 @@ class ProjectSettings:
         Expected seconds of a job of a kind not seen yet.
     memory_key : str, optional
         Job column of expected peak memory in GB (memory lanes).
+    time_key : str, optional
+        Job column of expected seconds (time classes: a job goes to workers
+        whose allocations are long enough; see :mod:`._classes`).
+    resource_keys : sequence of str, optional
+        Job columns of resource counts, each named as the resource
+        (``["gpus"]``): a job goes only to workers that have that many.
     job_timeout_s : float, optional
         A job running longer is stopped and counted as a lost run.
 
@@ -102,7 +109,11 @@ class ProjectSettings:
     group_shared: bool = field(default=False, metadata=_help("let the group read and write the project"))
     duration_key: Sequence[str] | None = None  # kept as a tuple
     default_job_s: float | None = None
-    memory_key: str | None = None
+    memory_key: str | None = field(default=None, metadata=_help("job column of expected peak GB (memory classes)"))
+    time_key: str | None = field(
+        default=None, metadata=_help("job column of expected seconds (time classes: long jobs go to long workers)"))
+    resource_keys: Sequence[str] | None = field(  # kept as a tuple
+        default=None, metadata=_help("job column of a resource count, named as the resource, e.g. gpus (repeatable)"))
     job_timeout_s: float | None = field(
         default=None, metadata=_help("stop a job running longer than this; it counts a lost run (setting job_timeout_s)"))
 
@@ -128,6 +139,16 @@ class ProjectSettings:
             check_job_timeout_s(self.job_timeout_s)
         if self.memory_key is not None and not (isinstance(self.memory_key, str) and self.memory_key):
             raise InputError(f"memory_key must be the name of a job column (expected peak GB), got {self.memory_key!r}")
+        if self.time_key is not None and not (isinstance(self.time_key, str) and self.time_key):
+            raise InputError(f"time_key must be the name of a job column (expected seconds), got {self.time_key!r}")
+        if self.resource_keys is not None:
+            key = self.resource_keys
+            if isinstance(key, str) or not isinstance(key, Sequence) or not all(
+                isinstance(k, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", k) for k in key
+            ):
+                raise InputError(f"resource_keys must be a list of job column names such as ['gpus'] "
+                                 f"(letters, digits, _), got {key!r}")
+            object.__setattr__(self, "resource_keys", tuple(key))
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "ProjectSettings":
@@ -163,6 +184,8 @@ class ProjectSettings:
         out = asdict(self)
         if self.duration_key is not None:
             out["duration_key"] = list(self.duration_key)
+        if self.resource_keys is not None:
+            out["resource_keys"] = list(self.resource_keys)
         return out
 
 

@@ -91,6 +91,7 @@ class ProjectState:
         self.next = 0
         self.rq = 0
         self.lanes: list[list[int]] | None = None  # [pos, rq] per memory lane (projects with a memory_key)
+        self.lanes_keys: list[str] = []  # the class of each lane (issue 21: projects with time or resource classes)
         self.requeued_lane: dict[int, int] = {}  # job -> lane of its latest put-back (when not 0)
         self.escalated: dict[int, str] = {}  # job -> why it last moved to a larger memory class (issue 13)
         self.claimed: dict[int, tuple[int, str, float]] = {}  # job -> (attempt, worker, t) of latest claim
@@ -128,6 +129,8 @@ class ProjectState:
             self.d = max(self.d, int(r.get("d", 0)))
             if "lanes" in r:
                 self.lanes = r["lanes"]
+            if "lk" in r:
+                self.lanes_keys = r["lk"]
             if r.get("op") == "claim":
                 if self.first_claim_t is None:
                     self.first_claim_t = float(r["t"])
@@ -271,7 +274,10 @@ class ProjectState:
         """The requeue offset up to which the job's lane has taken put-back jobs."""
         if self.lanes is None:
             return self.rq
-        return int(self.lanes[self.requeued_lane.get(job, 0)][1])
+        lane = self.requeued_lane.get(job, 0)
+        if lane >= len(self.lanes):  # a lane added after claims.log was read (issue 21): nothing taken from it yet
+            return 0
+        return int(self.lanes[lane][1])
 
     def counts(self) -> dict[str, int]:
         """Number of jobs in each state (every state present, zeros included)."""

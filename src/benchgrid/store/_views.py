@@ -12,6 +12,7 @@ from ._jobs import JobTable
 from ._leases import is_dead
 from ._observe import CLOCK_NOTE_S
 from ._memory_view import memory_summary
+from ._capacities import starved_classes_hint, too_long_hint
 from ._result_names import RUN_COLUMNS, result_column
 from ._state import STATES, ProjectState, n_finished
 from ._wasted import WastedRuns, wasted_runs
@@ -128,6 +129,9 @@ def status_of(
         hint = f"no worker is running; start some with `benchgrid run {root_hint} --workers N` or `benchgrid submit`"
     elif counts["failed"] or counts["error"]:
         hint = f"rerun failed jobs with `benchgrid retry {root_hint} --errors --expired`"
+    for extra in (too_long_hint(state.failed, lambda job: states.get(job)), starved_classes_hint(state, now)):
+        if extra:  # issue 21: time and resource classes
+            hint = f"{extra}; {hint}" if hint else extra
     memory = memory_summary(state, now)
     memory_hint = memory["hint"] if memory else ""
     if memory_hint:

@@ -26,13 +26,16 @@ class DurationModel:
     4.0
     """
 
-    def __init__(self, root: Path, key_columns: Sequence[str] | None, default_s: float | None):
+    def __init__(self, root: Path, key_columns: Sequence[str] | None, default_s: float | None,
+                 declared_key: str | None = None):
         self.layout = Layout(root)
+        self.declared_key = declared_key  # issue 21: a job column of expected seconds (time_key), used until observed
         self.key_columns = list(key_columns or [])
         self.default_s = default_s
         self._sum: dict[tuple[Any, ...], float] = {}
         self._n: dict[tuple[Any, ...], int] = {}
         self._floor: dict[tuple[Any, ...], float] = {}
+        self.job_floor: dict[int, float] = {}  # job -> seconds of its longest run handed back (issue 21)
         self._offsets: dict[Path, int] = {}
 
     def key(self, params: dict[str, Any]) -> tuple[Any, ...]:
@@ -49,6 +52,9 @@ class DurationModel:
 
     def estimate(self, params: dict[str, Any]) -> float | None:
         """Expected seconds for a job like ``params``; None when nothing is known."""
+        declared = params.get(self.declared_key) if self.declared_key else None
+        if isinstance(declared, (int, float)) and not isinstance(declared, bool) and declared > 0:
+            return float(declared)  # the job's own (time_key), before what its group was seen to take
         k = self.key(params)
         mean = self._sum[k] / self._n[k] if self._n.get(k) else None
         floor = self._floor.get(k)
@@ -73,4 +79,6 @@ class DurationModel:
                 if r.get("op") == "done":
                     self.observe(job_params(r["job"]), float(r["t1"]) - float(r["t0"]))
                 elif r.get("op") == "handback" and r.get("t0") is not None:
-                    self.observe_lower_bound(job_params(r["job"]), float(r["t1"]) - float(r["t0"]))
+                    ran = float(r["t1"]) - float(r["t0"])
+                    self.observe_lower_bound(job_params(r["job"]), ran)
+                    self.job_floor[int(r["job"])] = max(self.job_floor.get(int(r["job"]), 0.0), ran)

@@ -25,14 +25,14 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence, cast
+from typing import Any, Callable, Mapping, Sequence, cast
 
 from .._errors import DiskFull, InputError, is_disk_full
 from .._exitcodes import EXIT_DISK_FULL, EXIT_WORKER_RESTART
 from ..store import check_project_files
 from ..store import Layout, read_project_json
 from ..store import fault_point
-from ..store import MEM_CLASSES_GB, N_LANES, lane_above
+from ..store import MEM_CLASSES_GB, N_LANES, Capacity, lane_above
 from ..store import SUPERVISOR_ENV, expire_dead_workers, process_identity, write_lease
 from ..store import MAX_CLOCK_OFFSET_S, clock_offset_s, live_workers_seen, timed, unconfirmed_workers
 from ..store import OUT_OF_MEMORY, lose_runs
@@ -41,6 +41,7 @@ from ..store import EventRecord, done_record, error_record, handback_record
 from ..store import encode
 from ..store import ProjectSettings
 from ._memory import budget_gb, grid_engine_messages, memory_kill_notice, oom_evidence, oom_watch, rss_gb
+from ._capacity import at_limit_fate, lane_class, memory_lane_above, move_too_long, worker_resources
 from ..store import make_dir, open_file, open_nofollow
 from ..store import check_project
 from ._code_path import import_runner, use_code_path
@@ -129,7 +130,6 @@ class _Revoked(Exception):
     pass
 
 
-AT_LIMIT_TIMES = 2  # hand-backs at the walltime limit after which a job is failed as too long for these allocations
 UNCONFIRMED_LOOK_S = 1.0  # how often a worker with nothing to claim looks at peers it has not yet seen alive
 # a result record above this goes in all the same, with a warning naming the job: events.log is read
 # whole by status, results and check, so a runner should save big outputs to files and return their paths
@@ -180,6 +180,11 @@ class Worker:
         in-process (tests, notebooks).
     trust_owner : bool, default=False
         Work on a project owned by another user (see :mod:`benchgrid.store._trust`).
+    resources : mapping of str to int, optional
+        Resources this worker has (``{"gpus": 1}``), for projects with
+        ``resource_keys``: it claims only jobs that need no more, those that
+        need them first. Default: the GPUs SLURM or ``CUDA_VISIBLE_DEVICES``
+        gave it. ``gpus`` is a shorthand for ``resources={"gpus": gpus}``.
     on_end : callable, optional
         ``on_end(summary)`` is called once when the worker ends, however it
         ends (no job left, its deadline, a hand-back signal, its memory
@@ -207,6 +212,8 @@ class Worker:
         on_end: Callable[["WorkerSummary"], None] | None = None,
         owns_process: bool = False,
         trust_owner: bool = False,
+        resources: Mapping[str, int] | None = None,
+        gpus: int | None = None,
     ):
         self.root = Path(root).absolute()
         check_project(self.root, trust_owner=trust_owner)  # before any of its code is loaded
@@ -238,6 +245,9 @@ class Worker:
         self.mem_gb, self.mem_source = budget_gb(mem_gb)
         self._oom_watch = oom_watch()
         self._lanes = bool(self.settings.memory_key)
+        if gpus is not None:  # the shorthand of resources={"gpus": n}
+            resources = {**(resources or {}), "gpus": gpus}
+        self.resources = worker_resources(resources, self.settings.resource_keys)  # issue 21: GPUs and such
         self.layout = Layout(self.root)
         check_project_files(self.root)  # a damaged queue or table is reported, not read as 'no job'
         self.queue = Queue(self.root, self.settings)
@@ -256,6 +266,7 @@ class Worker:
             self.root,
             self.settings.duration_key,
             default_job_s if default_job_s is not None else self.settings.default_job_s,
+            declared_key=self.settings.time_key,
         )
         self.summary = WorkerSummary(self.worker_id)
         self._io = threading.Lock()  # held by the main thread while it claims or records
@@ -298,6 +309,7 @@ class Worker:
                     "current": None if running is None else [running.claim.job_id, running.claim.attempt, running.t0],
                     "until": self.until,
                     "mem_gb": self.mem_gb,
+                    "resources": self.resources,
                     "oom": self._oom_watch,  # issue 13: the cgroup's OOM counter as of the last claim
                     "supervisor": self._supervisor,
                     # set by the backend's job script (SLURM: 123_4, Grid Engine: 123.4)
@@ -421,7 +433,7 @@ class Worker:
             # Grid Engine notifies (USR2) before a kill for memory (h_vmem) too: its execd says which (issue 23)
             running, oom = self._running, memory_kill_notice(self.summary_started) if signum == signal.SIGUSR2 else None
             if oom is not None and running is not None:
-                if self._lanes and self._next_lane(running.claim.lane) < N_LANES:
+                if self._lanes and lane_above(lane_class(self.queue, running.claim.lane).mem, self.mem_gb) < N_LANES:
                     self._escalate([running.claim], oom, running.t0)  # as SLURM's kill for memory: a larger class
                 else:
                     self._lose_run(running.claim, running.t0, oom)
@@ -458,6 +470,11 @@ class Worker:
         self._claim_offset = offset
         self._finished = set()
         self._write_lease()
+
+    def _capacity(self) -> Capacity:
+        """What this worker has: the jobs it may claim (:func:`benchgrid.store.may_claim`)."""
+        limit_s = None if self.until is None else self.until - self.summary_started
+        return Capacity(self.mem_gb, limit_s, self.resources)
 
     def _fits(self, row: dict[str, Any]) -> bool:
         if self.until is None:
@@ -530,16 +547,12 @@ class Worker:
         for c in unfinished:
             again = Claim(c.job_id, c.attempt + 1, c.lost, c.lane, c.at_limit)
             if at_limit and running is not None and running.claim == c and self.until is not None:
-                limit_s = max(1.0, self.until - self.summary_started)
-                n = c.at_limit + 1
-                again = Claim(c.job_id, c.attempt + 1, c.lost, c.lane, n)
+                # issue 21: back in its lane, on to a longer time class, or failed with the time it needs
                 expected = self.durations.estimate(self.queue.jobs.get(c.job_id)["params"])
-                if n >= AT_LIMIT_TIMES or (expected is not None and expected > limit_s):
-                    from .._format import fmt_seconds
-
-                    failed.append((again, f"needs more than {fmt_seconds(limit_s)} (handed back {n} time(s) at the limit, "
-                                          f"the last after {fmt_seconds(now - running.t0)}); give it a longer allocation "
-                                          f"(submit --time) and `benchgrid retry {self.root} --expired`"))
+                again, why_failed = at_limit_fate(self.queue, c, limit_s=max(1.0, self.until - self.summary_started),
+                                                  expected_s=expected, ran_s=now - running.t0, root=self.root)
+                if why_failed is not None:
+                    failed.append((again, why_failed))
                     continue
             back.append(again)
         new = {(c.job_id, c.attempt - 1) for c in self.queue.put_back(back, "handback", self.worker_id, failed=failed)}
@@ -563,24 +576,21 @@ class Worker:
     def _out_of_memory_record(self, claim: Claim, t0: float, err: MemoryError) -> dict[str, Any]:
         """A MemoryError escalates the job to a larger memory lane, or is a job error when none is left."""
         why = f"out of memory (MemoryError) with a budget of {_fmt_gb(self.mem_gb)} ({self.mem_source})"
-        if self._lanes and self._next_lane(claim.lane) < N_LANES:
+        if self._lanes and lane_above(lane_class(self.queue, claim.lane).mem, self.mem_gb) < N_LANES:
             return {"op": "escalate", "job": claim.job_id, "a": claim.attempt, "t0": t0, "why": why}
         return dict(error_record(claim.job_id, claim.attempt, t0, f"MemoryError: {err} ({why})", traceback.format_exc()))
 
-    def _next_lane(self, lane: int) -> int:
-        """The lane a job goes to when it did not fit: above its own and above this worker's budget."""
-        return lane_above(lane, self.mem_gb)
-
     def _escalate(self, claims: list[Claim], why: str, t0: float | None) -> int:
         """Put jobs that ran out of memory back in a larger lane (not a lost run); call holding ``_io``."""
-        bigger = [Claim(c.job_id, c.attempt + 1, c.lost, min(self._next_lane(c.lane), N_LANES - 1)) for c in claims]
+        above = [memory_lane_above(self.queue, c.lane, self.mem_gb) or (c.lane, N_LANES - 1) for c in claims]
+        bigger = [Claim(c.job_id, c.attempt + 1, c.lost, lane) for c, (lane, _mem) in zip(claims, above)]
         new: list[Claim] = []
-        for b in bigger:  # the reason names its new class; status shows it
-            reason = f"{why}; moved to the {MEM_CLASSES_GB[b.lane]:g} GB class"
+        for b, (_lane, mem) in zip(bigger, above):  # the reason names its new class; status shows it
+            reason = f"{why}; moved to the {MEM_CLASSES_GB[mem]:g} GB class"
             new += self.queue.put_back([b], OUT_OF_MEMORY, self.worker_id, reason=reason)
         now = time.time()
-        for c, b in zip(claims, bigger):
-            gb = MEM_CLASSES_GB[b.lane]
+        for c, (_lane, mem) in zip(claims, above):
+            gb = MEM_CLASSES_GB[mem]
             self._event(handback_record(c.job_id, c.attempt, t0, now, f"{why}: moved to the {gb:g} GB class"))
             self._finished.add((c.job_id, c.attempt))
             self.log.warning("job %d attempt %d: %s; moved to the %g GB class", c.job_id, c.attempt, why, gb)
@@ -835,11 +845,13 @@ class Worker:
                 self._check_revoked(now)
                 fits = self._fits if self.until is not None else None
                 t_claim = time.perf_counter()
-                claims = self.queue.claim(self.worker_id, budget, fits, self._publish, mem_gb=self.mem_gb,
+                claims = self.queue.claim(self.worker_id, budget, fits, self._publish, capacity=self._capacity(),
                                           n_workers=live_workers_seen(self.root))
                 cost = time.perf_counter() - t_claim
                 self._claim_cost_s = cost if self._claim_cost_s is None else 0.8 * self._claim_cost_s + 0.2 * cost
             if claims is NO_FIT:
+                if move_too_long(self):  # issue 21: a job too long for this worker no longer blocks its lane
+                    continue
                 return "no remaining job is expected to finish before the deadline"
             if not claims:
                 if expire_dead_workers(self.queue, by=self.worker_id, out_of_memory=oom_evidence):

@@ -57,7 +57,7 @@ from ..._exitcodes import (
 )
 from ...store import Layout
 from ...store import expire_dead_workers, expire_worker
-from ...store import starved_hint, waiting_per_lane
+from ...store import starved_hint, waiting_per_mem_class
 from ...store import Queue
 from ...store import ProjectState
 from ...store import ProjectSettings
@@ -351,7 +351,7 @@ class Supervisor:
                 if any(wid.startswith(f"{n}-") for n in self._spawned)]
         if not ours or None in ours:
             return ""  # a worker of unknown budget takes every class
-        return starved_hint(waiting_per_lane(self.state), max(float(b) for b in ours if b is not None),
+        return starved_hint(waiting_per_mem_class(self.state), max(float(b) for b in ours if b is not None),
                             who="no worker of this run has that much")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..._errors import InputError
 from .._script_checks import check_path, check_text, check_words, format_mem
-from .._template import ArrayJob, array_script, export_task, script_spec
+from .._template import ArrayJob, array_script, export_task, scheduler_resource, script_spec
 
 __all__ = ["SgeArray", "sge_array"]
 
@@ -73,6 +73,8 @@ def sge_array(
         args += ["-l", f"h_rt={spec.limit_s}"]
     if spec.mem_gb is not None:
         args += ["-l", f"{_check_name(mem_resource, 'mem_resource')}={format_mem(spec.mem_gb)}"]
+    for name, count in spec.resources:  # issue 21: the worker's resources (a GPU pool), as requestable complexes
+        args += ["-l", f"{_check_name(scheduler_resource(name), 'resources')}={count}"]
     if spec.cpus_per_worker > 1:
         if pe is None:
             raise InputError(

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..._errors import InputError
 from .._script_checks import check_text, check_words, format_mem
-from .._template import array_script, export_task, script_spec, split_array
+from .._template import array_script, export_task, scheduler_resource, script_spec, split_array
 
 __all__ = ["DEFAULT_MAX_ARRAY_SIZE", "slurm_array_script", "slurm_array_scripts"]
 
@@ -72,6 +72,9 @@ def slurm_array_script(
     directives.append(("--signal", f"B:USR1@{spec.warning_s}"))
     if spec.mem_gb is not None:
         directives.append(("--mem", format_mem(spec.mem_gb)))
+    if spec.resources:  # issue 21: the worker's resources (a GPU pool), beside any --gres given
+        wanted = ",".join(f"{scheduler_resource(n)}:{c}" for n, c in spec.resources)
+        gres = wanted if gres is None else f"{check_text(gres, 'gres')},{wanted}"
     for key, value in (("partition", partition), ("account", account), ("qos", qos), ("gres", gres)):
         if value is not None:
             directives.append((f"--{key}", check_text(value, key)))
