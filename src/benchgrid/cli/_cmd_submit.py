@@ -53,6 +53,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "`benchgrid cancel DIR` stops it")
     p.add_argument("--max-allocations", type=int, metavar="N",
                    help="with --until-done: at most N allocations in all per pool, the first W included")
+    p.add_argument("--max-core-hours", type=float, metavar="H",
+                   help="with --until-done: at most H core-hours (CPUs x hours the allocations ran) per pool; "
+                        "a successor is submitted only if the pool stays within H with every live one at --time")
     p.add_argument("--trust-owner", action="store_true",
                    help="accept a project owned by another user (its workers run code as you)")
     p.add_argument("--dry-run", action="store_true", help="print the script and the options' sources; submit nothing")
@@ -74,10 +77,12 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--workers is required (or one --pool per kind of worker, e.g. --pool 20x4G --pool 2x64G)")
     else:
         pools = [Pool(args.workers, options.pop("mem_gb", None), None)]
-    if args.max_allocations is not None and not args.until_done:
-        raise InputError("--max-allocations is the budget of a self-sustaining pool: give it with --until-done")
+    for flag, value in (("--max-allocations", args.max_allocations), ("--max-core-hours", args.max_core_hours)):
+        if value is not None and not args.until_done:
+            raise InputError(f"{flag} is the budget of a self-sustaining pool: give it with --until-done")
     proj = Project.open(args.dir)
-    chain = {"until_done": True, "max_allocations": args.max_allocations} if args.until_done else {}
+    chain = ({"until_done": True, "max_allocations": args.max_allocations, "max_core_hours": args.max_core_hours}
+             if args.until_done else {})
     for k, pool in enumerate(pools):
         pool_options = dict(options)
         if pool.mem_gb is not None:

@@ -99,16 +99,18 @@ def _pooled(args: argparse.Namespace) -> int:
 
     decided: list[bool] = []
 
-    def decide(done: int, why: str, ran: int = 0, busy_s: float = 0.0) -> None:
+    def decide(done: int, why: str, ran: int = 0, busy_s: float = 0.0, worker: str | None = None) -> None:
         decided.append(True)
         try:
-            said = end_of_pooled_worker(args.dir, pool, started=started, done=done, why=why, ran=ran, busy_s=busy_s)
+            said = end_of_pooled_worker(args.dir, pool, started=started, done=done, why=why, ran=ran, busy_s=busy_s,
+                                        worker=worker)
         except BenchgridError as err:  # the next worker of the pool that ends looks again
             said = f"no successor decided: {err}"
         print(f"pool {pool}: {said}", file=sys.stderr, flush=True)
 
     # the worker calls this however it ends, a hand-back signal included (its process ends right after)
-    args._on_end = lambda s: decide(s.done + s.errors, s.reason, ran=s.done + s.errors + s.handed_back, busy_s=s.busy_s)
+    args._on_end = lambda s: decide(s.done + s.errors, s.reason, ran=s.done + s.errors + s.handed_back, busy_s=s.busy_s,
+                                    worker=s.worker_id)
     code, why = 1, "the worker failed to start"
     try:
         code = run(args)

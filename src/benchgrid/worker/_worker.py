@@ -44,6 +44,7 @@ from ._memory import budget_gb, oom_evidence, oom_watch, rss_gb
 from ..store import make_dir, open_file, open_nofollow
 from ..store import check_project
 from ._code_path import import_runner, use_code_path
+from ._allocation import ran_whole_allocation, warning_is_early
 from ._context import _SeedOnDemand, reset_current_job, set_current_job
 from ._durations import DurationModel
 from ._procs import become_group_leader, kill_job_processes
@@ -411,6 +412,11 @@ class Worker:
     # -- signals ---------------------------------------------------------------
     def _signal_thread(self) -> None:
         signum = signal.sigwait(set(HANDBACK_SIGNALS))
+        while signum == signal.SIGUSR1 and not self._signals_done and warning_is_early(self.until, time.time()):
+            # SLURM sends its warning up to a minute early; this worker knows its deadline (see _allocation)
+            self.log.info("SIGUSR1 came %.0f s before this worker's deadline: working on until then",
+                          (self.until or 0.0) - time.time())
+            signum = signal.sigwait(set(HANDBACK_SIGNALS))
         name = signal.Signals(signum).name
         with self._io:  # let the main thread finish recording or claiming
             if self._signals_done:  # run() has ended and woke this thread up to let it go
@@ -521,7 +527,8 @@ class Worker:
                 n = c.at_limit + 1
                 again = Claim(c.job_id, c.attempt + 1, c.lost, c.lane, n)
                 expected = self.durations.estimate(self.queue.jobs.get(c.job_id)["params"])
-                if n >= AT_LIMIT_TIMES or (expected is not None and expected > limit_s):
+                if (n >= AT_LIMIT_TIMES or (expected is not None and expected > limit_s)
+                        or ran_whole_allocation(now - running.t0, limit_s=limit_s)):
                     from .._format import fmt_seconds
 
                     failed.append((again, f"needs more than {fmt_seconds(limit_s)} (handed back {n} time(s) at the limit, "
