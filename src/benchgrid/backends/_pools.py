@@ -222,7 +222,7 @@ def continue_pool(root: Path, pool: str, *, task: str | None, started: float, do
                 n = affordable(n, used_core_s=used, live=n_live, limit_s=float(fresh.definition["limit_s"]),
                                cpus=fresh.cpus, max_core_hours=float(hours))
                 if n == 0 and n_live == 0:
-                    stop = (f"the budget of {float(hours):g} core-hours is spent ({used / 3600:.3g} used; "
+                    stop = (f"the budget of {float(hours):.3g} core-hours is spent ({used / 3600:.3g} used; "
                             "one more allocation could pass it)")
                     ledger.append({"op": "stopped", "why": stop, "t": time.time()})
                     return f"stopped the chain: {stop}"

@@ -151,7 +151,7 @@ class PoolState:
         """
         budget = [f"of {self.definition['max_allocations']}"] if self.definition.get("max_allocations") is not None else []
         if self.definition.get("max_core_hours") is not None:
-            budget.append(f"budget {self.definition['max_core_hours']:g} core-hours")
+            budget.append(f"budget {self.definition['max_core_hours']:.3g} core-hours")
         live = [] if self.running is None else [f"{self.running} running"]
         live += [] if self.pending is None else [f"{self.pending} pending"]
         eff = f" ({self.efficiency:.0%})" if self.efficiency is not None else ""
