@@ -6,7 +6,8 @@ jobs remain submits its successor. Sampled from the scheduler's own list the
 whole time, the pool's live + pending allocations never exceed W; the
 campaign ends with every job done once (``benchgrid check`` clean) and the
 ledger saying "no job left". A pool whose workers cannot start stops after
-two generations, saying why; ``cancel`` mid-chain leaves nothing pending; the
+two generations, saying why, and one whose setup exits before any worker
+starts is shown as broken; ``cancel`` mid-chain leaves nothing pending; the
 budget of allocations is kept.
 """
 
@@ -99,7 +100,16 @@ def test_a_campaign_longer_than_an_allocation_finishes_with_no_human_action(proj
     check = _cli("check", str(proj_dir))
     assert check.returncode == 0, check.stdout
     status = _cli("status", str(proj_dir)).stdout
-    assert f"pool p0 ({backend}, 2 workers, until done): generation {state.generation}" in status, status
+    assert f"pool p0 ({backend}, 2 workers of 1 CPU, until done): generation {state.generation}" in status, status
+    assert f"allocations: {state.n_submitted} submitted of 20, 0 running, 0 pending, {len(state.ending)} ended" in status
+    assert f"busy in {n_jobs} job(s) that ended" in status, status
+    # the timeline draws the allocations from the ledger: a row per allocation, named by its scheduler task
+    from benchgrid import plot_timeline
+
+    fig = plot_timeline(proj_dir, path=proj_dir.parent / "timeline.png")
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert {label.split(" · ")[-1].removesuffix(" (no job)") for label in labels} == state.ending_tasks, labels
+    assert f"{len(state.ending)} allocations (outlined) ended" in fig.axes[0].get_title(loc="left")
 
 
 @pytest.mark.parametrize("backend", SCHEDULERS)
@@ -124,6 +134,24 @@ def test_workers_that_cannot_start_stop_the_chain_after_two_generations(proj_dir
     assert _done(proj_dir) == 0
     status = _cli("status", str(proj_dir)).stdout
     assert "stopped: two generations" in status
+
+
+@pytest.mark.parametrize("backend", SCHEDULERS)
+def test_a_setup_that_exits_before_the_worker_leaves_a_chain_status_calls_broken(proj_dir, backend):
+    """No worker runs, so none decides: the chain ends without a stop, and status says so with the log's words."""
+    require_scheduler(backend)
+    Project.create(proj_dir, [{"i": i} for i in range(10)], "tests.runners.jobs:echo")
+    out = _cli("submit", str(proj_dir), "--backend", backend, "--workers", "2", "--time", "1", "--until-done",
+               "--setup", "echo 'module load python/9.9: no such module' >&2; exit 3")
+    assert out.returncode == 0, out.stderr
+    sampler = Sampler(backend, proj_dir)
+    wait_for(lambda: sampler.now() == 0, timeout_s=180, what="the allocations to end")
+    status = _cli("status", str(proj_dir))
+    assert status.returncode == 0, status.stderr
+    assert "BROKEN: no allocation running or pending and 10 job(s) left" in status.stdout, status.stdout
+    assert "module load python/9.9: no such module" in status.stdout, status.stdout
+    assert "benchgrid submit" in status.stdout and "--until-done" in status.stdout
+    assert PoolLedger(proj_dir, "p0").read().stopped is None
 
 
 @pytest.mark.parametrize("backend", SCHEDULERS)

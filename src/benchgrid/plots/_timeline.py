@@ -484,7 +484,7 @@ def _draw(panels: list[tuple[str, pd.DataFrame]], key: str, colors: dict[str, An
         else:
             ax.set_xlabel("seconds since the first start")
     if share_x:  # shared axes: the last set_xlim wins, so set the longest run's
-        axes[0].set_xlim(0, max(max(spans), 1e-9) * 1.01)
+        axes[0].set_xlim(min(min(ax.get_xlim()[0] for ax in axes), 0.0), max(max(spans), 1e-9) * 1.01)
     _legend(fig, panels, key, colors, allocations=any(len(b) for b in bands.values()))
     if title:
         fig.suptitle(title, fontsize=12)
