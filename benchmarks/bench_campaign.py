@@ -33,7 +33,7 @@ from pathlib import Path
 import benchgrid as bg
 from benchgrid.backends import get_backend
 from benchgrid.backends._pools import pool_job_name
-from benchgrid.store import PoolLedger, ProjectState
+from benchgrid.store import PoolLedger, ProjectState, read_records
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -101,10 +101,15 @@ def run_chain(folder: Path, grid: list[dict], n_workers: int) -> dict[str, float
     state = ledger.read()
     busy = sum(float(r["t1"]) - float(r["t0"]) for _j, (_a, _w, r) in ProjectState(proj).refresh().final.items()
                if r.get("op") == "done")
+    handed_back = 0.0  # runs cut at an allocation's limit: the long jobs' (and a few short ones at the deadline)
+    for log in (proj / "workers").glob("*/events.log"):
+        records, _ = read_records(log)
+        handed_back += sum(float(r["t1"]) - float(r["t0"]) for r in records
+                           if r.get("op") == "handback" and r.get("t0") is not None)
     return {"makespan_s": makespan, "generations": state.generation, "allocations": state.n_submitted,
             "most_live": sampler.most_live, "most_listed": sampler.most_listed, "busy_s": busy,
             "allocated_s": state.worker_s, "squeue_s": sampler.allocated_s(), "done": counts["done"],
-            "failed": counts["failed"], "ended_busy_s": state.busy_s}
+            "failed": counts["failed"], "ended_busy_s": state.busy_s, "handed_back_s": handed_back}
 
 
 def run_by_hand(folder: Path, grid: list[dict], n_workers: int) -> dict[str, float]:
@@ -144,6 +149,9 @@ def main() -> None:
               f"({chain['busy_s']:.0f} s in jobs done / {chain['allocated_s']:.0f} worker-s by the ledger: "
               f"process start to decision); by squeue's start and last sighting "
               f"{chain['busy_s'] / max(chain['squeue_s'], 1e-9):.0%} ({chain['squeue_s']:.0f} s)")
+        rest = chain["allocated_s"] - chain["handed_back_s"]
+        print(f"         runs handed back at an allocation's limit: {chain['handed_back_s']:.0f} worker-s; "
+              f"busy / the rest {chain['busy_s'] / max(rest, 1e-9):.0%} ({chain['busy_s']:.0f} / {rest:.0f})")
         if args.chain_only:
             return
         hand = run_by_hand(Path(tmp), grid, args.workers)
