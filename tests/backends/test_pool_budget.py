@@ -45,3 +45,24 @@ def test_a_budget_that_is_not_a_number_is_refused_by_the_parser(proj_dir):
     Project.create(proj_dir, [{"i": 0}], "tests.runners.jobs:echo")
     out = _submit(proj_dir, "--until-done", "--time", "1", "--max-core-hours", "lots")
     assert out.returncode == 2 and "--max-core-hours: invalid float value: 'lots'" in out.stderr, out.stderr
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--time", "1", "--pool-name", "p1"), "--pool-name names a self-sustaining pool: give it with --until-done"),
+    (("--until-done", "--time", "1", "--pool-name", "a b"), "a pool name must be 1-41 letters, digits"),
+])
+def test_a_bad_pool_name_exits_2_and_writes_nothing(proj_dir, args, message):
+    Project.create(proj_dir, [{"i": 0}], "tests.runners.jobs:echo")
+    out = _submit(proj_dir, *args)
+    assert out.returncode == 2 and message in out.stderr, out.stderr
+    assert not (proj_dir / "pools").exists()
+
+
+def test_a_second_pool_of_the_same_name_is_refused_naming_a_free_one(proj_dir):
+    from benchgrid.store import PoolLedger
+
+    Project.create(proj_dir, [{"i": 0}], "tests.runners.jobs:echo")
+    PoolLedger(proj_dir, "p0").append({"op": "pool", "backend": "slurm", "n_workers": 2})
+    out = _submit(proj_dir, "--until-done", "--time", "1")
+    assert out.returncode == 2 and "already has a pool named 'p0'" in out.stderr, out.stderr
+    assert "--pool-name p1" in out.stderr

@@ -58,9 +58,12 @@ def pool_states(project_dir: str | os.PathLike[str], *, ask_scheduler: bool = Tr
             left = sum(counts[s] for s in ("pending", "queued", "stranded", "running"))
         if left:
             tail = _newest_log_tail(root, str(state.definition.get("backend", "slurm")))
+            free = next(f"p{k}" for k in range(len(states) + 1) if f"p{k}" not in {s.name for s in states})
             state.broken = (f"no allocation running or pending and {left} job(s) left: the last allocations ended "
-                            "without deciding a successor" + (f"; the newest log ends: {tail}" if tail else "")
-                            + f"; start it again with benchgrid submit {root} --until-done (a new pool)")
+                            "without deciding a successor, or the scheduler lost the successors they submitted"
+                            + (f"; the newest log ends: {tail}" if tail else "")
+                            + f"; start a new pool with benchgrid submit {root} --until-done --pool-name {free} "
+                            "(and the options of this one)")
     return states
 
 

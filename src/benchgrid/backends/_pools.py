@@ -106,8 +106,12 @@ def start_pool(root: Path, pool: str, backend: str, n_workers: int, *, max_alloc
         max_core_hours = check_max_core_hours(max_core_hours, limit_s=limit_s, cpus=cpus, n_workers=n_workers)
     ledger = PoolLedger(root, pool)
     if ledger.exists():
-        raise InputError(f"this project already has a pool named {pool!r} ({str(ledger.path)!r}); "
-                         "give another name with --pool-name, or `benchgrid cancel` it first")
+        from ..store import pool_names
+
+        taken = set(pool_names(root))
+        free = next(f"p{k}" for k in range(len(taken) + 1) if f"p{k}" not in taken)
+        raise InputError(f"this project already has a pool named {pool!r} ({str(ledger.path)!r}; its ledger stays "
+                         f"for its accounts); give the new pool another name, e.g. --pool-name {free}")
     name = pool_job_name(chosen, root, pool)
     args = ("--pool", pool)
     if options.get("dry_run"):
