@@ -18,22 +18,26 @@ docs/performance.md):
   allocation's start on the node, and an allocation's accounted time covers
   the shell, the setup lines and the imports (:func:`process_started_s`).
 - **A job that ran through the whole allocation cannot fit one.** Handed back
-  at the limit after running most of what an allocation gives
+  at the limit of a scheduler allocation after running most of what it gives
   (:func:`ran_whole_allocation`), it is failed as too long at once: a second
-  allocation would only run it to the limit again.
+  allocation as long would only run it to the limit again.
 
 Examples
 --------
 >>> warning_is_early(until=1000.0, now=970.0), warning_is_early(until=1000.0, now=999.5), warning_is_early(None, 5.0)
 (True, False, False)
->>> ran_whole_allocation(43.0, limit_s=45.0), ran_whole_allocation(20.0, limit_s=45.0)
+>>> slurm = {"BENCHGRID_SCHEDULER_JOB_ID": "7_1"}
+>>> ran_whole_allocation(43.0, limit_s=45.0, environ=slurm), ran_whole_allocation(20.0, limit_s=45.0, environ=slurm)
 (True, False)
+>>> ran_whole_allocation(43.0, limit_s=45.0, environ={})  # a worker started by hand with --until
+False
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 
 __all__ = ["warning_is_early", "process_started_s", "ran_whole_allocation", "EARLY_GRACE_S", "WHOLE_SHARE"]
 
@@ -50,9 +54,16 @@ def warning_is_early(until: float | None, now: float) -> bool:
     return until is not None and now < until - EARLY_GRACE_S
 
 
-def ran_whole_allocation(elapsed_s: float, *, limit_s: float) -> bool:
-    """Whether a job handed back at the limit after ``elapsed_s`` ran (nearly) all of the ``limit_s`` an allocation gives."""
-    return elapsed_s >= WHOLE_SHARE * limit_s
+def ran_whole_allocation(elapsed_s: float, *, limit_s: float, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether a job handed back at the limit after ``elapsed_s`` ran (nearly) all of the ``limit_s`` an allocation gives.
+
+    Only inside a scheduler allocation (its script exports
+    ``BENCHGRID_SCHEDULER_JOB_ID``), whose successors are as long: a worker
+    started by hand with a short ``--until`` says nothing of the next one,
+    and a job it cut is queued again.
+    """
+    env = os.environ if environ is None else environ
+    return bool(env.get("BENCHGRID_SCHEDULER_JOB_ID")) and elapsed_s >= WHOLE_SHARE * limit_s
 
 
 def process_started_s(pid: int | None = None) -> float:
