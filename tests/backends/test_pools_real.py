@@ -191,6 +191,28 @@ def test_the_budget_of_allocations_is_kept(proj_dir):
     assert again.returncode == 2 and "already has a pool named 'p0'" in again.stderr, again.stderr
 
 
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("backend", SCHEDULERS)
+def test_the_budget_of_core_hours_is_never_passed(proj_dir, backend):
+    """W = 2 allocations of 1 minute and 1 CPU with 4 minutes of budget: the chain stops within it, saying so."""
+    require_scheduler(backend)
+    Project.create(proj_dir, [{"i": i, "seconds": 2.0} for i in range(300)], "tests.runners.jobs:sleep")
+    hours = 4 / 60
+    out = _cli("submit", str(proj_dir), "--backend", backend, "--workers", "2", "--time", "1", "--until-done",
+               "--max-core-hours", f"{hours:.6f}")
+    assert out.returncode == 0, out.stderr
+    ledger = PoolLedger(proj_dir, "p0")
+    sampler = Sampler(backend, proj_dir)
+    wait_for(lambda: ledger.read().stopped is not None and sampler.now() == 0, timeout_s=600,
+             what="the budget to be spent")
+    state = ledger.read()
+    assert state.stopped.startswith("the budget of 0.0667 core-hours is spent"), state.stopped
+    assert state.core_s <= hours * 3600 and len(state.ending) == state.n_submitted, (state.core_s, state.ending)
+    assert _done(proj_dir) < 300
+    status = _cli("status", str(proj_dir)).stdout
+    assert "budget 0.0667 core-hours" in status and "stopped: the budget of 0.0667 core-hours is spent" in status
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 @pytest.mark.slurm

@@ -230,6 +230,9 @@ def continue_pool(root: Path, pool: str, *, task: str | None, started: float, do
                             "one more allocation could pass it)")
                     ledger.append({"op": "stopped", "why": stop, "t": time.time()})
                     return f"stopped the chain: {stop}"
+                if n == 0:
+                    return (f"the budget of {float(hours):.3g} core-hours pays no successor while {n_live} "
+                            "allocation(s) may still use theirs")
             if n == 0:
                 return f"{len(live)} allocation(s) of pool {pool} live or pending: no successor needed"
             options = dict(fresh.definition.get("options") or {})
