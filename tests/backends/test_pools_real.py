@@ -6,8 +6,8 @@ jobs remain submits its successor. Sampled from the scheduler's own list the
 whole time, the pool's live + pending allocations never exceed W; the
 campaign ends with every job done once (``benchgrid check`` clean) and the
 ledger saying "no job left". A pool whose workers cannot start stops after
-two generations, saying why, and one whose setup exits before any worker
-starts is shown as broken; ``cancel`` mid-chain leaves nothing pending; the
+two generations, saying why (a setup that exits the job script too); one
+whose setup kills its shell, so that nothing decides, is shown as broken; ``cancel`` mid-chain leaves nothing pending; the
 budget of allocations is kept.
 """
 
@@ -137,20 +137,38 @@ def test_workers_that_cannot_start_stop_the_chain_after_two_generations(proj_dir
 
 
 @pytest.mark.parametrize("backend", SCHEDULERS)
-def test_a_setup_that_exits_before_the_worker_leaves_a_chain_status_calls_broken(proj_dir, backend):
-    """No worker runs, so none decides: the chain ends without a stop, and status says so with the log's words."""
+def test_a_setup_that_exits_before_the_worker_stops_the_chain_after_two_generations(proj_dir, backend):
+    """The job script's setup ends it (``exit 3``): its EXIT trap still starts the decision, with no worker."""
     require_scheduler(backend)
     Project.create(proj_dir, [{"i": i} for i in range(10)], "tests.runners.jobs:echo")
     out = _cli("submit", str(proj_dir), "--backend", backend, "--workers", "2", "--time", "1", "--until-done",
                "--setup", "echo 'module load python/9.9: no such module' >&2; exit 3")
+    assert out.returncode == 0, out.stderr
+    ledger = PoolLedger(proj_dir, "p0")
+    wait_for(lambda: ledger.read().stopped is not None, timeout_s=300, what="the chain to stop")
+    state = ledger.read()
+    assert "two generations of allocations ended within 60 s having done no job" in state.stopped, state.stopped
+    assert "its setup ended the job script (exit code 3) before the worker started" in state.stopped
+    assert "module load python/9.9: no such module" in state.stopped  # the log's last lines
+    assert state.generation == 2 and state.n_submitted <= 4, state.submitted
+    assert _done(proj_dir) == 0
+
+
+@pytest.mark.parametrize("backend", SCHEDULERS)
+def test_a_setup_that_kills_its_shell_leaves_a_chain_status_calls_broken(proj_dir, backend):
+    """No process is left to decide (``kill -9 $$``): the chain ends without a stop, and status says so."""
+    require_scheduler(backend)
+    Project.create(proj_dir, [{"i": i} for i in range(10)], "tests.runners.jobs:echo")
+    out = _cli("submit", str(proj_dir), "--backend", backend, "--workers", "2", "--time", "1", "--until-done",
+               "--setup", "echo 'the node ran out of something' >&2; kill -9 $$")
     assert out.returncode == 0, out.stderr
     sampler = Sampler(backend, proj_dir)
     wait_for(lambda: sampler.now() == 0, timeout_s=180, what="the allocations to end")
     status = _cli("status", str(proj_dir))
     assert status.returncode == 0, status.stderr
     assert "BROKEN: no allocation running or pending and 10 job(s) left" in status.stdout, status.stdout
-    assert "module load python/9.9: no such module" in status.stdout, status.stdout
-    assert "benchgrid submit" in status.stdout and "--until-done" in status.stdout
+    assert "the node ran out of something" in status.stdout, status.stdout
+    assert "--until-done --pool-name p1" in status.stdout
     assert PoolLedger(proj_dir, "p0").read().stopped is None
 
 
