@@ -3,7 +3,8 @@
 ``fsub SCRIPT`` submits: a new id from a counter, one file ``<state>/<id>_<k>``
 per task holding the job name (read from the script's ``# name=`` line); the
 task is "running" while its file exists (a test deletes it to end the task).
-``fstat NAME`` lists the tasks of the jobs named NAME. ``fdel ID...`` ends them.
+``fstat NAME`` lists the tasks of the jobs named NAME (and fails once, as a
+command that times out, when ``<state>/.fail-once`` exists). ``fdel ID...`` ends them.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ id=$(( $(cat "{state}/.counter" 2>/dev/null || echo 100) + 1 )); echo $id > "{st
 k=0; while [ $k -lt $n ]; do echo "$name" > "{state}/${{id}}_$k"; k=$((k+1)); done
 echo $id
 """,
-        "fstat": f"""if [ "$1" = --ids ]; then shift
+        "fstat": f"""if [ -e "{state}/.fail-once" ]; then rm -f "{state}/.fail-once"; echo "fstat: timed out" >&2; exit 1; fi
+if [ "$1" = --ids ]; then shift
   for id in "$@"; do for f in "{state}"/${{id}}_*; do [ -e "$f" ] && basename "$f"; done; done; exit 0
 fi
 for f in "{state}"/*_*; do [ -e "$f" ] && [ "$(cat "$f")" = "$1" ] && basename "$f"; done; exit 0

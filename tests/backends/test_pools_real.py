@@ -6,7 +6,8 @@ jobs remain submits its successor. Sampled from the scheduler's own list the
 whole time, the pool's live + pending allocations never exceed W; the
 campaign ends with every job done once (``benchgrid check`` clean) and the
 ledger saying "no job left". A pool whose workers cannot start stops after
-two generations, saying why; ``cancel`` mid-chain leaves nothing pending; the
+two generations, saying why (a setup that exits the job script too); one
+whose setup kills its shell, so that nothing decides, is shown as broken; ``cancel`` mid-chain leaves nothing pending; the
 budget of allocations is kept.
 """
 
@@ -99,7 +100,16 @@ def test_a_campaign_longer_than_an_allocation_finishes_with_no_human_action(proj
     check = _cli("check", str(proj_dir))
     assert check.returncode == 0, check.stdout
     status = _cli("status", str(proj_dir)).stdout
-    assert f"pool p0 ({backend}, 2 workers, until done): generation {state.generation}" in status, status
+    assert f"pool p0 ({backend}, 2 workers of 1 CPU, until done): generation {state.generation}" in status, status
+    assert f"allocations: {state.n_submitted} submitted of 20, 0 running, 0 pending, {len(state.ending)} ended" in status
+    assert f"busy in {n_jobs} job(s) that ended" in status, status
+    # the timeline draws the allocations from the ledger: a row per allocation, named by its scheduler task
+    from benchgrid import plot_timeline
+
+    fig = plot_timeline(proj_dir, path=proj_dir.parent / "timeline.png")
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert {label.split(" · ")[-1].removesuffix(" (no job)") for label in labels} == state.ending_tasks, labels
+    assert f"{len(state.ending)} allocations (outlined) ended" in fig.axes[0].get_title(loc="left")
 
 
 @pytest.mark.parametrize("backend", SCHEDULERS)
@@ -124,6 +134,42 @@ def test_workers_that_cannot_start_stop_the_chain_after_two_generations(proj_dir
     assert _done(proj_dir) == 0
     status = _cli("status", str(proj_dir)).stdout
     assert "stopped: two generations" in status
+
+
+@pytest.mark.parametrize("backend", SCHEDULERS)
+def test_a_setup_that_exits_before_the_worker_stops_the_chain_after_two_generations(proj_dir, backend):
+    """The job script's setup ends it (``exit 3``): its EXIT trap still starts the decision, with no worker."""
+    require_scheduler(backend)
+    Project.create(proj_dir, [{"i": i} for i in range(10)], "tests.runners.jobs:echo")
+    out = _cli("submit", str(proj_dir), "--backend", backend, "--workers", "2", "--time", "1", "--until-done",
+               "--setup", "echo 'module load python/9.9: no such module' >&2; exit 3")
+    assert out.returncode == 0, out.stderr
+    ledger = PoolLedger(proj_dir, "p0")
+    wait_for(lambda: ledger.read().stopped is not None, timeout_s=300, what="the chain to stop")
+    state = ledger.read()
+    assert "two generations of allocations ended within 60 s having done no job" in state.stopped, state.stopped
+    assert "its setup ended the job script (exit code 3) before the worker started" in state.stopped
+    assert "module load python/9.9: no such module" in state.stopped  # the log's last lines
+    assert state.generation == 2 and state.n_submitted <= 4, state.submitted
+    assert _done(proj_dir) == 0
+
+
+@pytest.mark.parametrize("backend", SCHEDULERS)
+def test_a_setup_that_kills_its_shell_leaves_a_chain_status_calls_broken(proj_dir, backend):
+    """No process is left to decide (``kill -9 $$``): the chain ends without a stop, and status says so."""
+    require_scheduler(backend)
+    Project.create(proj_dir, [{"i": i} for i in range(10)], "tests.runners.jobs:echo")
+    out = _cli("submit", str(proj_dir), "--backend", backend, "--workers", "2", "--time", "1", "--until-done",
+               "--setup", "echo 'the node ran out of something' >&2; kill -9 $$")
+    assert out.returncode == 0, out.stderr
+    sampler = Sampler(backend, proj_dir)
+    wait_for(lambda: sampler.now() == 0, timeout_s=180, what="the allocations to end")
+    status = _cli("status", str(proj_dir))
+    assert status.returncode == 0, status.stderr
+    assert "BROKEN: no allocation running or pending and 10 job(s) left" in status.stdout, status.stdout
+    assert "the node ran out of something" in status.stdout, status.stdout
+    assert "--until-done --pool-name p1" in status.stdout
+    assert PoolLedger(proj_dir, "p0").read().stopped is None
 
 
 @pytest.mark.parametrize("backend", SCHEDULERS)
@@ -161,6 +207,28 @@ def test_the_budget_of_allocations_is_kept(proj_dir):
     assert small.returncode == 2 and "max_allocations must be an integer >= the number of workers (2), got 1" in small.stderr
     again = _cli("submit", str(proj_dir), "--workers", "2", "--until-done")
     assert again.returncode == 2 and "already has a pool named 'p0'" in again.stderr, again.stderr
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("backend", SCHEDULERS)
+def test_the_budget_of_core_hours_is_never_passed(proj_dir, backend):
+    """W = 2 allocations of 1 minute and 1 CPU with 4 minutes of budget: the chain stops within it, saying so."""
+    require_scheduler(backend)
+    Project.create(proj_dir, [{"i": i, "seconds": 2.0} for i in range(300)], "tests.runners.jobs:sleep")
+    hours = 4 / 60
+    out = _cli("submit", str(proj_dir), "--backend", backend, "--workers", "2", "--time", "1", "--until-done",
+               "--max-core-hours", f"{hours:.6f}")
+    assert out.returncode == 0, out.stderr
+    ledger = PoolLedger(proj_dir, "p0")
+    sampler = Sampler(backend, proj_dir)
+    wait_for(lambda: ledger.read().stopped is not None and sampler.now() == 0, timeout_s=600,
+             what="the budget to be spent")
+    state = ledger.read()
+    assert state.stopped.startswith("the budget of 0.0667 core-hours is spent"), state.stopped
+    assert state.core_s <= hours * 3600 and len(state.ending) == state.n_submitted, (state.core_s, state.ending)
+    assert _done(proj_dir) < 300
+    status = _cli("status", str(proj_dir)).stdout
+    assert "budget 0.0667 core-hours" in status and "stopped: the budget of 0.0667 core-hours is spent" in status
 
 
 @pytest.mark.slow

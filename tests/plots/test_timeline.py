@@ -171,3 +171,35 @@ def test_bad_runs() -> None:
     empty = pd.DataFrame({"job_id": [0], "started_at": [None], "ended_at": [None]})
     with pytest.raises(InputError, match="no started jobs"):
         plot_timeline(empty)
+
+
+def test_a_pooled_project_is_drawn_on_its_allocations(tmp_path: Path) -> None:
+    """Rows of a self-sustaining pool's workers are outlined from their allocation's start to its end (issue 21).
+
+    Two real workers drain the project; the pool's ledger then says, as
+    pooled workers write it when they end, which allocation each worker was,
+    plus one allocation that started no job (it gets a row of its own).
+    """
+    from benchgrid.store import PoolLedger
+
+    root = tmp_path / "pooled proj"
+    bg.Project.create(root, [{"i": i, "seconds": 0.05} for i in range(8)], "tests.runners.jobs:sleep")
+    bg.Project.open(root).run(n_workers=2)
+    seg = timeline_segments(root)
+    ledger = PoolLedger(root, "p0")
+    ledger.append({"op": "pool", "backend": "slurm", "n_workers": 2, "options": {}, "cpus_per_worker": 1})
+    ledger.append({"op": "submitted", "ids": ["7"], "n": 2, "gen": 1, "by": "user"})
+    spans = seg.groupby("worker").agg(start=("start", "min"), end=("end", "max"))
+    for k, (worker, row) in enumerate(spans.iterrows()):
+        ledger.append({"op": "ending", "task": f"7_{k}", "gen": 1, "done": 4, "run_s": row["end"] - row["start"] + 1.0,
+                       "busy_s": 0.2, "worker": worker, "t": row["end"]})
+    ledger.append({"op": "ending", "task": "8_0", "gen": 2, "done": 0, "run_s": 0.5, "busy_s": 0.0, "worker": "gone",
+                   "t": float(spans["end"].max()) + 1.0})
+    fig = plot_timeline(root, color_by="state", path=tmp_path / "pool.png")
+    assert (tmp_path / "pool.png").read_bytes()[:4] == MAGIC[".png"]
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert sorted(label.split(" · ")[-1] for label in labels) == ["7_0", "7_1", "8_0 (no job)"], labels
+    title = fig.axes[0].get_title(loc="left")
+    assert "3 allocations (outlined) ended" in title and "/ 2 workers at once" in title, title
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "allocation" in legend

@@ -4,17 +4,74 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 
 def end_of_pooled_worker(project_dir: str | os.PathLike[str], pool: str, *, started: float, done: int, why: str,
-                         ran: int | None = None, busy_s: float = 0.0) -> str:
+                         ran: int | None = None, busy_s: float = 0.0, worker: str | None = None) -> str:
     """Decide the successors of this allocation of ``pool`` (see :mod:`benchgrid.backends._pools`); return what happened.
 
     The allocation's scheduler id and log come from the environment its job
     script set (``BENCHGRID_SCHEDULER_JOB_ID``, ``BENCHGRID_SCHEDULER_LOG``).
+    Its time is counted from the start of this process, which the batch
+    shell became (``exec``): setup lines and imports are allocated time too.
     """
     from ..backends import continue_pool
+    from ..worker import process_started_s
 
     return continue_pool(Path(project_dir).absolute(), pool, task=os.environ.get("BENCHGRID_SCHEDULER_JOB_ID"),
-                         started=started, done=done, why=why, log=os.environ.get("BENCHGRID_SCHEDULER_LOG"), ran=ran,
-                         busy_s=busy_s)
+                         started=min(started, process_started_s()), done=done, why=why,
+                         log=os.environ.get("BENCHGRID_SCHEDULER_LOG"), ran=ran, busy_s=busy_s, worker=worker)
+
+
+def pool_states(project_dir: str | os.PathLike[str], *, ask_scheduler: bool = True) -> list[Any]:
+    """Every pool of the project as its ledger says, with the scheduler's live counts when it answers.
+
+    A pool that did not stop, with no allocation running or pending while
+    jobs remain, is *broken*: its last allocations ended without deciding
+    (a setup line that exited, a node lost with the last worker). Its
+    ``broken`` text says so, with the last lines of the newest scheduler log
+    and the command that starts it again.
+    """
+    from .._errors import BenchgridError
+    from ..backends import get_backend
+    from ..store import PoolLedger, ProjectState, pool_names
+
+    root = Path(project_dir).absolute()
+    states = [PoolLedger(root, name).read() for name in pool_names(root)]
+    if not ask_scheduler:
+        return states
+    left: int | None = None
+    for state in states:
+        try:
+            rows = get_backend(str(state.definition.get("backend", "slurm"))).named_tasks(  # type: ignore[attr-defined]
+                str(state.definition.get("job_name", "")))
+        except BenchgridError:  # status must work off the cluster too
+            continue
+        live = [r for r in rows if r.job_id not in state.ending_tasks]
+        state.running = sum(r.phase == "running" for r in live)
+        state.pending = sum(r.phase == "pending" for r in live)
+        if state.stopped or live:
+            continue
+        if left is None:
+            counts = ProjectState(root).refresh().counts()
+            left = sum(counts[s] for s in ("pending", "queued", "stranded", "running"))
+        if left:
+            tail = _newest_log_tail(root, str(state.definition.get("backend", "slurm")))
+            free = next(f"p{k}" for k in range(len(states) + 1) if f"p{k}" not in {s.name for s in states})
+            state.broken = (f"no allocation running or pending and {left} job(s) left: the last allocations ended "
+                            "without deciding a successor, or the scheduler lost the successors they submitted"
+                            + (f"; the newest log ends: {tail}" if tail else "")
+                            + f"; start a new pool with benchgrid submit {root} --until-done --pool-name {free} "
+                            "(and the options of this one)")
+    return states
+
+
+def _newest_log_tail(root: Path, backend: str, n_lines: int = 3) -> str:
+    folder = root / backend / "logs"
+    try:
+        newest = max(folder.iterdir(), key=lambda p: p.stat().st_mtime)
+        lines = [line.strip() for line in newest.read_text(errors="replace").splitlines() if line.strip()]
+    except (OSError, ValueError):
+        return ""
+    return " | ".join(lines[-n_lines:])

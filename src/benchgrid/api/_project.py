@@ -376,7 +376,7 @@ class Project:
         return n
 
     def submit(self, n_workers: int, *, backend: str = "slurm", until_done: bool = False, pool: str = "p0",
-               max_allocations: int | None = None, **options: Any) -> Any:
+               max_allocations: int | None = None, max_core_hours: float | None = None, **options: Any) -> Any:
         """Submit ``n_workers`` workers to a scheduler as one job array, return at once.
 
         ``backend`` is ``"slurm"`` or ``"sge"`` (Grid Engine); options are the
@@ -388,7 +388,8 @@ class Project:
         ``until_done=True`` makes the workers a self-sustaining pool named
         ``pool``: each allocation that ends while jobs remain submits its
         successor, keeping about ``n_workers`` live or pending until every job
-        has ended, at most ``max_allocations`` in all (docs/slurm.md, "Long
+        has ended, at most ``max_allocations`` in all and at most
+        ``max_core_hours`` of CPUs x hours allocated (docs/slurm.md, "Long
         campaigns"); :meth:`cancel` stops it.
 
         Nothing is submitted when the project's owner, its files or its
@@ -406,22 +407,29 @@ class Project:
             )
         chosen = get_backend(backend)
         check_pool_resources(options.get("resources"), self.project_settings)  # issue 21: a typo, not a pool
-        if max_allocations is not None and not until_done:
-            raise InputError("max_allocations is the budget of a pool: give it with until_done=True (--until-done)")
+        for key, value in (("max_allocations", max_allocations), ("max_core_hours", max_core_hours)):
+            if value is not None and not until_done:
+                raise InputError(f"{key} is the budget of a pool: give it with until_done=True (--until-done)")
         self._check_before_workers(bool(options.get("trust_owner")))
         if until_done:
-            launch = start_pool(self.path, pool, backend, n_workers, max_allocations=max_allocations, **options)
+            launch = start_pool(self.path, pool, backend, n_workers, max_allocations=max_allocations,
+                                max_core_hours=max_core_hours, **options)
         else:
             launch = chosen.launch(self.path, n_workers, **options)
         if not options.get("dry_run"):  # where a job too long for some workers may go (issue 21)
             note_submitted(self.path, backend, {**launch.settings.values, "warning_s": options.get("warning_s")})
         return launch
 
-    def pools(self) -> list[Any]:
-        """The self-sustaining pools of this project, as their ledgers say (:class:`benchgrid.store.PoolState`)."""
-        from ..store import PoolLedger, pool_names
+    def pools(self, *, ask_scheduler: bool = False) -> list[Any]:
+        """The self-sustaining pools of this project, as their ledgers say (:class:`benchgrid.store.PoolState`).
 
-        return [PoolLedger(self.path, name).read() for name in pool_names(self.path)]
+        ``ask_scheduler=True`` adds the scheduler's counts of each pool's
+        running and pending allocations, and says when a chain broke (nothing
+        live, jobs left, no stop recorded); ``status`` asks.
+        """
+        from ._pools import pool_states
+
+        return pool_states(self.path, ask_scheduler=ask_scheduler)
 
     def cancel(self, backend: str | None = None) -> dict[str, list[str]]:
         """Cancel this project's pending and running scheduler workers (only them).

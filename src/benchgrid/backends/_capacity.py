@@ -26,8 +26,9 @@ def pool_capacity(options: Mapping[str, Any]) -> Any:
                     dict(options.get("resources") or {}))
 
 
-def jobs_left_for(root: Path, options: Mapping[str, Any] | None = None) -> int:
-    """Jobs a successor of a pool submitted with ``options`` could run: waiting in its lanes, and stranded ones.
+def jobs_left_for(root: Path, options: Mapping[str, Any] | None = None) -> tuple[int, int]:
+    """``(left, running)``: jobs a successor of a pool submitted with ``options`` could run (waiting
+    in its lanes, and stranded ones) and jobs running, from a fresh read of the logs.
 
     Jobs running on other workers are theirs: when their allocations end
     unfinished, those workers decide (and the jobs are queued again).
@@ -37,7 +38,5 @@ def jobs_left_for(root: Path, options: Mapping[str, Any] | None = None) -> int:
     state = ProjectState(root).refresh()
     counts = state.counts()
     left = sum(counts[s] for s in ("pending", "queued", "stranded"))
-    if options is None:
-        return left
-    mine = waiting_for(state, pool_capacity(options))
-    return left if mine is None else min(left, mine + counts["stranded"])
+    mine = None if options is None else waiting_for(state, pool_capacity(options))
+    return (left if mine is None else min(left, mine + counts["stranded"])), counts["running"]

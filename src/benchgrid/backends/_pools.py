@@ -8,12 +8,14 @@ its memory guard stopped it), calls :func:`continue_pool`, which decides under
 the project lock:
 
 1. the chain stopped (``cancel``, budget, storm, no job left): nothing;
-2. no job is left that a successor could run (jobs running on other
-   workers are theirs): record ``stopped``; nothing;
+2. no job is left that a successor could run: record ``stopped``, unless
+   jobs are running on other workers (one may be handed back at its
+   worker's limit: that worker decides then); nothing;
 3. this allocation and the one before it in the chain both ended within a
    minute having started no job (a broken environment): ``stopped`` with the
    scheduler log's last lines, so that ``status`` says why;
-4. the budget (``max_allocations``) is spent: ``stopped``;
+4. the budget (``max_allocations``, or ``max_core_hours``: see
+   :mod:`benchgrid.backends._pool_budget`) is spent: ``stopped``;
 5. otherwise it records itself as ``ending`` and submits
    ``W - live`` allocations, where *live* is what the scheduler itself lists as
    pending or running under the pool's job name, less the tasks recorded as
@@ -43,6 +45,7 @@ from typing import Any
 
 from .._errors import InputError
 from ._capacity import jobs_left_for
+from ._pool_budget import affordable
 from ._scheduler import SchedulerBackend
 
 __all__ = ["start_pool", "continue_pool", "stop_pools", "missing_workers", "pool_job_name", "STORM_S"]
@@ -79,19 +82,37 @@ def _backend(name: str) -> SchedulerBackend:
 
 
 def start_pool(root: Path, pool: str, backend: str, n_workers: int, *, max_allocations: int | None = None,
-               **options: Any) -> Any:
-    """Write the pool's definition and submit its first ``n_workers`` allocations; return the Launch."""
+               max_core_hours: float | None = None, **options: Any) -> Any:
+    """Write the pool's definition and submit its first ``n_workers`` allocations; return the Launch.
+
+    ``max_allocations`` (allocations in all, the first ``n_workers``
+    included) and ``max_core_hours`` (CPUs x hours the allocations ran;
+    needs a ``time`` limit) are budgets: the chain stops at the first spent.
+    """
     from ..store import PoolLedger, Queue, read_project_json
+    from ._config import backend_settings
+    from ._pool_budget import check_max_core_hours
+    from ._script_checks import parse_time
 
     if max_allocations is not None and (isinstance(max_allocations, bool) or not isinstance(max_allocations, int)
                                         or max_allocations < n_workers):
         raise InputError(f"max_allocations must be an integer >= the number of workers ({n_workers}), "
                          f"got {max_allocations!r}")
     chosen = _backend(backend)
+    launch_own = ("dry_run", "warning_s", "job_name", "command", "worker_args", "trust_owner")  # not settings
+    values = backend_settings(backend, root, {k: v for k, v in options.items() if k not in launch_own}).values
+    limit_s = parse_time(values["time"]) if isinstance(values.get("time"), str) else None
+    cpus = int(values.get("cpus_per_worker") or 1)
+    if max_core_hours is not None:
+        max_core_hours = check_max_core_hours(max_core_hours, limit_s=limit_s, cpus=cpus, n_workers=n_workers)
     ledger = PoolLedger(root, pool)
     if ledger.exists():
-        raise InputError(f"this project already has a pool named {pool!r} ({str(ledger.path)!r}); "
-                         "give another name with --pool-name, or `benchgrid cancel` it first")
+        from ..store import pool_names
+
+        taken = set(pool_names(root))
+        free = next(f"p{k}" for k in range(len(taken) + 1) if f"p{k}" not in taken)
+        raise InputError(f"this project already has a pool named {pool!r} ({str(ledger.path)!r}; its ledger stays "
+                         f"for its accounts); give the new pool another name, e.g. --pool-name {free}")
     name = pool_job_name(chosen, root, pool)
     args = ("--pool", pool)
     if options.get("dry_run"):
@@ -99,7 +120,8 @@ def start_pool(root: Path, pool: str, backend: str, n_workers: int, *, max_alloc
     queue = Queue(root, read_project_json(root)["settings"])
     with queue.lock:
         ledger.append({"op": "pool", "backend": backend, "n_workers": n_workers, "options": options,
-                       "max_allocations": max_allocations, "job_name": name, "t": time.time()})
+                       "max_allocations": max_allocations, "max_core_hours": max_core_hours, "limit_s": limit_s,
+                       "cpus_per_worker": cpus, "job_name": name, "t": time.time()})
         launch = chosen.launch(root, n_workers, job_name=name, worker_args=args, **options)
         queue.lock.check_held()
         ledger.append({"op": "submitted", "ids": launch.job_ids, "n": n_workers, "gen": 1, "by": "user",
@@ -118,14 +140,15 @@ def _log_tail(log: str | None) -> str:
 
 
 def continue_pool(root: Path, pool: str, *, task: str | None, started: float, done: int, why: str,
-                  log: str | None = None, ran: int | None = None, busy_s: float = 0.0) -> str:
+                  log: str | None = None, ran: int | None = None, busy_s: float = 0.0, worker: str | None = None) -> str:
     """Decide, under the project lock, what the ending allocation ``task`` of ``pool`` leaves behind.
 
     ``started`` (this host's time.time() when the worker started: only this
     host's clock is compared with it), ``done`` (jobs it ended), ``ran``
     (jobs it started, handed back ones included; default ``done``), ``why``
     (its reason to stop), ``log`` (its scheduler log), ``busy_s`` (seconds
-    it spent in jobs that ended). Returns what happened,
+    it spent in jobs that ended), ``worker`` (its worker id: the timeline
+    draws the allocation behind its row). Returns what happened,
     in words, for the worker's last line.
     """
     from ..store import PoolLedger, Queue, fault_point, read_project_json, retry_lock_lost
@@ -133,7 +156,7 @@ def continue_pool(root: Path, pool: str, *, task: str | None, started: float, do
     ledger = PoolLedger(root, pool)
     state = ledger.read()
     run_s = max(0.0, time.time() - started)
-    left = jobs_left_for(root, state.definition.get("options") or {})  # issue 21: what this pool's workers can take
+    left, running = jobs_left_for(root, state.definition.get("options") or {})  # issue 21: what its workers can take
     chosen = _backend(str(state.definition.get("backend", "slurm")))
     queue = Queue(root, read_project_json(root)["settings"])
     gen = state.generation
@@ -146,10 +169,15 @@ def continue_pool(root: Path, pool: str, *, task: str | None, started: float, do
         with queue.lock:
             fresh = ledger.read()
             ending = {"op": "ending", "task": task, "gen": gen, "done": done, "ran": done if ran is None else ran,
-                      "run_s": round(run_s, 1), "busy_s": round(busy_s, 1), "why": why, "t": time.time()}
+                      "run_s": round(run_s, 1), "busy_s": round(busy_s, 1), "cpus": fresh.cpus, "why": why,
+                      "worker": worker, "t": time.time()}
             if fresh.stopped:
                 ledger.append(ending)  # for the pool's accounts (jobs done, worker time)
                 return f"pool {pool} stopped ({fresh.stopped}): no successor"
+            if left == 0 and running:
+                # a running job may come back (handed back at its worker's limit): that worker decides then
+                ledger.append(ending)
+                return f"no job left for a successor; {running} running on other workers, whose ends decide"
             if left == 0:
                 ledger.append(ending)
                 ledger.append({"op": "stopped", "why": "no job left (jobs added later need a new submit)", "t": time.time()})
@@ -173,11 +201,27 @@ def continue_pool(root: Path, pool: str, *, task: str | None, started: float, do
                 return f"stopped the chain: {stop}"
             name = str(fresh.definition.get("job_name") or pool_job_name(chosen, root, pool))
             live = [row.job_id for row in chosen.named_tasks(name) if row.phase != "ended"]
+            fault_point("pool.looked")
             ledger.append(ending)
             fault_point("pool.ending")
-            n = missing_workers(fresh.n_workers, live, fresh.ending_tasks | ({str(task)} if task else set()))
+            gone = fresh.ending_tasks | ({str(task)} if task else set())
+            n = missing_workers(fresh.n_workers, live, gone)
             if budget is not None:
                 n = min(n, int(budget) - fresh.n_submitted)
+            hours = fresh.definition.get("max_core_hours")
+            if hours is not None and n > 0:
+                used = fresh.core_s + run_s * fresh.cpus
+                n_live = len(set(live) - gone)
+                n = affordable(n, used_core_s=used, live=n_live, limit_s=float(fresh.definition["limit_s"]),
+                               cpus=fresh.cpus, max_core_hours=float(hours))
+                if n == 0 and n_live == 0:
+                    stop = (f"the budget of {float(hours):.3g} core-hours is spent ({used / 3600:.3g} used; "
+                            "one more allocation could pass it)")
+                    ledger.append({"op": "stopped", "why": stop, "t": time.time()})
+                    return f"stopped the chain: {stop}"
+                if n == 0:
+                    return (f"the budget of {float(hours):.3g} core-hours pays no successor while {n_live} "
+                            "allocation(s) may still use theirs")
             if n == 0:
                 return f"{len(live)} allocation(s) of pool {pool} live or pending: no successor needed"
             options = dict(fresh.definition.get("options") or {})

@@ -232,13 +232,18 @@ def array_script(spec: ScriptSpec, head: Sequence[str], *, name: str, exec_comme
     <BLANKLINE>
     """
     lines = ["#!/bin/bash", *head]
-    if spec.setup:
-        lines += ["", "# setup", *spec.setup]
     worker = " ".join(shlex.quote(w) for w in (*spec.command, "work", spec.project))
     # the worker's memory budget (claims only jobs expected to fit) is the allocation's
     budget = ("--mem-gb", f"{float(spec.mem_gb):g}") if spec.mem_gb is not None else ()
     given = tuple(w for name, count in spec.resources for w in ("--resource", f"{name}={count}"))
     extra = "".join(" " + shlex.quote(a) for a in (*budget, *given, *spec.worker_args))
+    if spec.setup and "--pool" in spec.worker_args:
+        lines += ["", "# a pool's allocation whose setup ends this script before the worker starts still decides",
+                  "# its successors (two generations of those stop the chain, quoting this log): issue 21",
+                  f'benchgrid_setup_ended() {{ exec {worker} --name "{name}"{extra} --setup-failed "$?"; }}',
+                  "trap benchgrid_setup_ended EXIT"]
+    if spec.setup:
+        lines += ["", "# setup", *spec.setup]
     lines += ["", exec_comment, f'exec {worker} --name "{name}"{extra} "${{benchgrid_until[@]}}"']
     return "\n".join(lines) + "\n"
 

@@ -33,17 +33,21 @@ def run(args: argparse.Namespace) -> int:
         return watch(proj)
     status = proj.status()
     schedulers = _scheduler_counts(proj, quiet=args.json)
+    pools = proj.pools(ask_scheduler=True)
     if args.json:
         print(json.dumps({**status.to_dict(), "code_path": proj.info.get("code_path", []),
-                          "pools": [{"name": p.name, "stopped": p.stopped, "generation": p.generation,
-                                     "submitted": p.n_submitted, "ended": len(p.ending), "jobs_done": p.jobs_done}
-                                    for p in proj.pools()],
+                          "pools": [{"name": p.name, "stopped": p.stopped, "broken": p.broken,
+                                     "generation": p.generation, "submitted": p.n_submitted, "running": p.running,
+                                     "pending": p.pending, "ended": len(p.ending), "jobs_done": p.jobs_done,
+                                     "core_hours": p.core_s / 3600, "busy_core_hours": p.busy_core_s / 3600,
+                                     "efficiency": p.efficiency}
+                                    for p in pools],
                           "scheduler_workers": schedulers, "slurm_workers": schedulers.get("slurm")}, indent=1))
         return 0
     titled = {_TITLES.get(name, name): n for name, n in schedulers.items()}
     print("\n".join(status_lines(status, project=proj.info, schedulers=titled)))
-    for pool in proj.pools():
-        print(f"  {pool.describe()}")
+    for pool in pools:
+        print("\n".join(f"  {line}" for line in pool.describe().splitlines()))
     return 0
 
 

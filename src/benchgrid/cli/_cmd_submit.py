@@ -53,6 +53,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "`benchgrid cancel DIR` stops it")
     p.add_argument("--max-allocations", type=int, metavar="N",
                    help="with --until-done: at most N allocations in all per pool, the first W included")
+    p.add_argument("--max-core-hours", type=float, metavar="H",
+                   help="with --until-done: at most H core-hours (CPUs x hours the allocations ran) per pool; "
+                        "a successor is submitted only if the pool stays within H with every live one at --time")
+    p.add_argument("--pool-name", metavar="NAME",
+                   help="with --until-done: the pool's name (default p0, p1, ... one per --pool; with several --pool, "
+                        "NAME0, NAME1, ...); a project's pools need different names")
     p.add_argument("--trust-owner", action="store_true",
                    help="accept a project owned by another user (its workers run code as you)")
     p.add_argument("--dry-run", action="store_true", help="print the script and the options' sources; submit nothing")
@@ -74,10 +80,14 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--workers is required (or one --pool per kind of worker, e.g. --pool 20x4G --pool 2x64G)")
     else:
         pools = [Pool(args.workers, options.pop("mem_gb", None), None)]
-    if args.max_allocations is not None and not args.until_done:
-        raise InputError("--max-allocations is the budget of a self-sustaining pool: give it with --until-done")
+    for flag, value, what in (("--max-allocations", args.max_allocations, "is the budget of"),
+                              ("--max-core-hours", args.max_core_hours, "is the budget of"),
+                              ("--pool-name", args.pool_name, "names")):
+        if value is not None and not args.until_done:
+            raise InputError(f"{flag} {what} a self-sustaining pool: give it with --until-done")
     proj = Project.open(args.dir)
-    chain = {"until_done": True, "max_allocations": args.max_allocations} if args.until_done else {}
+    chain = ({"until_done": True, "max_allocations": args.max_allocations, "max_core_hours": args.max_core_hours}
+             if args.until_done else {})
     for pool in pools:  # every pool checked before the first is submitted: nothing half-submitted
         check_pool_resources(dict(pool.resources), proj.project_settings)
     for k, pool in enumerate(pools):
@@ -89,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
         if pool.resources:
             pool_options["resources"] = dict(pool.resources)
         if chain:
-            pool_options.update(chain, pool=f"p{k}")
+            name = args.pool_name or "p"
+            pool_options.update(chain, pool=(name if len(pools) == 1 else f"{name}{k}") if args.pool_name else f"p{k}")
         sub = proj.submit(pool.n_workers, backend=args.backend, dry_run=args.dry_run, **pool_options)
         label = f"pool {pool.label}: " if args.pool else ""
         if args.dry_run:

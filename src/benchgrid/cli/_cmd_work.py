@@ -24,6 +24,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="stop a job running longer than this (a lost run; default: the project's job_timeout_s)",
     )
     p.add_argument("--pool", help=argparse.SUPPRESS)  # set by submit --until-done: this worker's pool decides successors
+    # set by a pool's job script when its setup ended the script before the worker started: decide, run nothing
+    p.add_argument("--setup-failed", type=int, metavar="CODE", help=argparse.SUPPRESS)
     p.add_argument(
         "--quiet", action="store_true",
         help="no summary line at the end (for a command that starts workers and summarises the run itself)",
@@ -141,16 +143,21 @@ def _pooled(args: argparse.Namespace) -> int:
 
     decided: list[bool] = []
 
-    def decide(done: int, why: str, ran: int = 0, busy_s: float = 0.0) -> None:
+    def decide(done: int, why: str, ran: int = 0, busy_s: float = 0.0, worker: str | None = None) -> None:
         decided.append(True)
         try:
-            said = end_of_pooled_worker(args.dir, pool, started=started, done=done, why=why, ran=ran, busy_s=busy_s)
+            said = end_of_pooled_worker(args.dir, pool, started=started, done=done, why=why, ran=ran, busy_s=busy_s,
+                                        worker=worker)
         except BenchgridError as err:  # the next worker of the pool that ends looks again
             said = f"no successor decided: {err}"
         print(f"pool {pool}: {said}", file=sys.stderr, flush=True)
 
+    if getattr(args, "setup_failed", None) is not None:  # the job script's setup ended it: no worker to run
+        decide(0, f"its setup ended the job script (exit code {args.setup_failed}) before the worker started")
+        return args.setup_failed or 1
     # the worker calls this however it ends, a hand-back signal included (its process ends right after)
-    args._on_end = lambda s: decide(s.done + s.errors, s.reason, ran=s.done + s.errors + s.handed_back, busy_s=s.busy_s)
+    args._on_end = lambda s: decide(s.done + s.errors, s.reason, ran=s.done + s.errors + s.handed_back, busy_s=s.busy_s,
+                                    worker=s.worker_id)
     code, why = 1, "the worker failed to start"
     try:
         code = run(args)

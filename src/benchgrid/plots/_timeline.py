@@ -43,6 +43,7 @@ STATE_COLORS = {
 }
 STATE_HATCH = {"error": "////", "handed back": "xxx", "running": "..."}
 IDLE_COLOR = "#ebebeb"
+ALLOCATION_EDGE = "0.35"  # a pool's allocation: its span outlined, so ends and starts show
 BAR_HEIGHT = 0.72
 
 Run = Union["Project", "pd.DataFrame", str, "os.PathLike[str]"]
@@ -227,12 +228,52 @@ def _handbacks_and_running(root: Path, results: pd.DataFrame) -> list[pd.DataFra
     return [extra]
 
 
-def timeline_summary(segments: pd.DataFrame) -> dict[str, float]:
+def pool_allocations(run: Any) -> pd.DataFrame | None:
+    """The ended allocations of a project's self-sustaining pools (issue 21), or None (no pool, or a table).
+
+    One row per allocation: ``worker`` (its worker id), ``task`` (the
+    scheduler's id), ``start`` and ``end`` (epoch s, from the pool ledgers:
+    the worker's process start to its decision).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> pool_allocations(pd.DataFrame()) is None
+    True
+    """
+    import pandas as pd
+
+    from ..api import Project
+    from ..store import PoolLedger, pool_names
+
+    root = Path(run.path) if isinstance(run, Project) else Path(run) if isinstance(run, (str, os.PathLike)) else None
+    if root is None or not pool_names(root):
+        return None
+    states = [PoolLedger(root, name).read() for name in pool_names(root)]
+    rows = [{"worker": worker or f"allocation {task}", "task": task, "start": start, "end": end}
+            for state in states for task, start, end, worker in state.allocations()]
+    out = pd.DataFrame(rows, columns=["worker", "task", "start", "end"])
+    out.attrs["n_workers"] = sum(state.n_workers for state in states)  # W: allocations live at once, at most
+    return out
+
+
+def _panel_allocations(allocations: pd.DataFrame, seg: pd.DataFrame, gap_s: float = 300.0) -> pd.DataFrame:
+    """The allocations of one panel: its workers', and those that ran no job within its span."""
+    inside = allocations["worker"].isin(seg["worker"])
+    near = (allocations["start"] <= float(seg["end"].max()) + gap_s) & \
+        (allocations["end"] >= float(seg["start"].min()) - gap_s)
+    out = allocations[inside | (near & ~allocations["worker"].isin(seg["worker"]))].reset_index(drop=True)
+    out.attrs = dict(allocations.attrs)
+    return out
+
+
+def timeline_summary(segments: pd.DataFrame, n_workers: int | None = None) -> dict[str, float]:
     """Makespan, lower bound and their ratio for one run's segments.
 
     ``total_s`` sums every segment (work handed back was work done too),
-    ``n_workers`` is the most workers active at once (a worker is active from
-    its first start to its last end; one that replaced another, or the
+    ``n_workers`` is the most workers active at once unless given (a pool's W:
+    its rows are allocations, at most W at once); a worker is active from
+    its first start to its last end (one that replaced another, or the
     workers of a run started again a minute later, are not more workers),
     ``active_s`` the time at least one worker was active (the makespan less
     the gaps when none was), and ``lower_bound_s`` is
@@ -258,15 +299,16 @@ def timeline_summary(segments: pd.DataFrame) -> dict[str, float]:
     # a sweep over the workers' spans: the most active at once, and the time none was
     events = sorted([(float(t), 1) for t in span["start"]] + [(float(t), -1) for t in span["end"]],
                     key=lambda e: (e[0], e[1]))  # an end before a start at the same time: a replacement
-    n_workers, active, idle, last_end = 0, 0, 0.0, float(segments["start"].min())
+    most, active, idle, last_end = 0, 0, 0.0, float(segments["start"].min())
     for t, step in events:
         if active == 0 and step == 1 and t > last_end:
             idle += t - last_end
         active += step
-        n_workers = max(n_workers, active)
+        most = max(most, active)
         if active == 0:
             last_end = t
     active_s = makespan - idle
+    n_workers = int(n_workers or most)
     longest = float(dur.max())
     bound = max(total / max(n_workers, 1), longest)
     return {
@@ -339,8 +381,10 @@ def plot_timeline(
         raise InputError(f"color_by must be 'learner', 'state' or a column name, got {color_by!r}")
     runs = _named_runs(proj_or_results)
     panels = []
+    bands: dict[str, pd.DataFrame] = {}
     for name, run in runs:
         seg = timeline_segments(run)
+        allocations = pool_allocations(run)
         if len(seg) == 0:
             where = f"run {name!r}" if name else "the project"
             raise InputError(f"{where} has no started jobs to draw; run it first (benchgrid run DIR)")
@@ -349,13 +393,15 @@ def plot_timeline(
         for k in range(1, n_runs + 1):  # a project run again later: one panel per run
             label = name if n_runs == 1 else (f"{name} · run {k}" if name else f"run {k}")
             panels.append((label, seg[run_no == k].reset_index(drop=True)))
+            if allocations is not None:
+                bands[label] = _panel_allocations(allocations, panels[-1][1])
     key = _color_column(color_by, [seg for _, seg in panels])
     if key == "state":
         categories = [s for s in STATE_COLORS if any((seg["state"] == s).any() for _, seg in panels)]
     else:
         categories = list(dict.fromkeys(v for _, seg in panels for v in seg[key].astype(str)))
     colors = _palette(categories, state=key == "state")
-    fig = _draw(panels, key, colors, share_x=share_x, title=title)
+    fig = _draw(panels, key, colors, share_x=share_x, title=title, bands=bands)
     if path is not None:
         fig.savefig(path, dpi=150)
     return fig
@@ -443,49 +489,72 @@ def _panel_height(n_rows: int) -> float:
 
 
 def _draw(panels: list[tuple[str, pd.DataFrame]], key: str, colors: dict[str, Any], *,
-          share_x: bool, title: str | None) -> Figure:
+          share_x: bool, title: str | None, bands: Mapping[str, pd.DataFrame] | None = None) -> Figure:
     from matplotlib.figure import Figure
 
-    heights = [_panel_height(seg["worker"].nunique()) for _, seg in panels]
+    bands = bands or {}
+    heights = [_panel_height(len(set(seg["worker"]) | set(bands[name]["worker"]) if name in bands
+                                 else set(seg["worker"]))) for name, seg in panels]
     fig = Figure(figsize=(10.5, min(0.9 + sum(heights), 200.0)), layout="constrained")
     axes = fig.subplots(len(panels), 1, sharex=share_x, squeeze=False,
                         gridspec_kw={"height_ratios": heights})[:, 0]
     spans = []
     for i, (ax, (name, seg)) in enumerate(zip(axes, panels)):
-        spans.append(_draw_panel(ax, name, seg, key, colors))
+        spans.append(_draw_panel(ax, name, seg, key, colors, bands.get(name)))
         if share_x and i < len(panels) - 1:
             ax.tick_params(labelbottom=False)
         else:
             ax.set_xlabel("seconds since the first start")
     if share_x:  # shared axes: the last set_xlim wins, so set the longest run's
-        axes[0].set_xlim(0, max(max(spans), 1e-9) * 1.01)
-    _legend(fig, panels, key, colors)
+        axes[0].set_xlim(min(min(ax.get_xlim()[0] for ax in axes), 0.0), max(max(spans), 1e-9) * 1.01)
+    _legend(fig, panels, key, colors, allocations=any(len(b) for b in bands.values()))
     if title:
         fig.suptitle(title, fontsize=12)
     return fig
 
 
-def _draw_panel(ax: Axes, name: str, seg: pd.DataFrame, key: str, colors: dict[str, Any]) -> float:
-    """Draw one run; return its makespan."""
+def _draw_panel(ax: Axes, name: str, seg: pd.DataFrame, key: str, colors: dict[str, Any],
+                allocations: pd.DataFrame | None = None) -> float:
+    """Draw one run (on its pool's allocations, when it has some); return its makespan."""
     import numpy as np
+    import pandas as pd
     from matplotlib.collections import PolyCollection
 
-    summary = timeline_summary(seg)
+    width = allocations.attrs.get("n_workers") if allocations is not None and len(allocations) else None
+    summary = timeline_summary(seg, n_workers=width)
     t_first = float(seg["start"].min())
+    if allocations is not None and len(allocations):  # allocations that ran no job get rows of their own
+        seg = seg.copy()
+        seg["label"] = seg["label"] + seg["worker"].map(dict(zip(allocations["worker"], " · " + allocations["task"])))\
+            .fillna("")
+        alone = allocations[~allocations["worker"].isin(seg["worker"])]
+        rows = alone.assign(label=alone["task"] + " (no job)", state="none")[["worker", "label", "start", "end"]]
+        all_rows = pd.concat([seg[["worker", "label", "start"]], rows[["worker", "label", "start"]]])
+    else:
+        all_rows = seg[["worker", "label", "start"]]
     x0 = (seg["start"] - t_first).to_numpy(float)
     # a job too short to see still gets a sliver (0.25 % of the run) next to its start mark
     x1 = np.maximum((seg["end"] - t_first).to_numpy(float), x0 + 0.0025 * float(seg["end"].max() - t_first))
     # rows in order of each worker's first start (ties by label), the first at the top
-    labels = seg.drop_duplicates("worker").set_index("worker")["label"]
-    first = seg.groupby("worker")["start"].min().to_frame().assign(label=labels)
+    labels = all_rows.drop_duplicates("worker").set_index("worker")["label"]
+    first = all_rows.groupby("worker")["start"].min().to_frame().assign(label=labels)
     first = first.sort_values(["start", "label"], kind="stable")
     row_of = {w: i for i, w in enumerate(first.index)}
     y = seg["worker"].map(row_of).to_numpy(float)
     n_rows = len(row_of)
     makespan = summary["makespan_s"]
 
-    ax.barh(range(n_rows), makespan, left=0, height=BAR_HEIGHT + 0.12, color=IDLE_COLOR,
-            linewidth=0, zorder=1)
+    banded = set() if allocations is None else set(allocations["worker"])
+    plain = [row_of[w] for w in first.index if w not in banded]
+    ax.barh(plain, makespan, left=0, height=BAR_HEIGHT + 0.12, color=IDLE_COLOR, linewidth=0, zorder=1)
+    x_low = 0.0
+    if banded and allocations is not None:  # an allocation's span: idle inside it is allocated and unused
+        a = allocations[allocations["worker"].isin(row_of)]
+        ax.barh(a["worker"].map(row_of).to_numpy(float), (a["end"] - a["start"]).to_numpy(float),
+                left=(a["start"] - t_first).to_numpy(float), height=BAR_HEIGHT + 0.12, color=IDLE_COLOR,
+                edgecolor=ALLOCATION_EDGE, linewidth=0.8, zorder=1)
+        x_low = min(0.0, float(a["start"].min()) - t_first)
+        makespan = max(makespan, float(a["end"].max()) - t_first)
     h = BAR_HEIGHT / 2
     values = seg[key].astype(str).to_numpy()
     states = seg["state"].astype(str).to_numpy()
@@ -510,7 +579,7 @@ def _draw_panel(ax: Axes, name: str, seg: pd.DataFrame, key: str, colors: dict[s
     ax.axvline(makespan, color="0.1", linewidth=1.2, zorder=4)
 
     ax.set_ylim(n_rows - 0.5, -0.5)
-    ax.set_xlim(0, makespan * 1.01 if makespan > 0 else 1)
+    ax.set_xlim(x_low, makespan * 1.01 if makespan > 0 else 1)
     step = max(1, math.ceil(n_rows / 40))
     ticks = list(range(0, n_rows, step))
     ax.set_yticks(ticks, [labels[first.index[i]] for i in ticks], fontsize=8 if n_rows <= 24 else 6)
@@ -523,16 +592,24 @@ def _draw_panel(ax: Axes, name: str, seg: pd.DataFrame, key: str, colors: dict[s
     at_once = "workers" if summary["n_workers"] == n_rows else "workers at once"
     caption = (
         f"makespan {fmt_duration(makespan)}{idle}  ·  lower bound {fmt_duration(bound)} = "
-        f"max({fmt_duration(summary['total_s'])} of jobs / {summary['n_workers']:.0f} {at_once}, longest job "
+        f"max({fmt_duration(summary['total_s'])} of jobs / {summary['n_workers']:.0f} "
+        f"{'workers at once' if width else at_once}, longest job "
         f"{fmt_duration(summary['longest_s'])})  ·  ratio {summary['ratio']:.2f}"
     )
+    if banded and allocations is not None:
+        allocated = float((allocations["end"] - allocations["start"]).sum())
+        busy = float((seg.loc[seg["worker"].isin(banded) & (seg["state"] == "done"), "end"]
+                      - seg.loc[seg["worker"].isin(banded) & (seg["state"] == "done"), "start"]).sum())
+        caption += (f"\n{len(allocations)} allocations (outlined) ended: {fmt_duration(allocated)} allocated, "
+                    f"{fmt_duration(busy)} in jobs done ({busy / allocated:.0%} busy)" if allocated > 0 else "")
     n_jobs = len(seg)
     head = f"{name}: {n_jobs} jobs" if name else f"{n_jobs} jobs"
     ax.set_title(f"{head}\n{caption}", loc="left", fontsize=9)
     return makespan
 
 
-def _legend(fig: Figure, panels: list[tuple[str, pd.DataFrame]], key: str, colors: dict[str, Any]) -> None:
+def _legend(fig: Figure, panels: list[tuple[str, pd.DataFrame]], key: str, colors: dict[str, Any], *,
+            allocations: bool = False) -> None:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -543,6 +620,7 @@ def _legend(fig: Figure, panels: list[tuple[str, pd.DataFrame]], key: str, color
                           label=s) for s in STATE_HATCH if s in present]
     handles += [
         Patch(facecolor=IDLE_COLOR, label="idle"),
+        *([Patch(facecolor=IDLE_COLOR, edgecolor=ALLOCATION_EDGE, label="allocation")] if allocations else []),
         Line2D([], [], color="0.15", marker="|", linestyle="none", markersize=9, label="job start"),
         Line2D([], [], color="0.25", linestyle=(0, (4, 3)), label="lower bound"),
         Line2D([], [], color="0.1", linewidth=1.2, label="makespan"),

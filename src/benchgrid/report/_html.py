@@ -133,7 +133,7 @@ def _page(proj: Project) -> str:
             ("summary", "summary"), ("counts", "jobs"), ("scores", "scores"), ("plots", "plots"),
             ("comparison", "comparison"), ("errors", "errors"), ("slowest", "slowest jobs"))) + "</p>",
         _summary(proj, ml),
-        _counts(status, results),
+        _counts(status, results, proj.pools()),
         _score_section(scores, results, ml),
         _plots(proj, scores, results),
         _comparison(proj, ml),
@@ -199,7 +199,7 @@ def _summary(proj: Project, ml: dict[str, Any] | None) -> str:
     return "\n".join(parts)
 
 
-def _counts(status: Any, results: pd.DataFrame) -> str:
+def _counts(status: Any, results: pd.DataFrame, pools: list[Any] | None = None) -> str:
     from .._format import fmt_seconds
     from ..plots import fmt_duration
 
@@ -231,7 +231,22 @@ def _counts(status: Any, results: pd.DataFrame) -> str:
         rows.append(("ETA", fmt_seconds(status.eta_s)))
     if status.hint:
         rows.append(("hint", status.hint))
+    rows += _pool_rows(pools or [])
     return f'<h2 id="counts">Jobs</h2>\n<p class="counts">{chips}</p>\n{_kv(rows)}'
+
+
+def _pool_rows(pools: list[Any]) -> list[tuple[str, Any]]:
+    """Per self-sustaining pool: allocations, and efficiency, busy / allocated core-hours (issue 21)."""
+    rows: list[tuple[str, Any]] = []
+    for pool in pools:
+        eff = pool.efficiency
+        rows.append((f"pool {pool.name}", f"{pool.n_submitted} allocations of {pool.n_workers} at once over "
+                                          f"{pool.generation} generation(s), {len(pool.ending)} ended; "
+                                          + (f"stopped: {pool.stopped}" if pool.stopped else "going on")))
+        rows.append((f"pool {pool.name} efficiency",
+                     "-" if eff is None else f"{eff:.0%} busy: {pool.busy_core_s / 3600:.3g} core-hours in jobs "
+                     f"that ended of {pool.core_s / 3600:.3g} allocated (ended allocations)"))
+    return rows
 
 
 def _runs(results: pd.DataFrame) -> list[tuple[float, float, int]]:

@@ -62,13 +62,21 @@ def check_pool_name(name: str) -> str:
 
 @dataclass
 class PoolState:
-    """What a pool's ledger says (see the module docstring)."""
+    """What a pool's ledger says (see the module docstring).
+
+    ``running`` and ``pending`` are the scheduler's counts of the pool's live
+    allocations when someone asked it (``Project.pools``), else None;
+    ``broken`` says why a chain that did not stop has nothing live.
+    """
 
     name: str
     definition: dict[str, Any] = field(default_factory=dict)
     submitted: list[dict[str, Any]] = field(default_factory=list)
     ending: list[dict[str, Any]] = field(default_factory=list)
     stopped: str | None = None
+    running: int | None = None
+    pending: int | None = None
+    broken: str | None = None  # set by whoever saw no allocation live while jobs remain (``Project.pools``)
 
     @property
     def n_workers(self) -> int:
@@ -93,7 +101,7 @@ class PoolState:
 
     @property
     def worker_s(self) -> float:
-        """Seconds the ended allocations' workers ran (start to end)."""
+        """Seconds the ended allocations ran (from the start of their process to their decision)."""
         return sum(float(r.get("run_s", 0.0)) for r in self.ending)
 
     @property
@@ -101,28 +109,72 @@ class PoolState:
         """Seconds the ended allocations' workers spent in jobs that ended."""
         return sum(float(r.get("busy_s", 0.0)) for r in self.ending)
 
+    @property
+    def cpus(self) -> int:
+        """CPUs per allocation (1 unless the pool was submitted with more)."""
+        return int(self.definition.get("cpus_per_worker") or (self.definition.get("options") or {}).get("cpus_per_worker")
+                   or 1)
+
+    @property
+    def core_s(self) -> float:
+        """Core-seconds the ended allocations used: what a core-hour budget counts."""
+        return sum(float(r.get("run_s", 0.0)) * int(r.get("cpus", self.cpus)) for r in self.ending)
+
+    @property
+    def busy_core_s(self) -> float:
+        """Core-seconds the ended allocations spent in jobs that ended."""
+        return sum(float(r.get("busy_s", 0.0)) * int(r.get("cpus", self.cpus)) for r in self.ending)
+
+    @property
+    def efficiency(self) -> float | None:
+        """Busy / allocated core-seconds of the ended allocations (None before one ended)."""
+        return self.busy_core_s / self.core_s if self.core_s > 0 else None
+
+    def allocations(self) -> list[tuple[str, float, float, str]]:
+        """The ended allocations as ``(task, start, end, worker id)``, epoch seconds of their host's clock."""
+        return [(str(r.get("task") or "?"), float(r["t"]) - float(r.get("run_s", 0.0)), float(r["t"]),
+                 str(r.get("worker") or "")) for r in self.ending if "t" in r]
 
     def describe(self) -> str:
-        """One line for ``status``.
+        """Lines for ``status`` (the first names the pool; the last says whether it goes on and why not).
 
         Examples
         --------
-        >>> line = PoolState("p0", {"backend": "slurm", "n_workers": 4, "max_allocations": 20},
-        ...                  [{"n": 4, "gen": 1}, {"n": 1, "gen": 2}], [{"done": 30, "run_s": 60.0}]).describe()
-        >>> line[:60]
-        'pool p0 (slurm, 4 workers, until done): generation 2, 5 allo'
-        >>> line[60:]
-        'cation(s) submitted of 20, 1 ended having done 30 job(s) in 1:00 of worker time; going on'
+        >>> state = PoolState("p0", {"backend": "slurm", "n_workers": 4, "max_allocations": 20},
+        ...                   [{"n": 4, "gen": 1}, {"n": 1, "gen": 2}],
+        ...                   [{"done": 30, "run_s": 60.0, "busy_s": 51.0}], running=3, pending=1)
+        >>> print(state.describe())
+        pool p0 (slurm, 4 workers of 1 CPU, until done): generation 2
+          allocations: 5 submitted of 20, 3 running, 1 pending, 1 ended
+          core-hours: 0.017 used by the ended allocations, 0.014 busy in 30 job(s) that ended (85%)
+          going on
         """
-        from .._format import fmt_seconds
+        budget = [f"of {self.definition['max_allocations']}"] if self.definition.get("max_allocations") is not None else []
+        if self.definition.get("max_core_hours") is not None:
+            budget.append(f"budget {self.definition['max_core_hours']:.3g} core-hours")
+        live = [] if self.running is None else [f"{self.running} running"]
+        live += [] if self.pending is None else [f"{self.pending} pending"]
+        eff = f" ({self.efficiency:.0%})" if self.efficiency is not None else ""
+        cpus = f"{self.cpus} CPU" + ("s" if self.cpus > 1 else "")
+        lines = [
+            f"pool {self.name} ({self.definition.get('backend', '?')}, {self.n_workers} workers of {cpus}, until done): "
+            f"generation {self.generation}",
+            "  allocations: " + ", ".join([f"{self.n_submitted} submitted" + (f" {budget[0]}" if budget and
+                                                                              budget[0].startswith("of") else ""),
+                                           *live, f"{len(self.ending)} ended"]),
+            f"  core-hours: {_hours(self.core_s)} used by the ended allocations, {_hours(self.busy_core_s)} busy in "
+            f"{self.jobs_done} job(s) that ended{eff}"
+            + ("".join(f"; {b}" for b in budget if not b.startswith("of"))),
+            "  " + (f"stopped: {self.stopped}" if self.stopped else f"BROKEN: {self.broken}" if self.broken
+                    else "going on"),
+        ]
+        return "\n".join(lines)
 
-        budget = self.definition.get("max_allocations")
-        of = f" of {budget}" if budget is not None else ""
-        busy = f" ({self.busy_s / self.worker_s:.0%} busy)" if self.worker_s > 0 and any("busy_s" in r for r in self.ending) else ""
-        return (f"pool {self.name} ({self.definition.get('backend', '?')}, {self.n_workers} workers, until done): "
-                f"generation {self.generation}, {self.n_submitted} allocation(s) submitted{of}, "
-                f"{len(self.ending)} ended having done {self.jobs_done} job(s) in {fmt_seconds(self.worker_s)} of worker "
-                f"time{busy}; " + (f"stopped: {self.stopped}" if self.stopped else "going on"))
+
+def _hours(core_s: float) -> str:
+    """Core-seconds as core-hours with the digits that matter: 0.017, 2.5, 1,234."""
+    hours = core_s / 3600
+    return f"{hours:,.0f}" if hours >= 100 else f"{hours:.1f}" if hours >= 1 else f"{hours:.2g}"
 
 
 class PoolLedger:

@@ -9,8 +9,9 @@ from ._code_path import user_module_folders
 from ._memory import oom_evidence
 from ._procs import become_subreaper, kill_orphans
 from ._worker import HANDBACK_SIGNALS
+from ._allocation import process_started_s
 
 __all__ = ["JobContext", "Worker", "WorkerSummary", "current_job", "load_runner",
-    "HANDBACK_SIGNALS", "check_loadable", "check_runner_findable", "code_path_at_creation", "import_runner",
-    "become_subreaper", "kill_orphans", "oom_evidence", "use_code_path", "user_module_folders",
+    "HANDBACK_SIGNALS", "process_started_s", "check_loadable", "check_runner_findable", "code_path_at_creation",
+    "import_runner", "become_subreaper", "kill_orphans", "oom_evidence", "use_code_path", "user_module_folders",
 ]

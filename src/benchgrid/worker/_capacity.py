@@ -97,19 +97,21 @@ def memory_lane_above(queue: Queue, lane: int, budget_gb: float | None) -> tuple
 
 
 def at_limit_fate(queue: Queue, claim: Claim, *, limit_s: float, expected_s: float | None,
-                  ran_s: float, root: Any) -> tuple[Claim, str | None]:
+                  ran_s: float, root: Any, ran_whole: bool = False) -> tuple[Claim, str | None]:
     """Where a job handed back at the walltime limit goes: ``(claim, None)`` back to a lane, or ``(claim, reason)`` failed.
 
     ``claim`` is the run handed back; the returned claim has the next
     attempt. Time classes need a project that lists its lanes' classes
     (``time_key`` or ``resource_keys``); without them a job is failed as
-    before issue 21's classes.
+    before issue 21's classes. ``ran_whole`` (the run took nearly all of a
+    scheduler allocation, :func:`~._allocation.ran_whole_allocation`) counts
+    as the last hand-back a job gets at this limit.
     """
     from .._format import fmt_seconds
 
     n = claim.at_limit + 1
     again = Claim(claim.job_id, claim.attempt + 1, claim.lost, claim.lane, n)
-    if n < AT_LIMIT_TIMES and not (expected_s is not None and expected_s > limit_s):
+    if n < AT_LIMIT_TIMES and not ran_whole and not (expected_s is not None and expected_s > limit_s):
         return again, None
     cur = queue.cursor()
     if "lk" in cur and getattr(queue.settings, "time_key", None):

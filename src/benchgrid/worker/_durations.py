@@ -15,7 +15,11 @@ class DurationModel:
     """Mean observed duration per duration key, read incrementally from every worker's events.
 
     A job handed back after running ``s`` seconds is at least ``s`` seconds
-    long, so hand-backs raise the estimate of their key too.
+    long, so a hand-back raises the estimate of that job, and of its key when
+    the project names one (``duration_key``). Without a key every job shares
+    one mean, and one long job handed back must not make every other job
+    look that long: in a pool of 1-minute allocations a 45 s floor on all
+    jobs made each worker stop claiming after 16 s (issue 21).
 
     Examples
     --------
@@ -24,6 +28,10 @@ class DurationModel:
     10.0
     >>> m.observe({"learner": "rf"}, 4.0); m.estimate({"learner": "rf"})
     4.0
+    >>> m = DurationModel(Path("/nonexistent"), key_columns=None, default_s=None)
+    >>> m.observe({"i": 1}, 1.0); m.observe_lower_bound({"i": 2}, 40.0)
+    >>> m.estimate({"i": 2}), m.estimate({"i": 3})
+    (40.0, 1.0)
     """
 
     def __init__(self, root: Path, key_columns: Sequence[str] | None, default_s: float | None,
@@ -36,6 +44,7 @@ class DurationModel:
         self._n: dict[tuple[Any, ...], int] = {}
         self._floor: dict[tuple[Any, ...], float] = {}
         self.job_floor: dict[int, float] = {}  # job -> seconds of its longest run handed back (issue 21)
+        self._job_floor: dict[str, float] = {}  # the same by the job's parameters (estimate's key)
         self._offsets: dict[Path, int] = {}
 
     def key(self, params: dict[str, Any]) -> tuple[Any, ...]:
@@ -47,8 +56,11 @@ class DurationModel:
         self._n[k] = self._n.get(k, 0) + 1
 
     def observe_lower_bound(self, params: dict[str, Any], seconds: float) -> None:
-        k = self.key(params)
-        self._floor[k] = max(self._floor.get(k, 0.0), seconds)
+        job = _job_key(params)
+        self._job_floor[job] = max(self._job_floor.get(job, 0.0), seconds)
+        if self.key_columns:
+            k = self.key(params)
+            self._floor[k] = max(self._floor.get(k, 0.0), seconds)
 
     def estimate(self, params: dict[str, Any]) -> float | None:
         """Expected seconds for a job like ``params``; None when nothing is known."""
@@ -57,8 +69,7 @@ class DurationModel:
             return float(declared)  # the job's own (time_key), before what its group was seen to take
         k = self.key(params)
         mean = self._sum[k] / self._n[k] if self._n.get(k) else None
-        floor = self._floor.get(k)
-        known = [v for v in (mean, floor) if v is not None]
+        known = [v for v in (mean, self._floor.get(k), self._job_floor.get(_job_key(params))) if v is not None]
         return max(known) if known else self.default_s
 
     def refresh(self, job_params: Any, skip: str = "") -> None:
@@ -82,3 +93,10 @@ class DurationModel:
                     ran = float(r["t1"]) - float(r["t0"])
                     self.observe_lower_bound(job_params(r["job"]), ran)
                     self.job_floor[int(r["job"])] = max(self.job_floor.get(int(r["job"]), 0.0), ran)
+
+
+def _job_key(params: dict[str, Any]) -> str:
+    """One job's parameters as text (a job's parameters are its identity in the table)."""
+    import json
+
+    return json.dumps(params, sort_keys=True, default=str)

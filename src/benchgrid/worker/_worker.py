@@ -45,6 +45,7 @@ from ._capacity import at_limit_fate, lane_class, memory_lane_above, move_too_lo
 from ..store import make_dir, open_file, open_nofollow
 from ..store import check_project
 from ._code_path import import_runner, use_code_path
+from ._allocation import ran_whole_allocation, warning_is_early
 from ._context import _SeedOnDemand, reset_current_job, set_current_job
 from ._durations import DurationModel
 from ._alarm import JobTimedOut, job_time_limit, timeout_reason
@@ -426,6 +427,11 @@ class Worker:
     # -- signals ---------------------------------------------------------------
     def _signal_thread(self) -> None:
         signum = signal.sigwait(set(HANDBACK_SIGNALS))
+        while signum == signal.SIGUSR1 and not self._signals_done and warning_is_early(self.until, time.time()):
+            # SLURM sends its warning up to a minute early; this worker knows its deadline (see _allocation)
+            self.log.info("SIGUSR1 came %.0f s before this worker's deadline: working on until then",
+                          (self.until or 0.0) - time.time())
+            signum = signal.sigwait(set(HANDBACK_SIGNALS))
         name = signal.Signals(signum).name
         with self._io:  # let the main thread finish recording or claiming
             if self._signals_done:  # run() has ended and woke this thread up to let it go
@@ -549,8 +555,10 @@ class Worker:
             if at_limit and running is not None and running.claim == c and self.until is not None:
                 # issue 21: back in its lane, on to a longer time class, or failed with the time it needs
                 expected = self.durations.estimate(self.queue.jobs.get(c.job_id)["params"])
-                again, why_failed = at_limit_fate(self.queue, c, limit_s=max(1.0, self.until - self.summary_started),
-                                                  expected_s=expected, ran_s=now - running.t0, root=self.root)
+                limit_s = max(1.0, self.until - self.summary_started)
+                again, why_failed = at_limit_fate(self.queue, c, limit_s=limit_s, expected_s=expected,
+                                                  ran_s=now - running.t0, root=self.root,
+                                                  ran_whole=ran_whole_allocation(now - running.t0, limit_s=limit_s))
                 if why_failed is not None:
                     failed.append((again, why_failed))
                     continue

@@ -7,6 +7,7 @@
 benchgrid_log_dir='/scratch/lab grid/it'"'"'s "quoted"; rm -rf ~/100%, a:b/sge/logs'
 exec >>"$benchgrid_log_dir/worker-$JOB_ID.$SGE_TASK_ID.out" 2>&1
 export BENCHGRID_SCHEDULER_JOB_ID="$JOB_ID.$SGE_TASK_ID"
+export BENCHGRID_SCHEDULER_LOG="$benchgrid_log_dir/worker-$JOB_ID.$SGE_TASK_ID.out"
 
 benchgrid_until=()
 # The end of this allocation: the task's start (qstat; no variable has it) + h_rt.

@@ -95,6 +95,8 @@ def sge_array(
         f"benchgrid_log_dir={shlex.quote(spec.logs)}",
         f'exec >>"$benchgrid_log_dir/worker-{_TASK}.out" 2>&1',
         export_task(_TASK),
+        # this task's log: a pool that stops for a storm quotes its last lines
+        f'export BENCHGRID_SCHEDULER_LOG="$benchgrid_log_dir/worker-{_TASK}.out"',
         "",
         "benchgrid_until=()",
     ]
