@@ -37,15 +37,15 @@ from ..store import SUPERVISOR_ENV, expire_dead_workers, process_identity, write
 from ..store import MAX_CLOCK_OFFSET_S, clock_offset_s, live_workers_seen, timed, unconfirmed_workers
 from ..store import OUT_OF_MEMORY, lose_runs
 from ..store import NO_FIT, Claim, Queue
-from ..store import EventRecord, done_record, error_record, handback_record
+from ..store import done_record, error_record, handback_record
 from ..store import encode
 from ..store import ProjectSettings
 from ._memory import budget_gb, oom_evidence, oom_watch, rss_gb
-from ..store import make_dir, open_file, open_nofollow
 from ..store import check_project
 from ._code_path import import_runner, use_code_path
 from ._context import _SeedOnDemand, reset_current_job, set_current_job
 from ._durations import DurationModel
+from ._event_log import EventLog
 from ._procs import become_group_leader, kill_job_processes
 
 __all__ = ["Worker", "WorkerSummary", "load_runner", "HANDBACK_SIGNALS"]
@@ -76,31 +76,6 @@ def load_runner(spec: str, code_path: Sequence[str] = (), skipped: Sequence[str]
     benchgrid._errors.InputError: runner must look like 'package.module:function', got 'os.path'
     """
     return import_runner(spec, code_path, skipped)  # type: ignore[no-any-return]
-
-
-class _QuietFileHandler(logging.FileHandler):
-    """A ``FileHandler`` that drops a line it cannot write instead of printing a traceback.
-
-    ``worker.log`` is a diagnostic; when the disk is full the worker already says so
-    once on stderr and exits with its own code, so a failed log write must stay quiet.
-    """
-
-    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
-        """Drop the record (the disk is full or gone; the exit code reports it)."""
-
-    def flush(self) -> None:
-        """Flush, dropping what cannot be written (also on ``close``)."""
-        try:
-            super().flush()
-        except OSError:
-            pass
-
-    def close(self) -> None:
-        """Close, dropping what cannot be written."""
-        try:
-            super().close()
-        except OSError:
-            pass
 
 
 @dataclass
@@ -265,15 +240,13 @@ class Worker:
         self._stop = threading.Event()
         self._mean_s: float | None = None
         self._claim_cost_s: float | None = None  # seconds per claim, lock wait included (moving average)
-        self._events_file: Any = None
-        self._events_torn = False
-        self._writing_own = True  # a failed write with no file name was to this worker's folder (else: the queue)
         self._revoked_path = str(self.dir / "revoked")
         self._revoked_checked = 0.0
         self._signals_done = False
         self._clock_offset_s: float | None = None
         self._beats = 0  # numbers every write of the lease: a reader that sees it change knows we live
         self.log = logging.getLogger(f"benchgrid.worker.{self.worker_id}")
+        self.events = EventLog(self.dir, self.log)
 
     # -- files of this worker --------------------------------------------------
     def _write_lease(self, state: str = "running") -> None:
@@ -324,33 +297,6 @@ class Worker:
                 "fix the host's time (`chronyc tracking`, `timedatectl`) or run the worker on another node"
             )
 
-    def _event(self, record: EventRecord | dict[str, Any]) -> None:
-        self._write_event(encode(record))
-
-    def _write_event(self, data: bytes) -> None:
-        """Append one encoded record; after a torn write (disk full) start on a fresh line."""
-        self._writing_own = True
-        if self._events_torn:
-            data = b"\n" + data  # the torn line stays a line of its own and fails its checksum
-        self._events_torn = True
-        view = memoryview(data)
-        while view:
-            view = view[self._events_file.write(view) :]
-        self._events_torn = False
-        self._writing_own = False
-
-    def _setup_files(self) -> None:
-        make_dir(self.dir, exist_ok=False)
-        open_file(self.dir / "worker.log", "ab").close()  # created with the project's mode, then appended to
-        handler = _QuietFileHandler(self.dir / "worker.log")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        self.log.addHandler(handler)
-        self.log.setLevel(logging.INFO)
-        self.log.propagate = False
-        self._events_file = os.fdopen(  # unbuffered: a torn write is seen at once (disk full)
-            open_nofollow(self.dir / "events.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND), "ab", buffering=0
-        )
-
     # -- heartbeat -------------------------------------------------------------
     def _heartbeat(self) -> None:
         interval = max(0.05, self.lease_s / 4)
@@ -390,7 +336,7 @@ class Worker:
             try:
                 with self.queue.lock:
                     lose_runs(self.queue, [claim], reason=why, source=self.worker_id)
-                self._event(handback_record(claim.job_id, claim.attempt, running.t0, time.time(), why, lost=True))
+                self.events.append(handback_record(claim.job_id, claim.attempt, running.t0, time.time(), why, lost=True))
                 self._finished.add((claim.job_id, claim.attempt))
                 self.summary.errors += 1
                 self.log.error("job %d attempt %d %s: stopped; restarting the worker", claim.job_id, claim.attempt, why)
@@ -532,7 +478,7 @@ class Worker:
         new = {(c.job_id, c.attempt - 1) for c in self.queue.put_back(back, "handback", self.worker_id, failed=failed)}
         for c in unfinished:
             t0 = running.t0 if running is not None and running.claim == c else None
-            self._event(handback_record(c.job_id, c.attempt, t0, now, why))
+            self.events.append(handback_record(c.job_id, c.attempt, t0, now, why))
             self._finished.add((c.job_id, c.attempt))
         fault_point("handback.recorded")
         self.summary.handed_back += len(new)
@@ -560,7 +506,7 @@ class Worker:
         now = time.time()
         for c, b in zip(claims, bigger):
             gb = MEM_CLASSES_GB[b.lane]
-            self._event(handback_record(c.job_id, c.attempt, t0, now, f"{why}: moved to the {gb:g} GB class"))
+            self.events.append(handback_record(c.job_id, c.attempt, t0, now, f"{why}: moved to the {gb:g} GB class"))
             self._finished.add((c.job_id, c.attempt))
             self.log.warning("job %d attempt %d: %s; moved to the %g GB class", c.job_id, c.attempt, why, gb)
         self.summary.handed_back += len(new)
@@ -599,7 +545,7 @@ class Worker:
 
     def _where(self) -> str:
         """What a failed write without a file name was writing: this worker's folder or the project's queue."""
-        return repr(str(self.dir)) if self._writing_own else repr(str(self.layout.queue_dir))
+        return repr(str(self.dir)) if self.events.torn else repr(str(self.layout.queue_dir))
 
     def _finish(self) -> None:
         """Hand back what is unfinished and mark the lease exited; on a full disk leave it running.
@@ -617,18 +563,13 @@ class Worker:
                 raise
             self.disk_full = self.disk_full or DiskFull.from_os_error(err, self._where())
             self.summary.reason = str(self.disk_full)
-            if self._events_file is not None:
-                try:
-                    self._events_file.close()
-                except OSError:
-                    pass
+            self.events.close(quiet=True)
 
     def _close(self, state: str) -> None:
         self._held = [c for c in self._held if (c.job_id, c.attempt) not in self._finished]
         self._running = None
         self._write_lease(state)
-        if self._events_file is not None:
-            self._events_file.close()
+        self.events.close()
 
     def _warn_big_result(self, claim: Claim, n_bytes: int) -> None:
         text = (
@@ -694,7 +635,7 @@ class Worker:
             self._check_revoked(record["t1"])
             if self._running is None or self._running.claim != claim:
                 return  # the watchdog stopped this job (timeout) and is ending the process
-            self._write_event(data)
+            self.events.write(data)
             self._finished.add((claim.job_id, claim.attempt))
             self._running = None
         elapsed = record["t1"] - t0
@@ -726,12 +667,11 @@ class Worker:
                 become_group_leader()  # the job's child processes can then be ended with it
             try:
                 self._check_clock()
-                self._setup_files()
+                self.events.open()
                 self._write_lease()
-                self._writing_own = False
             except OSError as err:
-                if is_disk_full(err):
-                    raise DiskFull.from_os_error(err, self._where()) from None
+                if is_disk_full(err):  # this worker's folder, named for every failure before the first claim
+                    raise DiskFull.from_os_error(err, repr(str(self.dir))) from None
                 raise
             heart = threading.Thread(target=self._heartbeat, daemon=True, name="heartbeat")
             heart.start()
@@ -771,9 +711,7 @@ class Worker:
                 signal_thread.join(timeout=5)
             if old_mask is not None:
                 signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
-            for h in list(self.log.handlers):
-                h.close()
-                self.log.removeHandler(h)
+            self.events.detach_log()
         self.summary.seconds = time.time() - self.summary_started
         self._end_hook()
         if self.disk_full is not None:
