@@ -123,8 +123,8 @@ class ClaimLoop(Guards):
         except MemoryError as err:
             record = self._out_of_memory_record(claim, t0, err)
         except (Exception, SystemExit, KeyboardInterrupt) as err:  # noqa: BLE001 - recorded; the worker goes on
-            if isinstance(err, KeyboardInterrupt) and not self._own_process:
-                raise  # in-process (debug mode) Ctrl-C is the user's, not the runner's
+            if isinstance(err, KeyboardInterrupt) and not self._handles_signals:
+                raise  # without the signal thread (in-process, debug mode) Ctrl-C is the user's, not the runner's
             record = dict(error_record(claim.job_id, claim.attempt, t0, f"{err.__class__.__name__}: {err}",
                                        traceback.format_exc()))
         finally:

@@ -62,7 +62,7 @@ class Guards(HandBack):
         event (a crash between the two wastes one attempt, never loses the job).
         """
         with self._io:
-            if self._running is not running or self._signals_done:
+            if self._running is not running or self._ended:
                 return  # it finished meanwhile
             claim = running.claim
             why = f"timed out after {self.job_timeout_s:g} s"
@@ -81,7 +81,7 @@ class Guards(HandBack):
                     raise
                 self.log.error("disk full while stopping job %d: %s", claim.job_id, err)
                 code = EXIT_DISK_FULL
-            self._signals_done = True
+            self._ended = True
             kill_job_processes()
             logging.shutdown()
             if code == EXIT_WORKER_RESTART and self.restart_argv:
@@ -130,13 +130,13 @@ class Guards(HandBack):
             if running is None or rss_gb() <= limit:
                 continue
             with self._io:
-                if self._signals_done or self._running is not running:
+                if self._ended or self._running is not running:
                     continue
                 why = f"out of memory: {rss_gb():.2f} GB used with a budget of {_fmt_gb(self.mem_gb)} ({self.mem_source})"
                 self._escalate([running.claim], why, running.t0)
                 self._hand_back("worker stopped by the memory guard")
                 self._close("exited")
-                self._signals_done = True
+                self._ended = True
             if self.owns_process:
                 kill_job_processes()
             logging.shutdown()

@@ -42,7 +42,7 @@ class HandBack(LeaseKeeper):
         signum = signal.sigwait(set(HANDBACK_SIGNALS))
         name = signal.Signals(signum).name
         with self._io:  # let the main thread finish recording or claiming
-            if self._signals_done:  # run() has ended and woke this thread up to let it go
+            if self._ended:  # run() has ended and woke this thread up to let it go
                 return
             # the scheduler's warning signal (SLURM's B:USR1, Grid Engine's USR2), or a signal once the deadline passed
             at_limit = signum in (signal.SIGUSR1, signal.SIGUSR2) or (self.until is not None and time.time() >= self.until - 5)

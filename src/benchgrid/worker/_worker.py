@@ -158,7 +158,7 @@ class Worker(ClaimLoop):
         self._on_end = on_end
         self.owns_process = owns_process
         self.disk_full: DiskFull | None = None
-        self._own_process = False
+        self._handles_signals = False
         self.max_batch = max_batch
         self.claim_target_s = claim_target_s
         if mem_gb is not None and not (isinstance(mem_gb, (int, float)) and math.isfinite(mem_gb) and mem_gb > 0):
@@ -197,7 +197,7 @@ class Worker(ClaimLoop):
         self._claim_cost_s: float | None = None  # seconds per claim, lock wait included (moving average)
         self._revoked_path = str(self.dir / "revoked")
         self._revoked_checked = 0.0
-        self._signals_done = False
+        self._ended = False
         self._clock_offset_s: float | None = None
         self._beats = 0  # numbers every write of the lease: a reader that sees it change knows we live
         self.log = logging.getLogger(f"benchgrid.worker.{self.worker_id}")
@@ -209,9 +209,9 @@ class Worker(ClaimLoop):
         old_umask = os.umask(0o007 if self.settings.group_shared else 0o077)
         signal_thread = None
         old_mask: set[int | signal.Signals] | None = None
-        self._signals_done = False
+        self._ended = False
         try:
-            self._own_process = handle_signals
+            self._handles_signals = handle_signals
             if handle_signals:
                 old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, HANDBACK_SIGNALS)
                 signal_thread = threading.Thread(target=self._signal_thread, daemon=True, name="signals")
@@ -249,7 +249,7 @@ class Worker(ClaimLoop):
                 self._stop.set()
                 with self._io:
                     self._finish()
-                    self._signals_done = True
+                    self._ended = True
                 if self.owns_process:
                     kill_job_processes()  # what a job started and left behind ends with the worker
             self.log.info(
@@ -259,7 +259,7 @@ class Worker(ClaimLoop):
         finally:
             os.umask(old_umask)
             if signal_thread is not None:  # let the waiting thread go, then unblock (callers in-process)
-                self._signals_done = True
+                self._ended = True
                 signal.pthread_kill(signal_thread.ident, signal.SIGUSR1)  # type: ignore[arg-type]
                 signal_thread.join(timeout=5)
             if old_mask is not None:

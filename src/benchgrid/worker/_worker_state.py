@@ -85,7 +85,9 @@ class WorkerState:
     job_timeout_s: float | None
     restart_argv: list[str] | None
     owns_process: bool
-    _own_process: bool
+    # run(handle_signals=True): the signal thread waits for SIGTERM/SIGINT/SIGUSR1/SIGUSR2, so a
+    # KeyboardInterrupt inside a job is the runner's own (recorded), not the user's Ctrl-C (raised)
+    _handles_signals: bool
     _on_end: Callable[[WorkerSummary], None] | None
     _oom_watch: Any
     disk_full: DiskFull | None
@@ -97,7 +99,7 @@ class WorkerState:
     _claim_offset: int
     _finished: set[tuple[int, int]]
     _running: _Running | None
-    _signals_done: bool
+    _ended: bool  # the worker's end is recorded (lease 'exited'): no thread may claim, record or hand back
     _mean_s: float | None
     _claim_cost_s: float | None
     _revoked_path: str
