@@ -5,9 +5,10 @@ from ._project import NotAnMLProjectError, Project
 
 # used by the other packages (they import public names only: tests/test_layers.py)
 from ._demo import DemoResult, run_demo
+from ._grid_files import read_grid_file
 from ._ml_methods import select_rows
 from ._pools import end_of_pooled_worker
 
 __all__ = ["MLProject", "NotAnMLProjectError", "Project",
-    "DemoResult", "run_demo", "select_rows", "end_of_pooled_worker",
+    "DemoResult", "run_demo", "select_rows", "end_of_pooled_worker", "read_grid_file",
 ]

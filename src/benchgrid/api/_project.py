@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 from .._errors import DiskFull, InputError, ProjectError, is_disk_full
 from ..store import gc_paused
 from ..store import CheckReport, check_logs
-from ..store import create_project
+from ..store import create_project, remove_interrupted_creations
 from ..store import ProjectSettings
 from ..store import expected_gb, lane_of
 from ..store import JobTable, content_key, normalize_jobs
@@ -212,6 +212,21 @@ class Project:
             code_path=code_path,
         )
         return cls.open(path)
+
+    @staticmethod
+    def remove_interrupted_creations(path: str | os.PathLike[str]) -> tuple[list[Path], list[Path]]:
+        """Remove the temp folders that interrupted creations of ``path`` left, when their creator is gone.
+
+        Returns ``(removed, kept)``: a kept folder may belong to a creation
+        still running, or to one on another host (``benchgrid init`` names both).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> Project.remove_interrupted_creations(tempfile.mkdtemp() + "/p")
+        ([], [])
+        """
+        return remove_interrupted_creations(Path(path))
 
     # -- properties ------------------------------------------------------------
     @property
@@ -416,6 +431,30 @@ class Project:
         if self._reader is None:
             self._reader = ProjectState(self.path)
         return self._reader
+
+    def live_status(self) -> Status:
+        """The status from what the workers appended since the last look: what ``status --watch`` redraws.
+
+        Unlike :meth:`status`, the project's files are not checked again at
+        each look and the hints name the project by its plain path.
+        """
+        return status_of(self.state_reader().refresh(), root_hint=str(self.path))
+
+    def leases(self) -> dict[str, Any]:
+        """Every worker's lease as of the last look (:meth:`live_status`, :meth:`state`), by worker id."""
+        return dict(self.state_reader().leases)
+
+    def job_params(self, job_id: int) -> dict[str, Any]:
+        """The parameters of one job, from the job table (its parts are parsed once, then cached).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> proj = Project.create(tempfile.mkdtemp() + "/p", [{"x": 1}, {"x": 2}], "os.path:join")
+        >>> proj.job_params(1)
+        {'x': 2}
+        """
+        return dict(self._job_table().get(job_id)["params"])
 
     def _job_table(self) -> JobTable:
         """This project's job table reader: committed parts are parsed once, then cached."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from pathlib import Path
 from typing import NamedTuple
 
 from .._errors import InputError
@@ -60,11 +59,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..api import Project
-    from ..store import read_project_json
-    from ..worker import check_runner_findable
 
-    # the workers would fail one by one on the cluster; say it once, here
-    check_runner_findable(read_project_json(Path(args.dir).absolute()))
+    proj = Project.open(args.dir)
+    proj.check_runner()  # the workers would fail one by one on the cluster; say it once, here
     options = {key: getattr(args, key) for key in (*_COMMON, *_SLURM, *_SGE) if getattr(args, key) is not None}
     if args.pool:
         if args.workers is not None or "mem_gb" in options:
@@ -76,7 +73,6 @@ def run(args: argparse.Namespace) -> int:
         pools = [Pool(args.workers, options.pop("mem_gb", None), None)]
     if args.max_allocations is not None and not args.until_done:
         raise InputError("--max-allocations is the budget of a self-sustaining pool: give it with --until-done")
-    proj = Project.open(args.dir)
     chain = {"until_done": True, "max_allocations": args.max_allocations} if args.until_done else {}
     for k, pool in enumerate(pools):
         pool_options = dict(options)
