@@ -24,7 +24,7 @@ from pathlib import Path
 import benchgrid as bg
 from benchgrid.ml._demo import demo_grid
 from benchgrid.store import check_project, read_project_json
-from benchgrid.store._safe_io import open_file, open_nofollow
+from benchgrid.store.storage._safe_io import open_file, open_nofollow
 
 
 def median_s(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]

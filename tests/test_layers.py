@@ -98,7 +98,7 @@ def test_cli_reaches_backends_only_through_the_api() -> None:
 
 
 def test_other_packages_are_reached_by_their_public_names() -> None:
-    """``from ..store import Queue``, never ``from ..store._queue import Queue``: a package's
+    """``from ..store import Queue``, never ``from ..store.storage._queue import Queue``: a package's
     modules are its own business; what others use is what its ``__init__`` exports."""
     private = sorted(
         f"{module}:{line} imports {target}"

@@ -97,7 +97,7 @@ def found(finder: Finder, home: str, root: Path = SRC, under: str = "") -> dict[
 
 
 def test_settings_are_read_as_attributes_of_one_project_settings() -> None:
-    hits = found(settings_reads, "store/_settings.py")
+    hits = found(settings_reads, "store/storage/_settings.py")
     assert sorted(PENDING - set(hits)) == [], "clean now: remove it from PENDING"
     restated = [h for rel, hs in hits.items() if rel not in PENDING for h in hs]
     assert restated == [], ("read settings as ProjectSettings attributes (ProjectSettings.of(...).lease_s), "
@@ -126,12 +126,12 @@ def test_init_parses_to_the_settings_defaults_and_says_their_help(capsys: pytest
 
 
 def test_the_dead_worker_rule_lives_in_store_is_dead() -> None:
-    restated = [h for hs in found(dead_worker_rules, "store/_leases.py").values() for h in hs]
+    restated = [h for hs in found(dead_worker_rules, "store/storage/_leases.py").values() for h in hs]
     assert restated == [], "use store.is_dead(lease, now), not a heartbeat compared with lease_s:\n" + "\n".join(restated)
 
 
 def test_the_finished_count_lives_in_store_n_finished() -> None:
-    restated = [h for hs in found(finished_counts, "store/_state.py").values() for h in hs]
+    restated = [h for hs in found(finished_counts, "store/storage/_state.py").values() for h in hs]
     assert restated == [], "use store.n_finished(counts) or Status.n_finished:\n" + "\n".join(restated)
     assert n_finished({"done": 1, "error": 2, "failed": 3, "dropped": 4, "running": 5, "pending": 6}) == 10
 

@@ -11,8 +11,8 @@ import pytest
 
 import benchgrid as bg
 from benchgrid.store import check_project
-from benchgrid.store._safe_io import make_dir, open_file
-from benchgrid.store._trust import GroupWarning
+from benchgrid.store.storage._safe_io import make_dir, open_file
+from benchgrid.store.storage._trust import GroupWarning
 
 RUNNER = "tests.runners.jobs:echo"
 

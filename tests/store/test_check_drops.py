@@ -7,8 +7,8 @@ from pathlib import Path
 
 from benchgrid import Project
 from benchgrid.store import Queue, check_logs
-from benchgrid.store._drops import _commit, drop_jobs
-from benchgrid.store._records import append_records
+from benchgrid.store.storage._drops import _commit, drop_jobs
+from benchgrid.store.storage._records import append_records
 
 RUNNER = "tests.runners.jobs:noop"
 

@@ -21,7 +21,7 @@ import pytest
 
 from benchgrid import Project
 from benchgrid.store import check_logs
-from benchgrid.store._records import decode, read_records
+from benchgrid.store.storage._records import decode, read_records
 
 from ..worker.helpers import audit, start_worker, stderr_of, stop_all, wait_exit, wait_until
 

@@ -16,7 +16,7 @@ import pytest
 import benchgrid as bg
 from benchgrid.cli.main import main
 from benchgrid.store import check_project
-from benchgrid.store._trust import GroupWarning
+from benchgrid.store.storage._trust import GroupWarning
 
 RUNNER = "tests.runners.jobs:echo"
 
@@ -132,7 +132,7 @@ def test_claim_reads_only_the_tail(proj_dir: Path) -> None:
     queue = Queue(proj.path, read_project_json(proj.path)["settings"])
     for _ in range(1000):
         queue.claim("w", 1)
-    import benchgrid.store._records as records
+    import benchgrid.store.storage._records as records
 
     reads: list[int] = []
     original = records._read_bytes

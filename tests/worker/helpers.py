@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 from benchgrid.store import check_logs
-from benchgrid.store._layout import Layout
-from benchgrid.store._records import read_records
-from benchgrid.store._state import ProjectState
+from benchgrid.store.storage._layout import Layout
+from benchgrid.store.storage._records import read_records
+from benchgrid.store.storage._state import ProjectState
 
 T = TypeVar("T")
 

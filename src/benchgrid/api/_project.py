@@ -508,7 +508,7 @@ class Project:
 
         state = self.state()
         renamed: dict[str, str] = {}
-        with gc_paused():  # a million rows of small objects: see store/_bulk.py
+        with gc_paused():  # a million rows of small objects: see store/storage/_bulk.py
             table = pd.DataFrame(results_columns(state, self._job_table(), renamed))
             for col in ("claimed_at", "started_at", "ended_at"):  # epoch seconds -> UTC datetimes
                 if col in table.columns:

@@ -80,7 +80,7 @@ def _seed_without_memory(project_dir: Path, params: dict[str, Any]) -> int:
     Examples
     --------
     >>> import tempfile, benchgrid as bg
-    >>> from benchgrid.store._jobs import canonical_json, content_key, job_seed
+    >>> from benchgrid.store.storage._jobs import canonical_json, content_key, job_seed
     >>> d = Path(tempfile.mkdtemp()) / "p"
     >>> _ = bg.Project.create(d, [{"a": 1}], "builtins:dict", random_state=7)
     >>> _seed_without_memory(d, {"a": 1, "expected_mem_gb": 0.7}) == job_seed(7, content_key(canonical_json({"a": 1})))

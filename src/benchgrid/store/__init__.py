@@ -1,43 +1,43 @@
 """benchgrid.store: the project directory (job table, logs, leases, locks). Knows nothing of ML."""
 
-from ._atomic import atomic_path, write_atomic
-from ._bulk import gc_paused
-from ._record_types import (
+from .storage._atomic import atomic_path, write_atomic
+from .storage._bulk import gc_paused
+from .storage._record_types import (
     CursorRecord, DropRecord, EventRecord, HandbackRecord, Lease, PutBackRecord, QueueEventRecord, ResultRecord,
     done_record, error_record, handback_record, handbacks_of,
 )
-from ._check import CheckReport, check_logs, last_check
-from ._layout import FORMAT_VERSION, Layout, read_project_json
-from ._queue import Claim, Queue
-from ._safe_io import adopt_new_file, make_dir, modes_for, open_file
-from ._settings import MAX_JOB_TIMEOUT_S, ProjectSettings, check_job_timeout_s, setting
-from ._state import FINISHED_STATES, STATES, ProjectState, n_finished
-from ._trust import check_project, ensure_checked
+from .views._audit import CheckReport, check_logs, last_check
+from .storage._layout import FORMAT_VERSION, Layout, read_project_json
+from .storage._queue import Claim, Queue
+from .storage._safe_io import adopt_new_file, make_dir, modes_for, open_file
+from .storage._settings import MAX_JOB_TIMEOUT_S, ProjectSettings, check_job_timeout_s, setting
+from .storage._state import FINISHED_STATES, STATES, ProjectState, n_finished
+from .storage._trust import check_project, ensure_checked
 
 # used by the other packages (they import public names only: tests/test_layers.py)
-from ._code_path import unsafe_reason
-from ._create import create_project, remove_interrupted_creations
-from ._damage import check_project_files
-from ._drops import drop_jobs, undrop_jobs
-from ._faults import fault_point
-from ._jobs import JobTable, canonical_json, content_key, job_seed, normalize_jobs
-from ._lanes import MEM_CLASSES_GB, N_LANES, expected_gb, lane_above, lane_of
-from ._layout import write_project_json
-from ._leases import (
+from .storage._trusted_folders import unsafe_reason
+from .storage._create import create_project, remove_interrupted_creations
+from .storage._integrity import check_project_files
+from .storage._drops import drop_jobs, undrop_jobs
+from .storage._faults import fault_point
+from .storage._jobs import JobTable, canonical_json, content_key, job_seed, normalize_jobs
+from .storage._lanes import MEM_CLASSES_GB, N_LANES, expected_gb, lane_above, lane_of
+from .storage._layout import write_project_json
+from .storage._leases import (
     SUPERVISOR_ENV, expire_dead_workers, expire_worker, is_dead, list_leases, on_this_machine,
     process_gone, process_identity, unconfirmed_workers, watch_leases, write_lease, live_workers_seen,
 )
-from ._pool_ledger import PoolLedger, PoolState, check_pool_name, pool_names
-from ._lock import retry_lock_lost
-from ._observe import MAX_CLOCK_OFFSET_S, LeaseWatch, clock_offset_s, note_stall, timed
-from ._lost import OUT_OF_MEMORY, lose_runs
-from ._memory_view import starved_hint, waiting_per_lane
-from ._queue import NO_FIT
-from ._records import encode, read_records
-from ._safe_io import open_nofollow
-from ._status_text import status_html, status_lines
-from ._trust import GroupWarning, group_name
-from ._views import Status, error_rows, results_columns, status_of
+from .storage._pool_ledger import PoolLedger, PoolState, check_pool_name, pool_names
+from .storage._lock import retry_lock_lost
+from .storage._observe import MAX_CLOCK_OFFSET_S, LeaseWatch, clock_offset_s, note_stall, timed
+from .storage._lost import OUT_OF_MEMORY, lose_runs
+from .views._memory import starved_hint, waiting_per_lane
+from .storage._queue import NO_FIT
+from .storage._records import encode, read_records
+from .storage._safe_io import open_nofollow
+from .views._status_text import status_html, status_lines
+from .storage._trust import GroupWarning, group_name
+from .views._status import Status, error_rows, results_columns, status_of
 
 __all__ = [
     "CheckReport", "check_logs", "last_check", "FORMAT_VERSION", "Claim", "Layout", "ProjectSettings",

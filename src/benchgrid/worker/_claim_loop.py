@@ -1,6 +1,6 @@
 """The claim loop: claim a batch of jobs, run each, record its result; until none is left.
 
-The claim protocol itself lives in :mod:`benchgrid.store._queue`; this is
+The claim protocol itself lives in :mod:`benchgrid.store.storage._queue`; this is
 its client. Each turn of the loop looks for dead workers now and then
 (:meth:`ClaimLoop._expiry_interval`), claims a batch sized so that a claim
 is a small share of the work it hands out (:meth:`ClaimLoop._batch_size`),

@@ -39,7 +39,7 @@ class LeaseKeeper(WorkerState):
 
     def _write_lease(self, state: str = "running") -> None:
         running = self._running
-        with self._lease_lock, timed():  # a write that stalls (a paused file server) is noted: see store._observe
+        with self._lease_lock, timed():  # a write that stalls (a paused file server) is noted: see store.storage._observe
             self._beats += 1
             write_lease(
                 self.dir,

@@ -6,7 +6,7 @@
 - :mod:`._lease_keeper`: its lease, heartbeat and clock, and the sign that it was revoked;
 - :mod:`._hand_back`: the signal thread and the hand-back of unfinished jobs (invariant 4);
 - :mod:`._guards`: the per-job time limit (watchdog) and the memory guard;
-- :mod:`._claim_loop`: claim, run, record, loop (the protocol is :mod:`benchgrid.store._queue`'s).
+- :mod:`._claim_loop`: claim, run, record, loop (the protocol is :mod:`benchgrid.store.storage._queue`'s).
 
 This module checks the options, builds the shared state
 (:class:`~._worker_state.WorkerState`) and runs the threads in order: files and
@@ -107,7 +107,7 @@ class Worker(ClaimLoop):
         end itself when a job passes its time limit. False when called
         in-process (tests, notebooks).
     trust_owner : bool, default=False
-        Work on a project owned by another user (see :mod:`benchgrid.store._trust`).
+        Work on a project owned by another user (see :mod:`benchgrid.store.storage._trust`).
     on_end : callable, optional
         ``on_end(summary)`` is called once when the worker ends, however it
         ends (no job left, its deadline, a hand-back signal, its memory

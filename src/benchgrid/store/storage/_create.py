@@ -12,7 +12,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable
 
-from .._errors import DiskFull, InputError, ProjectError, is_disk_full
+from ..._errors import DiskFull, InputError, ProjectError, is_disk_full
 from ._jobs import JobTable, normalize_jobs
 from ._lanes import N_LANES, append_lane_ids, split_by_lane
 from ._layout import FORMAT_VERSION, Layout, creation_temp_name, environment, interrupted_creations, write_project_json

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from .._format import fmt_seconds
+from ..._format import fmt_seconds
 
 
 __all__ = ["fmt_seconds", "memory_lines", "status_html", "status_lines"]
@@ -69,7 +69,7 @@ def status_lines(
     lines = [f"{where}{status.n_jobs} jobs"]
     if project is not None:
         lines.append(f"  runner: {project.get('runner')}")
-        from ._code_path import unsafe_reason
+        from ..storage._trusted_folders import unsafe_reason
 
         group_shared = bool(project.get("settings", {}).get("group_shared"))
         folders = []

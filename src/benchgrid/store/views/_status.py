@@ -7,13 +7,13 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ._check import last_check
-from ._jobs import JobTable
-from ._leases import is_dead
-from ._observe import CLOCK_NOTE_S
-from ._memory_view import memory_summary
+from ._audit import last_check
+from ..storage._jobs import JobTable
+from ..storage._leases import is_dead
+from ..storage._observe import CLOCK_NOTE_S
+from ._memory import memory_summary
 from ._result_names import RUN_COLUMNS, result_column
-from ._state import STATES, ProjectState, n_finished
+from ..storage._state import STATES, ProjectState, n_finished
 
 __all__ = ["Status", "status_of", "results_rows", "results_columns", "error_rows"]
 

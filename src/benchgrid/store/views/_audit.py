@@ -38,13 +38,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._errors import ProjectError
-from ._damage import check_project_files
-from ._droplog import DROP_OPS, apply_drop_records
-from ._lanes import read_lane_ids
-from ._layout import Layout
-from ._safe_io import open_file
-from ._records import TORN_TAIL_MARK, iter_records, read_json, write_json_atomic
+from ..._errors import ProjectError
+from ..storage._integrity import check_project_files
+from ..storage._droplog import DROP_OPS, apply_drop_records
+from ..storage._lanes import read_lane_ids
+from ..storage._layout import Layout
+from ..storage._safe_io import open_file
+from ..storage._records import TORN_TAIL_MARK, iter_records, read_json, write_json_atomic
 
 __all__ = ["CheckReport", "check_logs", "last_check"]
 

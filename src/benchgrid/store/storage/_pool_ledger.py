@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._errors import InputError, ProjectError
+from ..._errors import InputError, ProjectError
 from ._records import append_records, read_records
 
 __all__ = ["PoolLedger", "PoolState", "pool_names", "check_pool_name"]
@@ -114,7 +114,7 @@ class PoolState:
         >>> line[60:]
         'cation(s) submitted of 20, 1 ended having done 30 job(s) in 1:00 of worker time; going on'
         """
-        from .._format import fmt_seconds
+        from ..._format import fmt_seconds
 
         budget = self.definition.get("max_allocations")
         of = f" of {budget}" if budget is not None else ""

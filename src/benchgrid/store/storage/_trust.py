@@ -32,7 +32,7 @@ import shlex
 import stat
 from pathlib import Path
 
-from .._errors import ProjectError
+from ..._errors import ProjectError
 from ._layout import Layout, read_project_json
 from ._safe_io import link_error
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from .._errors import InputError
+from ..._errors import InputError
 from ._lock import LOCK_MODES, MIN_LOCK_LEASE_S
 
 __all__ = ["DEFAULTS", "MAX_JOB_TIMEOUT_S", "ProjectSettings", "check_job_timeout_s", "setting"]

@@ -33,7 +33,7 @@ import math
 import os
 from pathlib import Path
 
-from .._errors import ProjectError
+from ..._errors import ProjectError
 from ._jobs import PART_SIZE, JobTable
 from ._layout import Layout
 from ._records import decode, iter_records, read_last_record
