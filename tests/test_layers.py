@@ -219,7 +219,7 @@ def test_private_check_sees_every_form(tmp_path: Path, line: str) -> None:
 #: project's group name, and the view rules the live watch shows (is_dead, Status).
 CLI_MAY_IMPORT = {
     "benchgrid.worker": {"benchgrid.cli._cmd_work": {"HANDBACK_SIGNALS", "Worker"}},
-    "benchgrid.store": {"*": {"atomic_path", "write_atomic", "check_job_timeout_s", "ProjectSettings",
+    "benchgrid.store": {"*": {"atomic_path", "write_atomic", "validate_job_timeout_s", "ProjectSettings",
                               "GroupWarning", "group_name", "status_lines", "Status", "is_dead"}},
 }
 
@@ -255,3 +255,16 @@ def test_cli_core_imports_sees_a_worker_import(tmp_path: Path) -> None:
     (tmp_path / "cli").mkdir()
     (tmp_path / "cli" / "_cmd_x.py").write_text("def run():\n    from ..worker import use_code_path\n")
     assert cli_core_imports(tmp_path) == {("benchgrid.cli._cmd_x", "benchgrid.worker", "use_code_path")}
+
+
+def test_the_stores_storage_never_imports_its_views() -> None:
+    """store/storage/ (what is on disk) is below store/views/ (status, memory view, audit): views read storage."""
+    upward = sorted(
+        f"{module}:{line} imports {target}"
+        for module, targets in imports().items() if module.startswith("benchgrid.store.storage")
+        for target, line in targets if target.startswith("benchgrid.store.views") or target == "benchgrid.store"
+    )
+    assert upward == [], "store/storage imports a view (or the store's __init__):\n" + "\n".join(upward)
+    rooms = {p.name for p in (SRC / "store").iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    assert rooms == {"storage", "views"}
+    assert sorted(p.name for p in (SRC / "store").glob("*.py")) == ["__init__.py"], "a store module belongs in a room"

@@ -23,7 +23,7 @@ import pytest
 
 from benchgrid import Project
 from benchgrid.cli.main import main
-from benchgrid.store import check_logs
+from benchgrid.store import audit_logs
 from benchgrid.store.storage._leases import is_dead, process_gone, process_identity
 from benchgrid.store.storage._records import encode, read_records
 
@@ -244,7 +244,7 @@ def test_check_reports_two_results_and_damaged_lines(proj_dir: Path) -> None:
         f.write(encode(done))
         f.write(b"x" * 40 + b"\n")  # garbage inside a log
         f.write(b"0badc0de {\"torn~torn\n")  # a torn tail closed by the next writer: a note
-    report = check_logs(proj_dir)
+    report = audit_logs(proj_dir)
     kinds = {p.split(":")[0] for p in report.problems}
     assert {"several accepted results", "result not explained", "damaged line"} <= kinds
     assert any("cut short by a crash" in n for n in report.notes)

@@ -8,7 +8,7 @@ import pytest
 
 from benchgrid import Project
 from benchgrid._errors import InputError
-from benchgrid.store import Queue, check_logs, read_project_json
+from benchgrid.store import Queue, audit_logs, read_project_json
 from benchgrid.store.storage._lanes import MEM_CLASSES_GB, lane_of, lanes_for_budget
 
 RUNNER = "tests.runners.jobs:sleep"
@@ -67,7 +67,7 @@ def test_put_back_keeps_the_lane_and_adds_join_their_lanes(proj_dir: Path) -> No
     assert [x.job_id for x in big] == [12]  # the 64 GB class comes first
     again = q.claim("huge", 10, mem_gb=64.0)
     assert (again[0].job_id, again[0].attempt) == (c.job_id, 2)  # the put-back job, in its lane
-    report = check_logs(proj_dir, save=False)
+    report = audit_logs(proj_dir, save=False)
     assert report.ok, report.problems
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 
 from .._errors import DiskFull, InputError, ProjectError, is_disk_full
 from ..store import gc_paused
-from ..store import CheckReport, check_logs
+from ..store import AuditReport, audit_logs
 from ..store import create_project, remove_interrupted_creations
 from ..store import ProjectSettings
 from ..store import expected_gb, lane_of
@@ -19,7 +19,7 @@ from ..store import Layout, read_project_json
 from ..store import expire_dead_workers
 from ..store import Claim, Queue
 from ..store import ProjectState
-from ..store import check_project
+from ..store import check_trust
 from ..store import Status, error_rows, results_columns, status_of
 from ..worker import check_loadable, code_path_at_creation, use_code_path
 from ..worker import check_runner_findable, import_runner
@@ -318,7 +318,7 @@ class Project:
         this process, one after the other (debug mode: breakpoints in the
         runner work). Returns the final status with ``exit_code`` (0 all
         done, 1 errors, 3 failed, 4 jobs left, 5 disk full). The project is checked first
-        (:func:`benchgrid.store.check_project`); ``trust_owner=True`` runs
+        (:func:`benchgrid.store.check_trust`); ``trust_owner=True`` runs
         another user's project.
         """
         from ..backends import get_backend
@@ -329,10 +329,10 @@ class Project:
                 f"run waits for its workers, so backend must be 'local' or 'debug', got {backend!r}; "
                 f"submit to a scheduler with submit(n_workers, backend={backend!r})"
             )
-        check_project(self.path, trust_owner=trust_owner)
-        from ..store import check_project_files
+        check_trust(self.path, trust_owner=trust_owner)
+        from ..store import check_integrity
 
-        check_project_files(self.path)  # damage (a claims.log that lost records) stops run before any worker
+        check_integrity(self.path)  # damage (a claims.log that lost records) stops run before any worker
         n_workers = self._workers_needed(n_workers)
         launch = chosen.launch(self, n_workers, progress=progress, trust_owner=trust_owner, **worker_options)
         status = launch.status
@@ -467,9 +467,9 @@ class Project:
 
         A ProjectError names a missing or damaged queue or job-table file.
         """
-        from ..store import check_project_files
+        from ..store import check_integrity
 
-        check_project_files(self.path)
+        check_integrity(self.path)
         return self.state_reader().refresh()
 
     def status(self) -> Status:
@@ -483,14 +483,14 @@ class Project:
         """
         return status_of(self.state(), root_hint=_shell_path(self.path), project=self.info)
 
-    def check(self) -> CheckReport:
+    def check(self) -> AuditReport:
         """Replay the logs: every (job, attempt) handed out once, one accepted result per job.
 
-        See :func:`benchgrid.store.check_logs`; ``report.ok`` is False
+        See :func:`benchgrid.store.audit_logs`; ``report.ok`` is False
         when anything was claimed twice, put back twice, claimed without an
         explanation, or has more than one result.
         """
-        return check_logs(self.path)
+        return audit_logs(self.path)
 
     def results(self, *, dropped: bool = False) -> "pd.DataFrame":
         """One row per job: its parameters, result values, state, attempt, worker, host and times.

@@ -300,9 +300,9 @@ def peak_mem_mb() -> float:
 # -- per-process caches ------------------------------------------------------
 def _check_private_once(project_dir: Path) -> None:
     if project_dir not in _checked:
-        from benchgrid.store import ensure_checked
+        from benchgrid.store import check_trust_once
 
-        ensure_checked(project_dir)  # before unpickling anything; a worker checked it when it started
+        check_trust_once(project_dir)  # before unpickling anything; a worker checked it when it started
         _checked.add(project_dir)
 
 

@@ -29,13 +29,13 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .._errors import DiskFull, InputError, is_disk_full
-from ..store import check_project_files
+from ..store import check_integrity
 from ..store import Layout, read_project_json
 from ..store import SUPERVISOR_ENV, process_identity
 from ..store import Claim, Queue
 from ..store import ProjectSettings
 from ._memory import budget_gb, oom_watch
-from ..store import check_project
+from ..store import check_trust
 from ._code_path import import_runner, use_code_path
 from ._durations import DurationModel
 from ._event_log import EventLog
@@ -137,7 +137,7 @@ class Worker(ClaimLoop):
         trust_owner: bool = False,
     ):
         self.root = Path(root).absolute()
-        check_project(self.root, trust_owner=trust_owner)  # before any of its code is loaded
+        check_trust(self.root, trust_owner=trust_owner)  # before any of its code is loaded
         self.info = read_project_json(self.root)
         self.settings = ProjectSettings.of(self.info["settings"])
         self._random_state = int(self.info["random_state"])
@@ -167,7 +167,7 @@ class Worker(ClaimLoop):
         self._oom_watch = oom_watch()
         self._lanes = bool(self.settings.memory_key)
         self.layout = Layout(self.root)
-        check_project_files(self.root)  # a damaged queue or table is reported, not read as 'no job'
+        check_integrity(self.root)  # a damaged queue or table is reported, not read as 'no job'
         self.queue = Queue(self.root, self.settings)
         self.queue.jobs.max_parts = 4  # the parts it claims from and a put-back job's: memory flat in N
         skipped = use_code_path(self.info)  # the user's folders, as recorded at creation

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ._audit import last_check
+from ._audit import last_audit
 from ..storage._jobs import JobTable
 from ..storage._leases import is_dead
 from ..storage._observe import CLOCK_NOTE_S
@@ -33,7 +33,7 @@ class Status:
     eta_s: float | None = None
     stale_results: int = 0  # late results of runs already given up (fenced out); a retry's old results are not counted
     hint: str = ""
-    last_check: dict[str, Any] | None = None
+    last_audit: dict[str, Any] | None = None
     project_dir: str | None = None
     memory: dict[str, Any] | None = None  # pools, jobs waiting per memory class, escalations (memory lanes only)
     clock_offsets: dict[str, float] = field(default_factory=dict)  # live workers whose clock is off the file server's
@@ -125,13 +125,13 @@ def status_of(
     memory_hint = memory["hint"] if memory else ""
     if memory_hint:
         hint = f"{memory_hint}; {hint}" if hint else memory_hint
-    checked = last_check(state.root)
+    checked = last_audit(state.root)
     if checked is not None:
         checked = {"t": checked.get("t"), "ok": bool(checked.get("ok")), "n_problems": len(checked.get("problems", []))}
     return Status(
         n_jobs=state.n, counts=counts, running=running, errors=errors, stranded=stranded, workers=workers,
         recent_per_s=tp["recent_per_s"], overall_per_s=tp["overall_per_s"], eta_s=tp["eta_s"],
-        stale_results=stale, hint=hint, last_check=checked, project_dir=str(state.root), memory=memory,
+        stale_results=stale, hint=hint, last_audit=checked, project_dir=str(state.root), memory=memory,
         clock_offsets=clock_offsets, project=project,
     )
 
