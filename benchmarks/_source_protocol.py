@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchgrid.store._lock import LeaseLock
+from benchgrid.store.storage._lock import LeaseLock
 
 
 def write_table(path: Path, n_jobs: int) -> None:

@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import benchgrid as bg  # noqa: E402
-from benchgrid.store._records import read_records  # noqa: E402
+from benchgrid.store import read_records  # noqa: E402  (public: the script also runs against other checkouts)
 
 
 def drain(root: Path, n_jobs: int, n_workers: int, lock: str) -> tuple[float, float]:

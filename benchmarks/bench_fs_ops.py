@@ -62,7 +62,7 @@ KINDS = {
     "fsync": ("fsync", "fsyncdir"),
     "close": ("flush", "release", "releasedir"),
 }
-HOLD = ("import sys, time\nfrom pathlib import Path\nfrom benchgrid.store._lease_lock import LeaseLock\n"
+HOLD = ("import sys, time\nfrom pathlib import Path\nfrom benchgrid.store.storage._lease_lock import LeaseLock\n"
         "with LeaseLock(Path(sys.argv[1]), lifetime_s=3600):\n    Path(sys.argv[2]).touch()\n    time.sleep(float(sys.argv[3]))\n")
 
 

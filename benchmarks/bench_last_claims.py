@@ -43,7 +43,7 @@ def run_once(src: Path, n_jobs: int, job_s: float, n_workers: int) -> dict[str, 
         for p in procs:
             p.wait()
         sys.path.insert(0, str(src))
-        from benchgrid.store._records import read_records
+        from benchgrid.store.storage._records import read_records
 
         claims, _ = read_records(proj / "queue" / "claims.log")
         claims = [c for c in claims if c.get("op") == "claim"]

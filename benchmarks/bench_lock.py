@@ -32,7 +32,7 @@ from datetime import timedelta
 from pathlib import Path
 
 
-def _flufl_lock(path: Path, lifetime_s: float):  # the lock benchgrid used before (store/_lock.py until 2026-12)
+def _flufl_lock(path: Path, lifetime_s: float):  # the lock benchgrid used before (store/storage/_lock.py until 2026-12)
     from flufl.lock import Lock
 
     class _Lock(Lock):  # type: ignore[misc]
@@ -57,11 +57,11 @@ def _flufl_lock(path: Path, lifetime_s: float):  # the lock benchgrid used befor
 
 def _make(kind: str, path: Path):
     if kind == "benchgrid":
-        from benchgrid.store._lease_lock import LeaseLock
+        from benchgrid.store.storage._lease_lock import LeaseLock
 
         return LeaseLock(path, lifetime_s=15)
     if kind == "flock":
-        from benchgrid.store._lock import FlockLock
+        from benchgrid.store.storage._lock import FlockLock
 
         return FlockLock(path, lifetime_s=15)
     return _flufl_lock(path, 15)

@@ -56,7 +56,7 @@ def bare_loop(proj) -> tuple[float, float]:
 
     from benchgrid.ml import _runner
     from benchgrid.ml._learners import set_random_state
-    from benchgrid.store._jobs import job_seed
+    from benchgrid.store.storage._jobs import job_seed
 
     jobs = proj.jobs().to_dict(orient="records")
     root = proj.path

@@ -31,8 +31,8 @@ import time
 from pathlib import Path
 
 import benchgrid as bg
-from benchgrid.store._layout import Layout
-from benchgrid.store._records import read_records
+from benchgrid.store.storage._layout import Layout
+from benchgrid.store.storage._records import read_records
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))

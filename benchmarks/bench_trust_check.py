@@ -1,6 +1,6 @@
 """What the trust boundary costs: the start check, and opening files without following links.
 
-1. ``check_project`` on a generic project with N jobs (job table parts of
+1. ``check_trust`` on a generic project with N jobs (job table parts of
    10,000 jobs) and on the demo ML project (72 jobs, pickled learners, tasks,
    splits), beside ``read_project_json``, which every start does anyway:
    medians of R runs, in alternating rounds (the last round is printed).
@@ -23,8 +23,8 @@ from pathlib import Path
 
 import benchgrid as bg
 from benchgrid.ml._demo import demo_grid
-from benchgrid.store import check_project, read_project_json
-from benchgrid.store._safe_io import open_file, open_nofollow
+from benchgrid.store import check_trust, read_project_json
+from benchgrid.store.storage._safe_io import open_file, open_nofollow
 
 
 def median_s(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
@@ -45,14 +45,14 @@ def main() -> None:
     generic = bg.Project.create(tmp / "generic", [{"i": i} for i in range(args.jobs)], "tests.runners.jobs:noop")
     g = demo_grid()
     ml = bg.Project.create(tmp / "ml", g["tasks"], g["learners"], g["cv"], measures=g["measures"])
-    print(f"{'project':<28} {'files checked':>13} {'check_project':>14} {'read_project_json':>18} {'ratio':>6}")
+    print(f"{'project':<28} {'files checked':>13} {'check_trust':>14} {'read_project_json':>18} {'ratio':>6}")
     for name, proj in ((f"generic, {args.jobs:,} jobs", generic), ("ML demo, 72 jobs", ml)):
         n_files = 1 + sum(1 for _ in proj.path.iterdir()) + sum(
             1 for d in ("inputs", "jobs", "queue") for _ in (proj.path / d).rglob("*")
         )
         check = read = 0.0
         for _ in range(3):  # interleaved rounds, the median of each
-            check = median_s(lambda: check_project(proj.path), args.repeats)
+            check = median_s(lambda: check_trust(proj.path), args.repeats)
             read = median_s(lambda: read_project_json(proj.path), args.repeats)
         print(f"{name:<28} {n_files:>13} {check * 1e3:>11.2f} ms {read * 1e3:>15.2f} ms {check / read:>6.1f}")
 

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import benchgrid as bg
-from benchgrid.store._records import read_records
+from benchgrid.store.storage._records import read_records
 
 
 def bed_dir() -> Path:

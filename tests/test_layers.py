@@ -98,7 +98,7 @@ def test_cli_reaches_backends_only_through_the_api() -> None:
 
 
 def test_other_packages_are_reached_by_their_public_names() -> None:
-    """``from ..store import Queue``, never ``from ..store._queue import Queue``: a package's
+    """``from ..store import Queue``, never ``from ..store.storage._queue import Queue``: a package's
     modules are its own business; what others use is what its ``__init__`` exports."""
     private = sorted(
         f"{module}:{line} imports {target}"
@@ -219,22 +219,8 @@ def test_private_check_sees_every_form(tmp_path: Path, line: str) -> None:
 #: project's group name, and the view rules the live watch shows (is_dead, Status).
 CLI_MAY_IMPORT = {
     "benchgrid.worker": {"benchgrid.cli._cmd_work": {"HANDBACK_SIGNALS", "Worker"}},
-    "benchgrid.store": {"*": {"atomic_path", "write_atomic", "check_job_timeout_s", "ProjectSettings",
+    "benchgrid.store": {"*": {"atomic_path", "write_atomic", "validate_job_timeout_s", "ProjectSettings",
                               "GroupWarning", "group_name", "status_lines", "Status", "is_dead"}},
-}
-#: Not yet through the API (shrink only: the test fails when one is gone, so the entry goes too).
-#: _cmd_submit is the wave lead's file; init/add load a grid file with the code path; watch reads the logs.
-CLI_NOT_YET = {
-    ("benchgrid.cli._cmd_submit", "benchgrid.store", "read_project_json"),
-    ("benchgrid.cli._cmd_submit", "benchgrid.worker", "check_runner_findable"),
-    ("benchgrid.cli._cmd_init", "benchgrid.store", "remove_interrupted_creations"),
-    ("benchgrid.cli._cmd_init", "benchgrid.worker", "code_path_at_creation"),
-    ("benchgrid.cli._cmd_init", "benchgrid.worker", "use_code_path"),
-    ("benchgrid.cli._cmd_add", "benchgrid.worker", "use_code_path"),
-    ("benchgrid.cli._watch", "benchgrid.store", "JobTable"),
-    ("benchgrid.cli._watch", "benchgrid.store", "Layout"),
-    ("benchgrid.cli._watch", "benchgrid.store", "ProjectState"),
-    ("benchgrid.cli._watch", "benchgrid.store", "status_of"),
 }
 
 
@@ -257,14 +243,28 @@ def test_cli_reaches_store_and_worker_through_the_api() -> None:
     found = cli_core_imports()
     allowed = {(m, pkg, n) for m, pkg, n in found
                if n in CLI_MAY_IMPORT[pkg].get(m, set()) | CLI_MAY_IMPORT[pkg].get("*", set())}
-    direct = sorted(f"{m} imports {n} from {pkg}" for m, pkg, n in found - allowed - CLI_NOT_YET)
+    direct = sorted(f"{m} imports {n} from {pkg}" for m, pkg, n in found - allowed)
     assert direct == [], ("the CLI calls the API (benchgrid.api), not store or worker; add what it needs to the "
                           "API, or document a pure helper in CLI_MAY_IMPORT and design-notes:\n" + "\n".join(direct))
-    gone = sorted(f"{m}: {n}" for m, pkg, n in CLI_NOT_YET - found)
-    assert gone == [], "no longer imported: remove from CLI_NOT_YET:\n" + "\n".join(gone)
+    unused = sorted(f"{pkg}: {n}" for pkg, by_module in CLI_MAY_IMPORT.items() for names in by_module.values()
+                    for n in names if not any(p == pkg and name == n for _, p, name in found))
+    assert unused == [], "an exception no CLI module uses any more: remove it from CLI_MAY_IMPORT:\n" + "\n".join(unused)
 
 
 def test_cli_core_imports_sees_a_worker_import(tmp_path: Path) -> None:
     (tmp_path / "cli").mkdir()
     (tmp_path / "cli" / "_cmd_x.py").write_text("def run():\n    from ..worker import use_code_path\n")
     assert cli_core_imports(tmp_path) == {("benchgrid.cli._cmd_x", "benchgrid.worker", "use_code_path")}
+
+
+def test_the_stores_storage_never_imports_its_views() -> None:
+    """store/storage/ (what is on disk) is below store/views/ (status, memory view, audit): views read storage."""
+    upward = sorted(
+        f"{module}:{line} imports {target}"
+        for module, targets in imports().items() if module.startswith("benchgrid.store.storage")
+        for target, line in targets if target.startswith("benchgrid.store.views") or target == "benchgrid.store"
+    )
+    assert upward == [], "store/storage imports a view (or the store's __init__):\n" + "\n".join(upward)
+    rooms = {p.name for p in (SRC / "store").iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    assert rooms == {"storage", "views"}
+    assert sorted(p.name for p in (SRC / "store").glob("*.py")) == ["__init__.py"], "a store module belongs in a room"

@@ -28,7 +28,10 @@ PENDING: set[str] = set()
 
 
 def _settings_dict(node: ast.expr) -> bool:
-    """``settings``, ``self.settings``, ``queue.settings``, ``info["settings"]``: a settings value."""
+    """``settings``, ``self.settings``, ``queue.settings``, ``info["settings"]``, ``info.get("settings", {})``."""
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+            and node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value == "settings"):
+        return True
     text = ast.unparse(node)
     return text.endswith(("settings", "['settings']", '["settings"]')) and not text.endswith("project_settings")
 
@@ -81,6 +84,37 @@ def finished_counts(tree: ast.AST) -> Iterator[tuple[int, str]]:
                 yield node.lineno, ast.unparse(node)
 
 
+#: The words of the four kinds of check (docs/design-notes.md, "Where a rule lives"): trust (who may write
+#: the project: store/storage/_trust.py), integrity (damaged files: store/storage/_integrity.py), audit (the
+#: replay of the logs `benchgrid check` prints: store/views/_audit.py), validate (settings and input, where
+#: they are typed). A lock's own ``check_held`` and a local helper named ``check`` are not kinds of check.
+CHECK_WORDS = ("trust", "integrity")
+NOT_A_KIND_OF_CHECK = {"check_held", "check"}
+#: The names before the words (gone from store/__init__.py once every branch was merged; never again in src).
+OLD_CHECK_NAMES = {"CheckReport", "check_logs", "last_check", "check_project", "ensure_checked", "unsafe_reason",
+                   "check_project_files", "check_job_timeout_s", "check_pool_name", "check_settings"}
+
+
+def checks_without_their_word(tree: ast.AST) -> Iterator[tuple[int, str]]:
+    """A function or class named for a "check" that does not say which kind (audit and validate say so)."""
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            name = node.name.lower()
+            if "check" in name and node.name not in NOT_A_KIND_OF_CHECK and not any(w in name for w in CHECK_WORDS):
+                yield node.lineno, node.name
+
+
+def old_check_names(tree: ast.AST) -> Iterator[tuple[int, str]]:
+    """A use of a name from before the words (``check_project`` for ``check_trust``, ...)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in OLD_CHECK_NAMES:
+            yield node.lineno, node.id
+        elif isinstance(node, ast.Attribute) and node.attr in OLD_CHECK_NAMES:
+            yield node.lineno, ast.unparse(node)
+        elif isinstance(node, ast.ImportFrom):
+            yield from ((node.lineno, a.name) for a in node.names if a.name in OLD_CHECK_NAMES)
+
+
 Finder = Callable[[ast.AST], Iterator[tuple[int, str]]]
 
 
@@ -97,7 +131,7 @@ def found(finder: Finder, home: str, root: Path = SRC, under: str = "") -> dict[
 
 
 def test_settings_are_read_as_attributes_of_one_project_settings() -> None:
-    hits = found(settings_reads, "store/_settings.py")
+    hits = found(settings_reads, "store/storage/_settings.py")
     assert sorted(PENDING - set(hits)) == [], "clean now: remove it from PENDING"
     restated = [h for rel, hs in hits.items() if rel not in PENDING for h in hs]
     assert restated == [], ("read settings as ProjectSettings attributes (ProjectSettings.of(...).lease_s), "
@@ -126,20 +160,32 @@ def test_init_parses_to_the_settings_defaults_and_says_their_help(capsys: pytest
 
 
 def test_the_dead_worker_rule_lives_in_store_is_dead() -> None:
-    restated = [h for hs in found(dead_worker_rules, "store/_leases.py").values() for h in hs]
+    restated = [h for hs in found(dead_worker_rules, "store/storage/_leases.py").values() for h in hs]
     assert restated == [], "use store.is_dead(lease, now), not a heartbeat compared with lease_s:\n" + "\n".join(restated)
 
 
 def test_the_finished_count_lives_in_store_n_finished() -> None:
-    restated = [h for hs in found(finished_counts, "store/_state.py").values() for h in hs]
+    restated = [h for hs in found(finished_counts, "store/storage/_state.py").values() for h in hs]
     assert restated == [], "use store.n_finished(counts) or Status.n_finished:\n" + "\n".join(restated)
     assert n_finished({"done": 1, "error": 2, "failed": 3, "dropped": 4, "running": 5, "pending": 6}) == 10
+
+
+def test_each_kind_of_check_says_its_word_in_the_store() -> None:
+    unnamed = [h for hs in found(checks_without_their_word, "", under="store").values() for h in hs]
+    assert unnamed == [], ("name a store check for its kind: check_trust*, check_integrity*, audit_*, validate_*:\n"
+                           + "\n".join(unnamed))
+    old = [h for hs in found(old_check_names, "store/__init__.py").values() for h in hs]
+    assert old == [], "use the new name (trust, integrity, audit, validate):\n" + "\n".join(old)
 
 
 @pytest.mark.parametrize(
     ("finder", "code"),
     [
         (settings_reads, "x = proj.settings.get('memory_key')"),
+        (settings_reads, "x = bool(info.get('settings', {}).get('group_shared'))"),
+        (checks_without_their_word, "def check_logs(root): pass"),
+        (old_check_names, "from ..store import check_project"),
+        (old_check_names, "store.ensure_checked(d)"),
         (settings_reads, "x = self.info['settings'].get('lease_s', 60)"),
         (settings_reads, "x = settings['memory_key']"),
         (settings_reads, "x = setting(queue.settings, 'max_attempts')"),
@@ -162,6 +208,8 @@ def test_each_finder_sees_a_restated_rule(finder: Finder, code: str) -> None:
         (lambda t: restated_cli_settings(t, True), "p.add_argument('--workers', type=int, default=2, help='n')"),
         (dead_worker_rules, "dead = is_dead(lease, now)"),
         (finished_counts, "n = c['done'] + 1; states = ('done', 'error', 'failed')"),
+        (checks_without_their_word, "def check_trust(root): pass\ndef audit_logs(root): pass\ndef validate_x(x): pass"),
+        (old_check_names, "from ..store import check_trust, audit_logs"),
     ],
 )
 def test_each_finder_lets_the_one_rule_be_used(finder: Finder, code: str) -> None:

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from benchgrid import Project
-from benchgrid.store import ProjectState, check_logs, list_leases, read_records
-from benchgrid.store._layout import Layout
+from benchgrid.store import ProjectState, audit_logs, list_leases, read_records
+from benchgrid.store.storage._layout import Layout
 
 from .conftest import require_scheduler, wait_for
 
@@ -62,7 +62,7 @@ def test_a_gpu_pool_beside_a_cpu_pool(proj_dir: Path, backend: str) -> None:
     scripts = "".join(p.read_text() for p in (proj_dir / backend).glob("workers-*.sh"))
     asked = "#SBATCH --gres=gpu:1" if backend == "slurm" else "-l gpu=1"
     assert asked in scripts and "--resource gpus=1" in scripts
-    assert check_logs(proj_dir, save=False).ok
+    assert audit_logs(proj_dir, save=False).ok
 
 
 @pytest.mark.slow

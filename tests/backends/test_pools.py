@@ -93,6 +93,6 @@ def test_a_job_slurm_kills_for_memory_escalates_to_the_big_pool(proj_dir: Path) 
 
 
 def _requeue_records(root: Path) -> list[dict]:
-    from benchgrid.store._records import read_records
+    from benchgrid.store.storage._records import read_records
 
     return read_records(root / "queue" / "requeue.log")[0]

@@ -224,6 +224,6 @@ def test_a_job_grid_engine_kills_for_h_vmem_escalates_to_the_big_pool(sge: None,
 
 
 def _requeue_records(root: Path) -> list[dict]:
-    from benchgrid.store._records import read_records
+    from benchgrid.store.storage._records import read_records
 
     return read_records(root / "queue" / "requeue.log")[0]

@@ -27,7 +27,7 @@ from typing import Callable, TypeVar
 
 import pytest
 
-from benchgrid.store._records import append_records, decode, read_records, write_json_atomic
+from benchgrid.store.storage._records import append_records, decode, read_records, write_json_atomic
 from tests._two_clients import FsPair
 
 T = TypeVar("T")
@@ -142,7 +142,7 @@ def test_flock_is_not_shared_between_clients(two_clients):
 APPENDER = """
 import sys
 from pathlib import Path
-from benchgrid.store._records import append_records
+from benchgrid.store.storage._records import append_records
 path, side, n = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 for i in range(n):
     append_records(path, [{"side": side, "i": i}])

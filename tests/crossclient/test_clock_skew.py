@@ -33,8 +33,8 @@ from pathlib import Path
 import pytest
 
 from benchgrid import Project
-from benchgrid.store._layout import Layout
-from benchgrid.store._records import read_records
+from benchgrid.store.storage._layout import Layout
+from benchgrid.store.storage._records import read_records
 from tests.worker.helpers import stderr_of, stop_all, wait_exit, wait_until, worker_cmd
 
 from .helpers import assert_done_exactly_once, check_clean

@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 
 from benchgrid import Project
-from benchgrid.store._records import read_records
+from benchgrid.store.storage._records import read_records
 from tests._two_clients import FsPair
 from tests.store.test_exactly_once import MARK, RECOVER, SETTINGS, SLEEP, _python, _worker
 from tests.worker.helpers import stderr_of, stop_all, wait_exit, wait_started

@@ -23,8 +23,8 @@ import sys
 import pytest
 
 from benchgrid import Project
-from benchgrid.store._faults import ERROR_STEPS
-from benchgrid.store._layout import Layout
+from benchgrid.store.storage._faults import ERROR_STEPS
+from benchgrid.store.storage._layout import Layout
 from tests.store.test_lock_holder_killed import HOLDER
 from tests.worker.helpers import stderr_of, stop_all, wait_exit, wait_until, worker_cmd
 
@@ -32,7 +32,7 @@ from .helpers import assert_done_exactly_once, check_clean
 
 N_JOBS = 600
 HOLD_A_SECOND = (
-    "import sys, time\nfrom pathlib import Path\nfrom benchgrid.store._lease_lock import LeaseLock\n"
+    "import sys, time\nfrom pathlib import Path\nfrom benchgrid.store.storage._lease_lock import LeaseLock\n"
     "with LeaseLock(Path(sys.argv[1]), lifetime_s=15):\n    time.sleep(1.0)\n"
 )
 LOCK_STEPS = [s for s in ERROR_STEPS if s != "lock.rename"]

@@ -6,9 +6,9 @@ with 8 workers (4 on each client), for 3 × the lease and for 30 s. Each
 worker's file operations block; when the server resumes, every lease has
 been unchanged for longer than the lease, and a recoverer that judged by
 that alone would expire every worker at once. An observer that was itself
-stalled adds the stall to its judgement (store/_observe.py), so: no worker
+stalled adds the stall to its judgement (store/storage/_observe.py), so: no worker
 revoked, no ``expired`` event, every job done once at attempt 1, and
-``status`` counts no wasted run (store/_wasted.py; printed with ``-s``).
+``status`` counts no wasted run (store/storage/_wasted.py; printed with ``-s``).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import pytest
 
 from benchgrid import Project
 from benchgrid.store import WastedRuns
-from benchgrid.store._layout import Layout
-from benchgrid.store._records import read_records
+from benchgrid.store.storage._layout import Layout
+from benchgrid.store.storage._records import read_records
 from tests._two_clients import bed_dir
 from tests.worker.helpers import start_worker, stderr_of, stop_all, wait_exit, wait_until
 

@@ -34,7 +34,7 @@ def private_ok(monkeypatch):
     """Let the runner work on a bare inputs/ folder (no project.json for the core's check)."""
     import benchgrid.store as store
 
-    monkeypatch.setattr(store, "ensure_checked", lambda project_dir: None)
+    monkeypatch.setattr(store, "check_trust_once", lambda project_dir: None)
     from benchgrid.ml import _runner
 
     _runner.clear_caches()

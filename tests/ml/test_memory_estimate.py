@@ -11,9 +11,9 @@ from sklearn.ensemble import ExtraTreesRegressor
 import benchgrid as bg
 from benchgrid._errors import InputError
 from benchgrid.ml._demo import demo_grid
-from benchgrid.store._lanes import MEM_CLASSES_GB, lane_of
-from benchgrid.store._layout import Layout
-from benchgrid.store._records import read_records
+from benchgrid.store.storage._lanes import MEM_CLASSES_GB, lane_of
+from benchgrid.store.storage._layout import Layout
+from benchgrid.store.storage._records import read_records
 
 
 def _grid() -> dict:

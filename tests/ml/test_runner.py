@@ -65,7 +65,7 @@ def test_project_is_checked_before_unpickling(project_dir, reg_df, monkeypatch):
     def refuse(path):
         raise ProjectError("writable by others")
 
-    monkeypatch.setattr(store, "ensure_checked", refuse)
+    monkeypatch.setattr(store, "check_trust_once", refuse)
     loads = []
     monkeypatch.setattr("pickle.load", lambda *a, **k: loads.append(1))
     with pytest.raises(ProjectError, match="writable by others"):

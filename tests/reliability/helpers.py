@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from benchgrid.store._layout import Layout
-from benchgrid.store._records import read_records
+from benchgrid.store.storage._layout import Layout
+from benchgrid.store.storage._records import read_records
 
 MISBEHAVE = "tests.runners.misbehave:misbehave"
 

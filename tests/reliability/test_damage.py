@@ -10,7 +10,7 @@ import pytest
 
 import benchgrid as bg
 from benchgrid._exitcodes import EXIT_OK
-from benchgrid.store._layout import Layout
+from benchgrid.store.storage._layout import Layout
 
 from .helpers import cli
 

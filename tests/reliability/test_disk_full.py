@@ -88,7 +88,7 @@ def test_init_on_a_full_disk_leaves_nothing(small_disk: Path) -> None:
 
 def test_worker_log_on_a_full_disk_stays_quiet(capsys: pytest.CaptureFixture[str]) -> None:
     """A worker.log line that cannot be written is dropped, not printed as a logging traceback."""
-    from benchgrid.worker._worker import _QuietFileHandler
+    from benchgrid.worker._event_log import _QuietFileHandler
 
     log = logging.getLogger("benchgrid.test.full")
     handler = _QuietFileHandler("/dev/full")  # every write fails with ENOSPC

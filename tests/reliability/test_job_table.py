@@ -14,7 +14,7 @@ import pytest
 
 import benchgrid as bg
 from benchgrid._exitcodes import EXIT_DISK_FULL
-from benchgrid.store._jobs import PART_SIZE, canonical_json, content_key
+from benchgrid.store.storage._jobs import PART_SIZE, canonical_json, content_key
 
 from ..worker.helpers import wait_until
 from .helpers import cli

@@ -22,7 +22,7 @@ import pytest
 
 import benchgrid as bg
 from benchgrid._exitcodes import EXIT_INCOMPLETE, EXIT_OK
-from benchgrid.store._lanes import MEM_CLASSES_GB, lane_above
+from benchgrid.store.storage._lanes import MEM_CLASSES_GB, lane_above
 from benchgrid.worker._memory import oom_kill_count
 
 from ..worker.helpers import assert_exactly_one_accepted

@@ -154,7 +154,7 @@ def test_workers_that_end_during_a_slow_log_read_are_not_replaced(proj_dir: Path
     (real worker processes) before returning what it read while they still ran.
     """
     from benchgrid.backends.local._backend import _spawn
-    from benchgrid.store._state import ProjectState
+    from benchgrid.store.storage._state import ProjectState
 
     proj = bg.Project.create(proj_dir, [{"i": i, "marker_dir": str(proj_dir.parent), "first_s": 0.3}
                                         for i in range(4)], SLEEPER, lease_s=600.0)
@@ -191,7 +191,7 @@ def test_a_clean_worker_end_with_nothing_waiting_counts_no_job(proj_dir: Path) -
     waits is not worth one (a big project with many workers would count once per worker's end).
     When a job does wait (put back by a worker that died), the supervisor counts and replaces."""
     from benchgrid.backends.local._backend import _spawn
-    from benchgrid.store._state import ProjectState
+    from benchgrid.store.storage._state import ProjectState
 
     markers = proj_dir.parent / "markers"
     markers.mkdir()

@@ -280,7 +280,7 @@ def test_planted_links_are_refused(base: Path, planted: str, accounts: Accounts)
 
 def test_writes_never_follow_a_link(tmp_path: Path) -> None:
     """Below the start check: every project file is opened with O_NOFOLLOW."""
-    from benchgrid.store._records import append_records, read_records
+    from benchgrid.store.storage._records import append_records, read_records
 
     target = tmp_path / "target.log"
     append_records(target, [{"op": "x"}])

@@ -31,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchgrid.store._lock import LeaseLock, LockLost
+from benchgrid.store.storage._lock import LeaseLock, LockLost
 
 
 def _alive(pid: int) -> bool:

@@ -8,9 +8,9 @@ import pytest
 
 from benchgrid import Project
 from benchgrid._errors import InputError
-from benchgrid.store import Capacity, Claim, JobClass, Queue, check_logs, claim_order, may_claim, read_project_json
-from benchgrid.store._classes import TIME_CLASSES_S, time_class_above, time_class_of
-from benchgrid.store._lanes import MEM_CLASSES_GB, lanes_for_budget
+from benchgrid.store import Capacity, Claim, JobClass, Queue, audit_logs, claim_order, may_claim, read_project_json
+from benchgrid.store.storage._classes import TIME_CLASSES_S, time_class_above, time_class_of
+from benchgrid.store.storage._lanes import MEM_CLASSES_GB, lanes_for_budget
 
 RUNNER = "tests.runners.jobs:sleep"
 GPU = (("gpus", 1),)
@@ -70,7 +70,7 @@ def test_cpu_worker_never_gets_gpu_jobs_and_gpu_worker_takes_them_first(proj_dir
     assert [c.job_id for c in q.claim("cpu", 10, capacity=cpu)] == [0, 1, 2, 3]
     assert q.claim("cpu", 10, capacity=cpu) == []  # the long jobs wait for a long worker
     assert [c.job_id for c in q.claim("long", 10, capacity=Capacity(limit_s=3600))] == [7, 8]
-    assert check_logs(proj_dir, save=False).ok
+    assert audit_logs(proj_dir, save=False).ok
 
 
 def test_a_new_class_gets_a_lane_and_put_backs_reach_it(proj_dir: Path) -> None:
@@ -88,7 +88,7 @@ def test_a_new_class_gets_a_lane_and_put_backs_reach_it(proj_dir: Path) -> None:
     q.put_back([Claim(c.job_id, 2, 0, lane)], "handback", "cpu")
     assert c.job_id not in [x.job_id for x in q.claim("cpu", 10, capacity=Capacity(limit_s=30))]
     assert (c.job_id, 2) in [(x.job_id, x.attempt) for x in q.claim("long", 10, capacity=Capacity(limit_s=600))]
-    report = check_logs(proj_dir, save=False)
+    report = audit_logs(proj_dir, save=False)
     assert report.ok, report.problems
 
 

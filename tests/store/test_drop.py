@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from benchgrid import Project
-from benchgrid.store import check_logs
-from benchgrid.store._records import decode, read_records
+from benchgrid.store import audit_logs
+from benchgrid.store.storage._records import decode, read_records
 
 from ..worker.helpers import audit, start_worker, stderr_of, stop_all, wait_exit, wait_until
 
@@ -115,7 +115,7 @@ def test_drop_while_workers_run(proj_dir: Path) -> None:
     assert sorted(res["job_id"]) == others and set(res["state"]) == {"done"}
     every = proj.results(dropped=True)
     assert len(every) == len(jobs) and set(every[every["learner_id"] == "rf"]["state"]) == {"dropped"}
-    report = check_logs(proj_dir, save=False)
+    report = audit_logs(proj_dir, save=False)
     assert report.ok, report.problems
 
 
@@ -138,7 +138,7 @@ def test_drop_then_undrop_then_run_every_job_once(proj_dir: Path) -> None:
     assert a.done_per_job() == Counter(range(len(jobs)))
     assert max(a.claims_per().values()) == 1
     assert len(proj.results()) == len(jobs) and set(proj.results()["state"]) == {"done"}
-    report = check_logs(proj_dir, save=False)
+    report = audit_logs(proj_dir, save=False)
     assert report.ok, report.problems
 
 
@@ -157,7 +157,7 @@ def test_undrop_gives_back_done_jobs_and_a_job_never_reached(proj_dir: Path) -> 
     assert requeues == [], "a job ahead of the cursor must not be put back (it would be claimed twice)"
     _run_workers(proj_dir, 1, "second")
     assert audit(proj_dir).done_per_job() == Counter(range(13))
-    assert check_logs(proj_dir, save=False).ok
+    assert audit_logs(proj_dir, save=False).ok
 
 
 DROP = """
@@ -196,7 +196,7 @@ def test_two_processes_dropping_at_once(proj_dir: Path, tmp_path: Path) -> None:
     assert set(named) == wanted and set(named.values()) == {1}
     counts = proj.status().counts
     assert counts["dropped"] == len(wanted) and counts["done"] == len(jobs) - len(wanted)
-    report = check_logs(proj_dir, save=False)
+    report = audit_logs(proj_dir, save=False)
     assert report.ok, report.problems
 
 
@@ -208,7 +208,7 @@ def test_drop_killed_at_any_step(proj_dir: Path, step: str) -> None:
     assert cut.returncode == -signal.SIGKILL, cut.stderr
     took_effect = step == "drop.committed"
     assert proj.status().counts["dropped"] == (8 if took_effect else 0)
-    report = check_logs(proj_dir, save=False)
+    report = audit_logs(proj_dir, save=False)
     assert report.ok, report.problems
     if step == "drop.written":
         assert any("never committed" in note for note in report.notes), report.notes
@@ -221,7 +221,7 @@ def test_drop_killed_at_any_step(proj_dir: Path, step: str) -> None:
     _run_workers(proj_dir, 2, "w")
     done = audit(proj_dir).done_per_job()
     assert done == Counter(j for j in range(len(jobs)) if j not in dropped)
-    report = check_logs(proj_dir, save=False)
+    report = audit_logs(proj_dir, save=False)
     assert report.ok and not any("never committed" in n for n in report.notes), (report.problems, report.notes)
 
 
@@ -235,7 +235,7 @@ def test_undrop_killed_at_any_step_loses_no_job(proj_dir: Path, step: str) -> No
     assert cut.returncode == -signal.SIGKILL, cut.stderr
     assert proj.status().counts["dropped"] == (0 if step == "drop.committed" else 6)
     _run_workers(proj_dir, 1, "between")  # passes over any line the killed undrop put back
-    report = check_logs(proj_dir, save=False)
+    report = audit_logs(proj_dir, save=False)
     assert report.ok, report.problems
     again = _cli("undrop", str(proj_dir))
     assert again.returncode == 0, again.stderr
@@ -243,7 +243,7 @@ def test_undrop_killed_at_any_step_loses_no_job(proj_dir: Path, step: str) -> No
     a = audit(proj_dir)
     assert a.done_per_job() == Counter(range(len(jobs)))
     assert max(a.claims_per().values()) == 1
-    report = check_logs(proj_dir, save=False)
+    report = audit_logs(proj_dir, save=False)
     assert report.ok, report.problems
 
 
@@ -253,10 +253,10 @@ def test_drop_in_a_project_with_memory_lanes(proj_dir: Path) -> None:
     assert proj.drop(where={"learner_id": "rf"}) == 12
     first = proj.run(n_workers=0, progress=False)
     assert first.counts["done"] == 12 and first.counts["dropped"] == 12
-    assert check_logs(proj_dir, save=False).ok
+    assert audit_logs(proj_dir, save=False).ok
     assert proj.undrop() == 12
     second = proj.run(n_workers=0, progress=False)
     assert second.counts["done"] == 24
     assert audit(proj_dir).done_per_job() == Counter(range(24))
-    report = check_logs(proj_dir, save=False)
+    report = audit_logs(proj_dir, save=False)
     assert report.ok, report.problems

@@ -2,7 +2,7 @@
 
 Every multi-step write of the claim protocol is cut by a process that kills
 itself right after step k (``BENCHGRID_KILL_AT``, see
-``benchgrid.store._faults``): a claim, a recovery of a dead worker, a
+``benchgrid.store.storage._faults``): a claim, a recovery of a dead worker, a
 hand-back, an add. Then ordinary workers finish the project, and the logs
 must show every job done once, no (job, attempt) handed out twice, and
 ``benchgrid check`` must find nothing. A recoverer that sees a stale
@@ -23,9 +23,9 @@ import pytest
 
 from benchgrid import Project
 from benchgrid.cli.main import main
-from benchgrid.store import check_logs
-from benchgrid.store._leases import is_dead, process_gone, process_identity
-from benchgrid.store._records import encode, read_records
+from benchgrid.store import audit_logs
+from benchgrid.store.storage._leases import is_dead, process_gone, process_identity
+from benchgrid.store.storage._records import encode, read_records
 
 from ..worker.helpers import (
     assert_exactly_one_accepted,
@@ -71,7 +71,7 @@ RECOVER = """
 import sys
 from pathlib import Path
 from benchgrid.store import Queue, read_project_json
-from benchgrid.store._leases import expire_dead_workers
+from benchgrid.store.storage._leases import expire_dead_workers
 root = Path(sys.argv[1])
 q = Queue(root, read_project_json(root)["settings"])
 print(expire_dead_workers(q, by=sys.argv[2]))
@@ -244,7 +244,7 @@ def test_check_reports_two_results_and_damaged_lines(proj_dir: Path) -> None:
         f.write(encode(done))
         f.write(b"x" * 40 + b"\n")  # garbage inside a log
         f.write(b"0badc0de {\"torn~torn\n")  # a torn tail closed by the next writer: a note
-    report = check_logs(proj_dir)
+    report = audit_logs(proj_dir)
     kinds = {p.split(":")[0] for p in report.problems}
     assert {"several accepted results", "result not explained", "damaged line"} <= kinds
     assert any("cut short by a crash" in n for n in report.notes)

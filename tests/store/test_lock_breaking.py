@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from benchgrid.store._lease_lock import LeaseLock, LockLost
+from benchgrid.store.storage._lease_lock import LeaseLock, LockLost
 from tests.worker.helpers import stop_all
 
 ACTOR = [sys.executable, "-m", "tests.store._lock_actor"]
@@ -223,7 +223,7 @@ def _lose_the_lock_once(monkeypatch, where: str):
 
 def test_claim_and_put_back_are_made_again_when_the_lock_was_lost(proj_dir, monkeypatch):
     from benchgrid import Project
-    from benchgrid.store._records import read_records
+    from benchgrid.store.storage._records import read_records
 
     proj = Project.create(proj_dir, [{"i": i} for i in range(6)], "tests.runners.jobs:noop")
     queue = proj._queue()
@@ -242,8 +242,8 @@ def test_claim_and_put_back_are_made_again_when_the_lock_was_lost(proj_dir, monk
 
 def test_a_recovery_that_lost_the_lock_leaves_the_rest_to_the_next_look(proj_dir, monkeypatch):
     from benchgrid import Project
-    from benchgrid.store._leases import expire_dead_workers
-    from benchgrid.store._records import read_records
+    from benchgrid.store.storage._leases import expire_dead_workers
+    from benchgrid.store.storage._records import read_records
     from tests.worker.helpers import start_worker, wait_state
 
     proj = Project.create(proj_dir, [{"i": i, "seconds": 60} for i in range(4)], "tests.runners.jobs:sleep", lease_s=2)

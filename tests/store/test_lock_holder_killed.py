@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from benchgrid import Project
-from benchgrid.store._layout import Layout
-from benchgrid.store._lock import make_lock
+from benchgrid.store.storage._layout import Layout
+from benchgrid.store.storage._lock import make_lock
 from tests.worker.helpers import assert_exactly_one_accepted, start_worker, stderr_of, stop_all, wait_exit, wait_until
 
 LOCK_LEASE_S = 2.0  # the smallest lock lease a project accepts
@@ -34,8 +34,8 @@ HOLDER = textwrap.dedent(
     """
     import json, os, sys, time
     from pathlib import Path
-    from benchgrid.store._layout import read_project_json
-    from benchgrid.store._queue import Queue
+    from benchgrid.store.storage._layout import read_project_json
+    from benchgrid.store.storage._queue import Queue
 
     root, report = Path(sys.argv[1]), Path(sys.argv[2])
     queue = Queue(root, read_project_json(root)["settings"])
@@ -107,7 +107,7 @@ def test_worker_finishes_every_job_after_holder_killed_mid_claim(proj_dir, tmp_p
 
 
 def _claim_records(proj_dir: Path) -> list[dict]:
-    from benchgrid.store._records import read_records
+    from benchgrid.store.storage._records import read_records
 
     records, _ = read_records(Layout(proj_dir).claims)
     return [r for r in records if r.get("op") == "claim"]

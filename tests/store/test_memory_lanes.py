@@ -8,8 +8,8 @@ import pytest
 
 from benchgrid import Project
 from benchgrid._errors import InputError
-from benchgrid.store import Queue, check_logs, read_project_json
-from benchgrid.store._lanes import MEM_CLASSES_GB, lane_of, lanes_for_budget
+from benchgrid.store import Queue, audit_logs, read_project_json
+from benchgrid.store.storage._lanes import MEM_CLASSES_GB, lane_of, lanes_for_budget
 
 RUNNER = "tests.runners.jobs:sleep"
 
@@ -55,7 +55,7 @@ def test_walltime_look_ahead_takes_a_job_from_a_smaller_lane(proj_dir: Path) -> 
 
 
 def test_put_back_keeps_the_lane_and_adds_join_their_lanes(proj_dir: Path) -> None:
-    from benchgrid.store._queue import Claim
+    from benchgrid.store.storage._queue import Claim
 
     q = _project(proj_dir)
     (c,) = q.claim("big", 1, mem_gb=16.0)
@@ -67,7 +67,7 @@ def test_put_back_keeps_the_lane_and_adds_join_their_lanes(proj_dir: Path) -> No
     assert [x.job_id for x in big] == [12]  # the 64 GB class comes first
     again = q.claim("huge", 10, mem_gb=64.0)
     assert (again[0].job_id, again[0].attempt) == (c.job_id, 2)  # the put-back job, in its lane
-    report = check_logs(proj_dir, save=False)
+    report = audit_logs(proj_dir, save=False)
     assert report.ok, report.problems
 
 
@@ -80,8 +80,8 @@ def test_memory_key_is_checked_at_creation(proj_dir: Path) -> None:
 
 
 def test_escalation_moves_up_without_a_lost_run_and_the_largest_class_counts_one(proj_dir: Path) -> None:
-    from benchgrid.store._lanes import N_LANES, lane_above
-    from benchgrid.store._lost import escalate_runs
+    from benchgrid.store.storage._lanes import N_LANES, lane_above
+    from benchgrid.store.storage._lost import escalate_runs
 
     q = _project(proj_dir)
     (c,) = q.claim("w", 1, mem_gb=1.0)
@@ -93,7 +93,7 @@ def test_escalation_moves_up_without_a_lost_run_and_the_largest_class_counts_one
     with q.lock:  # already in the largest class it can reach: a lost run, with the reason
         (lost,) = escalate_runs(q, [back], budget_gb=MEM_CLASSES_GB[-1], reason="killed for memory", source="big")
     assert lane_above(back.lane, MEM_CLASSES_GB[-1]) == N_LANES and lost.lost == 1
-    from benchgrid.store._records import read_records
+    from benchgrid.store.storage._records import read_records
 
     rec = read_records(q.layout.requeue)[0][-1]
     assert rec["why"] == "lost" and rec["reason"] == "killed for memory (no larger memory class)"

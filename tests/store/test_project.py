@@ -15,8 +15,8 @@ import pytest
 
 import benchgrid as bg
 from benchgrid.cli.main import main
-from benchgrid.store import check_project
-from benchgrid.store._trust import GroupWarning
+from benchgrid.store import check_trust
+from benchgrid.store.storage._trust import GroupWarning
 
 RUNNER = "tests.runners.jobs:echo"
 
@@ -104,7 +104,7 @@ def test_files_are_private_by_default(proj_dir: Path) -> None:
     for path in [proj_dir, *proj_dir.rglob("*")]:
         mode = path.stat().st_mode
         assert not mode & (stat.S_IRWXG | stat.S_IRWXO), (path, oct(mode))
-    check_project(proj_dir)  # does not raise
+    check_trust(proj_dir)  # does not raise
 
 
 def test_group_shared_opens_to_the_group_only(proj_dir: Path) -> None:
@@ -113,7 +113,7 @@ def test_group_shared_opens_to_the_group_only(proj_dir: Path) -> None:
         bg.Project.create(proj_dir, [{"i": 1}], RUNNER, group_shared=True)
     mode = (proj_dir / "project.json").stat().st_mode
     assert mode & stat.S_IWGRP and not mode & stat.S_IRWXO
-    check_project(proj_dir)
+    check_trust(proj_dir)
 
 
 def test_refuses_inputs_others_can_write(proj_dir: Path) -> None:
@@ -121,7 +121,7 @@ def test_refuses_inputs_others_can_write(proj_dir: Path) -> None:
     (proj_dir / "inputs" / "learner.pkl").write_bytes(b"x")
     (proj_dir / "inputs" / "learner.pkl").chmod(0o620)
     with pytest.raises(bg.ProjectError, match=r"learner.pkl. is writable by group .* \(the project is not group-shared\).*chmod -R go-w"):
-        check_project(proj_dir)
+        check_trust(proj_dir)
 
 
 def test_claim_reads_only_the_tail(proj_dir: Path) -> None:
@@ -132,7 +132,7 @@ def test_claim_reads_only_the_tail(proj_dir: Path) -> None:
     queue = Queue(proj.path, read_project_json(proj.path)["settings"])
     for _ in range(1000):
         queue.claim("w", 1)
-    import benchgrid.store._records as records
+    import benchgrid.store.storage._records as records
 
     reads: list[int] = []
     original = records._read_bytes

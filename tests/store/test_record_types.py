@@ -8,7 +8,7 @@ from typing import get_type_hints
 
 import benchgrid as bg
 from benchgrid.store import HandbackRecord, ResultRecord, handbacks_of
-from benchgrid.store._records import read_records
+from benchgrid.store.storage._records import read_records
 
 from ..worker.helpers import start_worker, wait_exit, wait_state
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import math
 
-from benchgrid.store import _records
-from benchgrid.store._records import decode, decode_lines, encode
+from benchgrid.store.storage import _records
+from benchgrid.store.storage._records import decode, decode_lines, encode
 
 
 def _lines(records: list[dict]) -> bytes:

@@ -9,11 +9,11 @@ import pytest
 
 import benchgrid as bg
 from benchgrid._errors import ResultNameWarning
-from benchgrid.store._jobs import JobTable
-from benchgrid.store._layout import Layout
-from benchgrid.store._records import append_records, decode_lines, encode
-from benchgrid.store._state import ProjectState
-from benchgrid.store._views import RUN_COLUMNS, results_columns, results_rows
+from benchgrid.store.storage._jobs import JobTable
+from benchgrid.store.storage._layout import Layout
+from benchgrid.store.storage._records import append_records, decode_lines, encode
+from benchgrid.store.storage._state import ProjectState
+from benchgrid.store.views._status import RUN_COLUMNS, results_columns, results_rows
 
 
 def _both(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -80,7 +80,7 @@ def test_decode_lines_reads_what_decode_reads(tmp_path: Path) -> None:
         f.write(b"%08x %s\n" % (__import__("zlib").crc32(b"[1,2]"), b"[1,2]"))  # valid checksum, not a dict
     append_records(path, [{"c": 2}])
     data = path.read_bytes()
-    from benchgrid.store._records import decode
+    from benchgrid.store.storage._records import decode
 
     one_by_one = [r for r in (decode(line) for line in data.splitlines(keepends=True)) if r is not None]
     assert decode_lines(data) == one_by_one == [*({"a": i} for i in range(5)), {"b": 1}, {"c": 2}]

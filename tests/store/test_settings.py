@@ -58,7 +58,7 @@ def test_no_module_restates_a_default() -> None:
     import re
     from pathlib import Path
 
-    from benchgrid.store._settings import DEFAULTS
+    from benchgrid.store.storage._settings import DEFAULTS
 
     src = Path(__file__).resolve().parents[2] / "src" / "benchgrid"
     names = "|".join(DEFAULTS)

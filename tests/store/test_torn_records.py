@@ -27,10 +27,10 @@ from pathlib import Path
 import pytest
 
 from benchgrid import Project
-from benchgrid.store._layout import Layout
-from benchgrid.store._leases import is_dead, read_lease, write_lease
-from benchgrid.store._queue import Queue
-from benchgrid.store._records import decode, encode, read_records
+from benchgrid.store.storage._layout import Layout
+from benchgrid.store.storage._leases import is_dead, read_lease, write_lease
+from benchgrid.store.storage._queue import Queue
+from benchgrid.store.storage._records import decode, encode, read_records
 from tests.worker.helpers import (
     assert_exactly_one_accepted,
     audit,

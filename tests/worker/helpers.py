@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from benchgrid.store import check_logs
-from benchgrid.store._layout import Layout
-from benchgrid.store._records import read_records
-from benchgrid.store._state import ProjectState
+from benchgrid.store import audit_logs
+from benchgrid.store.storage._layout import Layout
+from benchgrid.store.storage._records import read_records
+from benchgrid.store.storage._state import ProjectState
 
 T = TypeVar("T")
 
@@ -194,7 +194,7 @@ def assert_exactly_one_accepted(root: Path, n_jobs: int) -> Audit:
         assert set(workers) <= claimers[key], f"job/attempt {key} done by {workers}, claimed by {claimers[key]}"
 
     # the logs alone prove it too: nothing claimed or put back twice, every claim explained
-    report = check_logs(Path(root), save=False)
+    report = audit_logs(Path(root), save=False)
     assert report.ok, f"benchgrid check found: {report.problems[:10]}"
     twice = [key for key, n in a.claims_per().items() if n > 1]
     assert not twice, f"(job, attempt) claimed twice: {twice[:10]}"

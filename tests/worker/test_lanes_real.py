@@ -2,7 +2,7 @@
 
 Workers are ``benchgrid work`` processes of different capacities; who ran
 what, and in which order each worker claimed, is read from the raw
-``claims.log``, and every run ends checked by ``check_logs``.
+``claims.log``, and every run ends checked by ``audit_logs``.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from benchgrid import Project
-from benchgrid.store import Capacity, ProjectState, check_logs, read_records, record_capacity
-from benchgrid.store._layout import Layout
+from benchgrid.store import Capacity, ProjectState, audit_logs, read_records, record_capacity
+from benchgrid.store.storage._layout import Layout
 
 from .helpers import start_worker, stderr_of, wait_exit, wait_until
 
@@ -50,7 +50,7 @@ def test_gpu_jobs_only_on_the_gpu_worker_which_takes_them_first(proj_dir: Path) 
     assert set(gpu_order) >= gpu_jobs
     # no CPU job on the GPU worker while GPU jobs waited: its first claims are every GPU job
     assert set(gpu_order[: len(gpu_jobs)]) == gpu_jobs, gpu_order
-    report = check_logs(proj_dir, save=False)
+    report = audit_logs(proj_dir, save=False)
     assert report.ok, report.problems
 
 
@@ -66,7 +66,7 @@ def test_long_jobs_go_to_the_long_worker_first(proj_dir: Path) -> None:
     assert not {0, 1} & {j for w, js in claims if w == "short" for j in js}  # a 40 s worker never takes them
     long_order = [j for w, js in claims if w == "long" for j in js]
     assert long_order[:2] == [0, 1], long_order
-    assert check_logs(proj_dir, save=False).ok
+    assert audit_logs(proj_dir, save=False).ok
 
 
 def _handed_back_twice(root: Path) -> None:
@@ -95,7 +95,7 @@ def test_a_job_handed_back_twice_moves_to_a_longer_class_that_a_pool_serves(proj
     state = ProjectState(proj_dir).refresh()
     assert state.counts()["done"] == 4
     assert state.lost_runs(0) == 0  # hand-backs for time never burn max_attempts
-    assert check_logs(proj_dir, save=False).ok
+    assert audit_logs(proj_dir, save=False).ok
 
 
 def test_a_job_no_worker_has_time_for_ends_saying_what_it_needs(proj_dir: Path) -> None:
@@ -109,7 +109,7 @@ def test_a_job_no_worker_has_time_for_ends_saying_what_it_needs(proj_dir: Path) 
     assert state.lost_runs(0) == 0
     out = subprocess.run([sys.executable, "-m", "benchgrid", "status", str(proj_dir)], capture_output=True, text=True)
     assert "needs more than" in out.stdout + out.stderr
-    assert check_logs(proj_dir, save=False).ok
+    assert audit_logs(proj_dir, save=False).ok
 
 
 def test_a_job_declared_longer_than_a_worker_moves_at_once_and_blocks_nothing(proj_dir: Path) -> None:
@@ -124,7 +124,7 @@ def test_a_job_declared_longer_than_a_worker_moves_at_once_and_blocks_nothing(pr
     p = start_worker(proj_dir, "long", "--until", "+600s")
     assert wait_exit(p, 60) == 0, stderr_of(proj_dir, "long")
     assert ProjectState(proj_dir).refresh().counts()["done"] == 8
-    assert check_logs(proj_dir, save=False).ok
+    assert audit_logs(proj_dir, save=False).ok
 
 
 def test_status_names_jobs_no_live_worker_may_take(proj_dir: Path) -> None:
@@ -154,5 +154,5 @@ def test_a_worker_killed_after_adding_a_lane_loses_nothing(proj_dir: Path, monke
     assert wait_exit(p, 120) == 0, stderr_of(proj_dir, "long")
     state = ProjectState(proj_dir).refresh()
     assert state.counts()["done"] == 4, state.counts()
-    report = check_logs(proj_dir, save=False)
+    report = audit_logs(proj_dir, save=False)
     assert report.ok, report.problems

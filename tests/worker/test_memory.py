@@ -8,8 +8,8 @@ from pathlib import Path
 
 from benchgrid import Project
 from benchgrid.cli.main import main
-from benchgrid.store._lanes import lane_of
-from benchgrid.worker._worker import EXIT_OUT_OF_MEMORY
+from benchgrid.store.storage._lanes import lane_of
+from benchgrid.worker._guards import EXIT_OUT_OF_MEMORY
 
 from .helpers import assert_exactly_one_accepted, stderr_of, wait_exit, worker_cmd
 

@@ -4,7 +4,7 @@
 ever ask for it: a typo), and notes each pool's capacity (memory, time,
 resources) in the project, so that a job handed back at a walltime limit
 moves to a longer class only when some pool may claim it there
-(:mod:`benchgrid.store._capacities`).
+(:mod:`benchgrid.store.storage._capacities`).
 """
 
 from __future__ import annotations

@@ -228,9 +228,9 @@ def select_rows(table: pd.DataFrame, where: dict[str, Any]) -> Any:
 
 
 def _check_project(root: Path, trust_owner: bool) -> None:
-    from ..store import check_project
+    from ..store import check_trust
 
-    check_project(root, trust_owner=trust_owner)
+    check_trust(root, trust_owner=trust_owner)
 
 
 def _read_replaced(root: Path) -> set[tuple[str, str, str]]:

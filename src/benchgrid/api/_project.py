@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 
 from .._errors import DiskFull, InputError, ProjectError, is_disk_full
 from ..store import gc_paused
-from ..store import CheckReport, check_logs
-from ..store import create_project
+from ..store import AuditReport, audit_logs
+from ..store import create_project, remove_interrupted_creations
 from ..store import ProjectSettings
 from ._capacity import check_pool_resources, note_submitted
 from ..store import JobClass, class_of, expected_gb, lane_of, time_class_of, uses_classes
@@ -20,7 +20,7 @@ from ..store import Layout, read_project_json
 from ..store import expire_dead_workers
 from ..store import Claim, Queue
 from ..store import ProjectState
-from ..store import check_project
+from ..store import check_trust
 from ..store import Status, error_rows, results_columns, status_of
 from ..worker import check_loadable, code_path_at_creation, use_code_path
 from ..worker import check_runner_findable, import_runner
@@ -228,6 +228,21 @@ class Project:
         )
         return cls.open(path)
 
+    @staticmethod
+    def remove_interrupted_creations(path: str | os.PathLike[str]) -> tuple[list[Path], list[Path]]:
+        """Remove the temp folders that interrupted creations of ``path`` left, when their creator is gone.
+
+        Returns ``(removed, kept)``: a kept folder may belong to a creation
+        still running, or to one on another host (``benchgrid init`` names both).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> Project.remove_interrupted_creations(tempfile.mkdtemp() + "/p")
+        ([], [])
+        """
+        return remove_interrupted_creations(Path(path))
+
     # -- properties ------------------------------------------------------------
     @property
     def settings(self) -> dict[str, Any]:
@@ -319,9 +334,10 @@ class Project:
         runner work). Returns the final status with ``exit_code`` (0 all
         done, 1 errors, 3 failed, 4 jobs left, 5 disk full). Before any
         worker starts, the project is checked (its owner:
-        :func:`benchgrid.store.check_project`, its files) and a user's runner
-        is imported by a fresh Python (:meth:`check_runner`), each raising
-        with the fix; ``trust_owner=True`` runs another user's project.
+        :func:`benchgrid.store.check_trust`, its files:
+        :func:`benchgrid.store.check_integrity`) and a user's runner is
+        imported by a fresh Python (:meth:`check_runner`), each raising with
+        the fix; ``trust_owner=True`` runs another user's project.
         """
         from ..backends import get_backend
 
@@ -346,10 +362,10 @@ class Project:
         Python (:meth:`check_runner`): one error here rather than one per
         worker, on the cluster or on this machine.
         """
-        from ..store import check_project_files
+        from ..store import check_integrity
 
-        check_project(self.path, trust_owner=trust_owner)
-        check_project_files(self.path)
+        check_trust(self.path, trust_owner=trust_owner)
+        check_integrity(self.path)
         self.check_runner()
 
     def _workers_needed(self, n_workers: int) -> int:
@@ -463,6 +479,30 @@ class Project:
             self._reader = ProjectState(self.path)
         return self._reader
 
+    def live_status(self) -> Status:
+        """The status from what the workers appended since the last look: what ``status --watch`` redraws.
+
+        Unlike :meth:`status`, the project's files are not checked again at
+        each look and the hints name the project by its plain path.
+        """
+        return status_of(self.state_reader().refresh(), root_hint=str(self.path))
+
+    def leases(self) -> dict[str, Any]:
+        """Every worker's lease as of the last look (:meth:`live_status`, :meth:`state`), by worker id."""
+        return dict(self.state_reader().leases)
+
+    def job_params(self, job_id: int) -> dict[str, Any]:
+        """The parameters of one job, from the job table (its parts are parsed once, then cached).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> proj = Project.create(tempfile.mkdtemp() + "/p", [{"x": 1}, {"x": 2}], "os.path:join")
+        >>> proj.job_params(1)
+        {'x': 2}
+        """
+        return dict(self._job_table().get(job_id)["params"])
+
     def _job_table(self) -> JobTable:
         """This project's job table reader: committed parts are parsed once, then cached."""
         if self._table is None:
@@ -474,9 +514,9 @@ class Project:
 
         A ProjectError names a missing or damaged queue or job-table file.
         """
-        from ..store import check_project_files
+        from ..store import check_integrity
 
-        check_project_files(self.path)
+        check_integrity(self.path)
         return self.state_reader().refresh()
 
     def status(self) -> Status:
@@ -490,14 +530,14 @@ class Project:
         """
         return status_of(self.state(), root_hint=_shell_path(self.path), project=self.info)
 
-    def check(self) -> CheckReport:
+    def check(self) -> AuditReport:
         """Replay the logs: every (job, attempt) handed out once, one accepted result per job.
 
-        See :func:`benchgrid.store.check_logs`; ``report.ok`` is False
+        See :func:`benchgrid.store.audit_logs`; ``report.ok`` is False
         when anything was claimed twice, put back twice, claimed without an
         explanation, or has more than one result.
         """
-        return check_logs(self.path)
+        return audit_logs(self.path)
 
     def results(self, *, dropped: bool = False) -> "pd.DataFrame":
         """One row per job: its parameters, result values, state, attempt, worker, host and times.
@@ -515,7 +555,7 @@ class Project:
 
         state = self.state()
         renamed: dict[str, str] = {}
-        with gc_paused():  # a million rows of small objects: see store/_bulk.py
+        with gc_paused():  # a million rows of small objects: see store/storage/_bulk.py
             table = pd.DataFrame(results_columns(state, self._job_table(), renamed))
             for col in ("claimed_at", "started_at", "ended_at"):  # epoch seconds -> UTC datetimes
                 if col in table.columns:

@@ -169,7 +169,7 @@ class Backend(ABC):
         return []
 
     @classmethod  # noqa: B027 - an optional hook, empty by default
-    def check_settings(cls, values: Mapping[str, Any], where: str) -> None:
+    def validate_settings(cls, values: Mapping[str, Any], where: str) -> None:
         """Deeper checks of a ``[name]`` table than the schema's.
 
         ``where`` is ``"in <file>"`` for a configuration file, ``""`` for

@@ -203,7 +203,7 @@ def read_config(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     from ._registry import get_backend
 
     for table, values in checked.items():
-        get_backend(table).check_settings(values, f"in {path}")
+        get_backend(table).validate_settings(values, f"in {path}")
     return checked
 
 
@@ -307,5 +307,5 @@ def backend_settings(
                 f"known: {', '.join(sorted(schema))}"
             )
         apply(overrides, "command line")
-        backend.check_settings({k: v for k, v in overrides.items() if v is not None}, "")
+        backend.validate_settings({k: v for k, v in overrides.items() if v is not None}, "")
     return Settings(values, sources)

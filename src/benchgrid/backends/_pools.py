@@ -1,7 +1,7 @@
 """Self-sustaining pools: allocations that submit their successors (issue 21).
 
 ``submit --until-done`` starts a *pool*: W workers submitted under one job
-name, ``bg-<project>-<pool>``, and a ledger (:mod:`benchgrid.store._pool_ledger`).
+name, ``bg-<project>-<pool>``, and a ledger (:mod:`benchgrid.store.storage._pool_ledger`).
 There is no process on the login node. Each worker of the pool, when it ends
 (its walltime is near, it was told to stop, nothing it can still finish fits,
 its memory guard stopped it), calls :func:`continue_pool`, which decides under

@@ -114,7 +114,7 @@ class SchedulerBackend(Backend):
         return f"bg-{root.name}"
 
     @classmethod
-    def check_settings(cls, values: Mapping[str, Any], where: str) -> None:
+    def validate_settings(cls, values: Mapping[str, Any], where: str) -> None:
         if isinstance(values.get("time"), str):
             parse_time(values["time"], name=f"'{cls.name}.time' {where}" if where else "time")
 
@@ -142,11 +142,11 @@ class SchedulerBackend(Backend):
             Bad options or config files, the submit command not on PATH or
             refusing the job (its own words included). Nothing is submitted then.
         """
-        from ..store import check_project, make_dir, read_project_json, write_atomic
+        from ..store import check_trust, make_dir, read_project_json, write_atomic
 
         root = project_dir(project)
         read_project_json(root)
-        check_project(root, trust_owner=trust_owner)  # before the workers run its code
+        check_trust(root, trust_owner=trust_owner)  # before the workers run its code
         if trust_owner:
             worker_args = (*worker_args, "--trust-owner")
         options = {k: list(v) if isinstance(v, tuple) else v for k, v in options.items()}

@@ -30,15 +30,10 @@ def run(args: argparse.Namespace) -> int:
 
         n = proj.add_jobs(read_jobs_file(args.jobs))
     else:
-        from pathlib import Path
-
-        from ..ml import load_grid_file
-        from ..worker import use_code_path
+        from ..api import read_grid_file
 
         # as `python more.py` would import: the project's code folders and the grid file's own
-        grid_dir = str(Path(args.grid).absolute().parent)
-        use_code_path({**proj.info, "code_path": [*(proj.info.get("code_path") or []), grid_dir]})
-        grid = load_grid_file(args.grid, require=())
+        grid, _ = read_grid_file(args.grid, project=proj)
         if not isinstance(proj, MLProject):
             raise ProjectError(
                 f"--grid adds tasks and learners to an ML project, and {str(proj.path)!r} was created from a "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from .._errors import InputError
 
@@ -51,9 +50,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _create(args: argparse.Namespace) -> int:
     from ..api import Project
-    from ..store import remove_interrupted_creations
 
-    removed, kept = remove_interrupted_creations(Path(args.dir))
+    removed, kept = Project.remove_interrupted_creations(args.dir)
     for tmp in removed:
         print(f"removed {tmp}, left by an interrupted init", file=sys.stderr)
     for tmp in kept:
@@ -73,13 +71,10 @@ def _create(args: argparse.Namespace) -> int:
     if args.grid:
         if args.jobs or args.runner:
             raise InputError("give either --grid or --jobs with --runner, not both")
-        from ..ml import load_grid_file
-        from ..worker import code_path_at_creation, use_code_path
+        from ..api import read_grid_file
 
         # as `python grid.py` would: modules next to the grid file and in this folder import
-        code_path = code_path_at_creation(extra=[Path(args.grid).absolute().parent])
-        use_code_path({"code_path": code_path, "settings": {"group_shared": args.group_shared}})
-        grid = load_grid_file(args.grid)
+        grid, code_path = read_grid_file(args.grid, group_shared=args.group_shared)
         proj = Project.create(args.dir, grid.pop("tasks"), grid.pop("learners"), grid.pop("cv"), **grid, **options,
                               code_path=code_path)  # fmt: skip
     else:

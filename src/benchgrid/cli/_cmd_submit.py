@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from pathlib import Path
 from typing import NamedTuple
 
 from .._errors import InputError
@@ -66,11 +65,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..api import Project, check_pool_resources
-    from ..store import read_project_json
-    from ..worker import check_runner_findable
 
-    # the workers would fail one by one on the cluster; say it once, here
-    check_runner_findable(read_project_json(Path(args.dir).absolute()))
     options = {key: getattr(args, key) for key in (*_COMMON, *_SLURM, *_SGE) if getattr(args, key) is not None}
     if args.pool:
         if args.workers is not None or "mem_gb" in options:
@@ -85,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
                               ("--pool-name", args.pool_name, "names")):
         if value is not None and not args.until_done:
             raise InputError(f"{flag} {what} a self-sustaining pool: give it with --until-done")
-    proj = Project.open(args.dir)
+    proj = Project.open(args.dir)  # proj.submit checks owner, files and runner before anything is submitted
     chain = ({"until_done": True, "max_allocations": args.max_allocations, "max_core_hours": args.max_core_hours}
              if args.until_done else {})
     for pool in pools:  # every pool checked before the first is submitted: nothing half-submitted

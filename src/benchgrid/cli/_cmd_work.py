@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         return _pooled(args)
     until = parse_until(args.until)
     job_timeout_s = None if args.job_timeout is None else check_timeout(args.job_timeout, "--job-timeout")
-    owns_process = bool(getattr(args, "_own_process", False))
+    owns_process = bool(getattr(args, "_owns_process", False))
     # Block the hand-back signals before the runner's imports start threads (numpy's
     # BLAS pool): a thread that does not block SIGTERM would take it and die by it.
     old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, HANDBACK_SIGNALS)

@@ -112,6 +112,6 @@ def check_timeout(value: float, name: str) -> float:
     benchgrid._errors.InputError: --job-timeout must be a number of seconds > 0 and at most 31536000 (365 days), \
 got nan; leave it out for no limit
     """
-    from ..store import check_job_timeout_s
+    from ..store import validate_job_timeout_s
 
-    return check_job_timeout_s(value, name)
+    return validate_job_timeout_s(value, name)

@@ -1,7 +1,7 @@
 """``benchgrid status DIR --watch``: a live terminal view until the project is done.
 
-A rich ``Live`` display refreshed from an incremental
-:class:`~benchgrid.store._state.ProjectState` (each look reads only what
+A rich ``Live`` display refreshed by :meth:`Project.live_status
+<benchgrid.Project.live_status>` (each look reads only what
 the workers appended since the last one): a progress bar with the counts
 per state, jobs per second and ETA, then one line per active worker with
 its current job and how long it has been running. It ends by itself when
@@ -21,8 +21,6 @@ if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
     from ..api import Project
-    from ..store import JobTable
-    from ..store import ProjectState
     from ..store import Status
 
 __all__ = ["watch"]
@@ -66,25 +64,15 @@ def watch(proj: Project, *, poll_s: float = 0.5, console: Console | None = None)
     from rich.console import Console
     from rich.live import Live
 
-    from ..store import JobTable
-    from ..store import Layout
-    from ..store import ProjectState
-    from ..store import status_of
-
     console = console or Console()
-    state = ProjectState(proj.path)
-    table = JobTable(Layout(proj.path).jobs_dir)
     t_watch = time.time()
-
-    def look() -> Status:
-        return status_of(state.refresh(), root_hint=str(proj.path))
-
+    look = proj.live_status
     status = look()
     if not console.is_terminal:
         return _watch_plain(console, look, status, poll_s)
-    with Live(_view(proj, state, status, table, t_watch), console=console, refresh_per_second=4,
+    with Live(_view(proj, status, t_watch), console=console, refresh_per_second=4,
               transient=False) as live:
-        status = poll(look, lambda st: live.update(_view(proj, state, st, table, t_watch), refresh=True),
+        status = poll(look, lambda st: live.update(_view(proj, st, t_watch), refresh=True),
                       lambda st: st.finished, poll_s=poll_s, first=status)
     console.print(_final_line(status))
     return _exit_code(status)
@@ -136,10 +124,10 @@ def _final_line(status: Status) -> str:
     return text
 
 
-def _describe(table: JobTable, job_id: int) -> str:
+def _describe(proj: Project, job_id: int) -> str:
     """A short description of a job: task, learner and iteration for ML jobs, else its parameters."""
     try:
-        params = table.get(job_id)["params"]
+        params = proj.job_params(job_id)
     except (KeyError, OSError, ValueError):
         return ""
     if "task_id" in params and "learner_id" in params:
@@ -151,7 +139,7 @@ def _describe(table: JobTable, job_id: int) -> str:
     return text if len(text) <= 60 else text[:59] + "…"
 
 
-def _view(proj: Project, state: ProjectState, status: Status, table: JobTable, t_watch: float) -> RenderableType:
+def _view(proj: Project, status: Status, t_watch: float) -> RenderableType:
     from rich.console import Group
     from rich.progress_bar import ProgressBar
     from rich.table import Table
@@ -183,7 +171,7 @@ def _view(proj: Project, state: ProjectState, status: Status, table: JobTable, t
     running = {r["worker"]: r for r in status.running}
     now = time.time()
     shown = 0
-    for wid, lease in sorted(state.leases.items()):
+    for wid, lease in sorted(proj.leases().items()):
         if lease.get("state") != "running" or lease.get("revoked"):
             continue
         dead = is_dead(lease, now)  # the one rule (store), as status counts dead workers
@@ -198,7 +186,7 @@ def _view(proj: Project, state: ProjectState, status: Status, table: JobTable, t
             continue
         job = f"{r['job_id']}" + (f" (attempt {r['attempt']})" if r["attempt"] > 1 else "")
         workers.add_row(wid, str(r.get("host") or ""), str(lease.get("pid", "")), job,
-                        _describe(table, r["job_id"]), _fmt_s(r["elapsed_s"]))
+                        _describe(proj, r["job_id"]), _fmt_s(r["elapsed_s"]))
     parts: list[Any] = [
         Text(f"benchgrid: {proj.path}", style="bold"),
         head,

@@ -102,7 +102,7 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``benchgrid`` command; returns the exit code."""
-    own_process = argv is None
+    owns_process = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(command if command in COMMANDS else None)
@@ -110,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    args._own_process = own_process  # `benchgrid work` may then lead its process group and end itself
+    args._owns_process = owns_process  # `benchgrid work` may then lead its process group and end itself
     try:
         code = int(args._run(args) or 0)
         sys.stdout.flush()  # inside the try: a reader that went away (`| head`) is not an error

@@ -114,7 +114,7 @@ def write_config(inputs: Path, config: dict[str, Any], objects: dict[str, Any]) 
 
 
 def read_config(inputs: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Config and pickled objects. Call ``benchgrid.store.check_project`` before this."""
+    """Config and pickled objects. Call ``benchgrid.store.check_trust`` before this."""
     config = json.loads((inputs / "ml.json").read_text())
     with open_file(inputs / "ml_objects.pkl", "rb") as fh:
         try:
@@ -169,7 +169,7 @@ def write_learner(inputs: Path, learner_id: str, key: str, est: Any) -> None:
 
 
 def read_learner(inputs: Path, learner_id: str, key: str) -> Any:
-    """The unfitted estimator. Call ``benchgrid.store.check_project`` before this."""
+    """The unfitted estimator. Call ``benchgrid.store.check_trust`` before this."""
     with open_file(inputs / "learners" / f"{learner_id}.{key}.pkl", "rb") as fh:
         try:
             return pickle.load(fh)

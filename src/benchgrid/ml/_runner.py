@@ -81,7 +81,7 @@ def _seed_without_memory(project_dir: Path, params: dict[str, Any]) -> int:
     Examples
     --------
     >>> import tempfile, benchgrid as bg
-    >>> from benchgrid.store._jobs import canonical_json, content_key, job_seed
+    >>> from benchgrid.store.storage._jobs import canonical_json, content_key, job_seed
     >>> d = Path(tempfile.mkdtemp()) / "p"
     >>> _ = bg.Project.create(d, [{"a": 1}], "builtins:dict", random_state=7)
     >>> _seed_without_memory(d, {"a": 1, "expected_mem_gb": 0.7}) == job_seed(7, content_key(canonical_json({"a": 1})))
@@ -314,9 +314,9 @@ def peak_mem_mb() -> float:
 # -- per-process caches ------------------------------------------------------
 def _check_private_once(project_dir: Path) -> None:
     if project_dir not in _checked:
-        from benchgrid.store import ensure_checked
+        from benchgrid.store import check_trust_once
 
-        ensure_checked(project_dir)  # before unpickling anything; a worker checked it when it started
+        check_trust_once(project_dir)  # before unpickling anything; a worker checked it when it started
         _checked.add(project_dir)
 
 

@@ -1,4 +1,4 @@
-"""benchgrid.worker: the claim loop (heartbeat, signals, walltime, hand-back)."""
+"""benchgrid.worker: the claim loop, in parts: event log, lease and heartbeat, hand-back on signals, guards (time, memory)."""
 
 from ._context import JobContext, current_job
 from ._worker import Worker, WorkerSummary, load_runner

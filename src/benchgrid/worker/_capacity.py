@@ -1,6 +1,6 @@
 """What this worker has (memory, time, resources) and where a job goes when it did not fit (issue 21).
 
-The rules themselves are the store's (:mod:`benchgrid.store._classes`):
+The rules themselves are the store's (:mod:`benchgrid.store.storage._classes`):
 this module gathers a worker's :class:`~benchgrid.store.Capacity` and
 decides the fate of a job handed back at the walltime limit:
 
@@ -160,7 +160,7 @@ def move_too_long(worker: Any) -> bool:
                                           ran_s=floor.get(c.job_id, 0.0), root=worker.root)
         worker.queue.put_back([] if why_failed else [again], "handback", worker.worker_id,
                               failed=[(again, why_failed)] if why_failed else [])
-        worker._event(handback_record(c.job_id, c.attempt, None, time.time(), "too long for this worker"))
+        worker.events.append(handback_record(c.job_id, c.attempt, None, time.time(), "too long for this worker"))
         worker._finished.add((c.job_id, c.attempt))
     return why_failed is not None or again.lane != c.lane  # back in the same lane: it still blocks; stop
 

@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from .._errors import InputError
-from ..store import ProjectSettings, unsafe_reason
+from ..store import ProjectSettings, untrusted_reason
 
 __all__ = [
-    "check_loadable", "code_path_at_creation", "import_runner", "runner_import_error", "unsafe_reason", "use_code_path",
+    "check_loadable", "code_path_at_creation", "import_runner", "runner_import_error", "untrusted_reason", "use_code_path",
     "user_module_folders",
 ]
 
@@ -139,7 +139,7 @@ def use_code_path(info: dict[str, Any]) -> list[str]:
     skipped: list[str] = []
     folders = [str(f) for f in info.get("code_path") or []]
     for folder in reversed(folders):  # inserting at 0: keep the recorded order
-        reason = unsafe_reason(folder, group_shared)
+        reason = untrusted_reason(folder, group_shared)
         if reason is not None:
             skipped.append(f"{folder}: {reason}")
         elif folder not in sys.path:
@@ -360,7 +360,7 @@ def check_loadable(
         return
     code_path = [str(f) for f in info.get("code_path") or []]
     group_shared = ProjectSettings.of(info.get("settings", {})).group_shared
-    reasons = {f: unsafe_reason(f, group_shared) for f in code_path}
+    reasons = {f: untrusted_reason(f, group_shared) for f in code_path}
     folders = [f for f in code_path if reasons[f] is None]
     job = {"folders": folders, "items": todo, "runner": runner if check_runner else None}
     runner_failure: dict[str, Any] | None = None

@@ -42,8 +42,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .._format import fmt_seconds
-from ._state import ProjectState
+from ..._format import fmt_seconds
+from ..storage._state import ProjectState
 
 __all__ = ["WastedRuns", "wasted_runs"]
 

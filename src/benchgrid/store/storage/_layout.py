@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._errors import ProjectError
+from ..._errors import ProjectError
 from ._records import read_json, write_json_atomic
 
 __all__ = [

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Callable, Protocol, TypeVar
 
-from .._errors import InputError, LockTimeout
+from ..._errors import InputError, LockTimeout
 from ._lease_lock import LeaseLock, LockLost
 from ._safe_io import modes_for, open_nofollow
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from .._format import fmt_seconds
+from ..._format import fmt_seconds
 
 
 __all__ = ["fmt_seconds", "memory_lines", "status_html", "status_lines"]
@@ -69,12 +69,13 @@ def status_lines(
     lines = [f"{where}{status.n_jobs} jobs"]
     if project is not None:
         lines.append(f"  runner: {project.get('runner')}")
-        from ._code_path import unsafe_reason
+        from ..storage._settings import ProjectSettings
+        from ..storage._trusted_folders import untrusted_reason
 
-        group_shared = bool(project.get("settings", {}).get("group_shared"))
+        group_shared = ProjectSettings.of(project.get("settings", {})).group_shared
         folders = []
         for folder in project.get("code_path") or []:
-            reason = unsafe_reason(folder, group_shared)
+            reason = untrusted_reason(folder, group_shared)
             folders.append(folder if reason is None else f"{folder} (not searched: {reason})")
         lines.append(f"  code path: {', '.join(folders) if folders else '(installed packages only)'}")
     c = status.counts
@@ -119,7 +120,7 @@ def status_lines(
         )
     if status.hint:
         lines.append(f"  hint: {status.hint}")
-    checked = status.last_check
+    checked = status.last_audit
     if checked is not None and not checked["ok"]:
         import time
 

@@ -7,7 +7,7 @@ carries its reason (``"killed by SIGSEGV"``, ``"exit status 3"``,
 of a failed job sums up its history: ``"killed by SIGSEGV 3 times"``.
 
 Call :func:`lose_runs` while holding the project lock; it writes through
-:meth:`~benchgrid.store._queue.Queue.put_back`, so each (job, attempt) is
+:meth:`~benchgrid.store.storage._queue.Queue.put_back`, so each (job, attempt) is
 put back (or failed) once, whoever else recovers the same worker.
 """
 

@@ -1,4 +1,4 @@
-"""check_project over every kind of path that decides what runs (in-process, no other user needed)."""
+"""check_trust over every kind of path that decides what runs (in-process, no other user needed)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 import benchgrid as bg
-from benchgrid.store import check_project
-from benchgrid.store._safe_io import make_dir, open_file
-from benchgrid.store._trust import GroupWarning
+from benchgrid.store import check_trust
+from benchgrid.store.storage._safe_io import make_dir, open_file
+from benchgrid.store.storage._trust import GroupWarning
 
 RUNNER = "tests.runners.jobs:echo"
 
@@ -38,12 +38,12 @@ def test_anything_others_can_write_is_refused(proj_dir: Path, relpath: str, mode
     (proj_dir / "config.toml").write_text("[slurm]\n")
     (proj_dir / "inputs" / "learners").mkdir()
     (proj_dir / "inputs" / "learners" / "x.pkl").write_bytes(b"")
-    check_project(proj_dir)
+    check_trust(proj_dir)
     target = proj_dir / relpath
     target.chmod(mode)
     name = "proj" if relpath == "." else target.name
     with pytest.raises(bg.ProjectError, match=rf"{name}. is writable by every user .*chmod -R go-w"):
-        check_project(proj_dir)
+        check_trust(proj_dir)
     with pytest.raises(bg.ProjectError, match="writable by every user"):
         bg.Project.open(proj_dir).run(n_workers=0, progress=False)
     assert bg.Project.open(proj_dir).status().counts["done"] == 0
@@ -56,10 +56,10 @@ def test_group_shared_allows_the_project_group_only(proj_dir: Path) -> None:
     for p in [proj_dir, *proj_dir.rglob("*")]:
         want = 0o2770 if p.is_dir() else 0o660
         assert stat.S_IMODE(p.stat().st_mode) == want, p
-    check_project(proj_dir)
+    check_trust(proj_dir)
     os.chown(proj_dir / "project.json", -1, 1)  # group-writable by another group (daemon)
     with pytest.raises(bg.ProjectError, match="project.json. is writable by group .*chgrp -R"):
-        check_project(proj_dir)
+        check_trust(proj_dir)
 
 
 def test_modes_are_explicit_whatever_the_umask(tmp_path: Path) -> None:

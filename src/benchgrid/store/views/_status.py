@@ -7,14 +7,14 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ._check import last_check
-from ._jobs import JobTable
-from ._leases import is_dead
-from ._observe import CLOCK_NOTE_S
-from ._memory_view import memory_summary
-from ._capacities import starved_classes_hint, too_long_hint
+from ._audit import last_audit
+from ..storage._jobs import JobTable
+from ..storage._leases import is_dead
+from ..storage._observe import CLOCK_NOTE_S
+from ._memory import memory_summary
+from ._class_hints import starved_classes_hint, too_long_hint
 from ._result_names import RUN_COLUMNS, result_column
-from ._state import STATES, ProjectState, n_finished
+from ..storage._state import STATES, ProjectState, n_finished
 from ._wasted import WastedRuns, wasted_runs
 
 __all__ = ["Status", "status_of", "results_rows", "results_columns", "error_rows"]
@@ -36,7 +36,7 @@ class Status:
     stale_results: int = 0  # late results of runs already given up (fenced out); a retry's old results are not counted
     wasted: WastedRuns = field(default_factory=WastedRuns)  # runs started and thrown away (store/_wasted.py)
     hint: str = ""
-    last_check: dict[str, Any] | None = None
+    last_audit: dict[str, Any] | None = None
     project_dir: str | None = None
     memory: dict[str, Any] | None = None  # pools, jobs waiting per memory class, escalations (memory lanes only)
     clock_offsets: dict[str, float] = field(default_factory=dict)  # live workers whose clock is off the file server's
@@ -136,13 +136,13 @@ def status_of(
     memory_hint = memory["hint"] if memory else ""
     if memory_hint:
         hint = f"{memory_hint}; {hint}" if hint else memory_hint
-    checked = last_check(state.root)
+    checked = last_audit(state.root)
     if checked is not None:
         checked = {"t": checked.get("t"), "ok": bool(checked.get("ok")), "n_problems": len(checked.get("problems", []))}
     return Status(
         n_jobs=state.n, counts=counts, running=running, errors=errors, stranded=stranded, workers=workers,
         recent_per_s=tp["recent_per_s"], overall_per_s=tp["overall_per_s"], eta_s=tp["eta_s"],
-        stale_results=stale, wasted=wasted, hint=hint, last_check=checked, project_dir=str(state.root), memory=memory,
+        stale_results=stale, wasted=wasted, hint=hint, last_audit=checked, project_dir=str(state.root), memory=memory,
         clock_offsets=clock_offsets, project=project,
     )
 

@@ -4,7 +4,7 @@ Whoever can write a project can make its workers run code: the runner named
 in ``project.json``, the pickled learners, tasks and cv under ``inputs/``,
 the parameters in the job table, the SLURM settings in ``config.toml``. So
 before a worker, ``run``, ``try``, ``add`` or ``submit`` starts,
-:func:`check_project` looks at every file and folder that decides what runs
+:func:`check_trust` looks at every file and folder that decides what runs
 (the project folder, its top-level entries, everything under ``inputs/``,
 ``jobs/`` and ``queue/``) and refuses, with one message naming the path and
 the fix, when one of them
@@ -19,7 +19,7 @@ the fix, when one of them
 Root refuses another user's project unless told ``trust_owner=True``
 (``--trust-owner``), since that user could run code as root.
 
-A project checked in a process is remembered (:func:`ensure_checked`), so the
+A project checked in a process is remembered (:func:`check_trust_once`), so the
 ML runner does not check again for each job.
 """
 
@@ -32,12 +32,13 @@ import shlex
 import stat
 from pathlib import Path
 
-from .._errors import ProjectError
+from ..._errors import ProjectError
 from ._layout import Layout, read_project_json
 from ._safe_io import link_error
+from ._settings import ProjectSettings
 
 __all__ = [
-    "check_project", "ensure_checked", "user_name", "group_name", "is_member", "private_group_warning",
+    "check_trust", "check_trust_once", "user_name", "group_name", "is_member", "private_group_warning",
     "GroupWarning",
 ]  # fmt: skip
 
@@ -98,13 +99,13 @@ def private_group_warning(gid: int, uid: int | None = None) -> str | None:
     return None
 
 
-def ensure_checked(root: str | os.PathLike[str]) -> None:
+def check_trust_once(root: str | os.PathLike[str]) -> None:
     """Check ``root`` unless this process already did (what code that loads inputs calls)."""
     if Path(os.path.realpath(root)) not in _checked:
-        check_project(root)
+        check_trust(root)
 
 
-def check_project(root: str | os.PathLike[str], *, trust_owner: bool = False) -> None:
+def check_trust(root: str | os.PathLike[str], *, trust_owner: bool = False) -> None:
     """Refuse a project whose code-deciding files someone untrusted could have written.
 
     Parameters
@@ -125,16 +126,16 @@ def check_project(root: str | os.PathLike[str], *, trust_owner: bool = False) ->
     --------
     >>> import tempfile, pathlib, benchgrid as bg
     >>> proj = bg.Project.create(pathlib.Path(tempfile.mkdtemp()) / "p", [{"a": 1}], "math:factorial")
-    >>> check_project(proj.path)
+    >>> check_trust(proj.path)
     >>> os.chmod(proj.path / "project.json", 0o666)
-    >>> check_project(proj.path)
+    >>> check_trust(proj.path)
     Traceback (most recent call last):
     ...
     benchgrid._errors.ProjectError: ...project.json' is writable by every user...
     """
     real = Path(os.path.realpath(root))
     info = read_project_json(real)
-    group_shared = bool(info.get("settings", {}).get("group_shared"))
+    group_shared = ProjectSettings.of(info.get("settings", {})).group_shared
     me = os.geteuid()
     st_root = os.stat(real)
     owner, gid = st_root.st_uid, st_root.st_gid

@@ -18,10 +18,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from .._errors import InputError
+from ..._errors import InputError
 from ._lock import LOCK_MODES, MIN_LOCK_LEASE_S
 
-__all__ = ["DEFAULTS", "MAX_JOB_TIMEOUT_S", "ProjectSettings", "check_job_timeout_s", "setting"]
+__all__ = ["DEFAULTS", "MAX_JOB_TIMEOUT_S", "ProjectSettings", "validate_job_timeout_s", "setting"]
 
 
 def _help(text: str) -> dict[str, str]:
@@ -36,14 +36,14 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def check_job_timeout_s(value: Any, name: str = "job_timeout_s") -> float:
+def validate_job_timeout_s(value: Any, name: str = "job_timeout_s") -> float:
     """A per-job time limit in seconds: a number > 0 and at most :data:`MAX_JOB_TIMEOUT_S` (one rule for every door).
 
     Examples
     --------
-    >>> check_job_timeout_s(2.5)
+    >>> validate_job_timeout_s(2.5)
     2.5
-    >>> check_job_timeout_s(1e300, "--job-timeout")
+    >>> validate_job_timeout_s(1e300, "--job-timeout")
     Traceback (most recent call last):
     ...
     benchgrid._errors.InputError: --job-timeout must be a number of seconds > 0 and at most 31536000 (365 days), \
@@ -136,7 +136,7 @@ class ProjectSettings:
         if self.default_job_s is not None and not (_number(self.default_job_s) and self.default_job_s > 0):
             raise InputError(f"default_job_s must be a number > 0 (seconds) or None, got {self.default_job_s!r}")
         if self.job_timeout_s is not None:
-            check_job_timeout_s(self.job_timeout_s)
+            validate_job_timeout_s(self.job_timeout_s)
         if self.memory_key is not None and not (isinstance(self.memory_key, str) and self.memory_key):
             raise InputError(f"memory_key must be the name of a job column (expected peak GB), got {self.memory_key!r}")
         if self.time_key is not None and not (isinstance(self.time_key, str) and self.time_key):

@@ -12,7 +12,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable
 
-from .._errors import DiskFull, InputError, ProjectError, is_disk_full
+from ..._errors import DiskFull, InputError, ProjectError, is_disk_full
 from ._jobs import JobTable, normalize_jobs
 from ._classes import JobClass, assign_lanes, uses_classes
 from ._lanes import N_LANES, append_lane_ids
@@ -22,7 +22,7 @@ from ._records import append_records
 from ._safe_io import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, SHARED_DIR_MODE, SHARED_FILE_MODE, fix_mode
 from ._settings import ProjectSettings
 
-__all__ = ["create_project", "check_settings", "check_new_path", "remove_interrupted_creations"]
+__all__ = ["create_project", "validate_settings", "validate_new_path", "remove_interrupted_creations"]
 
 
 def remove_interrupted_creations(path: Path) -> tuple[list[Path], list[Path]]:
@@ -41,12 +41,12 @@ def remove_interrupted_creations(path: Path) -> tuple[list[Path], list[Path]]:
     return removed, kept
 
 
-def check_settings(settings: dict[str, Any]) -> ProjectSettings:
+def validate_settings(settings: dict[str, Any]) -> ProjectSettings:
     """Check the worker settings up front, naming the rule and the value (see :class:`ProjectSettings`)."""
     return ProjectSettings.from_dict(settings)
 
 
-def _check_memory_column(params: list[dict[str, Any]], memory_key: str) -> None:
+def _validate_memory_column(params: list[dict[str, Any]], memory_key: str) -> None:
     """Every job's expected memory is a positive number of GB, or missing (unknown)."""
     if not any(memory_key in p for p in params):
         raise InputError(f"memory_key {memory_key!r} names no job column; give the column of expected peak GB per job")
@@ -61,12 +61,12 @@ def _check_memory_column(params: list[dict[str, Any]], memory_key: str) -> None:
             )
 
 
-def check_new_path(path: Path) -> None:
+def validate_new_path(path: Path) -> None:
     """A new project goes to a path that does not exist or is an empty directory, free of control characters.
 
     Examples
     --------
-    >>> check_new_path(Path("/tmp/a\\nb"))
+    >>> validate_new_path(Path("/tmp/a\\nb"))
     Traceback (most recent call last):
     ...
     benchgrid._errors.InputError: the project path must not contain control characters (newline, tab, ...), got '/tmp/a\\nb'; choose a name without them
@@ -100,8 +100,8 @@ def create_project(
 ) -> Path:
     """Write a complete project at ``path`` or nothing at all."""
     path = Path(path).absolute()
-    check_new_path(path)
-    typed = check_settings(settings)  # project.json keeps `settings` as given
+    validate_new_path(path)
+    typed = validate_settings(settings)  # project.json keeps `settings` as given
     if isinstance(random_state, bool) or not isinstance(random_state, numbers.Integral):
         raise InputError(f"random_state must be an integer (the project seed), got {random_state!r}")
     params_jsons = normalize_jobs(jobs)
@@ -127,7 +127,7 @@ def create_project(
         if typed.memory_key or uses_classes(typed):
             params = [json.loads(text) for text in params_jsons]
             if typed.memory_key:
-                _check_memory_column(params, typed.memory_key)
+                _validate_memory_column(params, typed.memory_key)
             if uses_classes(typed):  # issue 21: lanes of the classes the jobs need, the smallest first
                 init["lanes"], init["lk"] = [[0, 0]], [JobClass().key()]
             else:

@@ -63,7 +63,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from .._errors import LockTimeout, ProjectError
+from ..._errors import LockTimeout, ProjectError
 from ._faults import error_point, pause_point
 from ._observe import LeaseWatch, stalled_since, timed
 from ._process import process_gone, process_identity

@@ -39,7 +39,7 @@ import stat
 from pathlib import Path
 from typing import IO, Any
 
-from .._errors import ProjectError
+from ..._errors import ProjectError
 
 __all__ = ["open_nofollow", "open_file", "modes_for", "make_dir", "fix_mode", "link_error", "adopt_new_file"]
 

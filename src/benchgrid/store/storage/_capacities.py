@@ -26,8 +26,7 @@ from ._layout import Layout
 from ._leases import is_dead, list_leases
 from ._records import append_records, read_records
 
-__all__ = ["record_capacity", "known_capacities", "capacity_of_lease", "someone_may_claim", "too_long_hint", "TOO_LONG",
-           "waiting_for", "starved_classes_hint"]
+__all__ = ["record_capacity", "known_capacities", "capacity_of_lease", "someone_may_claim", "TOO_LONG"]
 
 TOO_LONG = "needs more than "  # how the reason of a job failed for want of time starts (worker._capacity)
 
@@ -71,61 +70,3 @@ def known_capacities(root: Path, now: float | None = None) -> list[Capacity]:
 def someone_may_claim(root: Path, job_class: JobClass) -> bool:
     """Whether a live or submitted worker may claim jobs of ``job_class`` (:func:`._classes.may_claim`)."""
     return any(may_claim(job_class, cap) for cap in known_capacities(root))
-
-
-def too_long_hint(failed: Mapping[int, tuple[int, str]], state_of: Any) -> str:
-    """The status line for jobs failed because no worker had time for them ("" when none).
-
-    ``failed`` maps job to (attempt, reason); ``state_of(job)`` is its state now (a retry revives it).
-
-    >>> too_long_hint({3: (2, "needs more than 0:45 (...); give it a pool")}, lambda job: "failed")
-    '1 job(s) failed for want of time: job 3 needs more than 0:45 (...); give it a pool'
-    """
-    jobs = [(job, reason) for job, (_a, reason) in sorted(failed.items())
-            if reason.startswith(TOO_LONG) and state_of(job) == "failed"]
-    if not jobs:
-        return ""
-    job, reason = jobs[0]
-    return f"{len(jobs)} job(s) failed for want of time: job {job} {reason}"
-
-
-def waiting_for(state: Any, cap: Capacity) -> int | None:
-    """Jobs waiting in the lanes a worker of ``cap`` may claim (None: a project without lanes, where any may).
-
-    A self-sustaining pool submits successors only for work its workers can
-    take: a CPU pool does not live on for GPU jobs, nor a short pool for long ones.
-    """
-    from ._classes import lane_classes
-    from ._memory_view import waiting_per_lane
-
-    if state.lanes is None:
-        return None
-    cursor = {"lanes": state.lanes, **({"lk": state.lanes_keys} if state.lanes_keys else {})}
-    classes = lane_classes(cursor)
-    waiting = waiting_per_lane(state)
-    return sum(n for lane, n in enumerate(waiting) if lane < len(classes) and may_claim(classes[lane], cap))
-
-
-def starved_classes_hint(state: Any, now: float | None = None) -> str:
-    """The status line for jobs waiting in classes no live worker may claim ("" when none, or no live worker).
-
-    Projects with time or resource classes only (memory alone has its own line).
-    """
-    from ._classes import lane_classes
-    from ._memory_view import waiting_per_lane
-
-    if state.lanes is None or not state.lanes_keys:
-        return ""
-    now = time.time() if now is None else now
-    caps = [capacity_of_lease(lease) for lease in state.leases.values()
-            if lease.get("state") == "running" and not lease.get("revoked") and not is_dead(lease, now)]
-    if not caps:
-        return ""
-    classes = lane_classes({"lanes": state.lanes, "lk": state.lanes_keys})
-    starved = [(classes[lane], n) for lane, n in enumerate(waiting_per_lane(state, now))
-               if n > 0 and lane < len(classes) and not any(may_claim(classes[lane], cap) for cap in caps)]
-    if not starved:
-        return ""
-    what = "; ".join(f"{c.describe()}: {n}" for c, n in starved)
-    return (f"{sum(n for _c, n in starved)} job(s) wait in classes no live worker may take ({what}): "
-            "submit a pool that has what they need (--pool NxMEM+1gpu@TIME)")

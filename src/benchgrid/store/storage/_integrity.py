@@ -1,6 +1,6 @@
 """Damaged project files are reported, never read as "no jobs" or "no results".
 
-:func:`check_project_files` looks, in O(number of table parts), at what a
+:func:`check_integrity` looks, in O(number of table parts), at what a
 reader needs before it trusts an empty answer: ``queue/claims.log`` must
 end with a valid record (the queue cursor), and every part of the job
 table the cursor counts must exist and hold its last committed row. A
@@ -33,14 +33,14 @@ import math
 import os
 from pathlib import Path
 
-from .._errors import ProjectError
+from ..._errors import ProjectError
 from ._jobs import PART_SIZE, JobTable
-from ._lanes import N_LANES, lane_index, lane_path
+from ._lanes import lane_index, lane_path
 from ._layout import Layout
 from ._records import decode, iter_records, read_last_record
 from ._safe_io import open_nofollow
 
-__all__ = ["check_project_files", "check_runs_handed_out"]
+__all__ = ["check_integrity", "check_integrity_of_runs"]
 
 _TAIL_BYTES = 1 << 16
 
@@ -60,7 +60,7 @@ def _last_row_id(path: Path) -> int | None:
     return None
 
 
-def check_project_files(root: Path) -> int:
+def check_integrity(root: Path) -> int:
     """Check the queue cursor and the job table; return the number of committed jobs.
 
     Examples
@@ -69,11 +69,11 @@ def check_project_files(root: Path) -> int:
     >>> import benchgrid as bg
     >>> d = pathlib.Path(tempfile.mkdtemp()) / "p"
     >>> _ = bg.Project.create(d, [{"a": 1}], "builtins:dict")
-    >>> check_project_files(d)
+    >>> check_integrity(d)
     1
     >>> (d / "queue" / "claims.log").write_bytes(b"garbage")
     7
-    >>> check_project_files(d)
+    >>> check_integrity(d)
     Traceback (most recent call last):
     ...
     benchgrid._errors.ProjectError: ...claims.log' holds no valid record...
@@ -108,7 +108,7 @@ def check_project_files(root: Path) -> int:
                 f"job table part {str(path)!r} is truncated or damaged: its last row is job {last}, "
                 f"the queue counts up to job {expected}; restore it from a backup"
             )
-    check_runs_handed_out(layout)
+    check_integrity_of_runs(layout)
     return n
 
 
@@ -136,7 +136,7 @@ def _past_its_lane(layout: Layout, lanes: list[list[int]], job: int) -> str | No
     A job's first run is entry ``i`` of the one lane file that lists it; the lane's cursor
     ``[pos, rq]`` has handed it out when ``pos > i``. O(lanes × log n) reads.
     """
-    for lane in range(min(len(lanes), N_LANES)):
+    for lane in range(len(lanes)):  # memory lanes, or the classes' lanes a cursor lists
         i = lane_index(layout.queue_dir, lane, job)
         if i is not None:
             pos = int(lanes[lane][0])
@@ -146,7 +146,7 @@ def _past_its_lane(layout: Layout, lanes: list[list[int]], job: int) -> str | No
     return None  # in no lane (a damaged lane file): `benchgrid check` replays it
 
 
-def check_runs_handed_out(layout: Layout) -> None:
+def check_integrity_of_runs(layout: Layout) -> None:
     """Raise ProjectError when a worker's last run is one ``claims.log``'s cursor has not handed out.
 
     See the module docstring for the rule. The cursor is read after the
@@ -168,7 +168,7 @@ def check_runs_handed_out(layout: Layout) -> None:
         return
     cursor = read_last_record(layout.claims)
     if cursor is None:
-        return  # reported by check_project_files
+        return  # reported by check_integrity
     lanes = cursor.get("lanes")
     put_back: dict[tuple[int, int], tuple[int, int]] = {}  # (job, attempt) -> (end offset, lane)
     if any(a > 1 for _j, a, _w in runs):

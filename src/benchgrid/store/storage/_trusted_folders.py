@@ -11,15 +11,15 @@ import os
 import stat
 from pathlib import Path
 
-__all__ = ["unsafe_reason"]
+__all__ = ["untrusted_reason"]
 
 
-def unsafe_reason(folder: str | os.PathLike[str], group_shared: bool = False) -> str | None:
+def untrusted_reason(folder: str | os.PathLike[str], group_shared: bool = False) -> str | None:
     """Why ``folder`` may not be put on ``sys.path`` (None when it may).
 
     Examples
     --------
-    >>> unsafe_reason("/nonexistent/folder")
+    >>> untrusted_reason("/nonexistent/folder")
     'it does not exist'
     """
     try:

@@ -1,6 +1,6 @@
 """What waits for which memory, for people: pools of live workers, jobs per memory class, escalations.
 
-Read from a refreshed :class:`~benchgrid.store._state.ProjectState` of a
+Read from a refreshed :class:`~benchgrid.store.storage._state.ProjectState` of a
 project with memory lanes (a ``memory_key``); :func:`memory_summary` is the
 ``memory`` part of ``benchgrid status`` and :func:`starved_hint` its line
 "N job(s) need more than X GB; no live worker has that much".
@@ -21,10 +21,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ._classes import JobClass
-from ._lanes import MEM_CLASSES_GB, MEM_MARGIN, lane_size, lanes_for_budget, read_lane_ids
-from ._leases import is_dead
-from ._state import ProjectState
+from ..storage._classes import JobClass
+from ..storage._lanes import MEM_CLASSES_GB, MEM_MARGIN, lane_size, lanes_for_budget, read_lane_ids
+from ..storage._leases import is_dead
+from ..storage._state import ProjectState
 
 __all__ = ["memory_summary", "starved_hint", "waiting_per_lane", "waiting_per_mem_class", "live_budgets"]
 

@@ -33,22 +33,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._errors import InputError, ProjectError
+from ..._errors import InputError, ProjectError
 from ._records import append_records, read_records
 
-__all__ = ["PoolLedger", "PoolState", "pool_names", "check_pool_name"]
+__all__ = ["PoolLedger", "PoolState", "pool_names", "validate_pool_name"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,40}$")
 
 
-def check_pool_name(name: str) -> str:
+def validate_pool_name(name: str) -> str:
     """A pool's name: letters, digits, ``_ . -`` (it goes into file and job names).
 
     Examples
     --------
-    >>> check_pool_name("p0")
+    >>> validate_pool_name("p0")
     'p0'
-    >>> check_pool_name("a b")
+    >>> validate_pool_name("a b")
     Traceback (most recent call last):
     ...
     benchgrid._errors.InputError: a pool name must be 1-41 letters, digits, '_', '.' or '-' (starting with a letter or digit), got 'a b'
@@ -182,7 +182,7 @@ class PoolLedger:
 
     def __init__(self, root: Path, name: str):
         self.root = Path(root)
-        self.name = check_pool_name(name)
+        self.name = validate_pool_name(name)
         self.path = self.root / "pools" / f"{name}.log"
 
     def exists(self) -> bool:

@@ -44,7 +44,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from .._errors import InputError
+from ..._errors import InputError
 from ._lanes import MEM_CLASSES_GB, MEM_MARGIN, N_LANES, expected_gb, lane_above, lane_of
 
 __all__ = [
@@ -58,7 +58,7 @@ __all__ = [
     "time_class_of",
     "time_class_above",
     "mem_class_above",
-    "check_resource_count",
+    "validate_resource_count",
     "uses_classes",
     "assign_lanes",
 ]
@@ -101,7 +101,7 @@ class JobClass:
 
     def describe(self) -> str:
         """For people: ``<= 4 GB, <= 4:00, gpus=1`` (the parts that are not the smallest)."""
-        from .._format import fmt_seconds
+        from ..._format import fmt_seconds
 
         parts = [f"<= {MEM_CLASSES_GB[self.mem]:g} GB"] if self.mem else []
         if self.time:
@@ -189,14 +189,14 @@ def mem_class_above(mem: int, budget_gb: float | None) -> int:
     return lane_above(mem, budget_gb)
 
 
-def check_resource_count(name: str, value: Any, where: str) -> int:
+def validate_resource_count(name: str, value: Any, where: str) -> int:
     """A resource count as an int in ``0..64``; otherwise an :class:`InputError` naming ``where``.
 
     Examples
     --------
-    >>> check_resource_count("gpus", 2, "jobs[0]")
+    >>> validate_resource_count("gpus", 2, "jobs[0]")
     2
-    >>> check_resource_count("gpus", -1, "jobs[3]")
+    >>> validate_resource_count("gpus", -1, "jobs[3]")
     Traceback (most recent call last):
     ...
     benchgrid._errors.InputError: jobs[3]['gpus'] must be a count of gpus (an integer from 0 to 64) or missing, got -1
@@ -239,7 +239,7 @@ def class_of(params: Mapping[str, Any], settings: Any, where: str = "job") -> Jo
     time_class = time_class_of(_expected_s(params, getattr(settings, "time_key", None), where))
     res = []
     for name in getattr(settings, "resource_keys", None) or ():
-        count = check_resource_count(name, params.get(name), where)
+        count = validate_resource_count(name, params.get(name), where)
         if count:
             res.append((name, count))
     return JobClass(mem, time_class, tuple(sorted(res)))

@@ -23,7 +23,7 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from .._errors import InputError, ProjectError
+from ..._errors import InputError, ProjectError
 from ._job_columns import PART_SIZE, param_columns
 from ._records import compact_json
 from ._safe_io import make_dir, open_file

@@ -25,7 +25,7 @@ the last check found something.
 Examples
 --------
 >>> import tempfile, pathlib
->>> report = check_logs(pathlib.Path(tempfile.mkdtemp()), save=False)
+>>> report = audit_logs(pathlib.Path(tempfile.mkdtemp()), save=False)
 >>> report.ok, report.problems[0].split(":")[0]
 (False, 'missing file')
 """
@@ -38,21 +38,21 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._errors import ProjectError
-from ._damage import check_project_files
-from ._droplog import DROP_OPS, apply_drop_records
-from ._lanes import read_lane_ids
-from ._layout import Layout
-from ._safe_io import open_file
-from ._records import TORN_TAIL_MARK, iter_records, read_json, write_json_atomic
+from ..._errors import ProjectError
+from ..storage._integrity import check_integrity
+from ..storage._droplog import DROP_OPS, apply_drop_records
+from ..storage._lanes import read_lane_ids
+from ..storage._layout import Layout
+from ..storage._safe_io import open_file
+from ..storage._records import TORN_TAIL_MARK, iter_records, read_json, write_json_atomic
 
-__all__ = ["CheckReport", "check_logs", "last_check"]
+__all__ = ["AuditReport", "audit_logs", "last_audit"]
 
 MAX_LISTED = 20  # problems of one kind listed in full; the rest are counted
 
 
 @dataclass
-class CheckReport:
+class AuditReport:
     """What ``benchgrid check`` found: problems (exit 1) and notes (harmless)."""
 
     root: str
@@ -72,7 +72,7 @@ class CheckReport:
 
 
 class _Findings:
-    def __init__(self, report: CheckReport):
+    def __init__(self, report: AuditReport):
         self.report = report
         self.counts: dict[str, int] = defaultdict(int)
 
@@ -87,7 +87,7 @@ class _Findings:
                 self.report.problems.append(f"{kind}: {n - MAX_LISTED} more not listed")
 
 
-def _lines(path: Path, found: _Findings, report: CheckReport) -> list[tuple[dict[str, Any] | None, int, int]]:
+def _lines(path: Path, found: _Findings, report: AuditReport) -> list[tuple[dict[str, Any] | None, int, int]]:
     """(record or None, start, end) of every complete line; damaged lines reported."""
     raw = iter_records(path, 0, max_bytes=-1)
     out = []
@@ -107,7 +107,7 @@ def _lines(path: Path, found: _Findings, report: CheckReport) -> list[tuple[dict
     return out
 
 
-def check_logs(root: Path, *, save: bool = True) -> CheckReport:
+def audit_logs(root: Path, *, save: bool = True) -> AuditReport:
     """Replay a project's logs and report every violation of the claim protocol.
 
     Parameters
@@ -119,7 +119,7 @@ def check_logs(root: Path, *, save: bool = True) -> CheckReport:
     """
     root = Path(root)
     layout = Layout(root)
-    report = CheckReport(root=str(root), t=time.time())
+    report = AuditReport(root=str(root), t=time.time())
     found = _Findings(report)
     if not layout.claims.is_file():
         found.problem("missing file", f"{layout.claims} does not exist; the project cannot hand out jobs")
@@ -127,7 +127,7 @@ def check_logs(root: Path, *, save: bool = True) -> CheckReport:
         return report
 
     try:  # issue 10: a truncated or missing job-table part, a claims.log with no valid record
-        check_project_files(root)
+        check_integrity(root)
     except ProjectError as err:
         found.problem("damaged file", str(err))
     requeue = _lines(layout.requeue, found, report) if layout.requeue.exists() else []
@@ -206,7 +206,7 @@ def check_logs(root: Path, *, save: bool = True) -> CheckReport:
             prev_lanes = lanes if prev_lanes is None else [
                 [max(a, c), max(b, d)] for (a, b), (c, d) in zip(prev_lanes, lanes)
             ] + [list(pair) for pair in lanes[len(prev_lanes):]]
-    _check_results(layout, found, report, claimed_by, put_back_at)
+    _audit_results(layout, found, report, claimed_by, put_back_at)
     drops.close(claimed_by, put_back_at, report)
     found.close()
     if save:
@@ -258,7 +258,7 @@ class _Drops:
         return out
 
     def close(
-        self, claimed_by: dict[tuple[int, int], Any], put_back_at: dict[tuple[int, int], int], report: CheckReport
+        self, claimed_by: dict[tuple[int, int], Any], put_back_at: dict[tuple[int, int], int], report: AuditReport
     ) -> None:
         if self.lines and self.lines[-1][2] > self.committed:
             report.notes.append(f"drops.log: bytes past {self.committed} were never committed "
@@ -312,10 +312,10 @@ def _expected_lane_claims(
     return out
 
 
-def _check_results(
+def _audit_results(
     layout: Layout,
     found: _Findings,
-    report: CheckReport,
+    report: AuditReport,
     claimed_by: dict[tuple[int, int], tuple[str, int]],
     put_back_at: dict[tuple[int, int], int],
 ) -> None:
@@ -341,7 +341,7 @@ def _check_results(
             found.problem(kind, f"job {job} attempt {attempt} recorded by {', '.join(workers)}")
 
 
-def last_check(root: Path) -> dict[str, Any] | None:
+def last_audit(root: Path) -> dict[str, Any] | None:
     """The saved outcome of the last ``benchgrid check``, or None."""
     try:
         value = read_json(Layout(Path(root)).queue_dir / "check.json")

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import AbstractSet, Any, Callable, Iterable, Mapping
 
-from .._errors import ProjectError
+from ..._errors import ProjectError
 from ._jobs import JobTable, content_key
 from ._layout import Layout
 from ._lock import make_lock, retry_lock_lost

@@ -27,9 +27,9 @@ running the undrop again finds it passed over again and puts it back once.
 Examples
 --------
 >>> import tempfile, pathlib
->>> from benchgrid.store._create import create_project
->>> from benchgrid.store._settings import ProjectSettings
->>> from benchgrid.store._queue import Queue
+>>> from benchgrid.store.storage._create import create_project
+>>> from benchgrid.store.storage._settings import ProjectSettings
+>>> from benchgrid.store.storage._queue import Queue
 >>> root = pathlib.Path(tempfile.mkdtemp()) / "p"
 >>> _ = create_project(root, [{"a": i} for i in range(4)], "builtins:dict", ProjectSettings().to_dict())
 >>> q = Queue(root, ProjectSettings().to_dict())
