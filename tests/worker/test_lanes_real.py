@@ -156,3 +156,22 @@ def test_a_worker_killed_after_adding_a_lane_loses_nothing(proj_dir: Path, monke
     assert state.counts()["done"] == 4, state.counts()
     report = audit_logs(proj_dir, save=False)
     assert report.ok, report.problems
+
+
+def test_a_job_declared_longer_than_every_submitted_pool_says_so_once_the_workers_ended(tmp_path: Path) -> None:
+    """Seen in bench_campaign's declared variant: the job waited in a class no pool serves while status
+    said only 'no worker is running'; status now names the class and the fix."""
+    import time
+
+    from benchgrid import Project
+    from benchgrid.worker import Worker
+
+    root = tmp_path / "p"
+    Project.create(root, [{"i": i, "seconds": 0.01} for i in range(3)] + [{"i": 9, "seconds": 90, "expected_s": 90}],
+                   "tests.runners.jobs:sleep", time_key="expected_s")
+    record_capacity(root, Capacity(None, 45.0, {}), "submit slurm")  # what submit --time 0:00:45 notes
+    summary = Worker(root, until=time.time() + 45).run(handle_signals=False)
+    assert summary.done == 3
+    hint = Project.open(root).status().hint
+    assert "1 job(s) wait in classes no worker of the submitted pools may take (<= 2:00: 1)" in hint
+    assert "--pool NxMEM+1gpu@TIME" in hint

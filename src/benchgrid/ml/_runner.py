@@ -104,6 +104,8 @@ def _hints(project_dir: Path) -> set[str]:
     if keys is None:
         from benchgrid.store import ProjectSettings, read_project_json
 
+        if not (project_dir / "project.json").exists():  # a bare inputs/ folder run by hand: no hints declared
+            return set()
         declared = ProjectSettings.of(read_project_json(project_dir)["settings"]).resource_keys
         keys = _resource_keys[project_dir] = set(declared or ())
     return keys

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any, Mapping
 
-from ..storage._capacities import TOO_LONG, capacity_of_lease
+from ..storage._capacities import TOO_LONG, capacity_of_lease, known_capacities
 from ..storage._classes import Capacity, lane_classes, may_claim
 from ..storage._leases import is_dead
 from ._memory import waiting_per_lane
@@ -50,16 +50,22 @@ def waiting_for(state: Any, cap: Capacity) -> int | None:
 
 
 def starved_classes_hint(state: Any, now: float | None = None) -> str:
-    """The status line for jobs waiting in classes no live worker may claim ("" when none, or no live worker).
+    """The status line for jobs waiting in classes no worker may claim ("" when none, or no worker is known).
 
-    Projects with time or resource classes only (memory alone has its own line).
+    The workers judged are the live ones; when none is live, those of every
+    submitted pool (``queue/capacities.log``): a job declared longer than
+    every pool's limit waits in a class none serves, and says so instead of
+    looking like work for the next allocation. Projects with time or
+    resource classes only (memory alone has its own line).
     """
-
     if state.lanes is None or not state.lanes_keys:
         return ""
     now = time.time() if now is None else now
     caps = [capacity_of_lease(lease) for lease in state.leases.values()
             if lease.get("state") == "running" and not lease.get("revoked") and not is_dead(lease, now)]
+    who = "live worker"
+    if not caps:
+        caps, who = known_capacities(state.root, now), "worker of the submitted pools"
     if not caps:
         return ""
     classes = lane_classes({"lanes": state.lanes, "lk": state.lanes_keys})
@@ -68,5 +74,5 @@ def starved_classes_hint(state: Any, now: float | None = None) -> str:
     if not starved:
         return ""
     what = "; ".join(f"{c.describe()}: {n}" for c, n in starved)
-    return (f"{sum(n for _c, n in starved)} job(s) wait in classes no live worker may take ({what}): "
+    return (f"{sum(n for _c, n in starved)} job(s) wait in classes no {who} may take ({what}): "
             "submit a pool that has what they need (--pool NxMEM+1gpu@TIME)")
