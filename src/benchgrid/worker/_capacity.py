@@ -35,10 +35,11 @@ from ..store import handback_record
 from ..store import N_LANES, TIME_CLASSES_S, Claim, JobClass, Queue, lane_above, lane_classes, someone_may_claim
 from ..store import TOO_LONG, time_class_above, uses_classes
 
-__all__ = ["detected_gpus", "worker_resources", "at_limit_fate", "AT_LIMIT_TIMES", "lane_class",
+__all__ = ["detected_gpus", "worker_resources", "at_limit_fate", "AT_LIMIT_TIMES", "COUNTED_SHARE", "lane_class",
            "memory_lane_above", "move_too_long"]
 
 AT_LIMIT_TIMES = 2  # hand-backs at the walltime limit after which a job moves to a longer class (or fails)
+COUNTED_SHARE = 0.5  # a run cut at the limit before this share of it says nothing of the job's length
 
 
 def detected_gpus(environ: Mapping[str, str] | None = None) -> int:
@@ -105,13 +106,26 @@ def at_limit_fate(queue: Queue, claim: Claim, *, limit_s: float, expected_s: flo
     (``time_key`` or ``resource_keys``); without them a job is failed as
     before issue 21's classes. ``ran_whole`` (the run took nearly all of a
     scheduler allocation, :func:`~._allocation.ran_whole_allocation`) counts
-    as the last hand-back a job gets at this limit.
+    as the last hand-back a job gets at this limit. A run cut before
+    ``COUNTED_SHARE`` of the limit does not count: a short job started
+    seconds before a deadline is not too long (issue 21: a 4.4 s job failed
+    "needs more than 0:01:00" after two such starts); it goes back to its
+    lane, its hand-backs as they were.
+
+    Examples
+    --------
+    >>> from benchgrid.store import Claim
+    >>> cut_short = Claim(job_id=7, attempt=2, lost=0, lane=0, at_limit=1)
+    >>> at_limit_fate(None, cut_short, limit_s=60.0, expected_s=None, ran_s=3.0, root=".")
+    (Claim(job_id=7, attempt=3, lost=0, lane=0, at_limit=1), None)
     """
     from .._format import fmt_seconds
 
-    n = claim.at_limit + 1
+    declared_longer = expected_s is not None and expected_s > limit_s
+    counted = ran_whole or declared_longer or ran_s >= COUNTED_SHARE * limit_s
+    n = claim.at_limit + 1 if counted else claim.at_limit
     again = Claim(claim.job_id, claim.attempt + 1, claim.lost, claim.lane, n)
-    if n < AT_LIMIT_TIMES and not ran_whole and not (expected_s is not None and expected_s > limit_s):
+    if n < AT_LIMIT_TIMES and not ran_whole and not declared_longer:
         return again, None
     cur = queue.cursor()
     if "lk" in cur and getattr(queue.settings, "time_key", None):

@@ -10,7 +10,8 @@ critical section (``_io``), puts the unfinished claims back with attempt + 1
 SIGUSR1 (SLURM's ``--signal``) and SIGUSR2 (Grid Engine's ``-notify``) say the
 allocation is ending: the running job counts a hand-back at the limit, never
 a lost run; a job handed back there twice (or once when it is expected to
-take longer than the allocation, or ran nearly all of it) moves to a longer
+take longer than the allocation, or ran nearly all of it; a run cut before
+half the limit does not count) moves to a longer
 time class, or is failed with the time it needs when no worker has more
 (:func:`._capacity.at_limit_fate`, issue 21). SLURM sends its warning up to a
 minute early: a worker that knows its deadline works on until then
