@@ -81,7 +81,7 @@ def test_the_base_runs_the_flow_for_a_toy_scheduler(toy: Path, proj_dir: Path) -
     (path,) = launch.script_paths
     assert path.parent == proj_dir / "toy" and (proj_dir / "toy" / "logs").is_dir()
     assert path.read_text().splitlines()[-1] == (
-        f'exec bg work {shlex.quote(str(proj_dir))} --name "toy-$TOY_ID" --max-jobs 3 "${{benchgrid_until[@]}}"')
+        f'exec bg work {shlex.quote(str(proj_dir))} --name "toy-$TOY_ID" --max-jobs 3 --restart-crashed "${{benchgrid_until[@]}}"')
     assert f"# bg-{proj_dir.name}" in path.read_text()
     assert backend.recorded_job_ids(proj_dir) == ["41"]
     assert [r.phase for r in backend.workers(proj_dir)] == ["running", "pending"]

@@ -109,7 +109,7 @@ def test_worker_gets_path_name_and_until_from_qstat(tmp_path: Path, project: Pat
                     setup=["export SETUP_RAN='yes; really'"], worker_args=["--max-jobs", "5"])
     got = run_script(tmp_path, job.script, start="1800000000")
     assert got["argv"] == [
-        "work", str(project), "--name", "sge-1234.7", "--max-jobs", "5", "--until", str(1800000000 + 3600 - 60),
+        "work", str(project), "--name", "sge-1234.7", "--max-jobs", "5", "--restart-crashed", "--until", str(1800000000 + 3600 - 60),
     ]
     assert got["setup"] == "yes; really" and got["job"] == "1234.7"
     # the script's output went to the log in the hostile folder, named after the task
@@ -120,7 +120,7 @@ def test_the_worker_gets_its_memory_budget(tmp_path: Path, project: Path) -> Non
     job = sge_array(project, n_workers=1, work_dir=str(tmp_path), command=["fake-worker"], mem_gb=2.5)
     assert job.submit_args[-2:] == ("-l", "mem_free=2560M")
     got = run_script(tmp_path, job.script, start=None)
-    assert got["argv"][-2:] == ["--mem-gb", "2.5"]
+    assert got["argv"][-3:] == ["--mem-gb", "2.5", "--restart-crashed"]
 
 
 def test_milliseconds_start_is_read_as_seconds(tmp_path: Path, project: Path) -> None:

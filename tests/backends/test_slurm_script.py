@@ -108,7 +108,7 @@ def test_worker_gets_project_path_name_and_until_from_squeue(tmp_path: Path, pro
     got = run_script(tmp_path, text, squeue_end="2030-01-01T00:00:00")
     end_s = 1893456000  # 2030-01-01T00:00:00Z
     assert got["argv"] == [
-        "work", str(project), "--name", "slurm-1234_7", "--max-jobs", "5", "--until", str(end_s - 60),
+        "work", str(project), "--name", "slurm-1234_7", "--max-jobs", "5", "--restart-crashed", "--until", str(end_s - 60),
     ]
     assert got["setup"] == "yes; really"
 
@@ -128,7 +128,7 @@ def test_until_falls_back_to_start_plus_limit_when_squeue_fails(tmp_path: Path, 
 def test_no_until_without_time_and_end(tmp_path: Path, project: Path, squeue_end: str | None) -> None:
     text = slurm_array_script(project, n_workers=1, command=["fake-worker"])
     got = run_script(tmp_path, text, squeue_end=squeue_end)
-    assert got["argv"] == ["work", str(project), "--name", "slurm-1234_7"]
+    assert got["argv"] == ["work", str(project), "--name", "slurm-1234_7", "--restart-crashed"]
 
 
 def test_partition_default_limit_read_from_squeue(tmp_path: Path, project: Path) -> None:

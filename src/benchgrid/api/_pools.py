@@ -14,13 +14,14 @@ def end_of_pooled_worker(project_dir: str | os.PathLike[str], pool: str, *, star
     The allocation's scheduler id and log come from the environment its job
     script set (``BENCHGRID_SCHEDULER_JOB_ID``, ``BENCHGRID_SCHEDULER_LOG``).
     Its time is counted from the start of this process, which the batch
-    shell became (``exec``): setup lines and imports are allocated time too.
+    shell became (``exec``), or of the parent that restarts its workers
+    (``--restart-crashed``): setup lines and imports are allocated time too.
     """
     from ..backends import continue_pool
-    from ..worker import process_started_s
+    from ..worker import allocation_started_s, process_started_s
 
     return continue_pool(Path(project_dir).absolute(), pool, task=os.environ.get("BENCHGRID_SCHEDULER_JOB_ID"),
-                         started=min(started, process_started_s()), done=done, why=why,
+                         started=allocation_started_s(min(started, process_started_s())), done=done, why=why,
                          log=os.environ.get("BENCHGRID_SCHEDULER_LOG"), ran=ran, busy_s=busy_s, worker=worker)
 
 

@@ -4,7 +4,7 @@ Pure functions only: no subprocess, no file system, no clock. A scheduler's
 ``_script.py`` checks the shared options with :func:`script_spec`, writes its
 header (directives, the end-of-allocation lookup) and hands it to
 :func:`array_script`, which adds what every worker needs: the setup lines and
-``exec <command> work <project> --name <scheduler>-<task> ... "${benchgrid_until[@]}"``.
+``exec <command> work <project> --name <scheduler>-<task> ... --restart-crashed "${benchgrid_until[@]}"``.
 
 Every value that comes from the user is quoted with :func:`shlex.quote`, so a
 project path or a name like ``x; rm -rf ~`` reaches the worker as text. The
@@ -228,7 +228,7 @@ def array_script(spec: ScriptSpec, head: Sequence[str], *, name: str, exec_comme
     benchgrid_until=()
     <BLANKLINE>
     # exec
-    exec benchgrid work /p --name "x-$TASK" --mem-gb 2 "${benchgrid_until[@]}"
+    exec benchgrid work /p --name "x-$TASK" --mem-gb 2 --restart-crashed "${benchgrid_until[@]}"
     <BLANKLINE>
     """
     lines = ["#!/bin/bash", *head]
@@ -244,7 +244,9 @@ def array_script(spec: ScriptSpec, head: Sequence[str], *, name: str, exec_comme
                   "trap benchgrid_setup_ended EXIT"]
     if spec.setup:
         lines += ["", "# setup", *spec.setup]
-    lines += ["", exec_comment, f'exec {worker} --name "{name}"{extra} "${{benchgrid_until[@]}}"']
+    # --restart-crashed: a worker a job killed (or its memory guard stopped) is followed by a new one while the
+    # allocation has time; the signals sent to this shell reach the worker that runs (issue 21)
+    lines += ["", exec_comment, f'exec {worker} --name "{name}"{extra} --restart-crashed "${{benchgrid_until[@]}}"']
     return "\n".join(lines) + "\n"
 
 

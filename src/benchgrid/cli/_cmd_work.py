@@ -23,6 +23,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--job-timeout", "--job-timeout-s", dest="job_timeout", type=float, metavar="SECONDS",
         help="stop a job running longer than this (a lost run; default: the project's job_timeout_s)",
     )
+    p.add_argument(
+        "--restart-crashed", action="store_true",
+        help="run the worker as a child and start a new one when a job kills it (a segfault) or its memory guard "
+             "stops it, while the deadline leaves time; signals reach the worker that runs (scheduler scripts pass it)",
+    )
     p.add_argument("--pool", help=argparse.SUPPRESS)  # set by submit --until-done: this worker's pool decides successors
     # set by a pool's job script when its setup ended the script before the worker started: decide, run nothing
     p.add_argument("--setup-failed", type=int, metavar="CODE", help=argparse.SUPPRESS)
@@ -61,15 +66,41 @@ def restart_argv() -> list[str]:
     return [*flags, "-m", "benchgrid", *sys.argv[1:]]
 
 
+def child_argv(argv: list[str], until: float | None) -> list[str]:
+    """``argv`` without ``--restart-crashed``, its ``--until`` the absolute deadline (a restart must not move it).
+
+    >>> child_argv(["-m", "benchgrid", "work", "p", "--restart-crashed", "--until", "+30m"], 1e9)
+    ['-m', 'benchgrid', 'work', 'p', '--until', '1000000000.0']
+    """
+    out: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        if arg == "--restart-crashed":
+            continue
+        if arg == "--until":
+            next(args, None)
+            out += ["--until", repr(until)] if until is not None else []
+            continue
+        if arg.startswith("--until="):
+            out += ["--until", repr(until)] if until is not None else []
+            continue
+        out.append(arg)
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     import signal
 
     from ..worker import HANDBACK_SIGNALS, Worker
     from ._common import check_timeout, parse_until
 
+    until = parse_until(args.until)
+    if args.restart_crashed and args.setup_failed is None:
+        from ..api import work_in_allocation
+
+        return work_in_allocation(child_argv(restart_argv(), until), args.dir, name=args.name, until=until)
     if args.pool:
         return _pooled(args)
-    until = parse_until(args.until)
     job_timeout_s = None if args.job_timeout is None else check_timeout(args.job_timeout, "--job-timeout")
     owns_process = bool(getattr(args, "_owns_process", False))
     # Block the hand-back signals before the runner's imports start threads (numpy's

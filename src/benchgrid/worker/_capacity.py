@@ -157,7 +157,7 @@ def move_too_long(worker: Any) -> bool:
     until, key = worker.until, worker.settings.time_key
     if until is None or not key:
         return False
-    floor, limit_s = worker.durations.job_floor, max(1.0, until - worker.summary_started)
+    floor, limit_s = worker.durations.job_floor, max(1.0, until - worker.allocation_started)
 
     def too_long(row: dict[str, Any]) -> bool:
         declared = row["params"].get(key)

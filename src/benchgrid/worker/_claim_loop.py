@@ -56,7 +56,7 @@ class ClaimLoop(Guards):
 
     def _capacity(self) -> Capacity:
         """What this worker has: the jobs it may claim (:func:`benchgrid.store.may_claim`)."""
-        limit_s = None if self.until is None else self.until - self.summary_started
+        limit_s = None if self.until is None else self.until - self.allocation_started
         return Capacity(self.mem_gb, limit_s, self.resources)
 
     def _fits(self, row: dict[str, Any]) -> bool:

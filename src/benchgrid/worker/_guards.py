@@ -10,7 +10,7 @@ The memory guard thread stops a job before the kernel or the scheduler kills
 the worker for memory: above 95% of the budget the job goes to a larger
 memory lane (not a lost run), the other held jobs are handed back, and the
 worker exits with :data:`EXIT_OUT_OF_MEMORY` (inside a scheduler allocation
-it restarts in place). A ``MemoryError`` raised by the job escalates it the
+its parent starts a new one: :mod:`._in_allocation`). A ``MemoryError`` raised by the job escalates it the
 same way, from the main thread. (Moving a job to a larger class is the
 hand-back's :meth:`~._hand_back.HandBack._escalate`: Grid Engine's notice of
 an ``h_vmem`` kill does it too.)
@@ -126,8 +126,4 @@ class Guards(HandBack):
                 if self.owns_process:
                     kill_job_processes()
                 logging.shutdown()
-                if self.restart_argv and self._supervisor is None and os.environ.get("BENCHGRID_SCHEDULER_JOB_ID"):
-                    # issue 21: the allocation's time is not wasted: a fresh worker (same process, same
-                    # scheduler task, so its signals still reach it) goes on with the jobs that fit
-                    os.execv(sys.executable, [sys.executable, *self.restart_argv])
-                os._exit(EXIT_OUT_OF_MEMORY)
+                os._exit(EXIT_OUT_OF_MEMORY)  # under a scheduler, --restart-crashed's parent starts a new worker

@@ -113,7 +113,7 @@ class HandBack(LeaseKeeper):
             if at_limit and running is not None and running.claim == c and self.until is not None:
                 # issue 21: back in its lane, on to a longer time class, or failed with the time it needs
                 expected = self.durations.estimate(self.queue.jobs.get(c.job_id)["params"])
-                limit_s = max(1.0, self.until - self.summary_started)
+                limit_s = max(1.0, self.until - self.allocation_started)
                 again, why_failed = at_limit_fate(self.queue, c, limit_s=limit_s, expected_s=expected,
                                                   ran_s=now - running.t0, root=self.root,
                                                   ran_whole=ran_whole_allocation(now - running.t0, limit_s=limit_s))

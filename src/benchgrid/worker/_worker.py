@@ -45,6 +45,7 @@ from ._hand_back import HANDBACK_SIGNALS
 from ._lease_keeper import _Revoked
 from ._worker_state import WorkerSummary, _Running
 from ._procs import become_group_leader, become_subreaper, kill_job_processes
+from ._in_allocation import allocation_started_s
 
 __all__ = ["Worker", "WorkerSummary", "load_runner", "HANDBACK_SIGNALS"]
 
@@ -66,6 +67,15 @@ def load_runner(spec: str, code_path: Sequence[str] = (), skipped: Sequence[str]
     benchgrid._errors.InputError: runner must look like 'package.module:function', got 'os.path'
     """
     return import_runner(spec, code_path, skipped)  # type: ignore[no-any-return]
+
+
+def worker_prefix(name: str | None, host: str) -> str:
+    """The readable start of a worker's id: its ``--name``, else the host's short name, as safe characters.
+
+    >>> worker_prefix("slurm-7_0", "n1"), worker_prefix(None, "node12.cluster.org"), worker_prefix("a b", "n1")
+    ('slurm-7_0', 'node12', 'a_b')
+    """
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name or host.split(".")[0])[:40]
 
 
 def _supervisor_of_env() -> dict[str, Any] | None:
@@ -189,8 +199,7 @@ class Worker(ClaimLoop):
         self._identity = process_identity()
         # issue 10: a supervised worker's death is its supervisor's to record (it knows the signal)
         self._supervisor = _supervisor_of_env()
-        prefix = re.sub(r"[^A-Za-z0-9_.-]", "_", name or self.host.split(".")[0])[:40]
-        self.worker_id = f"{prefix}-{os.getpid()}-{secrets.token_hex(2)}"
+        self.worker_id = f"{worker_prefix(name, self.host)}-{os.getpid()}-{secrets.token_hex(2)}"
         self.dir = self.layout.worker_dir(self.worker_id)
         self.durations = DurationModel(
             self.root,
@@ -219,6 +228,8 @@ class Worker(ClaimLoop):
     def run(self, *, handle_signals: bool = True) -> WorkerSummary:
         """Run until no job is left (or the budget or deadline is reached)."""
         self.summary_started = time.time()
+        # a worker restarted inside its allocation judges jobs by the whole allocation (_in_allocation)
+        self.allocation_started = allocation_started_s(self.summary_started)
         old_umask = os.umask(0o007 if self.settings.group_shared else 0o077)
         signal_thread = None
         old_mask: set[int | signal.Signals] | None = None

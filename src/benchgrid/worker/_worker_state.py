@@ -70,6 +70,7 @@ class WorkerState:
     events: EventLog
     summary: WorkerSummary
     summary_started: float
+    allocation_started: float
     durations: DurationModel
     _identity: dict[str, Any]
     _supervisor: dict[str, Any] | None

@@ -27,4 +27,4 @@ module load python/3.11
 source "$HOME/venvs/bench/bin/activate"
 
 # exec: the worker becomes the job's process, so SIGUSR2 (-notify) and qdel reach it.
-exec /opt/venv/bin/python -m benchgrid work '/scratch/lab grid/it'"'"'s "quoted"; rm -rf ~/100%, a:b' --name "sge-$JOB_ID.$SGE_TASK_ID" --mem-gb 4 --max-jobs 100 "${benchgrid_until[@]}"
+exec /opt/venv/bin/python -m benchgrid work '/scratch/lab grid/it'"'"'s "quoted"; rm -rf ~/100%, a:b' --name "sge-$JOB_ID.$SGE_TASK_ID" --mem-gb 4 --max-jobs 100 --restart-crashed "${benchgrid_until[@]}"

@@ -41,4 +41,4 @@ module load python/3.11
 source "$HOME/venvs/bench/bin/activate"
 
 # exec: the worker becomes the batch shell, so SLURM's B:USR1 warning and SIGTERM reach it.
-exec /opt/venv/bin/python -m benchgrid.cli.main work '/scratch/lab grid/it'"'"'s "quoted"; rm -rf ~/100%' --name "slurm-${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}" --mem-gb 4 --max-jobs 100 "${benchgrid_until[@]}"
+exec /opt/venv/bin/python -m benchgrid.cli.main work '/scratch/lab grid/it'"'"'s "quoted"; rm -rf ~/100%' --name "slurm-${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}" --mem-gb 4 --max-jobs 100 --restart-crashed "${benchgrid_until[@]}"

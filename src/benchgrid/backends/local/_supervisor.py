@@ -56,12 +56,12 @@ from ..._exitcodes import (
     EXIT_WORKER_RESTART,
 )
 from ...store import Layout
-from ...store import expire_dead_workers, expire_worker
+from ...store import expire_dead_workers
 from ...store import starved_hint, waiting_per_mem_class
 from ...store import Queue
 from ...store import ProjectState
 from ...store import ProjectSettings
-from ...worker import oom_evidence
+from ...worker import describe_exit, expire_ended_process, oom_evidence
 
 __all__ = ["Supervisor", "WorkerEnd", "describe_exit"]
 
@@ -74,24 +74,6 @@ class _Proc(Protocol):
     def send_signal(self, sig: int) -> None: ...
 
     def wait(self, timeout: float | None = None) -> int: ...
-
-
-def describe_exit(returncode: int) -> str:
-    """The end of a process in words.
-
-    Examples
-    --------
-    >>> describe_exit(-9)
-    'killed by SIGKILL'
-    >>> describe_exit(3)
-    'exit status 3'
-    """
-    if returncode < 0:
-        try:
-            return f"killed by {signal.Signals(-returncode).name}"
-        except ValueError:
-            return f"killed by signal {-returncode}"
-    return f"exit status {returncode}"
 
 
 @dataclass
@@ -192,14 +174,6 @@ class Supervisor:
     def alive(self) -> list[str]:
         return [name for name, p in self.procs.items() if p.poll() is None]
 
-    def _worker_ids(self, name: str, pid: int) -> list[str]:
-        """Worker ids (folders) of the process ``pid`` started as ``name`` (several if it re-executed)."""
-        try:
-            entries = os.listdir(self.layout.workers_dir)
-        except OSError:
-            return []
-        return sorted(e for e in entries if e.startswith(f"{name}-{pid}-"))
-
     def _reap(self, name: str, proc: _Proc, returncode: int) -> None:
         del self.procs[name]
         try:
@@ -215,31 +189,17 @@ class Supervisor:
         reason = describe_exit(returncode)
         if returncode == EXIT_WORKER_RESTART:
             reason = "stopped itself after putting its job back (job_timeout_s or the memory guard)"
-        jobs: list[int] = []
-        oom: list[str] = []
-
-        def out_of_memory(lease: dict[str, Any]) -> str | None:
-            # issue 13: a SIGKILL while the cgroup's OOM counter went up (read from the kernel now,
-            # against the count in the lease read under the lock) is the OOM killer's: the job escalates
-            why = oom_evidence(lease)
-            if why is not None:
-                oom.append(why)
-            return why
-
-        for wid in self._worker_ids(name, proc.pid):
-            try:
-                lost = expire_worker(
-                    self.queue, wid, reason=reason, by="supervisor", count_lost=returncode != EXIT_DISK_FULL,
-                    out_of_memory=out_of_memory if returncode == -signal.SIGKILL else None,
-                )
-            except OSError as err:
-                if not is_disk_full(err):
-                    raise
-                self.disk_full = str(DiskFull.from_os_error(err))
-                lost = []
-            jobs += [c.job_id for c in lost]
+        try:
+            lost, oom = expire_ended_process(self.queue, name, proc.pid, returncode, by="supervisor", reason=reason,
+                                             count_lost=returncode != EXIT_DISK_FULL)
+        except OSError as err:
+            if not is_disk_full(err):
+                raise
+            self.disk_full = str(DiskFull.from_os_error(err))
+            lost, oom = [], None
+        jobs = [c.job_id for c in lost]
         self._job_lost_since_start = self._job_lost_since_start or bool(jobs) or returncode == EXIT_WORKER_RESTART
-        end = WorkerEnd(name, proc.pid, returncode, oom[0] if oom else reason, jobs)
+        end = WorkerEnd(name, proc.pid, returncode, oom or reason, jobs)
         self.ends.append(end)
         if returncode in (EXIT_WORKER_RESTART, EXIT_DISK_FULL):
             return  # said already: the worker recorded the timeout, or printed where the disk was full

@@ -1,0 +1,170 @@
+"""Keep a worker running for its whole allocation: a new one when a job killed it (issue 21).
+
+A job runs inside its worker's process, so a job that segfaults (a C
+extension, a GPU driver) or that the kernel kills for memory takes the worker
+with it; so does the memory guard, which ends the worker to take the job's
+memory back. Under a scheduler the rest of the allocation was then unused.
+
+``benchgrid work --restart-crashed`` (every scheduler's job script passes it)
+runs the worker as a child of a small parent that:
+
+- forwards the hand-back signals (SLURM's ``B:USR1`` reaches only the batch
+  shell, which this parent is; Grid Engine's ``USR2``; ``TERM``, ``INT``) to the
+  worker that runs, so the scheduler's warning still reaches it;
+- starts a new worker when the last one died by a signal or stopped for its
+  memory guard (:data:`~benchgrid._exitcodes.EXIT_WORKER_RESTART`), unless a
+  hand-back signal came, the deadline leaves less than ``MIN_LEFT_S``, or
+  ``QUICK_CRASHES`` workers in a row died within ``QUICK_S`` of starting (a
+  broken environment, not a job: the allocation ends, as it did before);
+- exits with the last worker's code (``128 + n`` for death by signal *n*).
+
+The parent knows how its worker died, so, like ``run``'s supervisor, it puts
+the dead worker's jobs back at once (:func:`._process_end.expire_ended_process`):
+the running job counts a lost run "killed by SIGSEGV" (``max_attempts`` ends a
+job that kills every worker), or moves to a larger memory class after an OOM
+kill; the memory guard already moved its job. Each worker is told
+when the allocation started (``BENCHGRID_ALLOCATION_STARTED``), so a restarted
+one judges jobs by the allocation's whole limit, not by what is left of it.
+
+Examples
+--------
+>>> restart_reason(-11, lived_s=30.0, left_s=40.0, signalled=None, quick=0)
+'died by SIGSEGV'
+>>> restart_reason(0, lived_s=30.0, left_s=40.0, signalled=None, quick=0) is None
+True
+>>> restart_reason(-11, lived_s=30.0, left_s=4.0, signalled=None, quick=0) is None  # no time left
+True
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from .._exitcodes import EXIT_WORKER_RESTART
+
+__all__ = ["run_restarting", "restart_reason", "ALLOCATION_STARTED_ENV", "allocation_started_s", "MIN_LEFT_S"]
+
+ALLOCATION_STARTED_ENV = "BENCHGRID_ALLOCATION_STARTED"
+MIN_LEFT_S = 10.0  # a new worker needs more than its start-up (about a second) to run anything
+QUICK_S = 10.0
+QUICK_CRASHES = 5
+_FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2)
+
+
+def allocation_started_s(default: float) -> float:
+    """When this worker's allocation started (epoch s): the parent's ``BENCHGRID_ALLOCATION_STARTED``, else ``default``.
+
+    >>> allocation_started_s(5.0) if ALLOCATION_STARTED_ENV not in os.environ else 5.0
+    5.0
+    """
+    try:
+        value = float(os.environ[ALLOCATION_STARTED_ENV])
+    except (KeyError, ValueError):
+        return default
+    return min(value, default)
+
+
+def restart_reason(returncode: int, *, lived_s: float, left_s: float | None, signalled: int | None,
+                   quick: int) -> str | None:
+    """Why a worker that ended with ``returncode`` is replaced (None: it is not).
+
+    ``left_s`` is the time to the deadline (None: unknown), ``signalled`` a
+    hand-back signal this parent forwarded, ``quick`` the workers before it
+    that died within ``QUICK_S`` of starting, in a row.
+    """
+    if signalled is not None or (left_s is not None and left_s < MIN_LEFT_S):
+        return None
+    if returncode < 0:
+        why = f"died by {_signal_name(-returncode)}"
+    elif returncode == EXIT_WORKER_RESTART:
+        why = "stopped for its memory guard"
+    else:
+        return None
+    if lived_s < QUICK_S and quick + 1 >= QUICK_CRASHES:
+        return None
+    return why
+
+
+def run_restarting(argv: Sequence[str], *, root: str | os.PathLike[str], name: str, until: float | None,
+                   started: float | None = None) -> int:
+    """Run ``python <argv>`` (a ``work`` command) until it ends for good; return its exit code.
+
+    ``root`` is the project and ``name`` the workers' prefix (their ids are
+    ``<name>-<pid>-<hex>``); ``until`` is the worker's deadline (epoch s,
+    None: unknown); ``started`` when the allocation started (default: now).
+    """
+    started = time.time() if started is None else started
+    env = dict(os.environ, **{ALLOCATION_STARTED_ENV: repr(started)})
+    child: subprocess.Popen[bytes] | None = None
+    signalled: list[int] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        signalled.append(signum)
+        if child is not None and child.returncode is None:
+            try:
+                os.kill(child.pid, signum)
+            except ProcessLookupError:
+                pass
+
+    old = {s: signal.signal(s, forward) for s in _FORWARDED}
+    quick, restarts = 0, 0
+    try:
+        while True:
+            t0 = time.time()
+            child = subprocess.Popen([sys.executable, *argv], env=env)
+            code = child.wait()
+            lived = time.time() - t0
+            if code < 0:
+                _put_back_jobs_of(root, name, child.pid, code)
+            left = None if until is None else until - time.time()
+            why = restart_reason(code, lived_s=lived, left_s=left, signalled=signalled[0] if signalled else None,
+                                 quick=quick)
+            if why is None:
+                if code < 0 and not signalled:
+                    print(f"benchgrid: the worker {_ended_text(code)} after {lived:.0f} s; not restarted "
+                          f"({_why_not(left, quick)})", file=sys.stderr, flush=True)
+                return 128 - code if code < 0 else code
+            quick = quick + 1 if lived < QUICK_S else 0
+            restarts += 1
+            left_text = "" if left is None else f" with {left:.0f} s left"
+            print(f"benchgrid: the worker {why} after {lived:.0f} s{left_text}: starting a new worker in this "
+                  f"allocation (restart {restarts})", file=sys.stderr, flush=True)
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+
+
+def _put_back_jobs_of(root: str | os.PathLike[str], name: str, pid: int, code: int) -> None:
+    """The dead worker's jobs back now, its running one counting a lost run that says how it died."""
+    from ..store import Queue, read_project_json
+    from ._process_end import expire_ended_process
+
+    root_path = Path(root).absolute()
+    try:
+        expire_ended_process(Queue(root_path, read_project_json(root_path)["settings"]), name, pid, code, by="allocation")
+    except (OSError, ValueError, KeyError) as err:  # the next worker's scan (or a lease later) puts them back
+        print(f"benchgrid: could not put back the dead worker's jobs now ({err}); they go back when it is "
+              "found dead", file=sys.stderr, flush=True)
+
+
+def _signal_name(n: int) -> str:
+    try:
+        return signal.Signals(n).name
+    except ValueError:
+        return f"signal {n}"
+
+
+def _ended_text(code: int) -> str:
+    return f"died by {_signal_name(-code)}"
+
+
+def _why_not(left: float | None, quick: int) -> str:
+    if left is not None and left < MIN_LEFT_S:
+        return f"{max(0.0, left):.0f} s left before the deadline"
+    return f"{quick + 1} workers in a row died within {QUICK_S:.0f} s of starting"
