@@ -29,20 +29,21 @@ def pool_states(project_dir: str | os.PathLike[str], *, ask_scheduler: bool = Tr
     """Every pool of the project as its ledger says, with the scheduler's live counts when it answers.
 
     A pool that did not stop, with no allocation running or pending while
-    jobs remain, is *broken*: its last allocations ended without deciding
-    (a setup line that exited, a node lost with the last worker). Its
-    ``broken`` text says so, with the last lines of the newest scheduler log
-    and the command that starts it again.
+    jobs its workers could run remain, is *broken*: its last allocations
+    ended without deciding (a setup line that exited, a node lost with the
+    last worker). Its ``broken`` text says so, with the last lines of the
+    newest scheduler log and the command that starts it again. One whose
+    workers can run none of the jobs left is *idle* (its last allocations
+    left the running jobs to the workers running them, in other pools).
     """
     from .._errors import BenchgridError
-    from ..backends import get_backend
-    from ..store import PoolLedger, ProjectState, pool_names
+    from ..backends import get_backend, jobs_left_for
+    from ..store import PoolLedger, pool_names
 
     root = Path(project_dir).absolute()
     states = [PoolLedger(root, name).read() for name in pool_names(root)]
     if not ask_scheduler:
         return states
-    left: int | None = None
     for state in states:
         try:
             rows = get_backend(str(state.definition.get("backend", "slurm"))).named_tasks(  # type: ignore[attr-defined]
@@ -54,17 +55,20 @@ def pool_states(project_dir: str | os.PathLike[str], *, ask_scheduler: bool = Tr
         state.pending = sum(r.phase == "pending" for r in live)
         if state.stopped or live:
             continue
-        if left is None:
-            counts = ProjectState(root).refresh().counts()
-            left = sum(counts[s] for s in ("pending", "queued", "stranded", "running"))
-        if left:
-            tail = _newest_log_tail(root, str(state.definition.get("backend", "slurm")))
-            free = next(f"p{k}" for k in range(len(states) + 1) if f"p{k}" not in {s.name for s in states})
-            state.broken = (f"no allocation running or pending and {left} job(s) left: the last allocations ended "
-                            "without deciding a successor, or the scheduler lost the successors they submitted"
-                            + (f"; the newest log ends: {tail}" if tail else "")
-                            + f"; start a new pool with benchgrid submit {root} --until-done --pool-name {free} "
-                            "(and the options of this one)")
+        left, running, elsewhere = jobs_left_for(root, state.definition.get("options") or {})
+        if not left:
+            others = [f"{running} running on other workers"] if running else []
+            others += [f"{elsewhere} waiting in classes its workers cannot claim"] if elsewhere else []
+            state.idle = "no allocation live and no job left that its workers can run" + (
+                f" ({'; '.join(others)})" if others else "")
+            continue
+        tail = _newest_log_tail(root, str(state.definition.get("backend", "slurm")))
+        free = next(f"p{k}" for k in range(len(states) + 1) if f"p{k}" not in {s.name for s in states})
+        state.broken = (f"no allocation running or pending and {left} job(s) left that its workers can run: the last "
+                        "allocations ended without deciding a successor, or the scheduler lost the successors they "
+                        "submitted" + (f"; the newest log ends: {tail}" if tail else "")
+                        + f"; start a new pool with benchgrid submit {root} --until-done --pool-name {free} "
+                        "(and the options of this one)")
     return states
 
 

@@ -16,6 +16,7 @@ from ._scheduler import SchedulerBackend
 # used by the other packages (they import public names only: tests/test_layers.py)
 from .local import RunStatus, prestart
 from ._pools import continue_pool, start_pool, stop_pools
+from ._capacity import jobs_left_for
 from ._template import worker_limit_s
 
 __all__ = [
@@ -34,5 +35,5 @@ __all__ = [
     "scheduler_backends",
     "wait_for_project",
     "RunStatus", "prestart",
-    "continue_pool", "start_pool", "stop_pools", "worker_limit_s",
+    "continue_pool", "start_pool", "stop_pools", "worker_limit_s", "jobs_left_for",
 ]

@@ -9,11 +9,19 @@ Capacity(mem_gb=16.0, limit_s=135.0, resources={'gpus': 1})
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from ._template import worker_limit_s
 
-__all__ = ["pool_capacity", "jobs_left_for"]
+__all__ = ["pool_capacity", "jobs_left_for", "JobsLeft"]
+
+
+class JobsLeft(NamedTuple):
+    """What a pool's successor would find: jobs it could run, jobs running, jobs waiting that it cannot run."""
+
+    left: int
+    running: int
+    elsewhere: int = 0
 
 
 def pool_capacity(options: Mapping[str, Any]) -> Any:
@@ -26,10 +34,12 @@ def pool_capacity(options: Mapping[str, Any]) -> Any:
                     dict(options.get("resources") or {}))
 
 
-def jobs_left_for(root: Path, options: Mapping[str, Any] | None = None) -> tuple[int, int]:
-    """``(left, running)``: jobs a successor of a pool submitted with ``options`` could run (waiting
-    in its lanes, and stranded ones) and jobs running, from a fresh read of the logs.
+def jobs_left_for(root: Path, options: Mapping[str, Any] | None = None) -> JobsLeft:
+    """What a successor of a pool submitted with ``options`` would find, from a fresh read of the logs.
 
+    ``left``: jobs waiting in its lanes, and stranded ones; ``running``:
+    jobs running; ``elsewhere``: jobs waiting in classes its workers cannot
+    claim (longer, larger, other resources: another pool's, or none's).
     Jobs running on other workers are theirs: when their allocations end
     unfinished, those workers decide (and the jobs are queued again).
     """
@@ -37,6 +47,7 @@ def jobs_left_for(root: Path, options: Mapping[str, Any] | None = None) -> tuple
 
     state = ProjectState(root).refresh()
     counts = state.counts()
-    left = sum(counts[s] for s in ("pending", "queued", "stranded"))
+    waiting = sum(counts[s] for s in ("pending", "queued"))
     mine = None if options is None else waiting_for(state, pool_capacity(options))
-    return (left if mine is None else min(left, mine + counts["stranded"])), counts["running"]
+    left = waiting + counts["stranded"] if mine is None else min(waiting + counts["stranded"], mine + counts["stranded"])
+    return JobsLeft(left, counts["running"], waiting + counts["stranded"] - left)

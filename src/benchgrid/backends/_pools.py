@@ -38,6 +38,7 @@ Examples
 
 from __future__ import annotations
 
+import shlex
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -156,7 +157,7 @@ def continue_pool(root: Path, pool: str, *, task: str | None, started: float, do
     ledger = PoolLedger(root, pool)
     state = ledger.read()
     run_s = max(0.0, time.time() - started)
-    left, running = jobs_left_for(root, state.definition.get("options") or {})  # issue 21: what its workers can take
+    left, running, elsewhere = jobs_left_for(root, state.definition.get("options") or {})  # issue 21: for its workers
     chosen = _backend(str(state.definition.get("backend", "slurm")))
     queue = Queue(root, read_project_json(root)["settings"])
     gen = state.generation
@@ -180,8 +181,12 @@ def continue_pool(root: Path, pool: str, *, task: str | None, started: float, do
                 return f"no job left for a successor; {running} running on other workers, whose ends decide"
             if left == 0:
                 ledger.append(ending)
-                ledger.append({"op": "stopped", "why": "no job left (jobs added later need a new submit)", "t": time.time()})
-                return "no job left for a successor: the pool stops"
+                stop = "no job left (jobs added later need a new submit)" if not elsewhere else (
+                    f"no job left that its workers can run; {elsewhere} job(s) wait in classes they cannot claim "
+                    f"(more time, memory or resources): `benchgrid status {shlex.quote(str(root))}` names them "
+                    "and the --pool to submit")
+                ledger.append({"op": "stopped", "why": stop, "t": time.time()})
+                return f"no job left for a successor: the pool stops ({stop})"
             # idle: started no job at all (a job handed back at the limit is work: a long job is not a storm)
             idle = (done if ran is None else ran) == 0 and run_s < STORM_S
             before = [e for e in fresh.ending if int(e.get("gen", 0)) == gen - 1]

@@ -240,9 +240,10 @@ def _pool_rows(pools: list[Any]) -> list[tuple[str, Any]]:
     rows: list[tuple[str, Any]] = []
     for pool in pools:
         eff = pool.efficiency
+        fate = f"stopped: {pool.stopped}" if pool.stopped else f"idle: {pool.idle}" if pool.idle else "going on"
         rows.append((f"pool {pool.name}", f"{pool.n_submitted} allocations of {pool.n_workers} at once over "
                                           f"{pool.generation} generation(s), {len(pool.ending)} ended; "
-                                          + (f"stopped: {pool.stopped}" if pool.stopped else "going on")))
+                                          + fate))
         rows.append((f"pool {pool.name} efficiency",
                      "-" if eff is None else f"{eff:.0%} busy: {pool.busy_core_s / 3600:.3g} core-hours in jobs "
                      f"that ended of {pool.core_s / 3600:.3g} allocated (ended allocations)"))

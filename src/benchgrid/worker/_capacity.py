@@ -24,6 +24,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 import os
 import shlex
 import time
@@ -136,7 +137,7 @@ def at_limit_fate(queue: Queue, claim: Claim, *, limit_s: float, expected_s: flo
             return Claim(claim.job_id, claim.attempt + 1, claim.lost, lane, 0), None
     cls = JobClass.parse(cur["lk"][claim.lane]) if "lk" in cur else JobClass(mem=claim.lane)
     need = fmt_seconds(limit_s)
-    pool = f"--pool 1x{_mem_text(cls)}@{_longer_text(limit_s)}"
+    pool = f"--pool 1x{_mem_text(cls)}@{_longer_text(max(limit_s, ran_s, expected_s or 0.0))}"
     seen = (f"handed back {n} time{'s' if n > 1 else ''} at the limit, the last after {fmt_seconds(ran_s)}" if ran_s > 0
             else f"expected {fmt_seconds(expected_s)}")
     where = shlex.quote(str(root))
@@ -187,8 +188,17 @@ def _mem_text(cls: JobClass) -> str:
     return f"{gb:.3g}G{res}"
 
 
-def _longer_text(limit_s: float) -> str:
-    """A walltime comfortably above ``limit_s`` (twice it), as H:MM:SS."""
-    total = int(max(60, 2 * limit_s))
-    h, rest = divmod(total, 3600)
-    return f"{h}:{rest // 60:02d}:{rest % 60:02d}"
+def _longer_text(need_s: float) -> str:
+    """A walltime whose usable part is twice ``need_s``, in whole minutes, as H:MM:SS.
+
+    ``submit`` keeps ``min(60 s, time / 4)`` of an allocation for its warning
+    (:func:`~benchgrid.backends.worker_limit_s`): twice the usable time the job
+    was cut at, not twice the allocation, so that the proposed pool can run it.
+
+    >>> _longer_text(45.0), _longer_text(100.0), _longer_text(3600.0)
+    ('0:02:00', '0:05:00', '2:01:00')
+    """
+    usable = 2 * need_s
+    total = usable + 60 if usable + 60 >= 240 else usable * 4 / 3
+    minutes = max(1, math.ceil(total / 60 - 1e-9))
+    return f"{minutes // 60}:{minutes % 60:02d}:00"

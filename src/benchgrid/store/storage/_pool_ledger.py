@@ -77,6 +77,7 @@ class PoolState:
     running: int | None = None
     pending: int | None = None
     broken: str | None = None  # set by whoever saw no allocation live while jobs remain (``Project.pools``)
+    idle: str | None = None  # set by whoever saw no allocation live and no job its workers could run
 
     @property
     def n_workers(self) -> int:
@@ -166,7 +167,7 @@ class PoolState:
             f"{self.jobs_done} job(s) that ended{eff}"
             + ("".join(f"; {b}" for b in budget if not b.startswith("of"))),
             "  " + (f"stopped: {self.stopped}" if self.stopped else f"BROKEN: {self.broken}" if self.broken
-                    else "going on"),
+                    else f"idle: {self.idle}" if self.idle else "going on"),
         ]
         return "\n".join(lines)
 
