@@ -231,8 +231,9 @@ def partial_scores() -> pd.DataFrame:
 def test_incomplete_tasks_are_dropped_with_the_reason() -> None:
     c = bg.compare(partial_scores(), "accuracy")
     assert c.tasks == ("task_0", "task_2")
-    assert c.not_ranked == {"task_1": "learner_2 has 2 of 4 folds", "task_3": "learner_0 has 3 of 4 folds"}
-    assert any("task 'task_1' is not ranked: learner_2 has 2 of 4 folds" in n for n in c.notes)
+    assert c.not_ranked == {"task_1": "learner_2 has 2 of 4 folds (1 error, 1 pending)",
+                            "task_3": "learner_0 has 3 of 4 folds (1 no value)"}
+    assert "task 'task_1' is not ranked: learner_2 has 2 of 4 folds (1 error, 1 pending)" in c.notes
     cell = c.table.set_index(["task", "learner"])
     assert cell.loc[("task_1", "learner_2"), ["n_folds", "n_expected", "missing"]].tolist() == [2, 4, "1 error, 1 pending"]
     assert cell.loc[("task_3", "learner_0"), "missing"] == "1 no value"
@@ -258,7 +259,7 @@ def test_incomplete_common_ranks_on_shared_folds() -> None:
 
 def test_incomplete_error_refuses() -> None:
     with pytest.raises(InputError, match=r"every learner must have every fold of every task with incomplete='error', "
-                                         r"got task_1: learner_2 has 2 of 4 folds; task_3: .*pass incomplete='drop'"):
+                                         r"got task_1: learner_2 has 2 of 4 folds \(1 error, 1 pending\); task_3: .*pass incomplete='drop'"):
         bg.compare(partial_scores(), "accuracy", incomplete="error")
 
 
@@ -266,7 +267,7 @@ def test_a_learner_without_any_row_on_a_task_is_named() -> None:
     s = score_rows(np.random.default_rng(2).uniform(size=(3, 3)))
     s = s[~((s["task_id"] == "task_0") & (s["learner_id"] == "learner_1"))]
     c = bg.compare(s, "accuracy")
-    assert c.not_ranked == {"task_0": "learner_1 has 0 of 5 folds"}
+    assert c.not_ranked == {"task_0": "learner_1 has 0 of 5 folds (5 no job (dropped?))"}
     assert c.table.set_index(["task", "learner"]).loc[("task_0", "learner_1"), "missing"] == "5 no job (dropped?)"
 
 
@@ -356,7 +357,7 @@ def test_markdown_and_csv(table, tmp_path) -> None:
 # -- bad input ------------------------------------------------------------------------------
 @pytest.mark.parametrize("kwargs, message", [
     ({"scores": [1, 2]}, r"scores must be a pandas DataFrame \(e.g. proj.scores\(\)\), got list"),
-    ({"measure": "auc"}, r"measure must be a column of scores, got 'auc'; columns are"),
+    ({"measure": "auc"}, r"measure must be one of the scores' measures \['accuracy'\], got 'auc'; pass one of them"),
     ({"measure": "learner_id"}, r"measure must name a numeric column, got 'learner_id'"),
     ({"alpha": 1.5}, r"alpha must be a number between 0 and 1 \(e.g. 0.05\), got 1.5"),
     ({"incomplete": "skip"}, r"incomplete must be one of \('drop', 'common', 'error'\), got 'skip'"),
@@ -381,6 +382,11 @@ def test_bad_tables_are_named() -> None:
         bg.compare(pd.concat([s, s.iloc[:1]]), "my_score", greater_is_better=True)
     with pytest.raises(InputError, match=r"scores must have at least one row, got an empty table"):
         bg.compare(s.iloc[:0], "my_score", greater_is_better=True)
+    pending = s.assign(state="pending", my_score=np.nan)
+    pending.loc[pending.index[:3], "state"] = "error"
+    with pytest.raises(InputError, match=r"scores must have at least one done job with a my_score value to compare, "
+                                         r"got none \(42 pending, 3 error\); run the project \(benchgrid run DIR\)"):
+        bg.compare(pending, "my_score", greater_is_better=True)
 
 
 # -- pvalue(corrected=True) --------------------------------------------------------------------
@@ -455,6 +461,6 @@ def test_end_to_end_dropped_jobs_are_named(project, tmp_path) -> None:
     proj = bg.Project.open(copy)
     assert proj.drop(where={"learner_id": "tree", "task_id": "task1"}) == 4  # already done: kept, hidden
     c = proj.compare("accuracy")
-    assert c.not_ranked == {"task1": "tree has 0 of 4 folds"}
+    assert c.not_ranked == {"task1": "tree has 0 of 4 folds (4 dropped)"}
     assert c.table.set_index(["task", "learner"]).loc[("task1", "tree"), "missing"] == "4 dropped"
     assert len(c.tasks) == 2

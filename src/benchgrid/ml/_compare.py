@@ -48,14 +48,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._errors import InputError
+from ._compare_input import INCOMPLETE, check_input, direction, fold_columns, missing_text, soak_rows
 from ._corrected import corrected_ttest, holm
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Comparison", "Friedman", "Nemenyi", "compare", "corrected_ttest", "holm"]
-
-INCOMPLETE = ("drop", "common", "error")
+__all__ = ["INCOMPLETE", "Comparison", "Friedman", "Nemenyi", "compare", "corrected_ttest", "holm"]
 
 
 # -- the statistics -----------------------------------------------------------------
@@ -384,14 +383,14 @@ def compare(
     """
     import pandas as pd
 
-    df, measure, learner_col = _check(scores, measure, alpha, incomplete)
-    greater = _direction(df, measure, greater_is_better)
+    df, measure, learner_col = check_input(scores, measure, alpha, incomplete)
+    greater = direction(df, measure, greater_is_better)
     notes: list[str] = []
-    df = _soak_rows(df, train_subsets, notes)
+    df = soak_rows(df, train_subsets, notes)
     block_cols = ["task_id"]
     if "resampling_id" in df.columns and df["resampling_id"].nunique(dropna=True) > 1:
         block_cols.append("resampling_id")
-    fold_cols = _fold_columns(df)
+    fold_cols = fold_columns(df)
     task = df[block_cols].astype(str).agg("/".join, axis=1) if len(block_cols) > 1 else df["task_id"].astype(str)
     fold = df[fold_cols].astype(str).agg("/".join, axis=1) if len(fold_cols) > 1 else df[fold_cols[0]].astype(str)
     df = df.assign(_task=task.to_numpy(), _fold=fold.to_numpy(), _learner=df[learner_col].astype(str).to_numpy())
@@ -421,7 +420,7 @@ def compare(
             cells.append({"task": t, "learner": lrn, "n_folds": len(vals), "n_expected": len(expected),
                           "mean": float(vals.mean()) if len(vals) else math.nan,
                           "sd": float(vals.std(ddof=1)) if len(vals) > 1 else math.nan,
-                          "missing": _missing(part[part["_learner"] == lrn], done, expected - set(have[lrn]))})
+                          "missing": missing_text(part[part["_learner"] == lrn], done, expected - set(have[lrn]))})
         short = {lrn: len(have[lrn]) for lrn in learners if len(have[lrn]) < len(expected)}
         common = set.intersection(*(set(h) for h in have.values())) if learners else set()
         if not short:
@@ -430,7 +429,8 @@ def compare(
             used_folds[t] = sorted(common)
             notes.append(f"task {t!r}: ranked on the {len(common)} of {len(expected)} folds every learner has")
         else:
-            why = ", ".join(f"{lrn} has {n} of {len(expected)} folds" for lrn, n in short.items())
+            lacks = {c["learner"]: c["missing"] for c in cells[-len(learners):]}
+            why = ", ".join(f"{lrn} has {n} of {len(expected)} folds ({lacks[lrn]})" for lrn, n in short.items())
             not_ranked[t] = why + ("" if incomplete != "common" else "; no fold is common to every learner")
     if not_ranked and incomplete == "error":
         raise InputError(
@@ -474,7 +474,8 @@ def compare(
         notes.append(f"nothing is tested: one learner ({learners[0] if learners else 'none'}); compare needs 2 or more")
     elif n < 2:
         notes.append(f"nothing is tested across tasks: {n} ranked task{'s' if n != 1 else ''}; "
-                     "ranks across tasks need 2 or more (see per_task for tests within a task)")
+                     "ranks across tasks need 2 or more (the learners are still compared within each task: "
+                     "Comparison.per_task, benchgrid compare --per-task)")
     else:
         if k >= 3:
             friedman = _friedman(means)
@@ -494,96 +495,6 @@ def compare(
         ["_t"], kind="stable").drop(columns="_t").reset_index(drop=True)
     return Comparison(measure, greater, float(alpha), table, fold_table, mean_ranks, friedman, nemenyi, wil,
                       per_task, tuple(tasks), not_ranked, tuple(notes), rope)
-
-
-def _check(scores: Any, measure: str | None, alpha: Any, incomplete: Any) -> tuple[pd.DataFrame, str, str]:
-    import pandas as pd
-
-    from ._grid import param_name
-    from ._pvalue import find_measure
-    from ._soak import META_COLUMNS
-
-    if not isinstance(scores, pd.DataFrame):
-        raise InputError(f"scores must be a pandas DataFrame (e.g. proj.scores()), got {type(scores).__name__}")
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
-        raise InputError(f"alpha must be a number between 0 and 1 (e.g. 0.05), got {alpha!r}")
-    if incomplete not in INCOMPLETE:
-        raise InputError(f"incomplete must be one of {INCOMPLETE!r}, got {incomplete!r}")
-    # results() spells SOAK's columns with underscores, scores() with dots
-    df = scores.rename(columns={param_name(c): c for c in META_COLUMNS
-                                if param_name(c) in scores.columns and c not in scores.columns})
-    learner_col = "learner_id" if "learner_id" in df.columns else "algorithm"
-    missing = [c for c in ("task_id", learner_col) if c not in df.columns]
-    if missing:
-        raise InputError(f"scores must have columns task_id and learner_id (or algorithm), got no {missing!r}; "
-                         f"columns are {list(df.columns)!r}")
-    if measure is None:
-        measure = find_measure(df.drop(columns=[c for c in ("iteration", "seed", "groups", "test.fold", "job_id",
-                                                            "pid", "attempt", "n.train.groups") if c in df.columns]))
-    elif measure not in df.columns:
-        raise InputError(f"measure must be a column of scores, got {measure!r}; columns are {list(df.columns)!r}")
-    if df[measure].dtype.kind not in "fiu":
-        raise InputError(f"measure must name a numeric column, got {measure!r} of dtype {df[measure].dtype}")
-    if len(df) == 0:
-        raise InputError("scores must have at least one row, got an empty table; run the project first")
-    return df.assign(_value=df[measure].astype(float)), measure, learner_col
-
-
-def _direction(df: pd.DataFrame, measure: str, given: bool | None) -> bool:
-    from ._measures import MEASURE_NAMES, greater_is_better
-
-    if given is not None:
-        if not isinstance(given, (bool, np.bool_)):
-            raise InputError(f"greater_is_better must be True, False or None, got {given!r}")
-        return bool(given)
-    known = df.attrs.get("greater_is_better") or {}
-    if measure in known:
-        return bool(known[measure])
-    if measure in MEASURE_NAMES:
-        return greater_is_better(measure)
-    raise InputError(
-        f"greater_is_better must be given for measure {measure!r}, got None: it is not a named measure and the "
-        "scores do not record its direction; pass greater_is_better=True if larger is better, else False"
-    )
-
-
-def _soak_rows(df: pd.DataFrame, train_subsets: str, notes: list[str]) -> pd.DataFrame:
-    if "train.subsets" not in df.columns or df["train.subsets"].isna().all():
-        return df
-    present = sorted(map(str, df["train.subsets"].dropna().unique()))
-    if train_subsets not in present:
-        raise InputError(f"train_subsets must be one of the scores' SOAK train subsets {present!r}, got {train_subsets!r}")
-    keep = df["train.subsets"].isna() | (df["train.subsets"] == train_subsets)
-    if {"groups", "n.train.groups"} <= set(df.columns):
-        keep &= df["n.train.groups"].isna() | (df["n.train.groups"] == df["groups"])
-    if len(present) > 1 or not keep.all():
-        notes.append(f"SOAK rows: train subsets {train_subsets!r} at full size (each test subset and fold is a fold "
-                     "here); pass train_subsets= for another")
-    return df[keep]
-
-
-def _fold_columns(df: pd.DataFrame) -> list[str]:
-    if "iteration" in df.columns:
-        return ["iteration"]
-    if "test.fold" in df.columns:
-        return [c for c in ("test.subset", "test.fold", "seed") if c in df.columns]
-    raise InputError(f"scores must have a fold column, iteration or test.fold, to pair learners' folds; got columns "
-                     f"{list(df.columns)!r}")
-
-
-def _missing(rows: pd.DataFrame, done: pd.Series, without_value: set[str]) -> str:
-    """What a cell lacks: states of its rows that are not done, and folds with no row at all."""
-    if not without_value:
-        return ""
-    parts: dict[str, int] = {}
-    not_done = rows[~done[rows.index]]
-    for _, r in not_done.iterrows():
-        state = str(r["state"]) if "state" in rows.columns and r.get("state") != "done" else "no value"
-        parts[state] = parts.get(state, 0) + 1
-    no_row = len(without_value - set(rows["_fold"]))
-    if no_row:
-        parts["no job (dropped?)"] = no_row
-    return ", ".join(f"{n} {s}" for s, n in parts.items())
 
 
 def _per_task(df: pd.DataFrame, done: pd.Series, tasks: list[str], used_folds: dict[str, list[str]],
