@@ -196,6 +196,20 @@ def test_best_and_not_significantly_worse_follow_the_corrected_test(table) -> No
             assert r.not_worse == (r.p_vs_best >= 0.05)
 
 
+def test_not_significantly_worse_than_every_tied_best() -> None:
+    a = np.array([0.90, 0.80, 0.90, 0.80, 0.85])
+    rows = [{"task_id": t, "learner_id": lrn, "iteration": f + 1, "accuracy": v[f]}
+            for t in ("t1", "t2") for lrn, v in (("a", a), ("b", a[::-1]), ("c", a[::-1] - [0.030, 0.031, 0.029, 0.030, 0.030]))
+            for f in range(5)]
+    c = bg.compare(pd.DataFrame(rows), "accuracy")
+    cell = c.table.set_index(["task", "learner"]).loc["t1"]
+    assert cell["best"].to_dict() == {"a": True, "b": True, "c": False}  # a and b tie for the best mean
+    pair = c.per_task[c.per_task["task"] == "t1"].set_index(["learner_a", "learner_b"])["p_corrected"]
+    p_ac, p_bc = pair[("a", "c")] if ("a", "c") in pair else pair[("c", "a")], pair[("b", "c")] if ("b", "c") in pair else pair[("c", "b")]
+    assert p_bc < 0.001 < 0.05 < p_ac  # beaten by b, not by a (the first of the tied best)
+    assert not cell.loc["c", "not_worse"] and cell.loc["c", "p_vs_best"] == pytest.approx(p_bc)
+
+
 def test_bayesian_correlated_ttest_equals_baycomp(table) -> None:
     baycomp = pytest.importorskip("baycomp")
     scores, _ = table

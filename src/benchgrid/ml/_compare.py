@@ -285,6 +285,12 @@ class Comparison:
             return cliques(self.mean_ranks, lambda a, b: frozenset((a, b)) in sig)
         raise InputError(f"test must be 'nemenyi' or 'wilcoxon', got {test!r}")
 
+    def per_task_text(self) -> str:
+        """:attr:`per_task` as text: each pair of learners tested within each ranked task."""
+        from ._compare_text import per_task_text
+
+        return per_task_text(self)
+
     def to_markdown(self, digits: int = 3) -> str:
         """The table as GitHub Markdown: best per task in bold, not significantly worse in italics."""
         from ._compare_text import to_markdown
@@ -556,7 +562,11 @@ def _bayes(two_on_single: Any, x: np.ndarray, y: np.ndarray, rope: float, greate
 
 
 def _mark_best(table: pd.DataFrame, per_task: pd.DataFrame, alpha: float) -> None:
-    """best, p_vs_best and not_worse (corrected t-test against the task's first best learner)."""
+    """best, p_vs_best and not_worse: the corrected t-test against each of the task's best learners.
+
+    With tied best learners, a learner is "not significantly worse" only if no
+    best one beats it significantly; ``p_vs_best`` is the smallest p-value.
+    """
     table["best"] = False
     table["not_worse"] = False
     table["p_vs_best"] = math.nan
@@ -568,9 +578,9 @@ def _mark_best(table: pd.DataFrame, per_task: pd.DataFrame, alpha: float) -> Non
             if lrn in best:
                 table.loc[idx, ["best", "not_worse"]] = True
                 continue
-            r = pairs.get((t, best[0], lrn)) or pairs.get((t, lrn, best[0]))
-            if r is None:
+            tests = [pairs.get((t, b, lrn)) or pairs.get((t, lrn, b)) for b in best]
+            ps = [r.p_corrected for r in tests if r is not None]
+            if not ps or any(math.isnan(p) for p in ps):  # fewer than 2 folds: nothing to test
                 continue
-            table.loc[idx, "p_vs_best"] = r.p_corrected
-            same = r.mean_diff == 0 and math.isnan(r.p_corrected)
-            table.loc[idx, "not_worse"] = bool(same or r.p_corrected >= alpha)
+            table.loc[idx, "p_vs_best"] = min(ps)
+            table.loc[idx, "not_worse"] = bool(min(ps) >= alpha)

@@ -14,7 +14,7 @@ from typing import Any
 # a Comparison (._compare imports this module: no import back, not even for types)
 Comparison = Any
 
-__all__ = ["to_html", "to_latex", "to_markdown", "to_text"]
+__all__ = ["per_task_text", "to_html", "to_latex", "to_markdown", "to_text"]
 
 
 def _p(p: float) -> str:
@@ -90,6 +90,21 @@ def to_text(c: Comparison) -> str:
                      + w.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     parts += [f"note: {n}" for n in c.notes]
     return "\n".join(parts)
+
+
+def per_task_text(c: Comparison) -> str:
+    """The tests within each ranked task, one line per pair of learners (``benchgrid compare --per-task``)."""
+    if c.per_task.empty:
+        return "Within each task: no pair of learners tested (no ranked task)"
+    columns = ["task", "learner_a", "learner_b", "n_folds", "mean_diff", "p_corrected", "p_plain"]
+    head = ("Within each task, learners paired on their folds: corrected resampled t-test (Nadeau and Bengio 2003: "
+            "p_corrected) and the plain paired t-test (p_plain, anti-conservative); mean_diff = a - b")
+    if c.rope is not None:
+        columns += ["p_a_better", "p_rope", "p_b_better"]
+        head += (f"; baycomp's Bayesian correlated t-test with rope = {c.rope:g}: the probabilities that a is better, "
+                 "that they are practically equivalent, that b is better")
+    table = c.per_task[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}")
+    return head + "\n" + table
 
 
 def to_markdown(c: Comparison, digits: int = 3) -> str:
