@@ -93,7 +93,7 @@ def soak_rows(df: pd.DataFrame, train_subsets: str, notes: list[str]) -> pd.Data
         keep &= df["n.train.groups"].isna() | (df["n.train.groups"] == df["groups"])
     if len(present) > 1 or not keep.all():
         notes.append(f"SOAK rows: train subsets {train_subsets!r} at full size (each test subset and fold is a fold "
-                     "here); pass train_subsets= for another")
+                     "here); pass train_subsets= (benchgrid compare --train-subsets) for another")
     return df[keep]
 
 
