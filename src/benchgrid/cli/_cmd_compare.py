@@ -16,7 +16,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", help="the project directory (an ML project)")
     p.add_argument("--measure", help="score column (default: the project's first measure)")
     p.add_argument("-o", "--output", help="critical-difference diagram: .png, .svg or .pdf")
-    p.add_argument("--latex", help="the table as LaTeX (booktabs): best bold, not significantly worse underlined")
+    p.add_argument("--latex", help="the table as LaTeX (\\usepackage{booktabs,graphicx}): best bold, not significantly "
+                                  "worse underlined")
     p.add_argument("--markdown", help="the table as Markdown")
     p.add_argument("--csv", help="the table as CSV: one row per task and learner")
     p.add_argument("--scores-plot", help="per-task scores (learners × folds): .png, .svg or .pdf")

@@ -297,14 +297,40 @@ class Comparison:
 
         return to_markdown(self, digits)
 
-    def to_latex(self, digits: int = 3, *, label: str = "tab:compare") -> str:
-        """The table as a LaTeX ``table`` with booktabs rules (``\\usepackage{booktabs}``).
+    def to_latex(self, digits: int = 3, *, label: str = "tab:compare", fit_width: bool = True) -> str:
+        r"""The table as a LaTeX ``table`` with booktabs rules.
 
-        Best per task in bold, not significantly worse than the best underlined.
+        Best per task in bold, not significantly worse than the best
+        underlined; the caption names the measure, its direction and the tests.
+
+        Parameters
+        ----------
+        digits : int, default=3
+            Decimals of the means and sds.
+        label : str, default="tab:compare"
+            The ``\label`` to ``\ref`` it by.
+        fit_width : bool, default=True
+            Shrink the tabular to the line width when it is wider (graphicx's
+            ``\resizebox``; a narrower one keeps its size): four learners'
+            "mean ± sd" columns are already wider than an article's text.
+            The preamble needs ``\usepackage{booktabs}`` and, with
+            ``fit_width``, ``\usepackage{graphicx}``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from benchgrid import compare
+        >>> rows = [{"task_id": t, "learner_id": lrn, "iteration": f, "rmse": v + f / 10 + (t == "t2") * (lrn == "b")}
+        ...         for t in ("t1", "t2") for lrn, v in (("a", 1.0), ("b", 1.5)) for f in (1, 2, 3)]
+        >>> tex = compare(pd.DataFrame(rows)).to_latex()
+        >>> print(tex.splitlines()[7])
+        t1 & \textbf{1.200 $\pm$ 0.100} & 1.700 $\pm$ 0.100 \\
         """
         from ._compare_text import to_latex
 
-        return to_latex(self, digits, label)
+        if not isinstance(fit_width, bool):
+            raise InputError(f"fit_width must be True or False, got {fit_width!r}")
+        return to_latex(self, digits, label, fit_width)
 
     def to_csv(self, path: Any = None) -> str | None:
         """:attr:`table` as CSV (one row per task and learner); to ``path`` or returned."""

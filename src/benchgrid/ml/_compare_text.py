@@ -177,8 +177,12 @@ def latex_escape(text: Any) -> str:
     return "".join(_LATEX.get(ch, ch) for ch in str(text))
 
 
-def to_latex(c: Comparison, digits: int = 3, label: str = "tab:compare") -> str:
-    """A ``table`` with a booktabs ``tabular``: bold best, underlined not significantly worse."""
+def to_latex(c: Comparison, digits: int = 3, label: str = "tab:compare", fit_width: bool = True) -> str:
+    r"""A ``table`` with a booktabs ``tabular``: bold best, underlined not significantly worse.
+
+    ``fit_width``: the tabular in graphicx's ``\resizebox``, shrunk to
+    ``\linewidth`` only when wider (``\width`` is the box's natural width).
+    """
     def fmt(text: str, best: bool, close: bool) -> str:
         body = latex_escape(text).replace("±", r"$\pm$").replace("–", "--")
         return rf"\textbf{{{body}}}" if best else rf"\underline{{{body}}}" if close else body
@@ -192,7 +196,8 @@ def to_latex(c: Comparison, digits: int = 3, label: str = "tab:compare") -> str:
                     f" ({f.n_tasks} tasks).")
     if c.nemenyi is not None:
         caption += f" Nemenyi critical difference {c.nemenyi.cd:.2f}."
-    lines = [r"\begin{table}[t]", r"\centering", r"\begin{tabular}{l" + "r" * k + "}", r"\toprule",
+    fit = [r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{%"] if fit_width else []
+    lines = [r"\begin{table}[t]", r"\centering", *fit, r"\begin{tabular}{l" + "r" * k + "}", r"\toprule",
              "Task & " + " & ".join(latex_escape(lrn) for lrn in c.learners) + r" \\", r"\midrule"]
     rows = _rows(c, digits)
     for t, ranked, cells in rows:
@@ -205,6 +210,6 @@ def to_latex(c: Comparison, digits: int = 3, label: str = "tab:compare") -> str:
         lines += [r"\midrule", rf"\multicolumn{{{k + 1}}}{{l}}{{\emph{{Not ranked (incomplete):}}}} \\"]
         lines += [latex_escape(t) + " & " + " & ".join(fmt(text, False, False) for text, _, _ in cells) + r" \\"
                   for t, cells in skipped]
-    lines += [r"\bottomrule", r"\end{tabular}", rf"\caption{{{caption}}}", rf"\label{{{latex_escape(label)}}}",
+    lines += [r"\bottomrule", r"\end{tabular}" + ("}" if fit_width else ""), rf"\caption{{{caption}}}", rf"\label{{{latex_escape(label)}}}",
               r"\end{table}"]
     return "\n".join(lines) + "\n"
