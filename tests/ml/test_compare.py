@@ -310,8 +310,8 @@ def test_a_learner_without_any_row_on_a_task_is_named() -> None:
     s = score_rows(np.random.default_rng(2).uniform(size=(3, 3)))
     s = s[~((s["task_id"] == "task_0") & (s["learner_id"] == "learner_1"))]
     c = bg.compare(s, "accuracy")
-    assert c.not_ranked == {"task_0": "learner_1 has 0 of 5 folds (5 no job (dropped?))"}
-    assert c.table.set_index(["task", "learner"]).loc[("task_0", "learner_1"), "missing"] == "5 no job (dropped?)"
+    assert c.not_ranked == {"task_0": "learner_1 has 0 of 5 folds (5 not in the scores)"}
+    assert c.table.set_index(["task", "learner"]).loc[("task_0", "learner_1"), "missing"] == "5 not in the scores"
 
 
 def test_too_few_tasks_or_learners_say_why_nothing_is_tested() -> None:

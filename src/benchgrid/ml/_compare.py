@@ -71,6 +71,13 @@ class Friedman:
         ``F = (N - 1) chi2 / (N (k - 1) - chi2)`` on ``(k - 1, (k - 1)(N - 1))``
         degrees of freedom (less conservative than the chi-square).
     n_tasks, n_learners : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> f = _friedman(np.array([[0.9, 0.8, 0.7], [0.8, 0.7, 0.6], [0.95, 0.9, 0.5], [0.7, 0.75, 0.6]]))
+    >>> round(f.statistic, 3), round(f.pvalue, 4), round(f.iman_davenport, 3)  # F = 3 * 6.5 / (4 * 2 - 6.5)
+    (6.5, 0.0388, 13.0)
     """
 
     statistic: float
@@ -96,6 +103,15 @@ class Nemenyi:
         (1 on the diagonal): scikit-posthocs' ``posthoc_nemenyi_friedman``.
     alpha : float
     n_tasks, n_learners : int
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> n = _nemenyi(pd.Series({"a": 1.25, "b": 1.75, "c": 3.0}), n=4, alpha=0.05)
+    >>> round(n.cd, 3), round(n.q_alpha, 3)  # Demšar (2006), Table 5(a): q_0.05 = 2.343 for 3 learners
+    (1.657, 2.344)
+    >>> round(float(n.pvalues.loc["a", "c"]), 4)
+    0.0356
     """
 
     cd: float
@@ -230,6 +246,26 @@ class Comparison:
         Task → why it is not ranked.
     notes : tuple of str
         What is missing, what was left out, and why a test was not run.
+    rope : float or None
+        The region of practical equivalence given to :func:`compare`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from benchgrid import compare
+    >>> acc = {"t1": (0.7, 0.8, 0.9), "t2": (0.6, 0.9, 0.8), "t3": (0.5, 0.7, 0.8)}
+    >>> rows = [{"task_id": t, "learner_id": lrn, "iteration": f, "accuracy": v + f / 100}
+    ...         for t, vals in acc.items() for lrn, v in zip(["dummy", "tree", "forest"], vals)
+    ...         for f in (1, 2, 3)]
+    >>> c = compare(pd.DataFrame(rows[:-1]), "accuracy")  # forest's last fold on t3 is missing
+    >>> c.learners, c.tasks
+    (['tree', 'forest', 'dummy'], ('t1', 't2'))
+    >>> c.not_ranked
+    {'t3': 'forest has 2 of 3 folds (1 not in the scores)'}
+    >>> c.ranks.loc["t1"].tolist()
+    [2.0, 1.0, 3.0]
+    >>> c.cliques()  # the bars of the CD diagram: no pair differs on 2 tasks
+    [('tree', 'forest', 'dummy')]
     """
 
     measure: str

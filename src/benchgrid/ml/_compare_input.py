@@ -117,5 +117,5 @@ def missing_text(rows: pd.DataFrame, done: pd.Series, without_value: set[str]) -
         parts[state] = parts.get(state, 0) + 1
     no_row = len(without_value - set(rows["_fold"]))
     if no_row:
-        parts["no job (dropped?)"] = no_row
+        parts["not in the scores"] = no_row  # a job dropped, or rows filtered out
     return ", ".join(f"{n} {s}" for s, n in parts.items())
