@@ -1,10 +1,12 @@
-"""A classification benchmark on two datasets scikit-learn ships (no download).
+"""A classification benchmark on three datasets scikit-learn ships (no download).
 
 Four learners (a featureless baseline, logistic regression and k-nearest
-neighbours in scaling pipelines, a random forest) on breast cancer (binary)
-and wine (3 classes), stratified 5-fold cross-validation, accuracy and AUC.
+neighbours in scaling pipelines, a random forest) on breast cancer (binary),
+wine and iris (3 classes), stratified 5-fold cross-validation, accuracy and
+AUC; then which learner is better across the tasks (ranks, Friedman,
+Nemenyi, Wilcoxon-Holm).
 
-    python benchmark.py                 # 2 tasks x 4 learners x 5 folds = 40 jobs, 2 workers
+    python benchmark.py                 # 3 tasks x 4 learners x 5 folds = 60 jobs, 2 workers
     python benchmark.py --small         # 3 folds, fewer trees (what the tests run)
 
 The same from the command line, with this file as the grid file (its
@@ -12,6 +14,7 @@ grid() function gives tasks, learners, cv and measures):
 
     benchgrid init classification --grid benchmark.py
     benchgrid run classification --workers 2
+    benchgrid compare classification --measure accuracy -o cd.png --latex table.tex
 
 Edit grid() for your own benchmark. Learners may be classes defined in this
 file: run as a script, they are stored with the project by value; as a grid
@@ -25,7 +28,7 @@ import argparse
 import os
 from pathlib import Path
 
-from sklearn.datasets import load_breast_cancer, load_wine
+from sklearn.datasets import load_breast_cancer, load_iris, load_wine
 from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
@@ -41,7 +44,7 @@ def grid(small: bool = os.environ.get("BENCHGRID_EXAMPLE_SMALL") == "1") -> dict
     """Tasks, learners, cv and measures; also a grid file: `benchgrid init DIR --grid benchmark.py`."""
     tasks = {
         name: bg.Task(loader(as_frame=True).frame, target="target")  # features: every other column
-        for name, loader in (("breast_cancer", load_breast_cancer), ("wine", load_wine))
+        for name, loader in (("breast_cancer", load_breast_cancer), ("wine", load_wine), ("iris", load_iris))
     }
     learners = {
         "featureless": DummyClassifier(strategy="prior"),
@@ -70,6 +73,11 @@ def main() -> None:
     scores = proj.scores()  # one row per (task, learner, fold)
     table = scores.groupby(["task_id", "learner_id"])[["accuracy", "auc"]].agg(["mean", "std"]).round(3)
     print(table.to_string())
+    comparison = proj.compare("accuracy")  # which learner is better across the tasks (docs/ml.md)
+    print(comparison)
+    cd_path = Path(f"{args.dir}-cd.png")
+    bg.plot_cd(comparison, path=cd_path)
+    print(f"critical-difference diagram: {cd_path}")
     report = bg.write_report(proj, path=Path(args.dir).with_suffix(".html"))
     print(f"report: {report}")
 

@@ -61,12 +61,16 @@ def _results(proj: Path, cwd: Path) -> Path:
 def test_sklearn_classification(tmp_path: Path) -> None:
     r = _run([str(EXAMPLES / "sklearn_classification" / "benchmark.py")], cwd=tmp_path)
     scores = pd.read_csv(_results(tmp_path / "classification", tmp_path))
-    # 2 datasets x 4 learners x 3 stratified folds, every one scored
-    assert len(scores) == 24 and scores["state"].eq("done").all()
+    # 3 datasets x 4 learners x 3 stratified folds, every one scored
+    assert len(scores) == 36 and scores["state"].eq("done").all()
     mean = scores.groupby("learner_id")[["accuracy", "auc"]].mean()
     assert (mean.loc["featureless", "auc"] == 0.5) and mean.loc["logreg", "auc"] > 0.9
     assert mean.loc["logreg", "accuracy"] > mean.loc["featureless", "accuracy"]
     assert (tmp_path / "classification.html").stat().st_size > 0 and "report:" in r.stdout
+    # which learner is better across the 3 tasks: ranked on all of them, the diagram drawn
+    assert "Comparison of 4 learners on accuracy (higher is better), mean ± sd over folds; 3 ranked tasks" in r.stdout
+    assert "Friedman chi2 = " in r.stdout and "Nemenyi critical difference = " in r.stdout
+    assert (tmp_path / "classification-cd.png").read_bytes().startswith(b"\x89PNG")
 
 
 @pytest.mark.slow

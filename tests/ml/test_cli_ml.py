@@ -155,3 +155,12 @@ def test_plot_pvalue_of_one_resampling(tmp_path, capsys):
     assert main(["plot", str(proj.path), "timeline", "--resampling", "soak4", "-o", str(tmp_path / "t.png")]) == 2
     assert "--resampling selects the panels of a pvalue plot" in capsys.readouterr().err
     assert not (tmp_path / "k.png").exists() and not (tmp_path / "t.png").exists()
+    # SOAK p-values stay mlr3resampling's by default; --corrected labels Nadeau and Bengio's corrected test
+    corrected = tmp_path / "corrected.png"
+    assert main(["plot", str(proj.path), "pvalue", "--resampling", "soak4", "--corrected", "-o", str(corrected)]) == 0
+    assert matplotlib.image.imread(corrected).shape == matplotlib.image.imread(one).shape
+    assert not np.array_equal(matplotlib.image.imread(corrected), matplotlib.image.imread(one))
+    capsys.readouterr()
+    assert main(["plot", str(proj.path), "timeline", "--corrected", "-o", str(tmp_path / "t.png")]) == 2
+    assert "--corrected chooses the p-values of a pvalue plot, got it for timeline: leave it out" in capsys.readouterr().err
+    assert not (tmp_path / "t.png").exists()

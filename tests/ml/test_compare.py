@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import re
 import shutil
 import subprocess
 import warnings
 
 import numpy as np
+import autorank
+import baycomp
 import pandas as pd
 import pytest
+import scikit_posthocs
 from scipy import stats
+from statsmodels.stats import multitest
 
 import benchgrid as bg
 from benchgrid import InputError
@@ -46,8 +51,11 @@ def cell_means(c: bg.ml.Comparison, learners: list[str]) -> np.ndarray:
 
 @pytest.fixture
 def table() -> tuple[pd.DataFrame, np.ndarray]:
-    rng = np.random.default_rng(42)
-    means = rng.uniform(0.6, 0.9, size=(12, 5)) + np.array([0.0, 0.02, 0.04, 0.06, 0.08])
+    """12 tasks × 5 learners: a task level, learner effects 0 to 0.07 and noise, so that some pairs differ
+    significantly and others do not (Friedman p ~ 4e-6; Nemenyi p from 1e-4 to 0.99; Holm p from 0.005 to 0.76)."""
+    rng = np.random.default_rng(1)
+    means = (rng.uniform(0.6, 0.9, size=(12, 1)) + np.array([0.0, 0.01, 0.03, 0.06, 0.07])
+             + rng.normal(0, 0.03, size=(12, 5)))
     return score_rows(means), means
 
 
@@ -66,20 +74,26 @@ def test_friedman_and_iman_davenport_equal_scipy(table) -> None:
     assert c.friedman.iman_davenport == pytest.approx(f, rel=1e-12)
     assert c.friedman.iman_davenport_pvalue == pytest.approx(stats.f.sf(f, k - 1, (k - 1) * (n - 1)), rel=1e-12)
     assert (c.friedman.n_tasks, c.friedman.n_learners) == (12, 5)
+    # a real difference; Iman and Davenport's F is the less conservative of the two (Demšar 2006)
+    assert c.friedman.pvalue < 1e-4 and 0 < c.friedman.iman_davenport_pvalue < c.friedman.pvalue
 
 
 def test_nemenyi_equals_scikit_posthocs(table) -> None:
-    sp = pytest.importorskip("scikit_posthocs")
     scores, _ = table
     c = bg.compare(scores, "accuracy")
     learners = c.learners
-    ref = sp.posthoc_nemenyi_friedman(cell_means(c, learners))  # ascending ranks: |ΔR| is the same
-    np.testing.assert_allclose(c.nemenyi.pvalues.loc[learners, learners].to_numpy(), ref.to_numpy(), rtol=1e-9)
+    ref = scikit_posthocs.posthoc_nemenyi_friedman(cell_means(c, learners))  # ascending ranks: |ΔR| is the same
+    ours = c.nemenyi.pvalues.loc[learners, learners].to_numpy()
+    np.testing.assert_allclose(ours, ref.to_numpy(), rtol=1e-9)
+    off = ours[np.triu_indices(5, 1)]
+    assert off.min() < 0.001 and off.max() > 0.9 and len(np.unique(off.round(6))) >= 4  # not a trivial table
+    # the pairs that differ by the p-values are those whose mean ranks are more than the CD apart
+    gap = np.abs(c.mean_ranks.to_numpy()[:, None] - c.mean_ranks.to_numpy()[None, :])[np.triu_indices(5, 1)]
+    assert list(off < 0.05) == list(gap > c.nemenyi.cd) and 0 < (off < 0.05).sum() < 10
 
 
 @pytest.mark.parametrize("greater", [True, False])
 def test_ranks_and_critical_difference_equal_autorank(table, greater: bool) -> None:
-    autorank = pytest.importorskip("autorank")
     scores, _ = table
     c = bg.compare(scores, "accuracy", greater_is_better=greater)
     learners = sorted(c.learners)
@@ -88,8 +102,10 @@ def test_ranks_and_critical_difference_equal_autorank(table, greater: bool) -> N
         warnings.simplefilter("ignore")
         ref = autorank.autorank(data, alpha=0.05, verbose=False, force_mode="nonparametric",
                                 order="descending" if greater else "ascending")
+    assert sorted(ref.rankdf.index) == learners and len(set(c.mean_ranks.round(6))) == 5
     for lrn in learners:
         assert c.mean_ranks[lrn] == pytest.approx(ref.rankdf.loc[lrn, "meanrank"], rel=1e-12)
+    assert ref.rankdf["meanrank"].idxmin() == c.learners[0]  # the same best learner
     # autorank's q comes from statsmodels' qsturng (an interpolated table), ours from scipy's studentized range
     assert c.nemenyi.cd == pytest.approx(ref.cd, rel=1e-4)
     assert c.friedman.pvalue == pytest.approx(ref.pvalue, rel=1e-12)
@@ -103,7 +119,6 @@ def test_critical_difference_formula_and_table_value() -> None:
 
 
 def test_wilcoxon_holm_equals_scipy_and_statsmodels(table) -> None:
-    multitest = pytest.importorskip("statsmodels.stats.multitest")
     scores, _ = table
     c = bg.compare(scores, "accuracy")
     m = c.means.loc[list(c.tasks)]
@@ -112,6 +127,9 @@ def test_wilcoxon_holm_equals_scipy_and_statsmodels(table) -> None:
     np.testing.assert_allclose(c.wilcoxon_holm["p_holm"], multitest.multipletests(ref_p, method="holm")[1], rtol=1e-12)
     assert list(c.wilcoxon_holm["significant"]) == list(c.wilcoxon_holm["p_holm"] < 0.05)
     assert len(c.wilcoxon_holm) == 10
+    holm_p = c.wilcoxon_holm["p_holm"]
+    assert 0 < c.wilcoxon_holm["significant"].sum() < 10 and holm_p.max() < 1  # some pairs differ, some not
+    assert (holm_p > c.wilcoxon_holm["p"]).all()  # the correction did something
 
 
 def test_holm_by_hand() -> None:
@@ -152,7 +170,6 @@ def test_corrected_ttest_is_nadeau_bengio() -> None:
     assert corrected_ttest(a, b, 0.0) == pytest.approx((plain.statistic, plain.pvalue), rel=1e-12)
     assert p > plain.pvalue  # the correction is more conservative
     # baycomp's correlated t-test applies the same correction
-    baycomp = pytest.importorskip("baycomp")
     mean, var, df = baycomp.CorrelatedTTest.compute_statistics(b, a)
     assert mean / math.sqrt(var) == pytest.approx(t, rel=1e-12) and df == k - 1
 
@@ -196,21 +213,47 @@ def test_best_and_not_significantly_worse_follow_the_corrected_test(table) -> No
             assert r.not_worse == (r.p_vs_best >= 0.05)
 
 
+def test_not_significantly_worse_than_every_tied_best() -> None:
+    a = np.array([0.90, 0.80, 0.90, 0.80, 0.85])
+    rows = [{"task_id": t, "learner_id": lrn, "iteration": f + 1, "accuracy": v[f]}
+            for t in ("t1", "t2") for lrn, v in (("a", a), ("b", a[::-1]), ("c", a[::-1] - [0.030, 0.031, 0.029, 0.030, 0.030]))
+            for f in range(5)]
+    c = bg.compare(pd.DataFrame(rows), "accuracy")
+    cell = c.table.set_index(["task", "learner"]).loc["t1"]
+    assert cell["best"].to_dict() == {"a": True, "b": True, "c": False}  # a and b tie for the best mean
+    pair = c.per_task[c.per_task["task"] == "t1"].set_index(["learner_a", "learner_b"])["p_corrected"]
+    p_ac, p_bc = pair[("a", "c")] if ("a", "c") in pair else pair[("c", "a")], pair[("b", "c")] if ("b", "c") in pair else pair[("c", "b")]
+    assert p_bc < 0.001 < 0.05 < p_ac  # beaten by b, not by a (the first of the tied best)
+    assert not cell.loc["c", "not_worse"] and cell.loc["c", "p_vs_best"] == pytest.approx(p_bc)
+
+
 def test_bayesian_correlated_ttest_equals_baycomp(table) -> None:
-    baycomp = pytest.importorskip("baycomp")
     scores, _ = table
-    c = bg.compare(scores, "accuracy", rope=0.01)
-    row = c.per_task.iloc[0]
-    s = scores[scores["task_id"] == row["task"]].sort_values("iteration")
-    a = s.loc[s["learner_id"] == row["learner_a"], "accuracy"].to_numpy()
-    b = s.loc[s["learner_id"] == row["learner_b"], "accuracy"].to_numpy()
-    left, rope, right = baycomp.two_on_single(a, b, rope=0.01)  # left: a larger than b by more than the rope
-    assert (row["p_a_better"], row["p_rope"], row["p_b_better"]) == pytest.approx((left, rope, right), rel=1e-9)
-    # lower is better: the sides swap
-    c_low = bg.compare(scores, "accuracy", rope=0.01, greater_is_better=False)
-    low = c_low.per_task.set_index(["task", "learner_a", "learner_b"]).loc[tuple(row[["task", "learner_a", "learner_b"]])]
-    if low.name[1] == row["learner_a"]:
-        assert (low["p_a_better"], low["p_b_better"]) == pytest.approx((right, left), rel=1e-9)
+    rope = 0.02
+    c = bg.compare(scores, "accuracy", rope=rope)
+    assert len(c.per_task) == 12 * 10 and c.per_task[["p_a_better", "p_rope", "p_b_better"]].notna().all().all()
+    for row in c.per_task.itertuples(index=False):
+        s = scores[scores["task_id"] == row.task].sort_values("iteration")
+        a = s.loc[s["learner_id"] == row.learner_a, "accuracy"].to_numpy()
+        b = s.loc[s["learner_id"] == row.learner_b, "accuracy"].to_numpy()
+        left, in_rope, right = baycomp.two_on_single(a, b, rope=rope)  # left: a larger than b by more than the rope
+        assert (row.p_a_better, row.p_rope, row.p_b_better) == pytest.approx((left, in_rope, right), rel=1e-9, abs=1e-12)
+    # not a trivial table: each outcome is likely for some pair
+    for col in ("p_a_better", "p_rope", "p_b_better"):
+        assert c.per_task[col].max() > 0.5, col
+    # lower is better: the sides swap, for the same pair named in the same order
+    low = bg.compare(scores, "accuracy", rope=rope, greater_is_better=False).per_task
+    key = ["task", "learner_a", "learner_b"]
+    swapped = low.rename(columns={"learner_a": "learner_b", "learner_b": "learner_a"})
+    both = c.per_task.merge(pd.concat([low, swapped]), on=key, suffixes=("", "_low"))
+    assert len(both) == 120
+    for r in both.itertuples(index=False):
+        named_alike = ((low["task"] == r.task) & (low["learner_a"] == r.learner_a) & (low["learner_b"] == r.learner_b)).any()
+        if named_alike:  # a is a in both: a's 'better' is now baycomp's right side
+            assert (r.p_a_better_low, r.p_b_better_low) == pytest.approx((r.p_b_better, r.p_a_better), rel=1e-9, abs=1e-12)
+        else:  # the pair is named b, a there: a's 'better' there is b's here, which is now baycomp's left side
+            assert (r.p_a_better_low, r.p_b_better_low) == pytest.approx((r.p_a_better, r.p_b_better), rel=1e-9, abs=1e-12)
+        assert r.p_rope_low == pytest.approx(r.p_rope, rel=1e-9, abs=1e-12)
 
 
 def test_rope_checks() -> None:
@@ -231,8 +274,9 @@ def partial_scores() -> pd.DataFrame:
 def test_incomplete_tasks_are_dropped_with_the_reason() -> None:
     c = bg.compare(partial_scores(), "accuracy")
     assert c.tasks == ("task_0", "task_2")
-    assert c.not_ranked == {"task_1": "learner_2 has 2 of 4 folds", "task_3": "learner_0 has 3 of 4 folds"}
-    assert any("task 'task_1' is not ranked: learner_2 has 2 of 4 folds" in n for n in c.notes)
+    assert c.not_ranked == {"task_1": "learner_2 has 2 of 4 folds (1 error, 1 pending)",
+                            "task_3": "learner_0 has 3 of 4 folds (1 no value)"}
+    assert "task 'task_1' is not ranked: learner_2 has 2 of 4 folds (1 error, 1 pending)" in c.notes
     cell = c.table.set_index(["task", "learner"])
     assert cell.loc[("task_1", "learner_2"), ["n_folds", "n_expected", "missing"]].tolist() == [2, 4, "1 error, 1 pending"]
     assert cell.loc[("task_3", "learner_0"), "missing"] == "1 no value"
@@ -258,7 +302,7 @@ def test_incomplete_common_ranks_on_shared_folds() -> None:
 
 def test_incomplete_error_refuses() -> None:
     with pytest.raises(InputError, match=r"every learner must have every fold of every task with incomplete='error', "
-                                         r"got task_1: learner_2 has 2 of 4 folds; task_3: .*pass incomplete='drop'"):
+                                         r"got task_1: learner_2 has 2 of 4 folds \(1 error, 1 pending\); task_3: .*pass incomplete='drop'"):
         bg.compare(partial_scores(), "accuracy", incomplete="error")
 
 
@@ -266,8 +310,8 @@ def test_a_learner_without_any_row_on_a_task_is_named() -> None:
     s = score_rows(np.random.default_rng(2).uniform(size=(3, 3)))
     s = s[~((s["task_id"] == "task_0") & (s["learner_id"] == "learner_1"))]
     c = bg.compare(s, "accuracy")
-    assert c.not_ranked == {"task_0": "learner_1 has 0 of 5 folds"}
-    assert c.table.set_index(["task", "learner"]).loc[("task_0", "learner_1"), "missing"] == "5 no job (dropped?)"
+    assert c.not_ranked == {"task_0": "learner_1 has 0 of 5 folds (5 not in the scores)"}
+    assert c.table.set_index(["task", "learner"]).loc[("task_0", "learner_1"), "missing"] == "5 not in the scores"
 
 
 def test_too_few_tasks_or_learners_say_why_nothing_is_tested() -> None:
@@ -326,16 +370,33 @@ def test_latex_is_booktabs_with_bold_best_and_underlined_ties(table) -> None:
             assert line.count(" & ") == 5, line  # every row has a cell per learner
 
 
-def test_latex_compiles_where_pdflatex_is_installed(table, tmp_path) -> None:
+@pytest.mark.parametrize("partial", [False, True], ids=["complete", "partial"])
+def test_latex_compiles(table, tmp_path, partial: bool) -> None:
+    """pdflatex with booktabs; skipped without it on a workstation, a failure under CI=true (.ci/run installs it)."""
     if shutil.which("pdflatex") is None:
-        pytest.skip("pdflatex is not installed (apt-get install texlive-latex-extra); the LaTeX is parsed above")
+        if os.environ.get("CI") == "true":
+            pytest.fail("pdflatex is required in CI (CI=true): apt-get install texlive-latex-base texlive-latex-recommended")
+        pytest.skip("pdflatex is not installed (apt-get install texlive-latex-base texlive-latex-recommended); "
+                    "the LaTeX is parsed above")
     scores, _ = table
-    doc = tmp_path / "t.tex"
-    doc.write_text("\\documentclass{article}\n\\usepackage{booktabs}\n\\begin{document}\n"
-                   + bg.compare(scores, "accuracy").to_latex() + "\\end{document}\n")
-    r = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", doc.name], cwd=tmp_path,
-                       capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stdout[-3000:]
+    c = bg.compare(partial_scores() if partial else scores.assign(learner_id=scores["learner_id"] + "_&_%"), "accuracy")
+    def compile_log(tex: str, name: str) -> str:
+        check_latex(tex)
+        doc = tmp_path / f"{name}.tex"
+        doc.write_text("\\documentclass{article}\n\\usepackage{booktabs,graphicx}\n\\begin{document}\n"
+                       + tex + "\\end{document}\n")
+        r = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", doc.name], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stdout[-3000:]
+        assert (tmp_path / f"{name}.pdf").read_bytes().startswith(b"%PDF")
+        return (tmp_path / f"{name}.log").read_text(errors="replace")
+
+    tex = c.to_latex()
+    assert ("Not ranked (incomplete)" in tex) == partial
+    log = compile_log(tex, "fit")
+    assert "Overfull" not in log and "Undefined control sequence" not in log, log[-2000:]
+    # without fitting, 5 learners' columns are wider than an article's text; 3 short ones fit as they are
+    assert ("Overfull \\hbox" in compile_log(c.to_latex(fit_width=False), "natural")) == (not partial)
 
 
 def test_markdown_and_csv(table, tmp_path) -> None:
@@ -356,7 +417,7 @@ def test_markdown_and_csv(table, tmp_path) -> None:
 # -- bad input ------------------------------------------------------------------------------
 @pytest.mark.parametrize("kwargs, message", [
     ({"scores": [1, 2]}, r"scores must be a pandas DataFrame \(e.g. proj.scores\(\)\), got list"),
-    ({"measure": "auc"}, r"measure must be a column of scores, got 'auc'; columns are"),
+    ({"measure": "auc"}, r"measure must be one of the scores' measures \['accuracy'\], got 'auc'; pass one of them"),
     ({"measure": "learner_id"}, r"measure must name a numeric column, got 'learner_id'"),
     ({"alpha": 1.5}, r"alpha must be a number between 0 and 1 \(e.g. 0.05\), got 1.5"),
     ({"incomplete": "skip"}, r"incomplete must be one of \('drop', 'common', 'error'\), got 'skip'"),
@@ -381,6 +442,11 @@ def test_bad_tables_are_named() -> None:
         bg.compare(pd.concat([s, s.iloc[:1]]), "my_score", greater_is_better=True)
     with pytest.raises(InputError, match=r"scores must have at least one row, got an empty table"):
         bg.compare(s.iloc[:0], "my_score", greater_is_better=True)
+    pending = s.assign(state="pending", my_score=np.nan)
+    pending.loc[pending.index[:3], "state"] = "error"
+    with pytest.raises(InputError, match=r"scores must have at least one done job with a my_score value to compare, "
+                                         r"got none \(42 pending, 3 error\); run the project \(benchgrid run DIR\)"):
+        bg.compare(pending, "my_score", greater_is_better=True)
 
 
 # -- pvalue(corrected=True) --------------------------------------------------------------------
@@ -455,6 +521,6 @@ def test_end_to_end_dropped_jobs_are_named(project, tmp_path) -> None:
     proj = bg.Project.open(copy)
     assert proj.drop(where={"learner_id": "tree", "task_id": "task1"}) == 4  # already done: kept, hidden
     c = proj.compare("accuracy")
-    assert c.not_ranked == {"task1": "tree has 0 of 4 folds"}
+    assert c.not_ranked == {"task1": "tree has 0 of 4 folds (4 dropped)"}
     assert c.table.set_index(["task", "learner"]).loc[("task1", "tree"), "missing"] == "4 dropped"
     assert len(c.tasks) == 2

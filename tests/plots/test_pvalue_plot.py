@@ -170,3 +170,25 @@ def test_one_resampling_keeps_the_plot_as_it_was(scores: pd.DataFrame) -> None:
     with pytest.raises(InputError, match="resampling_id selects panels by the column 'resampling_id', which the "
                                          "scores do not have; got resampling_id='soak': leave it out"):
         plot_pvalue(scores, resampling_id="soak")
+
+
+def test_corrected_p_values_are_an_option(scores: pd.DataFrame) -> None:
+    """Default labels stay mlr3resampling's paired t-test; corrected=True shows Nadeau and Bengio's."""
+    pv = pvalue(scores, corrected=True)
+    plain = [t for t in texts(plot_pvalue(scores)) if t.startswith("P")]
+    corrected = [t for t in texts(plot_pvalue(scores, corrected=True)) if t.startswith("corrected P")]
+    assert len(plain) == len(corrected) == len(pv.comparisons) == 8
+    fmt = lambda p, prefix: f"{prefix} < 0.0001" if p < 0.0001 else f"{prefix} = {p:.4f}"  # noqa: E731
+    assert sorted(plain) == sorted(fmt(p, "P") for p in pv.comparisons["p_paired"])
+    assert sorted(corrected) == sorted(fmt(p, "corrected P") for p in pv.comparisons["p_corrected"])
+    assert (pv.comparisons["p_corrected"] > pv.comparisons["p_paired"]).all()  # wider: fewer false alarms
+    assert plain != sorted(fmt(p, "P") for p in pv.comparisons["p_corrected"])  # the two labels differ
+    assert "p_corrected" in repr(pv) and "Nadeau and Bengio" in repr(pv)
+    assert "p_corrected" not in repr(pvalue(scores))
+    with pytest.raises(InputError, match=r"pv_or_scores must have p_corrected for corrected=True, got a PValue "
+                                         r"computed without it; pass pvalue\(scores, corrected=True\)"):
+        plot_pvalue(pvalue(scores), corrected=True)
+    with pytest.raises(InputError, match="corrected must be True or False, got 'yes'"):
+        plot_pvalue(scores, corrected="yes")  # type: ignore[arg-type]
+    fig = plot_pvalue(scores, downsample=True, algorithm="tree", test_subset="Bob", corrected=True)
+    assert sum(t.startswith("corrected P") for t in texts(fig)) == 4  # full size and smallest, 2 comparisons each

@@ -1,4 +1,4 @@
-"""benchgrid compare DIR [--measure M] [-o cd.png] [--latex F] [--markdown F] [--csv F] [--scores-plot F]"""
+"""benchgrid compare DIR [--measure M] [-o cd.png] [--latex F] [--markdown F] [--csv F] [--scores-plot F] [--per-task [--rope W]]"""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", help="the project directory (an ML project)")
     p.add_argument("--measure", help="score column (default: the project's first measure)")
     p.add_argument("-o", "--output", help="critical-difference diagram: .png, .svg or .pdf")
-    p.add_argument("--latex", help="the table as LaTeX (booktabs): best bold, not significantly worse underlined")
+    p.add_argument("--latex", help="the table as LaTeX (\\usepackage{booktabs,graphicx}): best bold, not significantly "
+                                  "worse underlined")
     p.add_argument("--markdown", help="the table as Markdown")
     p.add_argument("--csv", help="the table as CSV: one row per task and learner")
     p.add_argument("--scores-plot", help="per-task scores (learners × folds): .png, .svg or .pdf")
@@ -27,6 +28,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--test", default="nemenyi", choices=("nemenyi", "wilcoxon"),
                    help="what joins learners in the CD diagram (default: nemenyi)")
     p.add_argument("--train-subsets", default="all", help="SOAK projects: the train subsets compared (default: all)")
+    p.add_argument("--per-task", action="store_true",
+                   help="also print the tests within each task: every pair of learners on the same folds, corrected "
+                        "resampled t-test (Nadeau and Bengio) beside the plain paired t-test")
+    p.add_argument("--rope", type=float, metavar="WIDTH",
+                   help="with --per-task: baycomp's Bayesian correlated t-test with this region of practical "
+                        "equivalence, in the measure's units (e.g. 0.01 for accuracy; needs pip install baycomp)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,8 +53,11 @@ def run(args: argparse.Namespace) -> int:
     if not isinstance(proj, MLProject):
         raise InputError(f"compare needs an ML project (tasks, learners, cv), got {str(proj.path)!r}, made from a "
                          "job table and a runner; compare its results with benchgrid.compare(table, measure=...)")
+    if args.rope is not None and not args.per_task:
+        raise InputError(f"--rope is shown by the tests within each task, got --rope {args.rope:g} without "
+                         "--per-task; add --per-task")
     comparison = proj.compare(args.measure, alpha=args.alpha, incomplete=args.incomplete,
-                              train_subsets=args.train_subsets)
+                              train_subsets=args.train_subsets, rope=args.rope)
     figures = {}  # drawn before anything is written: a diagram that cannot be drawn leaves no file
     if args.output:
         from ..plots import plot_cd
@@ -58,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
 
         figures[args.scores_plot] = plot_task_scores(comparison)
     print(comparison)
+    if args.per_task:
+        print(comparison.per_task_text())
     for path, fig in figures.items():
         with atomic_path(path, project=False) as tmp:
             fig.savefig(tmp, dpi=150, format=Path(path).suffix.lstrip(".").lower())

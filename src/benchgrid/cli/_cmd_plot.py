@@ -1,4 +1,4 @@
-"""benchgrid plot DIR [DIR ...] {timeline,scores,pvalue} [-o FILE] [--measure M] [--color-by C] [--resampling ID]"""
+"""benchgrid plot DIR [DIR ...] {timeline,scores,pvalue} [-o FILE] [--measure M] [--color-by C] [--resampling ID] [--corrected]"""
 
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="timeline colours: learner (default), state, or a results column")
     p.add_argument("--resampling", metavar="ID",
                    help="pvalue: only this resampling_id (a project with several SOAK cv; default: one block each)")
+    p.add_argument("--corrected", action="store_true",
+                   help="pvalue: label with Nadeau and Bengio's corrected resampled t-test instead of the plain "
+                        "paired t-test (mlr3resampling's, the default)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
     check_output_path(out)
     if args.resampling is not None and args.kind != "pvalue":
         raise InputError(f"--resampling selects the panels of a pvalue plot, got it for {args.kind}: leave it out")
+    if args.corrected and args.kind != "pvalue":
+        raise InputError(f"--corrected chooses the p-values of a pvalue plot, got it for {args.kind}: leave it out")
     if len(args.dir) > 1 and args.kind != "timeline":
         raise InputError(f"{args.kind} plots one project, got {len(args.dir)} directories; "
                          "give one (only timeline takes several, one panel each)")
@@ -69,7 +74,7 @@ def _draw(args: argparse.Namespace, projects: list):  # type: ignore[no-untyped-
             f"a pvalue plot needs SOAK results (columns test.subset and train.subsets), got a project "
             f"split by {proj.metadata['ml'].get('cv', 'another splitter')}; use `benchgrid plot DIR scores`"
         )
-    pv = pvalue(scores, measure)
+    pv = pvalue(scores, measure, corrected=args.corrected)
     if args.resampling is not None:
         # p-values exist for SOAK resamplings only: those are the choices
         ids = sorted({str(r) for r in pv.stats.get("resampling_id", [])})
@@ -78,4 +83,4 @@ def _draw(args: argparse.Namespace, projects: list):  # type: ignore[no-untyped-
                 f"--resampling must be the resampling_id of a SOAK cv of this project, one of {ids!r}, "
                 f"got {args.resampling!r}"
             )
-    return plot_pvalue(pv, resampling_id=args.resampling)
+    return plot_pvalue(pv, resampling_id=args.resampling, corrected=args.corrected)

@@ -48,14 +48,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._errors import InputError
+from ._compare_input import INCOMPLETE, check_input, direction, fold_columns, missing_text, soak_rows
 from ._corrected import corrected_ttest, holm
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Comparison", "Friedman", "Nemenyi", "compare", "corrected_ttest", "holm"]
-
-INCOMPLETE = ("drop", "common", "error")
+__all__ = ["INCOMPLETE", "Comparison", "Friedman", "Nemenyi", "compare", "corrected_ttest", "holm"]
 
 
 # -- the statistics -----------------------------------------------------------------
@@ -72,6 +71,13 @@ class Friedman:
         ``F = (N - 1) chi2 / (N (k - 1) - chi2)`` on ``(k - 1, (k - 1)(N - 1))``
         degrees of freedom (less conservative than the chi-square).
     n_tasks, n_learners : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> f = _friedman(np.array([[0.9, 0.8, 0.7], [0.8, 0.7, 0.6], [0.95, 0.9, 0.5], [0.7, 0.75, 0.6]]))
+    >>> round(f.statistic, 3), round(f.pvalue, 4), round(f.iman_davenport, 3)  # F = 3 * 6.5 / (4 * 2 - 6.5)
+    (6.5, 0.0388, 13.0)
     """
 
     statistic: float
@@ -97,6 +103,15 @@ class Nemenyi:
         (1 on the diagonal): scikit-posthocs' ``posthoc_nemenyi_friedman``.
     alpha : float
     n_tasks, n_learners : int
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> n = _nemenyi(pd.Series({"a": 1.25, "b": 1.75, "c": 3.0}), n=4, alpha=0.05)
+    >>> round(n.cd, 3), round(n.q_alpha, 3)  # Demšar (2006), Table 5(a): q_0.05 = 2.343 for 3 learners
+    (1.657, 2.344)
+    >>> round(float(n.pvalues.loc["a", "c"]), 4)
+    0.0356
     """
 
     cd: float
@@ -231,6 +246,26 @@ class Comparison:
         Task → why it is not ranked.
     notes : tuple of str
         What is missing, what was left out, and why a test was not run.
+    rope : float or None
+        The region of practical equivalence given to :func:`compare`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from benchgrid import compare
+    >>> acc = {"t1": (0.7, 0.8, 0.9), "t2": (0.6, 0.9, 0.8), "t3": (0.5, 0.7, 0.8)}
+    >>> rows = [{"task_id": t, "learner_id": lrn, "iteration": f, "accuracy": v + f / 100}
+    ...         for t, vals in acc.items() for lrn, v in zip(["dummy", "tree", "forest"], vals)
+    ...         for f in (1, 2, 3)]
+    >>> c = compare(pd.DataFrame(rows[:-1]), "accuracy")  # forest's last fold on t3 is missing
+    >>> c.learners, c.tasks
+    (['tree', 'forest', 'dummy'], ('t1', 't2'))
+    >>> c.not_ranked
+    {'t3': 'forest has 2 of 3 folds (1 not in the scores)'}
+    >>> c.ranks.loc["t1"].tolist()
+    [2.0, 1.0, 3.0]
+    >>> c.cliques()  # the bars of the CD diagram: no pair differs on 2 tasks
+    [('tree', 'forest', 'dummy')]
     """
 
     measure: str
@@ -286,20 +321,52 @@ class Comparison:
             return cliques(self.mean_ranks, lambda a, b: frozenset((a, b)) in sig)
         raise InputError(f"test must be 'nemenyi' or 'wilcoxon', got {test!r}")
 
+    def per_task_text(self) -> str:
+        """:attr:`per_task` as text: each pair of learners tested within each ranked task."""
+        from ._compare_text import per_task_text
+
+        return per_task_text(self)
+
     def to_markdown(self, digits: int = 3) -> str:
         """The table as GitHub Markdown: best per task in bold, not significantly worse in italics."""
         from ._compare_text import to_markdown
 
         return to_markdown(self, digits)
 
-    def to_latex(self, digits: int = 3, *, label: str = "tab:compare") -> str:
-        """The table as a LaTeX ``table`` with booktabs rules (``\\usepackage{booktabs}``).
+    def to_latex(self, digits: int = 3, *, label: str = "tab:compare", fit_width: bool = True) -> str:
+        r"""The table as a LaTeX ``table`` with booktabs rules.
 
-        Best per task in bold, not significantly worse than the best underlined.
+        Best per task in bold, not significantly worse than the best
+        underlined; the caption names the measure, its direction and the tests.
+
+        Parameters
+        ----------
+        digits : int, default=3
+            Decimals of the means and sds.
+        label : str, default="tab:compare"
+            The ``\label`` to ``\ref`` it by.
+        fit_width : bool, default=True
+            Shrink the tabular to the line width when it is wider (graphicx's
+            ``\resizebox``; a narrower one keeps its size): four learners'
+            "mean ± sd" columns are already wider than an article's text.
+            The preamble needs ``\usepackage{booktabs}`` and, with
+            ``fit_width``, ``\usepackage{graphicx}``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from benchgrid import compare
+        >>> rows = [{"task_id": t, "learner_id": lrn, "iteration": f, "rmse": v + f / 10 + (t == "t2") * (lrn == "b")}
+        ...         for t in ("t1", "t2") for lrn, v in (("a", 1.0), ("b", 1.5)) for f in (1, 2, 3)]
+        >>> tex = compare(pd.DataFrame(rows)).to_latex()
+        >>> print(tex.splitlines()[7])
+        t1 & \textbf{1.200 $\pm$ 0.100} & 1.700 $\pm$ 0.100 \\
         """
         from ._compare_text import to_latex
 
-        return to_latex(self, digits, label)
+        if not isinstance(fit_width, bool):
+            raise InputError(f"fit_width must be True or False, got {fit_width!r}")
+        return to_latex(self, digits, label, fit_width)
 
     def to_csv(self, path: Any = None) -> str | None:
         """:attr:`table` as CSV (one row per task and learner); to ``path`` or returned."""
@@ -384,14 +451,14 @@ def compare(
     """
     import pandas as pd
 
-    df, measure, learner_col = _check(scores, measure, alpha, incomplete)
-    greater = _direction(df, measure, greater_is_better)
+    df, measure, learner_col = check_input(scores, measure, alpha, incomplete)
+    greater = direction(df, measure, greater_is_better)
     notes: list[str] = []
-    df = _soak_rows(df, train_subsets, notes)
+    df = soak_rows(df, train_subsets, notes)
     block_cols = ["task_id"]
     if "resampling_id" in df.columns and df["resampling_id"].nunique(dropna=True) > 1:
         block_cols.append("resampling_id")
-    fold_cols = _fold_columns(df)
+    fold_cols = fold_columns(df)
     task = df[block_cols].astype(str).agg("/".join, axis=1) if len(block_cols) > 1 else df["task_id"].astype(str)
     fold = df[fold_cols].astype(str).agg("/".join, axis=1) if len(fold_cols) > 1 else df[fold_cols[0]].astype(str)
     df = df.assign(_task=task.to_numpy(), _fold=fold.to_numpy(), _learner=df[learner_col].astype(str).to_numpy())
@@ -421,7 +488,7 @@ def compare(
             cells.append({"task": t, "learner": lrn, "n_folds": len(vals), "n_expected": len(expected),
                           "mean": float(vals.mean()) if len(vals) else math.nan,
                           "sd": float(vals.std(ddof=1)) if len(vals) > 1 else math.nan,
-                          "missing": _missing(part[part["_learner"] == lrn], done, expected - set(have[lrn]))})
+                          "missing": missing_text(part[part["_learner"] == lrn], done, expected - set(have[lrn]))})
         short = {lrn: len(have[lrn]) for lrn in learners if len(have[lrn]) < len(expected)}
         common = set.intersection(*(set(h) for h in have.values())) if learners else set()
         if not short:
@@ -430,7 +497,8 @@ def compare(
             used_folds[t] = sorted(common)
             notes.append(f"task {t!r}: ranked on the {len(common)} of {len(expected)} folds every learner has")
         else:
-            why = ", ".join(f"{lrn} has {n} of {len(expected)} folds" for lrn, n in short.items())
+            lacks = {c["learner"]: c["missing"] for c in cells[-len(learners):]}
+            why = ", ".join(f"{lrn} has {n} of {len(expected)} folds ({lacks[lrn]})" for lrn, n in short.items())
             not_ranked[t] = why + ("" if incomplete != "common" else "; no fold is common to every learner")
     if not_ranked and incomplete == "error":
         raise InputError(
@@ -474,7 +542,8 @@ def compare(
         notes.append(f"nothing is tested: one learner ({learners[0] if learners else 'none'}); compare needs 2 or more")
     elif n < 2:
         notes.append(f"nothing is tested across tasks: {n} ranked task{'s' if n != 1 else ''}; "
-                     "ranks across tasks need 2 or more (see per_task for tests within a task)")
+                     "ranks across tasks need 2 or more (the learners are still compared within each task: "
+                     "Comparison.per_task, benchgrid compare --per-task)")
     else:
         if k >= 3:
             friedman = _friedman(means)
@@ -494,96 +563,6 @@ def compare(
         ["_t"], kind="stable").drop(columns="_t").reset_index(drop=True)
     return Comparison(measure, greater, float(alpha), table, fold_table, mean_ranks, friedman, nemenyi, wil,
                       per_task, tuple(tasks), not_ranked, tuple(notes), rope)
-
-
-def _check(scores: Any, measure: str | None, alpha: Any, incomplete: Any) -> tuple[pd.DataFrame, str, str]:
-    import pandas as pd
-
-    from ._grid import param_name
-    from ._pvalue import find_measure
-    from ._soak import META_COLUMNS
-
-    if not isinstance(scores, pd.DataFrame):
-        raise InputError(f"scores must be a pandas DataFrame (e.g. proj.scores()), got {type(scores).__name__}")
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
-        raise InputError(f"alpha must be a number between 0 and 1 (e.g. 0.05), got {alpha!r}")
-    if incomplete not in INCOMPLETE:
-        raise InputError(f"incomplete must be one of {INCOMPLETE!r}, got {incomplete!r}")
-    # results() spells SOAK's columns with underscores, scores() with dots
-    df = scores.rename(columns={param_name(c): c for c in META_COLUMNS
-                                if param_name(c) in scores.columns and c not in scores.columns})
-    learner_col = "learner_id" if "learner_id" in df.columns else "algorithm"
-    missing = [c for c in ("task_id", learner_col) if c not in df.columns]
-    if missing:
-        raise InputError(f"scores must have columns task_id and learner_id (or algorithm), got no {missing!r}; "
-                         f"columns are {list(df.columns)!r}")
-    if measure is None:
-        measure = find_measure(df.drop(columns=[c for c in ("iteration", "seed", "groups", "test.fold", "job_id",
-                                                            "pid", "attempt", "n.train.groups") if c in df.columns]))
-    elif measure not in df.columns:
-        raise InputError(f"measure must be a column of scores, got {measure!r}; columns are {list(df.columns)!r}")
-    if df[measure].dtype.kind not in "fiu":
-        raise InputError(f"measure must name a numeric column, got {measure!r} of dtype {df[measure].dtype}")
-    if len(df) == 0:
-        raise InputError("scores must have at least one row, got an empty table; run the project first")
-    return df.assign(_value=df[measure].astype(float)), measure, learner_col
-
-
-def _direction(df: pd.DataFrame, measure: str, given: bool | None) -> bool:
-    from ._measures import MEASURE_NAMES, greater_is_better
-
-    if given is not None:
-        if not isinstance(given, (bool, np.bool_)):
-            raise InputError(f"greater_is_better must be True, False or None, got {given!r}")
-        return bool(given)
-    known = df.attrs.get("greater_is_better") or {}
-    if measure in known:
-        return bool(known[measure])
-    if measure in MEASURE_NAMES:
-        return greater_is_better(measure)
-    raise InputError(
-        f"greater_is_better must be given for measure {measure!r}, got None: it is not a named measure and the "
-        "scores do not record its direction; pass greater_is_better=True if larger is better, else False"
-    )
-
-
-def _soak_rows(df: pd.DataFrame, train_subsets: str, notes: list[str]) -> pd.DataFrame:
-    if "train.subsets" not in df.columns or df["train.subsets"].isna().all():
-        return df
-    present = sorted(map(str, df["train.subsets"].dropna().unique()))
-    if train_subsets not in present:
-        raise InputError(f"train_subsets must be one of the scores' SOAK train subsets {present!r}, got {train_subsets!r}")
-    keep = df["train.subsets"].isna() | (df["train.subsets"] == train_subsets)
-    if {"groups", "n.train.groups"} <= set(df.columns):
-        keep &= df["n.train.groups"].isna() | (df["n.train.groups"] == df["groups"])
-    if len(present) > 1 or not keep.all():
-        notes.append(f"SOAK rows: train subsets {train_subsets!r} at full size (each test subset and fold is a fold "
-                     "here); pass train_subsets= for another")
-    return df[keep]
-
-
-def _fold_columns(df: pd.DataFrame) -> list[str]:
-    if "iteration" in df.columns:
-        return ["iteration"]
-    if "test.fold" in df.columns:
-        return [c for c in ("test.subset", "test.fold", "seed") if c in df.columns]
-    raise InputError(f"scores must have a fold column, iteration or test.fold, to pair learners' folds; got columns "
-                     f"{list(df.columns)!r}")
-
-
-def _missing(rows: pd.DataFrame, done: pd.Series, without_value: set[str]) -> str:
-    """What a cell lacks: states of its rows that are not done, and folds with no row at all."""
-    if not without_value:
-        return ""
-    parts: dict[str, int] = {}
-    not_done = rows[~done[rows.index]]
-    for _, r in not_done.iterrows():
-        state = str(r["state"]) if "state" in rows.columns and r.get("state") != "done" else "no value"
-        parts[state] = parts.get(state, 0) + 1
-    no_row = len(without_value - set(rows["_fold"]))
-    if no_row:
-        parts["no job (dropped?)"] = no_row
-    return ", ".join(f"{n} {s}" for s, n in parts.items())
 
 
 def _per_task(df: pd.DataFrame, done: pd.Series, tasks: list[str], used_folds: dict[str, list[str]],
@@ -645,7 +624,11 @@ def _bayes(two_on_single: Any, x: np.ndarray, y: np.ndarray, rope: float, greate
 
 
 def _mark_best(table: pd.DataFrame, per_task: pd.DataFrame, alpha: float) -> None:
-    """best, p_vs_best and not_worse (corrected t-test against the task's first best learner)."""
+    """best, p_vs_best and not_worse: the corrected t-test against each of the task's best learners.
+
+    With tied best learners, a learner is "not significantly worse" only if no
+    best one beats it significantly; ``p_vs_best`` is the smallest p-value.
+    """
     table["best"] = False
     table["not_worse"] = False
     table["p_vs_best"] = math.nan
@@ -657,9 +640,9 @@ def _mark_best(table: pd.DataFrame, per_task: pd.DataFrame, alpha: float) -> Non
             if lrn in best:
                 table.loc[idx, ["best", "not_worse"]] = True
                 continue
-            r = pairs.get((t, best[0], lrn)) or pairs.get((t, lrn, best[0]))
-            if r is None:
+            tests = [pairs.get((t, b, lrn)) or pairs.get((t, lrn, b)) for b in best]
+            ps = [r.p_corrected for r in tests if r is not None]
+            if not ps or any(math.isnan(p) for p in ps):  # fewer than 2 folds: nothing to test
                 continue
-            table.loc[idx, "p_vs_best"] = r.p_corrected
-            same = r.mean_diff == 0 and math.isnan(r.p_corrected)
-            table.loc[idx, "not_worse"] = bool(same or r.p_corrected >= alpha)
+            table.loc[idx, "p_vs_best"] = min(ps)
+            table.loc[idx, "not_worse"] = bool(min(ps) >= alpha)

@@ -14,7 +14,7 @@ from typing import Any
 # a Comparison (._compare imports this module: no import back, not even for types)
 Comparison = Any
 
-__all__ = ["to_html", "to_latex", "to_markdown", "to_text"]
+__all__ = ["per_task_text", "to_html", "to_latex", "to_markdown", "to_text"]
 
 
 def _p(p: float) -> str:
@@ -92,6 +92,21 @@ def to_text(c: Comparison) -> str:
     return "\n".join(parts)
 
 
+def per_task_text(c: Comparison) -> str:
+    """The tests within each ranked task, one line per pair of learners (``benchgrid compare --per-task``)."""
+    if c.per_task.empty:
+        return "Within each task: no pair of learners tested (no ranked task)"
+    columns = ["task", "learner_a", "learner_b", "n_folds", "mean_diff", "p_corrected", "p_plain"]
+    head = ("Within each task, learners paired on their folds: corrected resampled t-test (Nadeau and Bengio 2003: "
+            "p_corrected) and the plain paired t-test (p_plain, anti-conservative); mean_diff = a - b")
+    if c.rope is not None:
+        columns += ["p_a_better", "p_rope", "p_b_better"]
+        head += (f"; baycomp's Bayesian correlated t-test with rope = {c.rope:g}: the probabilities that a is better, "
+                 "that they are practically equivalent, that b is better")
+    table = c.per_task[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}")
+    return head + "\n" + table
+
+
 def to_markdown(c: Comparison, digits: int = 3) -> str:
     """A GitHub Markdown table, then a legend, the tests and the notes."""
     def fmt(text: str, best: bool, close: bool) -> str:
@@ -162,8 +177,12 @@ def latex_escape(text: Any) -> str:
     return "".join(_LATEX.get(ch, ch) for ch in str(text))
 
 
-def to_latex(c: Comparison, digits: int = 3, label: str = "tab:compare") -> str:
-    """A ``table`` with a booktabs ``tabular``: bold best, underlined not significantly worse."""
+def to_latex(c: Comparison, digits: int = 3, label: str = "tab:compare", fit_width: bool = True) -> str:
+    r"""A ``table`` with a booktabs ``tabular``: bold best, underlined not significantly worse.
+
+    ``fit_width``: the tabular in graphicx's ``\resizebox``, shrunk to
+    ``\linewidth`` only when wider (``\width`` is the box's natural width).
+    """
     def fmt(text: str, best: bool, close: bool) -> str:
         body = latex_escape(text).replace("±", r"$\pm$").replace("–", "--")
         return rf"\textbf{{{body}}}" if best else rf"\underline{{{body}}}" if close else body
@@ -177,7 +196,8 @@ def to_latex(c: Comparison, digits: int = 3, label: str = "tab:compare") -> str:
                     f" ({f.n_tasks} tasks).")
     if c.nemenyi is not None:
         caption += f" Nemenyi critical difference {c.nemenyi.cd:.2f}."
-    lines = [r"\begin{table}[t]", r"\centering", r"\begin{tabular}{l" + "r" * k + "}", r"\toprule",
+    fit = [r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{%"] if fit_width else []
+    lines = [r"\begin{table}[t]", r"\centering", *fit, r"\begin{tabular}{l" + "r" * k + "}", r"\toprule",
              "Task & " + " & ".join(latex_escape(lrn) for lrn in c.learners) + r" \\", r"\midrule"]
     rows = _rows(c, digits)
     for t, ranked, cells in rows:
@@ -190,6 +210,6 @@ def to_latex(c: Comparison, digits: int = 3, label: str = "tab:compare") -> str:
         lines += [r"\midrule", rf"\multicolumn{{{k + 1}}}{{l}}{{\emph{{Not ranked (incomplete):}}}} \\"]
         lines += [latex_escape(t) + " & " + " & ".join(fmt(text, False, False) for text, _, _ in cells) + r" \\"
                   for t, cells in skipped]
-    lines += [r"\bottomrule", r"\end{tabular}", rf"\caption{{{caption}}}", rf"\label{{{latex_escape(label)}}}",
+    lines += [r"\bottomrule", r"\end{tabular}" + ("}" if fit_width else ""), rf"\caption{{{caption}}}", rf"\label{{{latex_escape(label)}}}",
               r"\end{table}"]
     return "\n".join(lines) + "\n"

@@ -23,7 +23,7 @@ from ._soak import META_COLUMNS
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["PValue", "pvalue", "find_measure", "NOT_MEASURES"]
+__all__ = ["PValue", "pvalue", "find_measure", "measure_columns", "NOT_MEASURES"]
 
 KEYS = ["task_id", "test.subset", "algorithm"]
 #: Columns of a scores table that are never measures (metadata, timing, ids).
@@ -94,21 +94,29 @@ def find_measure(scores: pd.DataFrame) -> str:
     >>> find_measure(t)
     'mae'
     """
-    for col in scores.attrs.get("measures") or []:
-        if col in scores.columns:
-            return str(col)
-    for col in scores.columns:
-        dtype = scores[col].dtype
-        if (
-            col not in NOT_MEASURES
-            and not _NOT_MEASURE_PATTERN.search(str(col))
-            and dtype.kind in "fiu"
-        ):
-            return str(col)
+    columns = measure_columns(scores)
+    if columns:
+        return columns[0]
     raise InputError(
         "scores must have a numeric measure column (not metadata or timing), got "
         f"columns {list(scores.columns)!r}; pass measure= to choose one"
     )
+
+
+def measure_columns(scores: pd.DataFrame) -> list[str]:
+    """Names of the measure columns of a scores table, in order (the rules of :func:`find_measure`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> measure_columns(pd.DataFrame({"seed": [1], "fit_s": [0.1], "rmse": [2.0], "mae": [1.0]}))
+    ['rmse', 'mae']
+    """
+    named = [str(c) for c in scores.attrs.get("measures") or [] if c in scores.columns]
+    if named:
+        return named
+    return [str(c) for c in scores.columns
+            if c not in NOT_MEASURES and not _NOT_MEASURE_PATTERN.search(str(c)) and scores[c].dtype.kind in "fiu"]
 
 
 def check_scores(scores: Any, measure: str | None) -> tuple[pd.DataFrame, str]:

@@ -9,14 +9,16 @@ from typing import Any
 __all__ = ["pvalue_html", "pvalue_text"]
 
 _COLUMNS = ["task_id", "test.subset", "algorithm", "comparison", "same_mean", "compare_mean",
-            "mean_diff", "p_paired", "p_unpaired", "N"]  # fmt: skip
+            "mean_diff", "p_paired", "p_unpaired", "p_corrected", "N"]  # fmt: skip
 
 
 def _title(pv: Any) -> str:
     size = "full-size train sets" if pv.n_train_groups is None else f"{pv.n_train_groups} train groups"
+    corrected = ("; p_corrected: Nadeau and Bengio's corrected resampled t-test"
+                 if "p_corrected" in pv.comparisons.columns else "")
     return (
         f"p-values of {pv.measure} ({size}): train subsets other and all against same, "
-        "paired t-test over test folds and Welch's t-test"
+        f"paired t-test over test folds and Welch's t-test{corrected}"
     )
 
 

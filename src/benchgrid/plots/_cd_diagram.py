@@ -72,7 +72,9 @@ def plot_cd(comparison: Comparison, *, test: str = "nemenyi", path: str | os.Pat
         raise InputError(f"path must end in one of {SUFFIXES!r}, got {str(path)!r}")
     if comparison.nemenyi is None:
         why = "; ".join(n for n in comparison.notes if "nothing is tested" in n) or "too few learners or tasks"
-        raise InputError(f"a critical-difference diagram needs 2 or more learners ranked on 2 or more tasks: {why}")
+        fix = ("; wait for the missing jobs (or retry them), or rank on the folds every learner has "
+               "(incomplete='common', benchgrid compare --incomplete common)" if comparison.not_ranked else "")
+        raise InputError(f"a critical-difference diagram needs 2 or more learners ranked on 2 or more tasks: {why}{fix}")
 
     ranks = comparison.mean_ranks
     names = [str(x) for x in ranks.index]
@@ -131,7 +133,7 @@ def plot_cd(comparison: Comparison, *, test: str = "nemenyi", path: str | os.Pat
     note = direction_note(comparison.measure, {comparison.measure: comparison.greater_is_better})
     caption = (f"mean rank over {len(comparison.tasks)} tasks (rank 1: the best {comparison.measure}"
                f"{', ' + note if note else ''}); bars join learners not significantly different ({joined})")
-    lines = textwrap.wrap(caption, width=int(width_in * 15))  # about 15 characters an inch at 7.5 pt
+    lines = textwrap.wrap(caption, width=int(width_in * 13))  # about 14 characters an inch at 7.5 pt: a margin
     fig.text(0.5, 0.1 / height_in, "\n".join(lines), ha="center", va="bottom", fontsize=7.5, color="0.35")
     if path is not None:
         fig.savefig(path, dpi=150)

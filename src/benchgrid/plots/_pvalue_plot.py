@@ -38,6 +38,7 @@ def plot_pvalue(
     algorithm: Any = None,
     resampling_id: Any = None,
     digits: int = 3,
+    corrected: bool = False,
     path: str | Path | None = None,
 ) -> Figure:
     """Plot SOAK p-values: one panel per algorithm × (task, test subset), and per resampling.
@@ -52,7 +53,9 @@ def plot_pvalue(
     other. A train subset's row shows its mean score (point), mean ± sd
     (bar) and the label "mean ± sd"; a comparison's row shows a grey segment
     from the "same" mean to the compared mean, labelled with the paired
-    t-test's "P = 0.0123" (or "P < 0.0001").
+    t-test's "P = 0.0123" (or "P < 0.0001"), mlr3resampling's; with
+    ``corrected=True``, Nadeau and Bengio's corrected resampled t-test's
+    "corrected P = 0.0456" instead.
 
     Parameters
     ----------
@@ -69,6 +72,10 @@ def plot_pvalue(
         unless the table has a single value.
     digits : int, default=3
         Decimals in the "mean ± sd" labels.
+    corrected : bool, default=False
+        Label the comparisons with ``p_corrected`` (``pvalue(...,
+        corrected=True)``: the variance allows for training sets that
+        overlap between folds) instead of the plain paired t-test's p-value.
     path : str or Path, optional
         Save the figure there; the format follows the suffix (.png, .svg, .pdf).
 
@@ -96,6 +103,8 @@ def plot_pvalue(
         raise InputError(f"path must end in one of {SUFFIXES!r}, got {str(path)!r}")
     if not isinstance(digits, int) or isinstance(digits, bool) or not 0 <= digits <= 10:
         raise InputError(f"digits must be an integer from 0 to 10, got {digits!r}")
+    if not isinstance(corrected, bool):
+        raise InputError(f"corrected must be True or False, got {corrected!r}")
     selected = {"task_id": task_id, "test.subset": test_subset, "algorithm": algorithm,
                 "resampling_id": resampling_id}
     if downsample:
@@ -104,11 +113,14 @@ def plot_pvalue(
                 "pv_or_scores must be a scores DataFrame for downsample=True (the "
                 f"down-sampled rows are needed), got {type(pv_or_scores).__name__}"
             )
-        panels = _downsample_panels(pv_or_scores, measure, selected)
+        panels = _downsample_panels(pv_or_scores, measure, selected, corrected)
     else:
-        pv = pv_or_scores if isinstance(pv_or_scores, PValue) else pvalue(pv_or_scores, measure)
+        pv = pv_or_scores if isinstance(pv_or_scores, PValue) else pvalue(pv_or_scores, measure, corrected=corrected)
+        if corrected and "p_corrected" not in pv.comparisons.columns:
+            raise InputError("pv_or_scores must have p_corrected for corrected=True, got a PValue computed without "
+                             "it; pass pvalue(scores, corrected=True), or the scores table")
         panels = _grid_panels(pv, selected)
-    fig = _draw(panels, digits, share_x=downsample)
+    fig = _draw(panels, digits, share_x=downsample, p_column="p_corrected" if corrected else "p_paired")
     if path is not None:
         fig.savefig(path, dpi=150)
     return fig
@@ -166,7 +178,7 @@ def _grid_panels(pv: PValue, selected: dict[str, Any]) -> list[list[Panel]]:
 
 
 def _downsample_panels(
-    scores: pd.DataFrame, measure: str | None, selected: dict[str, Any]
+    scores: pd.DataFrame, measure: str | None, selected: dict[str, Any], corrected: bool = False
 ) -> list[list[Panel]]:
     from ..ml import check_scores, pvalue
 
@@ -199,8 +211,8 @@ def _downsample_panels(
             f"scores must have down-sampled rows at the smallest size ({smallest} groups) "
             "for 'same' and 'other' or 'all', got none; run SOAK(sizes=0) or more"
         )
-    full = pvalue(df, measure)
-    down = pvalue(df, measure, n_train_groups=smallest)
+    full = pvalue(df, measure, corrected=corrected)
+    down = pvalue(df, measure, n_train_groups=smallest, corrected=corrected)
     sizes = df.drop_duplicates("train.subsets").set_index("train.subsets")["groups"]
     full_title = "full size: " + ", ".join(
         f"{ts} {sizes[ts]}" for ts in ("same", "other", "all") if ts in sizes) + " groups"
@@ -215,10 +227,11 @@ def _downsample_panels(
     ]]
 
 
-def _fmt_p(p: float) -> str:
+def _fmt_p(p: float, p_column: str = "p_paired") -> str:
+    prefix = "corrected P" if p_column == "p_corrected" else "P"
     if math.isnan(p):
-        return "P = NA"
-    return "P < 0.0001" if p < 0.0001 else f"P = {p:.4f}"
+        return f"{prefix} = NA"
+    return f"{prefix} < 0.0001" if p < 0.0001 else f"{prefix} = {p:.4f}"
 
 
 def _limits(stats: pd.DataFrame) -> tuple[float, float]:
@@ -231,7 +244,7 @@ def _limits(stats: pd.DataFrame) -> tuple[float, float]:
     return lo - 0.06 * span, hi + 0.06 * span
 
 
-def _draw(grid: list[list[Panel]], digits: int, *, share_x: bool = False) -> Figure:
+def _draw(grid: list[list[Panel]], digits: int, *, share_x: bool = False, p_column: str = "p_paired") -> Figure:
     from matplotlib.figure import Figure
 
     present = set()
@@ -251,7 +264,7 @@ def _draw(grid: list[list[Panel]], digits: int, *, share_x: bool = False) -> Fig
             limits = [(min(a for a, _ in limits), max(b for _, b in limits))] * len(row)
         for j, (row_label, col_label, measure, stats, comps) in enumerate(row):
             ax = axes[i][j]
-            _draw_panel(ax, stats, comps, levels, digits, limits[j])
+            _draw_panel(ax, stats, comps, levels, digits, limits[j], p_column)
             if i == 0 or col_label != grid[i - 1][j][1]:  # the top of each block (one per resampling)
                 ax.set_title(col_label, fontsize=9)
             if len(stats) == 0:
@@ -273,7 +286,7 @@ def _draw(grid: list[list[Panel]], digits: int, *, share_x: bool = False) -> Fig
 
 
 def _draw_panel(ax: Axes, stats: pd.DataFrame, comps: pd.DataFrame,
-                levels: list[str], digits: int, limits: tuple[float, float]) -> None:
+                levels: list[str], digits: int, limits: tuple[float, float], p_column: str = "p_paired") -> None:
     lo, hi = limits
     sd = stats["sd"].fillna(0.0).to_numpy()
     ax.set_xlim(lo, hi)
@@ -304,5 +317,5 @@ def _draw_panel(ax: Axes, stats: pd.DataFrame, comps: pd.DataFrame,
         ax.plot([a, b], [y, y], color=P_COLOR, linewidth=1.5)
         ax.plot([a, b], [y, y], linestyle="none", marker="|", markersize=7, color=P_COLOR)
         x, ha = place(a, b)
-        ax.annotate(_fmt_p(r["p_paired"]), (x, y), xytext=(0, 5), textcoords="offset points",
+        ax.annotate(_fmt_p(r[p_column], p_column), (x, y), xytext=(0, 5), textcoords="offset points",
                     ha=ha, va="bottom", fontsize=8, color=P_COLOR)
