@@ -12,8 +12,9 @@ runs the worker as a child of a small parent that:
   shell, which this parent is; Grid Engine's ``USR2``; ``TERM``, ``INT``) to the
   worker that runs, so the scheduler's warning still reaches it;
 - starts a new worker when the last one died by a signal or stopped for its
-  memory guard (:data:`~benchgrid._exitcodes.EXIT_WORKER_RESTART`), unless a
-  hand-back signal came, the deadline leaves less than ``MIN_LEFT_S``, or
+  memory guard (:data:`~benchgrid._exitcodes.EXIT_WORKER_RESTART`), unless
+  SIGTERM or SIGINT came (a warning, USR1 or USR2, is the worker's to judge:
+  SLURM's may come early, see :mod:`._allocation`), the deadline leaves less than ``MIN_LEFT_S``, or
   ``QUICK_CRASHES`` workers in a row died within ``QUICK_S`` of starting (a
   broken environment, not a job: the allocation ends, as it did before);
 - exits with the last worker's code (``128 + n`` for death by signal *n*).
@@ -75,7 +76,7 @@ def restart_reason(returncode: int, *, lived_s: float, left_s: float | None, sig
     """Why a worker that ended with ``returncode`` is replaced (None: it is not).
 
     ``left_s`` is the time to the deadline (None: unknown), ``signalled`` a
-    hand-back signal this parent forwarded, ``quick`` the workers before it
+    SIGTERM or SIGINT this parent forwarded, ``quick`` the workers before it
     that died within ``QUICK_S`` of starting, in a row.
     """
     if signalled is not None or (left_s is not None and left_s < MIN_LEFT_S):
@@ -105,7 +106,8 @@ def run_restarting(argv: Sequence[str], *, root: str | os.PathLike[str], name: s
     signalled: list[int] = []
 
     def forward(signum: int, _frame: object) -> None:
-        signalled.append(signum)
+        if signum in (signal.SIGTERM, signal.SIGINT):  # the end; a warning (USR1, USR2) is the worker's to judge
+            signalled.append(signum)
         if child is not None and child.returncode is None:
             try:
                 os.kill(child.pid, signum)
