@@ -120,6 +120,8 @@ def run_restarting(argv: Sequence[str], *, root: str | os.PathLike[str], name: s
         while True:
             t0 = time.time()
             child = subprocess.Popen([sys.executable, *argv], env=env)
+            if signalled:  # the end came while no worker ran: this one hands back at once (a second is harmless)
+                os.kill(child.pid, signalled[-1])
             code = child.wait()
             lived = time.time() - t0
             if code < 0:
