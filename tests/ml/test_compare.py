@@ -414,6 +414,19 @@ def test_markdown_and_csv(table, tmp_path) -> None:
     np.testing.assert_allclose(back["mean"], c.table["mean"])
 
 
+def test_the_printed_table_marks_the_best_and_those_not_significantly_worse(table) -> None:
+    scores, _ = table
+    c = bg.compare(scores, "accuracy")
+    text = str(c)
+    close = c.table[c.table["not_worse"] & ~c.table["best"]]
+    assert 0 < len(close) < len(c.table[~c.table["best"]])  # the table decides: some are close, some are not
+    rows = [line for line in text.splitlines() if line.strip().startswith("task_")]
+    assert len(rows) == 12
+    assert sum(line.count(" *") for line in rows) == int(c.table["best"].sum())
+    assert sum(line.count(" ~") for line in rows) == len(close)
+    assert "~ not significantly worse than the best, corrected t-test at alpha = 0.05" in text
+
+
 # -- bad input ------------------------------------------------------------------------------
 @pytest.mark.parametrize("kwargs, message", [
     ({"scores": [1, 2]}, r"scores must be a pandas DataFrame \(e.g. proj.scores\(\)\), got list"),

@@ -78,11 +78,12 @@ def to_text(c: Comparison) -> str:
             f"{len(c.tasks)} ranked task{'s' if len(c.tasks) != 1 else ''}")
     rows = _rows(c, 4)
     wide = pd.DataFrame([[t + ("" if ranked else " (not ranked)")] + [
-        text + (" *" if best else "") for text, best, _ in cells] for t, ranked, cells in rows],
+        text + (" *" if best else " ~" if close else "") for text, best, close in cells] for t, ranked, cells in rows],
         columns=["task", *c.learners])
     if len(c.tasks):
         wide.loc[len(wide)] = ["mean rank", *[f"{r:.2f}" for r in c.mean_ranks]]
-    parts = [head, wide.to_string(index=False), "(* best on the task)"]
+    parts = [head, wide.to_string(index=False),
+             f"(* best on the task; ~ not significantly worse than the best, corrected t-test at alpha = {c.alpha:g})"]
     parts += _tests(c)
     if len(c.wilcoxon_holm):
         w = c.wilcoxon_holm[["learner_a", "learner_b", "wins_a", "ties", "wins_b", "p", "p_holm", "significant"]]
