@@ -244,7 +244,9 @@ def test_cancel_mid_chain_leaves_nothing_pending_and_stops_the_pool(chains_to_ca
 def test_the_budget_of_allocations_is_kept(proj_dir):
     require_scheduler("slurm")
     Project.create(proj_dir, [{"i": i, "seconds": 2.0} for i in range(200)], "tests.runners.jobs:sleep")
-    out = _cli("submit", str(proj_dir), "--workers", "2", "--time", "1", "--until-done", "--max-allocations", "3")
+    # warned 40 s before their end, the 1-minute allocations compute 20 s: the budget is spent sooner, the same way
+    out = _cli("submit", str(proj_dir), "--workers", "2", "--time", "1", "--warning-s", "40", "--until-done",
+               "--max-allocations", "3")
     assert out.returncode == 0, out.stderr
     ledger = PoolLedger(proj_dir, "p0")
     wait_for(lambda: ledger.read().stopped is not None, timeout_s=400, what="the budget to be spent")
@@ -309,7 +311,9 @@ def test_a_job_longer_than_the_allocations_is_failed_saying_what_it_needs_and_st
     # every warning and started again by the next allocation, forever, and the 20 jobs behind it never ran
     jobs = [{"i": 0, "seconds": 150.0}] + [{"i": i, "seconds": 0.1} for i in range(1, 21)]
     Project.create(proj_dir, jobs, "tests.runners.jobs:sleep", max_attempts=1)
-    out = _cli("submit", str(proj_dir), "--workers", "1", "--time", "1", "--until-done", "--max-allocations", "6")
+    # warned 40 s before their end, the 1-minute allocations compute 20 s: the long job ran the whole of one
+    out = _cli("submit", str(proj_dir), "--workers", "1", "--time", "1", "--warning-s", "40", "--until-done",
+               "--max-allocations", "6")
     assert out.returncode == 0, out.stderr
     ledger = PoolLedger(proj_dir, "p0")
     wait_for(lambda: ledger.read().stopped is not None, timeout_s=420, what="the pool to stop")
