@@ -75,7 +75,8 @@ def test_three_workers_drain_300_jobs_like_a_local_run(sge: None, proj_dir: Path
 
 @pytest.mark.sge
 def test_qdel_one_worker_hands_its_job_back(sge: None, proj_dir: Path) -> None:
-    proj = Project.create(proj_dir, [{"i": i, "seconds": 8.0} for i in range(2)], "tests.runners.jobs:sleep")
+    # 5 s jobs: a job is seen running within a second, and is still running when qdel's SIGUSR2 reaches it
+    proj = Project.create(proj_dir, [{"i": i, "seconds": 5.0} for i in range(2)], "tests.runners.jobs:sleep")
     sub = proj.submit(2, backend="sge", time="5")
     [array] = sub.job_ids
 

@@ -101,7 +101,8 @@ def test_three_workers_drain_300_jobs_like_a_local_run(slurm: None, proj_dir: Pa
 
 @pytest.mark.slurm
 def test_scancel_one_worker_hands_its_job_back(slurm: None, proj_dir: Path) -> None:
-    proj = Project.create(proj_dir, [{"i": i, "seconds": 10.0} for i in range(2)], "tests.runners.jobs:sleep")
+    # 5 s jobs: a job is seen running within a second, and is still running when scancel reaches it
+    proj = Project.create(proj_dir, [{"i": i, "seconds": 5.0} for i in range(2)], "tests.runners.jobs:sleep")
     sub = submit(proj, 2, time="5")
     array = sub.job_ids[0]
 
