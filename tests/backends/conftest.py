@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import time
-from typing import Callable
+from pathlib import Path
+from typing import Callable, Generic, TypeVar
 
 import pytest
+
+T = TypeVar("T")
 
 
 def scheduler_missing(name: str) -> str | None:
@@ -61,3 +65,67 @@ def wait_for(predicate: Callable[[], object], timeout_s: float = 120, what: str 
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+# -- one campaign per scheduler, submitted side by side ----------------------------------
+
+
+class SideBySide(Generic[T]):
+    """What ``start(backend, root)`` returned for each scheduler, or the error it raised.
+
+    SLURM and Grid Engine are two schedulers with their own slots: a campaign
+    on one does not wait for the other's allocations, and both are mostly
+    minutes of allocations waiting for their time limit. So the parametrized
+    test of a long campaign starts the campaign of every scheduler its
+    selected items name at once (a module fixture), and each item waits for
+    and asserts its own: the same campaigns and assertions, in the time of
+    the slower one.
+    """
+
+    def __init__(self, started: dict[str, T | BaseException], roots: dict[str, Path]):
+        self._started = started
+        self.roots = roots  # the project of each scheduler's campaign
+
+    def __getitem__(self, backend: str) -> T:
+        require_scheduler(backend)
+        if backend not in self._started:
+            raise AssertionError(f"no {backend} campaign was started: its scheduler was missing at the start")
+        got = self._started[backend]
+        if isinstance(got, BaseException):
+            raise AssertionError(f"starting the {backend} campaign failed: {got!r}") from got
+        return got
+
+    def cancel(self) -> None:
+        """Cancel what each campaign still has on its scheduler (a failed item's, or one asserted before its end)."""
+        for root in self.roots.values():
+            cancel_project(root)
+
+
+def start_side_by_side(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+                       start: Callable[[str, Path], T]) -> SideBySide[T]:
+    """Start a campaign on each scheduler a selected test of ``request.fixturename`` takes as ``backend``.
+
+    Each project is at a path with a space and a quote in it, as ``proj_dir``'s.
+    """
+    wanted = sorted({item.callspec.params["backend"] for item in request.session.items
+                     if request.fixturename in getattr(item, "fixturenames", ())
+                     and "backend" in getattr(getattr(item, "callspec", None), "params", {})})
+    started: dict[str, T | BaseException] = {}
+    roots: dict[str, Path] = {}
+    for backend in wanted:
+        if scheduler_missing(backend) is not None:
+            continue  # the item fails (CI=true) or skips saying why
+        roots[backend] = root = tmp_path_factory.mktemp(f"{request.fixturename}-{backend}") / "my proj's dir" / "proj"
+        root.parent.mkdir()
+        try:
+            started[backend] = start(backend, root)
+        except Exception as err:  # noqa: BLE001 - the item of this scheduler reports it, the other goes on
+            started[backend] = err
+    return SideBySide(started, roots)
+
+
+def cancel_project(root: Path) -> None:
+    """Cancel whatever ``root`` still has on a scheduler (a test that ends before its allocations do)."""
+    if (root / "project.json").exists():
+        subprocess.run([sys.executable, "-m", "benchgrid", "cancel", str(root)], capture_output=True, text=True,
+                       timeout=120)

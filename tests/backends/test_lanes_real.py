@@ -12,6 +12,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -19,7 +20,7 @@ from benchgrid import Project
 from benchgrid.store import ProjectState, audit_logs, list_leases, read_records
 from benchgrid.store.storage._layout import Layout
 
-from .conftest import require_scheduler, wait_for
+from .conftest import require_scheduler, start_side_by_side, wait_for
 
 RUNNER = "tests.runners.jobs:sleep"
 SCHEDULERS = [pytest.param("slurm", marks=pytest.mark.slurm), pytest.param("sge", marks=pytest.mark.sge)]
@@ -40,14 +41,34 @@ def _ended(root: Path, n: int) -> bool:
     return counts["done"] + counts["failed"] + counts["error"] == n
 
 
+class Started(NamedTuple):
+    root: Path
+    jobs: list[dict]
+    submitted: subprocess.CompletedProcess[str]
+
+
+GPU_JOBS = set(range(12, 16))
+
+
+def _start_gpu_and_cpu_pools(backend: str, root: Path) -> Started:
+    jobs = [{"i": i, "seconds": 1.0} for i in range(12)] + [{"i": i, "seconds": 2.0, "gpus": 1} for i in sorted(GPU_JOBS)]
+    Project.create(root, jobs, RUNNER, resource_keys=["gpus"])
+    out = _cli("submit", str(root), "--backend", backend, "--pool", "2x1G", "--pool", "1x1G+1gpu", "--time", "5")
+    return Started(root, jobs, out)
+
+
+@pytest.fixture(scope="module")
+def gpu_and_cpu_pools(request, tmp_path_factory):
+    started = start_side_by_side(request, tmp_path_factory, _start_gpu_and_cpu_pools)
+    yield started
+    started.cancel()
+
+
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("backend", SCHEDULERS)
-def test_a_gpu_pool_beside_a_cpu_pool(proj_dir: Path, backend: str) -> None:
-    require_scheduler(backend)
-    gpu_jobs = set(range(12, 16))
-    jobs = [{"i": i, "seconds": 1.0} for i in range(12)] + [{"i": i, "seconds": 2.0, "gpus": 1} for i in sorted(gpu_jobs)]
-    Project.create(proj_dir, jobs, RUNNER, resource_keys=["gpus"])
-    out = _cli("submit", str(proj_dir), "--backend", backend, "--pool", "2x1G", "--pool", "1x1G+1gpu", "--time", "5")
+def test_a_gpu_pool_beside_a_cpu_pool(gpu_and_cpu_pools, backend: str) -> None:
+    proj_dir, jobs, out = gpu_and_cpu_pools[backend]  # submitted side by side with the other scheduler's
+    gpu_jobs = GPU_JOBS
     assert out.returncode == 0, out.stderr
     assert "pool 1x1G+1gpu: submitted job array" in out.stdout, out.stdout
     wait_for(lambda: _ended(proj_dir, len(jobs)), timeout_s=300, what="every job to end")
@@ -65,19 +86,30 @@ def test_a_gpu_pool_beside_a_cpu_pool(proj_dir: Path, backend: str) -> None:
     assert audit_logs(proj_dir, save=False).ok
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(900)
-@pytest.mark.parametrize("backend", SCHEDULERS)
-def test_long_jobs_move_to_the_long_pool(proj_dir: Path, backend: str) -> None:
-    require_scheduler(backend)
+def _start_short_and_long_pools(backend: str, root: Path) -> Started:
     # 1-minute allocations compute 45 s; 3-minute ones 135 s. Job 0 is declared 65 s (the <= 2 min class: the
     # long pool's from the start); job 1 50 s (the <= 1 min class, too long for 45 s: a short worker moves it).
     # Where a job goes is decided by its declared time; each sleeps 5 s, which keeps the test short.
     jobs = [{"i": 0, "seconds": 5.0, "expected_s": 65.0}, {"i": 1, "seconds": 5.0, "expected_s": 50.0}]
     jobs += [{"i": i, "seconds": 0.5} for i in range(2, 22)]
-    Project.create(proj_dir, jobs, RUNNER, time_key="expected_s")
-    out = _cli("submit", str(proj_dir), "--backend", backend, "--pool", "2x1G@0:01:00", "--pool", "1x1G@0:03:00",
+    Project.create(root, jobs, RUNNER, time_key="expected_s")
+    out = _cli("submit", str(root), "--backend", backend, "--pool", "2x1G@0:01:00", "--pool", "1x1G@0:03:00",
                "--until-done", "--max-allocations", "4")
+    return Started(root, jobs, out)
+
+
+@pytest.fixture(scope="module")
+def short_and_long_pools(request, tmp_path_factory):
+    started = start_side_by_side(request, tmp_path_factory, _start_short_and_long_pools)
+    yield started
+    started.cancel()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("backend", SCHEDULERS)
+def test_long_jobs_move_to_the_long_pool(short_and_long_pools, backend: str) -> None:
+    proj_dir, jobs, out = short_and_long_pools[backend]  # submitted side by side with the other scheduler's
     assert out.returncode == 0, out.stderr
     wait_for(lambda: _ended(proj_dir, len(jobs)), timeout_s=400, what="every job to end")
     state = ProjectState(proj_dir).refresh()

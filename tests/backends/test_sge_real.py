@@ -75,7 +75,8 @@ def test_three_workers_drain_300_jobs_like_a_local_run(sge: None, proj_dir: Path
 
 @pytest.mark.sge
 def test_qdel_one_worker_hands_its_job_back(sge: None, proj_dir: Path) -> None:
-    proj = Project.create(proj_dir, [{"i": i, "seconds": 8.0} for i in range(2)], "tests.runners.jobs:sleep")
+    # 5 s jobs: a job is seen running within a second, and is still running when qdel's SIGUSR2 reaches it
+    proj = Project.create(proj_dir, [{"i": i, "seconds": 5.0} for i in range(2)], "tests.runners.jobs:sleep")
     sub = proj.submit(2, backend="sge", time="5")
     [array] = sub.job_ids
 
@@ -222,7 +223,9 @@ def test_a_job_grid_engine_kills_for_h_vmem_escalates_to_the_big_pool(sge: None,
     also every process's ulimit -v). It sends the notify signal (SIGUSR2) first, as it does at h_rt and for
     qdel; its execd's messages file says why. The worker reads it there and moves the job to a larger class,
     as SLURM's kill for memory does: not a lost run, not a hand-back at the limit."""
-    jobs = [{"i": 0, "child_mb": 300, "n_children": 2, "hold_s": 20, "mem_gb": 0.1}]  # 0.1 GB expected, 0.6 used
+    # 0.1 GB expected, 0.6 used, held 8 s: the execd kills the task within a second or so (measured), and the big
+    # pool then runs the job in full
+    jobs = [{"i": 0, "child_mb": 300, "n_children": 2, "hold_s": 8, "mem_gb": 0.1}]
     jobs += [{"i": i, "child_mb": 0, "mem_gb": 0.1} for i in (1, 2)]
     proj = Project.create(proj_dir, jobs, "tests.runners.jobs:allocate_in_children", memory_key="mem_gb", lease_s=2.0)
     assert main(["submit", str(proj_dir), "--backend", "sge", "--pool", "1x0.5G", "--mem-resource", "h_vmem"]) == 0

@@ -101,7 +101,8 @@ def test_three_workers_drain_300_jobs_like_a_local_run(slurm: None, proj_dir: Pa
 
 @pytest.mark.slurm
 def test_scancel_one_worker_hands_its_job_back(slurm: None, proj_dir: Path) -> None:
-    proj = Project.create(proj_dir, [{"i": i, "seconds": 10.0} for i in range(2)], "tests.runners.jobs:sleep")
+    # 5 s jobs: a job is seen running within a second, and is still running when scancel reaches it
+    proj = Project.create(proj_dir, [{"i": i, "seconds": 5.0} for i in range(2)], "tests.runners.jobs:sleep")
     sub = submit(proj, 2, time="5")
     array = sub.job_ids[0]
 
@@ -131,9 +132,10 @@ def test_scancel_one_worker_hands_its_job_back(slurm: None, proj_dir: Path) -> N
 @pytest.mark.slurm
 def test_one_minute_worker_hands_back_a_long_job_and_nothing_is_lost(slurm: None, proj_dir: Path) -> None:
     # A job longer than the allocation: the worker claims it (its kind is unseen),
-    # then hands it back at the warning signal or at --until.
+    # then hands it back at the warning signal or at --until. Warned 40 s before its end, the
+    # 1-minute allocation computes 20 s (not 45): the hand-back and its verdict are the same.
     proj = Project.create(proj_dir, [{"i": 0, "seconds": 150.0}], "tests.runners.jobs:sleep")
-    sub = submit(proj, 1, time="1")
+    sub = submit(proj, 1, time="1", warning_s=40)
     rows = wait_until_ended(proj, timeout_s=150)
 
     assert rows[0]["state"] in {"COMPLETED", "TIMEOUT"}
