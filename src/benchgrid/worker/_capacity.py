@@ -189,16 +189,16 @@ def _mem_text(cls: JobClass) -> str:
 
 
 def _longer_text(need_s: float) -> str:
-    """A walltime whose usable part is twice ``need_s``, in whole minutes, as H:MM:SS.
+    """A walltime of twice ``need_s`` and a minute for the warning, in whole minutes, as H:MM:SS.
 
     ``submit`` keeps ``min(60 s, time / 4)`` of an allocation for its warning
-    (:func:`~benchgrid.backends.worker_limit_s`): twice the usable time the job
-    was cut at, not twice the allocation, so that the proposed pool can run it.
+    by default (:func:`~benchgrid.backends.worker_limit_s`), more with
+    ``--warning-s``: twice the usable time the job was cut at plus the
+    longest default warning leaves at least twice that to compute, and is
+    longer than the allocation that cut it whatever its warning.
 
-    >>> _longer_text(45.0), _longer_text(100.0), _longer_text(3600.0)
-    ('0:02:00', '0:05:00', '2:01:00')
+    >>> _longer_text(45.0), _longer_text(19.0), _longer_text(100.0), _longer_text(3600.0)
+    ('0:03:00', '0:02:00', '0:05:00', '2:01:00')
     """
-    usable = 2 * need_s
-    total = usable + 60 if usable + 60 >= 240 else usable * 4 / 3
-    minutes = max(1, math.ceil(total / 60 - 1e-9))
+    minutes = max(1, math.ceil((2 * need_s + 60) / 60 - 1e-9))
     return f"{minutes // 60}:{minutes % 60:02d}:00"
