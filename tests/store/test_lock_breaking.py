@@ -8,7 +8,10 @@ break, which its own comment says "reduces but does not eliminate the
 chance for a race"). These tests hold a real process at the step where
 that happens (``BENCHGRID_PAUSE_AT``) and check, with real processes on one
 folder and across the two caching clients of the bed, that no two holders
-are ever inside at once and no increment of a shared counter is lost.
+are ever inside at once while both their leases run and no increment of a
+shared counter is lost. A holder that has ended (killed, even if not yet
+reaped) holds nothing, and one that stalled past its lease is broken and
+writes nothing: the lock promises no more (see ``_lock_actor``).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from benchgrid.store.storage._lease_lock import LeaseLock, LockLost
-from tests.worker.helpers import stop_all
+from tests.worker.helpers import stop_all, wait_until
 
 ACTOR = [sys.executable, "-m", "tests.store._lock_actor"]
 REPO = Path(__file__).resolve().parents[2]
@@ -109,6 +112,40 @@ def test_holder_frozen_past_its_lease_writes_nothing_and_leaves_the_new_holders_
     assert not os.path.lexists(fs_pair.backing / "lock")  # and G released it
 
 
+def _state(pid: int) -> str:
+    """The state letter of process ``pid`` in /proc ("Z": a zombie, killed and not yet reaped)."""
+    stat = Path(f"/proc/{pid}/stat").read_bytes()
+    return stat[stat.rfind(b")") + 2 :].split()[0].decode()
+
+
+def test_a_holder_killed_inside_and_not_yet_reaped_has_left(fs_pair, tmp_path):
+    # H is SIGKILLed inside (its marker made) and its parent, this test, does not reap it: a zombie. The lock
+    # breaks its taking at once (its process has ended); the next holder must not take it for a holder still
+    # inside (CI once did, under load: kill(pid, 0) succeeds on a zombie, and the test reaps a moment after)
+    holder = _actor(fs_pair.a / "lock", 2, 0, tmp_path / "h.json", pause="actor.inside:600", witness=fs_pair.backing)
+    procs = [holder]
+    try:
+        _wait_paused(holder, "actor.inside")
+        os.kill(holder.pid, signal.SIGKILL)
+        wait_until(lambda: _state(holder.pid) == "Z", 30, "the killed holder to become a zombie")
+        procs.append(_actor(fs_pair.b / "lock", 2, 0, tmp_path / "n.json", witness=fs_pair.backing))
+        assert procs[1].wait(timeout=60) == 0, _report(tmp_path / "n.json")
+        assert _state(holder.pid) == "Z"  # not reaped all along
+    finally:
+        stop_all(procs)
+    assert _report(tmp_path / "n.json")["counts"] == [1]
+
+
+@pytest.mark.slow
+def test_holder_stalled_inside_past_its_lease_is_broken_and_writes_nothing(fs_pair, tmp_path):
+    # F makes its marker and stalls 4 s (lease 2 s). G breaks the lease once it has seen it for 2 s, goes in
+    # and finds F's marker: F ran past its lease, where the lock's promise ends, so that is no overlap; G
+    # waits for F to leave. F wakes past half its lease: check_held refuses and F writes nothing
+    rf, rg = _paused_then_other(fs_pair, tmp_path, ("f", 2, 0, "actor.inside:4"), ("g", 10, 0))
+    assert rf["lost"] == 1 and rf["counts"] == [], rf
+    assert rg["counts"] == [1] and [o["other"] for o in rg["overran"]] == [rf["pid"]], rg
+
+
 @pytest.mark.slow
 def test_many_holders_some_killed_inside_never_overlap_and_lose_no_increment(fs_pair, tmp_path):
     n_actors, cycles = 6, 40
@@ -130,14 +167,14 @@ def test_many_holders_some_killed_inside_never_overlap_and_lose_no_increment(fs_
                     del procs[i]
             if kills < 3 and procs:  # kill the one inside the lock (if any), and start another
                 try:
-                    inside = int((fs_pair.backing / "lock.inside").read_text() or 0)
-                except (FileNotFoundError, ValueError):
+                    inside = int((fs_pair.backing / "lock.inside").read_text().split()[0])
+                except (FileNotFoundError, ValueError, IndexError):
                     continue
                 victims = [i for i, p in procs.items() if p.pid == inside]
                 if not victims:
                     continue
                 os.kill(procs.pop(victims[0]).pid, signal.SIGKILL)
-                all_procs[victims[0]].wait(timeout=30)  # reaped: its pid is no longer "alive" to the others
+                all_procs[victims[0]].wait(timeout=30)  # reaped; until then a zombie, which has ended all the same
                 kills += 1
                 procs[started] = _actor(sides[started], 2, 0.005, reports[started], cycles, witness=fs_pair.backing)
                 all_procs.append(procs[started])
