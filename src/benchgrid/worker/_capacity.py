@@ -24,7 +24,6 @@ Examples
 
 from __future__ import annotations
 
-import math
 import os
 import shlex
 import time
@@ -137,7 +136,7 @@ def at_limit_fate(queue: Queue, claim: Claim, *, limit_s: float, expected_s: flo
             return Claim(claim.job_id, claim.attempt + 1, claim.lost, lane, 0), None
     cls = JobClass.parse(cur["lk"][claim.lane]) if "lk" in cur else JobClass(mem=claim.lane)
     need = fmt_seconds(limit_s)
-    pool = f"--pool 1x{_mem_text(cls)}@{_longer_text(max(limit_s, ran_s, expected_s or 0.0))}"
+    pool = f"--pool {cls.pool_text(max(limit_s, ran_s, expected_s or 0.0))}"
     seen = (f"handed back {n} time{'s' if n > 1 else ''} at the limit, the last after {fmt_seconds(ran_s)}" if ran_s > 0
             else f"expected {fmt_seconds(expected_s)}")
     where = shlex.quote(str(root))
@@ -178,27 +177,3 @@ def move_too_long(worker: Any) -> bool:
         worker.events.append(handback_record(c.job_id, c.attempt, None, time.time(), "too long for this worker"))
         worker._finished.add((c.job_id, c.attempt))
     return why_failed is not None or again.lane != c.lane  # back in the same lane: it still blocks; stop
-
-
-def _mem_text(cls: JobClass) -> str:
-    from ..store import MEM_CLASSES_GB
-
-    gb = MEM_CLASSES_GB[cls.mem] * 1.1 if cls.mem else 4
-    res = "".join(f"+{c}{'gpu' if n == 'gpus' else n}" for n, c in cls.res)
-    return f"{gb:.3g}G{res}"
-
-
-def _longer_text(need_s: float) -> str:
-    """A walltime of twice ``need_s`` and a minute for the warning, in whole minutes, as H:MM:SS.
-
-    ``submit`` keeps ``min(60 s, time / 4)`` of an allocation for its warning
-    by default (:func:`~benchgrid.backends.worker_limit_s`), more with
-    ``--warning-s``: twice the usable time the job was cut at plus the
-    longest default warning leaves at least twice that to compute, and is
-    longer than the allocation that cut it whatever its warning.
-
-    >>> _longer_text(45.0), _longer_text(19.0), _longer_text(100.0), _longer_text(3600.0)
-    ('0:03:00', '0:02:00', '0:05:00', '2:01:00')
-    """
-    minutes = max(1, math.ceil((2 * need_s + 60) / 60 - 1e-9))
-    return f"{minutes // 60}:{minutes % 60:02d}:00"

@@ -110,6 +110,25 @@ class JobClass:
         parts += [f"{n}={c}" for n, c in self.res]
         return ", ".join(parts) or "smallest"
 
+    def pool_text(self, need_s: float | None = None) -> str:
+        """A ``submit --pool`` of one worker that may claim this class: ``1x4G+1gpu@0:05:00``.
+
+        Memory: the class's bound and its margin (4 GB for the smallest);
+        time: twice ``need_s`` (default: the class's bound) and a minute for
+        the warning, in whole minutes (``@0:01:00`` when the class has no
+        bound of time, a placeholder to edit).
+
+        >>> JobClass(time=1).pool_text(), JobClass(mem=6, res=(("gpus", 1),)).pool_text(45.0)
+        ('1x4G@0:03:00', '1x4.4G+1gpu@0:03:00')
+        """
+        gb = MEM_CLASSES_GB[self.mem] * (1 + MEM_MARGIN) if self.mem else 4
+        res = "".join(f"+{c}{'gpu' if n == 'gpus' else n}" for n, c in self.res)
+        if need_s is None:
+            bound = TIME_CLASSES_S[self.time] if self.time else 0.0
+            need_s = bound / 2 if math.isfinite(bound) else 0.0
+        minutes = max(1, math.ceil((2 * need_s + 60) / 60 - 1e-9))
+        return f"1x{gb:.3g}G{res}@{minutes // 60}:{minutes % 60:02d}:00"
+
 
 @dataclass(frozen=True)
 class Capacity:

@@ -7,6 +7,7 @@ memory view's waiting counts; nothing here writes.
 
 from __future__ import annotations
 
+import shlex
 import time
 from typing import Any, Mapping
 
@@ -74,5 +75,7 @@ def starved_classes_hint(state: Any, now: float | None = None) -> str:
     if not starved:
         return ""
     what = "; ".join(f"{c.describe()}: {n}" for c, n in starved)
+    pools = " ".join(f"--pool {c.pool_text()}" for c, _n in starved)
     return (f"{sum(n for _c, n in starved)} job(s) wait in classes no {who} may take ({what}): "
-            "submit a pool that has what they need (--pool NxMEM+1gpu@TIME)")
+            f"submit a pool that has what they need, e.g. `benchgrid submit {shlex.quote(str(state.root))} "
+            f"--until-done {pools}`")
