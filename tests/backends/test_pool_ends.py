@@ -11,6 +11,7 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,13 +24,19 @@ from ._fake_scheduler import install, register
 
 
 @pytest.fixture
-def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     state = tmp_path / "state"
     install(tmp_path / "bin", state)
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{__import__('os').environ['PATH']}")
     monkeypatch.setenv("FAKE_STATE", str(state))
-    register()
-    return state
+    from benchgrid.backends import _registry
+
+    entries = dict(_registry._ENTRIES)
+    register()  # in this process: taken out again after the test (other tests list the backends)
+    yield state
+    _registry._ENTRIES.clear()
+    _registry._ENTRIES.update(entries)
+    _registry._LOADED.pop("fake", None)
 
 
 def _tasks(state: Path) -> list[str]:

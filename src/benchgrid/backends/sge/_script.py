@@ -60,7 +60,7 @@ def sge_array(
     >>> job.submit_args[:6]
     ('-N', 'benchgrid', '-t', '1-4', '-o', '/dev/null')
     >>> print(job.script.splitlines()[-1])
-    exec benchgrid work '/scratch/x; rm -rf ~' --name "sge-$JOB_ID.$SGE_TASK_ID" "${benchgrid_until[@]}"
+    exec benchgrid work '/scratch/x; rm -rf ~' --name "sge-$JOB_ID.$SGE_TASK_ID" --restart-crashed "${benchgrid_until[@]}"
     """
     spec = script_spec(project_dir, scheduler="sge", n_workers=n_workers, hosts="execution hosts", **options)
     cwd = check_path(work_dir, "work_dir", hosts="execution hosts")

@@ -50,7 +50,7 @@ def slurm_array_script(
     --------
     >>> text = slurm_array_script("/scratch/x; rm -rf ~", n_workers=4, time="1:00:00")
     >>> print(text.splitlines()[-1])
-    exec benchgrid work '/scratch/x; rm -rf ~' --name "slurm-${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}" "${benchgrid_until[@]}"
+    exec benchgrid work '/scratch/x; rm -rf ~' --name "slurm-${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}" --restart-crashed "${benchgrid_until[@]}"
     >>> "#SBATCH --signal=B:USR1@60" in text
     True
     """
