@@ -8,7 +8,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Generic, TypeVar
+from collections.abc import Iterator
+from typing import Any, Callable, Generic, TypeVar
 
 import pytest
 
@@ -124,8 +125,40 @@ def start_side_by_side(request: pytest.FixtureRequest, tmp_path_factory: pytest.
     return SideBySide(started, roots)
 
 
+def side_by_side_fixture(name: str, start: Callable[[str, Path], T]) -> Any:
+    """A module fixture ``name``: ``start`` each selected scheduler's campaign at once, cancel what is left after.
+
+    ``gpu_and_cpu_pools = side_by_side_fixture("gpu_and_cpu_pools", _start_gpu_and_cpu_pools)``
+    """
+    @pytest.fixture(scope="module", name=name)
+    def fixture(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SideBySide[T]]:
+        started = start_side_by_side(request, tmp_path_factory, start)
+        yield started
+        started.cancel()
+
+    return fixture
+
+
 def cancel_project(root: Path) -> None:
     """Cancel whatever ``root`` still has on a scheduler (a test that ends before its allocations do)."""
     if (root / "project.json").exists():
         subprocess.run([sys.executable, "-m", "benchgrid", "cancel", str(root)], capture_output=True, text=True,
                        timeout=120)
+
+
+def segfault_project(proj_dir: Path) -> Any:
+    """Six jobs, job 1 a real SIGSEGV in C code, ``max_attempts=2`` (issue 21's restart inside the allocation)."""
+    from benchgrid import Project
+
+    jobs = [{"i": i, "how": "segv", "bad": 1} for i in range(6)]
+    return Project.create(proj_dir, jobs, "tests.runners.misbehave:misbehave", max_attempts=2)
+
+
+def assert_new_workers_followed_the_crashes(proj: Any, task_prefix: str, logs: str) -> None:
+    """One scheduler task ran three workers in turn: the job that killed two failed, every other job is done."""
+    res = proj.results().set_index("job_id")
+    assert list(res["state"]) == ["done", "failed", "done", "done", "done", "done"]
+    assert str(res.loc[1, "error"]).startswith("killed by SIGSEGV 2 times (max_attempts=2)"), res.loc[1, "error"]
+    workers = sorted(p.name for p in (proj.path / "workers").iterdir())
+    assert len(workers) == 3 and all(w.startswith(task_prefix) for w in workers), workers
+    assert "starting a new worker in this allocation (restart 2)" in logs, logs

@@ -20,7 +20,7 @@ from benchgrid import Project
 from benchgrid.store import ProjectState, audit_logs, list_leases, read_records
 from benchgrid.store.storage._layout import Layout
 
-from .conftest import require_scheduler, start_side_by_side, wait_for
+from .conftest import require_scheduler, side_by_side_fixture, wait_for
 
 RUNNER = "tests.runners.jobs:sleep"
 SCHEDULERS = [pytest.param("slurm", marks=pytest.mark.slurm), pytest.param("sge", marks=pytest.mark.sge)]
@@ -57,11 +57,7 @@ def _start_gpu_and_cpu_pools(backend: str, root: Path) -> Started:
     return Started(root, jobs, out)
 
 
-@pytest.fixture(scope="module")
-def gpu_and_cpu_pools(request, tmp_path_factory):
-    started = start_side_by_side(request, tmp_path_factory, _start_gpu_and_cpu_pools)
-    yield started
-    started.cancel()
+gpu_and_cpu_pools = side_by_side_fixture("gpu_and_cpu_pools", _start_gpu_and_cpu_pools)
 
 
 @pytest.mark.timeout(600)
@@ -98,11 +94,7 @@ def _start_short_and_long_pools(backend: str, root: Path) -> Started:
     return Started(root, jobs, out)
 
 
-@pytest.fixture(scope="module")
-def short_and_long_pools(request, tmp_path_factory):
-    started = start_side_by_side(request, tmp_path_factory, _start_short_and_long_pools)
-    yield started
-    started.cancel()
+short_and_long_pools = side_by_side_fixture("short_and_long_pools", _start_short_and_long_pools)
 
 
 @pytest.mark.slow

@@ -32,7 +32,7 @@ from benchgrid.backends import get_backend
 from benchgrid.backends._pools import pool_job_name
 from benchgrid.store import PoolLedger, ProjectState
 
-from .conftest import cancel_project, require_scheduler, start_side_by_side, wait_for
+from .conftest import cancel_project, require_scheduler, side_by_side_fixture, wait_for
 
 SCHEDULERS = [pytest.param("slurm", marks=pytest.mark.slurm), pytest.param("sge", marks=pytest.mark.sge)]
 
@@ -112,11 +112,7 @@ def _start_campaign(backend: str, root: Path) -> Started:
     return Started(root, out, sampler)
 
 
-@pytest.fixture(scope="module")
-def campaigns(request, tmp_path_factory):
-    started = start_side_by_side(request, tmp_path_factory, _start_campaign)
-    yield started
-    started.cancel()
+campaigns = side_by_side_fixture("campaigns", _start_campaign)
 
 
 @pytest.mark.slow
@@ -217,11 +213,7 @@ def _start_chain_to_cancel(backend: str, root: Path) -> Started:
     return Started(root, out, Sampler(backend, root))
 
 
-@pytest.fixture(scope="module")
-def chains_to_cancel(request, tmp_path_factory):
-    started = start_side_by_side(request, tmp_path_factory, _start_chain_to_cancel)
-    yield started
-    started.cancel()
+chains_to_cancel = side_by_side_fixture("chains_to_cancel", _start_chain_to_cancel)
 
 
 @pytest.mark.parametrize("backend", SCHEDULERS)
@@ -274,11 +266,7 @@ def _start_core_hours(backend: str, root: Path) -> Started:
     return Started(root, out, Sampler(backend, root))
 
 
-@pytest.fixture(scope="module")
-def core_hour_campaigns(request, tmp_path_factory):
-    started = start_side_by_side(request, tmp_path_factory, _start_core_hours)
-    yield started
-    started.cancel()
+core_hour_campaigns = side_by_side_fixture("core_hour_campaigns", _start_core_hours)
 
 
 @pytest.mark.timeout(900)

@@ -19,7 +19,7 @@ from benchgrid import InputError, Project
 from benchgrid.backends import get_backend
 from benchgrid.cli.main import main
 
-from .conftest import wait_for
+from .conftest import assert_new_workers_followed_the_crashes, segfault_project, wait_for
 
 SGE = get_backend("sge")
 
@@ -128,16 +128,10 @@ def test_short_time_hands_back_a_long_job(sge: None, proj_dir: Path) -> None:
 @pytest.mark.sge
 def test_a_job_that_kills_its_worker_is_followed_by_a_new_worker_in_the_allocation(sge: None, proj_dir: Path) -> None:
     """Issue 21: a segfault in a job used to end the allocation; the script's parent starts a new worker."""
-    jobs = [{"i": i, "how": "segv", "bad": 1} for i in range(6)]
-    proj = Project.create(proj_dir, jobs, "tests.runners.misbehave:misbehave", max_attempts=2)
+    proj = segfault_project(proj_dir)
     sub = proj.submit(1, backend="sge", time="5")
     wait_until_ended(proj, timeout_s=120)
-    res = proj.results().set_index("job_id")
-    assert list(res["state"]) == ["done", "failed", "done", "done", "done", "done"]
-    assert str(res.loc[1, "error"]).startswith("killed by SIGSEGV 2 times (max_attempts=2)"), res.loc[1, "error"]
-    workers = sorted(p.name for p in (proj.path / "workers").iterdir())
-    assert len(workers) == 3 and all(w.startswith(f"sge-{sub.job_ids[0]}.1-") for w in workers), workers
-    assert "starting a new worker in this allocation (restart 2)" in worker_logs(proj), worker_logs(proj)
+    assert_new_workers_followed_the_crashes(proj, f"sge-{sub.job_ids[0]}.1-", worker_logs(proj))
 
 
 @pytest.mark.sge

@@ -22,6 +22,8 @@ from benchgrid import InputError, Project
 from benchgrid.backends.slurm import cancel, recorded_job_ids, slurm_workers, submit
 from benchgrid.cli.main import main
 
+from .conftest import assert_new_workers_followed_the_crashes, segfault_project
+
 
 def _slurm_answers() -> str | None:
     """None when a SLURM is usable, else why not."""
@@ -151,17 +153,11 @@ def test_one_minute_worker_hands_back_a_long_job_and_nothing_is_lost(slurm: None
 @pytest.mark.slurm
 def test_a_job_that_kills_its_worker_is_followed_by_a_new_worker_in_the_allocation(slurm: None, proj_dir: Path) -> None:
     """Issue 21: a segfault in a job used to end the allocation; the script's parent starts a new worker."""
-    jobs = [{"i": i, "how": "segv", "bad": 1} for i in range(6)]
-    proj = Project.create(proj_dir, jobs, "tests.runners.misbehave:misbehave", max_attempts=2)
+    proj = segfault_project(proj_dir)
     sub = submit(proj, 1, time="5")
     rows = wait_until_ended(proj, timeout_s=120)
     assert [r["state"] for r in rows] == ["COMPLETED"]
-    res = proj.results().set_index("job_id")
-    assert list(res["state"]) == ["done", "failed", "done", "done", "done", "done"]
-    assert str(res.loc[1, "error"]).startswith("killed by SIGSEGV 2 times (max_attempts=2)"), res.loc[1, "error"]
-    workers = sorted(p.name for p in (proj.path / "workers").iterdir())
-    assert len(workers) == 3 and all(w.startswith(f"slurm-{sub.job_ids[0]}_0-") for w in workers), workers
-    assert "starting a new worker in this allocation (restart 2)" in worker_logs(proj), worker_logs(proj)
+    assert_new_workers_followed_the_crashes(proj, f"slurm-{sub.job_ids[0]}_0-", worker_logs(proj))
 
 
 @pytest.mark.slurm
