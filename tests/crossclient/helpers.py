@@ -80,6 +80,17 @@ def check_clean(*dirs: Path) -> None:
         assert p.returncode == 0, f"benchgrid check {d} exit {p.returncode}:\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}"
 
 
+def revoked_claims(root: Path) -> dict[str, set[tuple[int, int]]]:
+    """The (job, attempt) claims taken back from each worker, by worker id, from the ``revoked`` markers on the server."""
+    from benchgrid.store.storage._records import read_json
+
+    out: dict[str, set[tuple[int, int]]] = {}
+    for d in sorted((root / "workers").iterdir()):
+        if (d / "revoked").exists():
+            out[d.name] = {(int(job), int(attempt)) for job, attempt, *_rest in read_json(d / "revoked")["claims"]}
+    return out
+
+
 def assert_done_exactly_once(backing: Path, n_jobs: int) -> tuple[Audit, int]:
     """Every job has exactly one accepted result and no (job, attempt) was handed out twice.
 

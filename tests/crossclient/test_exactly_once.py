@@ -46,7 +46,7 @@ from tests.worker.helpers import (
     wait_until,
 )
 
-from .helpers import Poller, assert_done_exactly_once, check_clean
+from .helpers import Poller, assert_done_exactly_once, check_clean, revoked_claims
 
 SIDES = ("a", "b")
 
@@ -84,7 +84,9 @@ def test_20000_noop_jobs_2_plus_2_workers_each_handed_out_once(fs_pair, tmp_path
 CHAOS_JOBS = 2_500
 CHAOS_WORKERS = 4
 CHAOS_KILLS = 20
-LEASE_S = 2.0  # a live worker starved of CPU for a lease (CI load, 2 cores) is expired by design: its late results would read as a killed one's
+LEASE_S = 8.0  # above the bed's actimeo (3 s), as docs/design-notes.md asks of every lease; the killed run on
+# this host, so their jobs come back at once (process gone), not after the lease. A live worker starved past its
+# lease (seen twice in CI with 1 s and 2 s) is revoked by design: its late results must then be fenced (checked)
 
 
 @pytest.mark.slow
@@ -143,18 +145,32 @@ def test_chaos_random_sigkills_replacements_on_a_random_client(fs_pair, tmp_path
 
     assert len(killed) >= 5, f"only {len(killed)} kills before the jobs ran out: the test proved nothing"
     a, fenced = assert_done_exactly_once(fs_pair.backing / "proj", CHAOS_JOBS)
-    assert fenced == 0, f"{fenced} results of killed workers' attempts (a killed worker records nothing)"
     assert Project.open(fs_pair.backing / "proj").status().counts["failed"] == 0
-    # every re-run is paid for by a kill: attempt k+1 exists only if a killed worker held attempt k unfinished
+    # a killed worker records nothing after its kill; a result of an attempt that is not the latest can only
+    # come from a live worker whose jobs were taken back (revoked: starved past its lease), for a claim its
+    # `revoked` marker names, and fencing kept it out (assert_done_exactly_once: one accepted result per job)
+    revoked = revoked_claims(fs_pair.backing / "proj")
+    latest = {job: attempt for job, attempt, _w in sorted(a.claims)}
+    for (job, attempt), workers in a.done.items():
+        for w in workers if attempt != latest[job] else ():
+            assert (job, attempt) in revoked.get(w, set()), f"job {job} attempt {attempt} done by {w}, not revoked from it"
+    # every re-run is paid for by a kill or a revocation of the worker that held the attempt before, unfinished
     killed_set = set(killed)
     claimer = {(job, attempt): w for job, attempt, w in a.claims}
     for (job, attempt), _w in claimer.items():
         if attempt > 1:
             prev = claimer.get((job, attempt - 1))
-            assert prev is not None and prev.split("-", 1)[0] in killed_set, f"job {job} re-run after {prev}, never killed"
-            assert (job, attempt - 1) not in a.done, f"job {job} re-run although attempt {attempt - 1} was done"
+            assert prev is not None, f"job {job} attempt {attempt} has no attempt before it"
+            paid = prev.split("-", 1)[0] in killed_set or (job, attempt - 1) in revoked.get(prev, set())
+            assert paid, f"job {job} re-run after {prev}, never killed nor revoked from it"
+            accepted_before = (job, attempt - 1) in a.done and (job, attempt - 1) not in revoked.get(prev, set())
+            assert not accepted_before, f"job {job} re-run although attempt {attempt - 1} was done"
     check_clean(fs_pair.backing / "proj", fs_pair.b / "proj")
-    print(f"chaos[{fs_pair.kind}]: {len(killed)} kills, {len(a.claims) - CHAOS_JOBS} re-runs, {len(every)} workers")
+    starved = sorted(w for w in revoked if w.split("-", 1)[0] not in killed_set)
+    print(
+        f"chaos[{fs_pair.kind}]: {len(killed)} kills, {len(a.claims) - CHAOS_JOBS} re-runs, {len(every)} workers, "
+        f"{len(starved)} live workers revoked (starved past the lease), {fenced} of their results fenced"
+    )
 
 
 # -- freeze past the lease on one client, take-over on the other ------------------------------
