@@ -7,7 +7,9 @@ and, for a job running elsewhere, run by a real ``benchgrid work`` process.
 
 from __future__ import annotations
 
+import os
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -27,7 +29,7 @@ from ._fake_scheduler import install, register
 def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     state = tmp_path / "state"
     install(tmp_path / "bin", state)
-    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{__import__('os').environ['PATH']}")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
     monkeypatch.setenv("FAKE_STATE", str(state))
     from benchgrid.backends import _registry
 
@@ -80,3 +82,49 @@ def test_a_pool_that_left_its_last_job_to_another_worker_ends_idle_not_going_on(
     assert state.stopped is None and state.broken is None
     assert state.idle == "no allocation live and no job left that its workers can run", state.idle
     assert state.describe().endswith("  idle: no allocation live and no job left that its workers can run")
+
+
+def _pool_parent(proj_dir: Path, task: str, tmp_path: Path, until: str) -> subprocess.CompletedProcess[str]:
+    """``work --restart-crashed --pool p0`` as the job script runs it; the stand-in scheduler is loaded by a ``sitecustomize``."""
+    site = tmp_path / "site"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text("from tests.backends._fake_scheduler import register\nregister()\n")
+    repo = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=f"{site}{os.pathsep}{repo}", BENCHGRID_SCHEDULER_JOB_ID=task)
+    return subprocess.run([sys.executable, "-m", "benchgrid", "work", str(proj_dir), "--name", "fake-1",
+                           "--restart-crashed", "--pool", "p0", "--until", until],
+                          env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_a_pool_worker_a_job_kills_near_its_deadline_leaves_the_decision_to_its_parent(
+        proj_dir: Path, fake: Path, tmp_path: Path) -> None:
+    """A pool of one allocation: its worker dies by SIGSEGV with no time left for a new one; a successor follows.
+
+    Before, nobody decided: the chain ended with jobs left and nothing pending.
+    """
+    Project.create(proj_dir, [{"i": 0, "how": "segv", "bad": 0}, {"i": 1}], "tests.runners.misbehave:misbehave")
+    start_pool(proj_dir, "p0", "fake", 1, time="1")
+    (task,) = _tasks(fake)
+    parent = _pool_parent(proj_dir, task, tmp_path, "+9s")
+    assert parent.returncode == 128 + signal.SIGSEGV, parent.stderr
+    assert "not restarted (" in parent.stderr and "s left before the deadline)" in parent.stderr, parent.stderr
+    assert "pool p0: submitted 1 successor(s) to pool p0" in parent.stderr, parent.stderr
+    state = PoolLedger(proj_dir, "p0").read()
+    (ending,) = [e for e in state.ending if e.get("task") == task]
+    assert ending["why"].startswith("its worker died by SIGSEGV; not restarted"), ending
+    assert ending["ran"] == 1 and ending["done"] == 0, ending  # the job that killed it was started
+    assert state.n_submitted == 2 and state.stopped is None
+    assert len(_tasks(fake)) == 2  # this allocation (its file is deleted when it ends) and its successor
+
+
+def test_the_worker_that_ends_a_restarted_allocation_counts_the_workers_before_it(
+        proj_dir: Path, fake: Path, tmp_path: Path) -> None:
+    """The pool's accounts (jobs started, done) are the allocation's, not its last worker's."""
+    jobs = [{"i": 0, "how": "segv", "bad": 0}] + [{"i": i} for i in range(1, 4)]
+    Project.create(proj_dir, jobs, "tests.runners.misbehave:misbehave", max_attempts=1)
+    start_pool(proj_dir, "p0", "fake", 1, time="1")
+    (task,) = _tasks(fake)
+    parent = _pool_parent(proj_dir, task, tmp_path, "+300s")
+    assert parent.returncode == 0 and "(restart 1)" in parent.stderr, parent.stderr
+    (ending,) = [e for e in PoolLedger(proj_dir, "p0").read().ending if e.get("task") == task]
+    assert (ending["ran"], ending["done"]) == (4, 3), ending  # the killed job (first worker) + 3 done (second)

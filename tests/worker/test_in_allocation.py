@@ -45,7 +45,7 @@ def test_a_worker_stopped_by_its_memory_guard_is_followed_by_a_new_one(proj_dir:
     parent = start_worker(proj_dir, "sge-8.1", "--restart-crashed", "--mem-gb", "0.5", "--until", "+300s")
     assert wait_exit(parent, 120) == 0, stderr_of(proj_dir, "sge-8.1")
     err = stderr_of(proj_dir, "sge-8.1")
-    assert "the worker stopped for its memory guard" in err and "(restart 1)" in err, err
+    assert "the worker stopped itself to be replaced (its memory guard" in err and "(restart 1)" in err, err
     st = ProjectState(proj_dir).refresh()
     assert st.counts()["done"] == 3 and st.state_of(0) == "queued"  # waits in a larger class, not lost
     assert st.lost_runs(0) == 0
@@ -85,3 +85,24 @@ def test_no_new_worker_without_time_left(proj_dir: Path) -> None:
     assert wait_exit(parent, 60) == 128 + signal.SIGSEGV
     err = stderr_of(proj_dir, "slurm-11_0")
     assert "not restarted (" in err and "s left before the deadline)" in err, err
+
+
+def test_max_jobs_is_the_allocations_budget_not_each_workers(proj_dir: Path) -> None:
+    """``--max-jobs 3``: the job that killed the first worker counts, so its successor runs 2 jobs, not 3."""
+    Project.create(proj_dir, [{"i": 0, "how": "segv", "bad": 0}] + [{"i": i} for i in range(1, 8)], SEGV,
+                   max_attempts=1)
+    parent = start_worker(proj_dir, "slurm-12_0", "--restart-crashed", "--max-jobs", "3", "--until", "+300s")
+    assert wait_exit(parent, 120) == 0, stderr_of(proj_dir, "slurm-12_0")
+    err = stderr_of(proj_dir, "slurm-12_0")
+    assert "(restart 1)" in err and "2 done" in err, err
+    st = ProjectState(proj_dir).refresh()
+    assert st.state_of(0) == "failed" and st.counts()["done"] == 2  # 1 started and killed its worker + 2 = 3
+
+
+def test_no_restart_once_the_job_budget_is_spent(proj_dir: Path) -> None:
+    Project.create(proj_dir, [{"i": 0, "how": "segv", "bad": 0}, {"i": 1}], SEGV, max_attempts=1)
+    parent = start_worker(proj_dir, "slurm-13_0", "--restart-crashed", "--max-jobs", "1", "--until", "+300s")
+    assert wait_exit(parent, 120) == 128 + signal.SIGSEGV
+    err = stderr_of(proj_dir, "slurm-13_0")
+    assert "not restarted (the allocation's job budget of 1 is spent)" in err, err
+    assert ProjectState(proj_dir).refresh().state_of(1) == "pending"  # never claimed: no worker after the budget

@@ -38,7 +38,7 @@ from .storage._classes import (
 from .storage._layout import write_project_json
 from .storage._leases import (
     SUPERVISOR_ENV, expire_dead_workers, expire_worker, is_dead, list_leases, on_this_machine,
-    process_gone, process_identity, unconfirmed_workers, watch_leases, write_lease, live_workers_seen,
+    process_gone, process_identity, unconfirmed_workers, watch_leases, write_lease, live_workers_seen, read_lease,
 )
 from .storage._pool_ledger import PoolLedger, PoolState, validate_pool_name, pool_names
 from .storage._lock import retry_lock_lost
@@ -68,7 +68,7 @@ __all__ = [
     "OUT_OF_MEMORY", "SUPERVISOR_ENV", "Status", "check_integrity", "content_key", "create_project",
     "drop_jobs", "encode", "error_rows", "expected_gb", "expire_dead_workers", "expire_worker", "fault_point",
     "group_name", "is_dead", "job_seed", "lane_above", "lane_of", "list_leases", "lose_runs",
-    "normalize_jobs", "on_this_machine", "open_nofollow", "process_gone", "process_identity", "read_records",
+    "normalize_jobs", "on_this_machine", "read_lease", "open_nofollow", "process_gone", "process_identity", "read_records",
     "remove_interrupted_creations", "results_columns", "starved_hint", "status_html", "status_lines",
     "status_of", "undrop_jobs", "untrusted_reason", "waiting_per_lane", "waiting_per_mem_class", "write_lease",
     "write_project_json", "PoolLedger", "PoolState", "validate_pool_name", "pool_names", "retry_lock_lost",
