@@ -48,3 +48,19 @@ def test_work_called_in_process_leaves_the_signal_mask_as_it_was(proj_dir: Path)
     assert main(["work", str(proj_dir)]) == 0
     assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == before
     assert proj.status().counts["done"] == 1
+
+
+def test_a_jobs_child_processes_can_be_stopped_with_sigterm(proj_dir: Path) -> None:
+    """The worker handles its hand-back signals without blocking them for the job's processes.
+
+    Before, a child inherited them blocked (``SigBlk`` showed TERM, INT, USR1,
+    USR2): ``Popen.terminate()`` and a process pool's SIGTERM did nothing. A
+    forked child's SIGTERM is its own: it ends the child, not this worker.
+    """
+    proj = bg.Project.create(proj_dir, [{"i": 0}], "tests.runners.children:terminate_children")
+    w = start_worker(proj_dir, "kids")
+    assert wait_exit(w, 90) == 0
+    (row,) = proj.results().to_dict("records")
+    assert row["state"] == "done" and row["attempt"] == 1, row  # the child's SIGTERM did not hand the job back
+    assert list(row["blocked_exec"]) == [] and list(row["blocked_fork"]) == [], row
+    assert row["exec_code"] == -signal.SIGTERM and row["fork_code"] == -signal.SIGTERM, row

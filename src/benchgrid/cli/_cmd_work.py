@@ -89,9 +89,7 @@ def child_argv(argv: list[str], until: float | None) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    import signal
-
-    from ..worker import HANDBACK_SIGNALS, Worker
+    from ..worker import HandbackSignals, Worker
     from ._common import check_timeout, parse_until
 
     until = parse_until(args.until)
@@ -104,10 +102,9 @@ def run(args: argparse.Namespace) -> int:
         return _pooled(args)
     job_timeout_s = None if args.job_timeout is None else check_timeout(args.job_timeout, "--job-timeout")
     owns_process = bool(getattr(args, "_owns_process", False))
-    # Block the hand-back signals before the runner's imports start threads (numpy's
-    # BLAS pool): a thread that does not block SIGTERM would take it and die by it.
-    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, HANDBACK_SIGNALS)
-    try:
+    # Handle the hand-back signals before the runner's imports start threads (numpy's BLAS
+    # pool): a SIGTERM that such a thread took would otherwise end the process (worker/_signals)
+    with HandbackSignals():
         worker = Worker(
             args.dir, name=args.name, max_jobs=args.max_jobs, until=until, default_job_s=args.default_job_s,
             max_batch=args.max_batch, mem_gb=args.mem_gb, trust_owner=args.trust_owner,
@@ -118,8 +115,6 @@ def run(args: argparse.Namespace) -> int:
             resources=_resources(args),
         )
         s = worker.run()
-    finally:  # called in-process (tests, notebooks): leave the caller's mask as it was
-        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
     _LAST.update(reason=s.reason, done=s.done + s.errors)
     if not args.quiet:  # `run` and `demo` draw a progress bar this line would print into
         print(

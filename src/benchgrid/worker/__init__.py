@@ -8,13 +8,14 @@ from ._code_path import check_loadable, check_runner_findable, code_path_at_crea
 from ._code_path import user_module_folders
 from ._memory import oom_evidence
 from ._procs import become_subreaper, kill_orphans
-from ._worker import HANDBACK_SIGNALS
+from ._signals import HANDBACK_SIGNALS, HandbackSignals
 from ._allocation import process_started_s
 from ._in_allocation import Tally, allocation_started_s, allocation_tally, run_restarting
 from ._process_end import describe_exit, expire_ended_process
 
 __all__ = ["JobContext", "Worker", "WorkerSummary", "worker_prefix", "current_job", "load_runner",
-    "HANDBACK_SIGNALS", "process_started_s", "allocation_started_s", "allocation_tally", "Tally", "run_restarting", "describe_exit",
+    "HANDBACK_SIGNALS", "HandbackSignals", "process_started_s", "allocation_started_s", "allocation_tally", "Tally", "run_restarting",
+    "describe_exit",
     "expire_ended_process", "check_loadable", "check_runner_findable", "code_path_at_creation",
     "import_runner", "become_subreaper", "kill_orphans", "oom_evidence", "use_code_path", "user_module_folders",
 ]

@@ -1,8 +1,9 @@
 """Signals and hand-back: a worker told to stop puts its unfinished jobs back (invariant 4).
 
-A worker started as its own process (``benchgrid work``) blocks SIGTERM,
-SIGINT, SIGUSR1 and SIGUSR2 in every thread and waits for them in a
-dedicated thread, so a job stuck in C code (a long ``fit``) is still handed
+A worker started as its own process (``benchgrid work``) routes SIGTERM,
+SIGINT, SIGUSR1 and SIGUSR2 to a dedicated thread (:mod:`._signals`: a pipe
+the interpreter writes each signal into, nothing blocked for the job's
+processes), so a job stuck in C code (a long ``fit``) is still handed
 back at once: that thread waits for the main thread to leave its short
 critical section (``_io``), puts the unfinished claims back with attempt + 1
 (fencing this worker out) and exits the process.
@@ -36,26 +37,26 @@ from ._capacity import at_limit_fate, lane_class, memory_lane_above
 from ._memory import memory_kill_notice
 from ._procs import kill_job_processes
 from ._lease_keeper import LeaseKeeper
+from ._signals import HANDBACK_SIGNALS, RELEASED, HandbackSignals
 
 __all__ = ["HandBack", "HANDBACK_SIGNALS"]
-
-# SIGUSR1: SLURM's warning (--signal); SIGUSR2: Grid Engine's (-notify, at h_rt and before qdel's kill)
-HANDBACK_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2)
 
 
 class HandBack(LeaseKeeper):
     """The ending part of a worker: wait for a signal, hand back what is unfinished, close, call ``on_end``."""
 
-    def _signal_thread(self) -> None:
-        signum = signal.sigwait(set(HANDBACK_SIGNALS))
+    def _signal_thread(self, signals: HandbackSignals) -> None:
+        signum = signals.wait()
         while signum == signal.SIGUSR1 and not self._ended and warning_is_early(self.until, time.time()):
             # SLURM sends its warning up to a minute early; this worker knows its deadline (see _allocation)
             self.log.info("SIGUSR1 came %.0f s before this worker's deadline: working on until then",
                           (self.until or 0.0) - time.time())
-            signum = signal.sigwait(set(HANDBACK_SIGNALS))
+            signum = signals.wait()
+        if signum == RELEASED:  # run() has ended and woke this thread up to let it go
+            return
         name = signal.Signals(signum).name
         with self._io:  # let the main thread finish recording or claiming
-            if self._ended:  # run() has ended and woke this thread up to let it go
+            if self._ended:  # run() has ended meanwhile
                 return
             # Grid Engine notifies (USR2) before a kill for memory (h_vmem) too: its execd says which (issue 23)
             running, oom = self._running, memory_kill_notice(self.summary_started) if signum == signal.SIGUSR2 else None

@@ -21,7 +21,6 @@ import math
 import os
 import re
 import secrets
-import signal
 import socket
 import threading
 import time
@@ -41,7 +40,7 @@ from ._code_path import import_runner, use_code_path
 from ._durations import DurationModel
 from ._event_log import EventLog
 from ._claim_loop import ClaimLoop
-from ._hand_back import HANDBACK_SIGNALS
+from ._signals import HANDBACK_SIGNALS, HandbackSignals
 from ._lease_keeper import _Revoked
 from ._worker_state import WorkerSummary, _Running
 from ._procs import become_group_leader, become_subreaper, kill_job_processes
@@ -232,13 +231,14 @@ class Worker(ClaimLoop):
         self.allocation_started = allocation_started_s(self.summary_started)
         old_umask = os.umask(0o007 if self.settings.group_shared else 0o077)
         signal_thread = None
-        old_mask: set[int | signal.Signals] | None = None
+        signals: HandbackSignals | None = None
         self._ended = False
         try:
             self._handles_signals = handle_signals
             if handle_signals:
-                old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, HANDBACK_SIGNALS)
-                signal_thread = threading.Thread(target=self._signal_thread, daemon=True, name="signals")
+                signals = HandbackSignals().__enter__()  # the CLI entered it before the runner's imports: shared
+                signal_thread = threading.Thread(target=self._signal_thread, args=(signals,), daemon=True,
+                                                 name="signals")
                 signal_thread.start()
             if self.owns_process:
                 become_group_leader()  # the job's child processes can then be ended with it
@@ -283,12 +283,12 @@ class Worker(ClaimLoop):
             )
         finally:
             os.umask(old_umask)
-            if signal_thread is not None:  # let the waiting thread go, then unblock (callers in-process)
+            if signals is not None:  # let the waiting thread go, then put the signals back (callers in-process)
                 self._ended = True
-                signal.pthread_kill(signal_thread.ident, signal.SIGUSR1)  # type: ignore[arg-type]
-                signal_thread.join(timeout=5)
-            if old_mask is not None:
-                signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+                signals.release()
+                if signal_thread is not None:
+                    signal_thread.join(timeout=5)
+                signals.__exit__(None, None, None)
             self.events.detach_log()
         self.summary.seconds = time.time() - self.summary_started
         self._end_hook()

@@ -1,0 +1,43 @@
+"""Runners whose jobs start processes and stop them with SIGTERM, as process pools do."""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HANDBACK = {int(signal.SIGTERM), int(signal.SIGINT), int(signal.SIGUSR1), int(signal.SIGUSR2)}
+
+
+def _blocked(pid: int) -> list[int]:
+    """The hand-back signals process ``pid`` blocks (its ``SigBlk`` in ``/proc``)."""
+    text = Path(f"/proc/{pid}/status").read_text()
+    mask = int(next(line for line in text.splitlines() if line.startswith("SigBlk:")).split()[1], 16)
+    return sorted(s for s in HANDBACK if mask >> (s - 1) & 1)
+
+
+def terminate_children(i: int, **params: Any) -> dict[str, Any]:
+    """Start a child by exec and one by fork (multiprocessing), stop each with SIGTERM; say how they ended."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    forked = multiprocessing.get_context("fork").Process(target=time.sleep, args=(60,))
+    forked.start()
+    time.sleep(1.0)  # both are past their start (the exec'd one runs Python)
+    blocked = {"exec": _blocked(child.pid), "fork": _blocked(forked.pid)}
+    t0 = time.monotonic()
+    child.terminate()
+    forked.terminate()
+    try:
+        exec_code: int | None = child.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        exec_code = None
+        child.kill()
+    forked.join(timeout=20)
+    fork_code = forked.exitcode
+    if fork_code is None:
+        forked.kill()
+    return {"blocked_exec": blocked["exec"], "blocked_fork": blocked["fork"], "exec_code": exec_code,
+            "fork_code": fork_code, "stop_s": time.monotonic() - t0}
