@@ -31,7 +31,7 @@ def work_in_allocation(argv: Sequence[str], project_dir: str | os.PathLike[str],
         try:
             said = end_of_pooled_worker(project_dir, str(pool), started=started, done=tally.done, why=why,
                                         ran=tally.ran, busy_s=tally.busy_s)
-        except BenchgridError as err:  # the next worker of the pool that ends looks again
+        except (BenchgridError, OSError) as err:  # a full disk, a scheduler that fails: the next decider looks again
             said = f"no successor decided: {err}"
         print(f"pool {pool}: {said}", file=sys.stderr, flush=True)
 
