@@ -218,7 +218,7 @@ def test_private_check_sees_every_form(tmp_path: Path, line: str) -> None:
 #: validation rule of a time limit, the settings type (init's defaults and help), the status text, the
 #: project's group name, and the view rules the live watch shows (is_dead, Status).
 CLI_MAY_IMPORT = {
-    "benchgrid.worker": {"benchgrid.cli._cmd_work": {"HANDBACK_SIGNALS", "Worker"}},
+    "benchgrid.worker": {"benchgrid.cli._cmd_work": {"HandbackSignals", "Worker"}},
     "benchgrid.store": {"*": {"atomic_path", "write_atomic", "validate_job_timeout_s", "ProjectSettings",
                               "GroupWarning", "group_name", "status_lines", "Status", "is_dead"}},
 }

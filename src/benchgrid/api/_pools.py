@@ -16,13 +16,17 @@ def end_of_pooled_worker(project_dir: str | os.PathLike[str], pool: str, *, star
     Its time is counted from the start of this process, which the batch
     shell became (``exec``), or of the parent that restarts its workers
     (``--restart-crashed``): setup lines and imports are allocated time too.
+    The jobs of the workers before this one in the allocation (that parent's
+    ``BENCHGRID_ALLOCATION_TALLY``) are added to its own.
     """
     from ..backends import continue_pool
-    from ..worker import allocation_started_s, process_started_s
+    from ..worker import allocation_started_s, allocation_tally, process_started_s
 
+    before = allocation_tally()
     return continue_pool(Path(project_dir).absolute(), pool, task=os.environ.get("BENCHGRID_SCHEDULER_JOB_ID"),
-                         started=allocation_started_s(min(started, process_started_s())), done=done, why=why,
-                         log=os.environ.get("BENCHGRID_SCHEDULER_LOG"), ran=ran, busy_s=busy_s, worker=worker)
+                         started=allocation_started_s(min(started, process_started_s())), done=before.done + done,
+                         why=why, log=os.environ.get("BENCHGRID_SCHEDULER_LOG"),
+                         ran=None if ran is None else before.ran + ran, busy_s=before.busy_s + busy_s, worker=worker)
 
 
 def pool_states(project_dir: str | os.PathLike[str], *, ask_scheduler: bool = True) -> list[Any]:

@@ -164,7 +164,6 @@ def _pooled(args: argparse.Namespace) -> int:
 
     from ..api import end_of_pooled_worker
     from .._errors import BenchgridError
-    from ..worker import allocation_tally
 
     pool, args.pool = args.pool, None
     started = time.time()
@@ -173,10 +172,9 @@ def _pooled(args: argparse.Namespace) -> int:
 
     def decide(done: int, why: str, ran: int = 0, busy_s: float = 0.0, worker: str | None = None) -> None:
         decided.append(True)
-        before = allocation_tally()  # the workers before this one in its allocation (--restart-crashed)
         try:
-            said = end_of_pooled_worker(args.dir, pool, started=started, done=before.done + done, why=why,
-                                        ran=before.ran + ran, busy_s=before.busy_s + busy_s, worker=worker)
+            said = end_of_pooled_worker(args.dir, pool, started=started, done=done, why=why, ran=ran, busy_s=busy_s,
+                                        worker=worker)
         except BenchgridError as err:  # the next worker of the pool that ends looks again
             said = f"no successor decided: {err}"
         print(f"pool {pool}: {said}", file=sys.stderr, flush=True)
