@@ -49,6 +49,10 @@ window.addEventListener("load", function () {
     return Array.from(r.cells).map(function (c) { return c.textContent; }); }) : null;
   p.comparison_bold = cmp ? cmp.querySelectorAll("b").length : -1;
   p.comparison_visible = cmp ? cmp.getBoundingClientRect().height > 0 : false;
+  p.comparison_measures = Array.from(document.querySelectorAll("[id^=comparison-measure]")).map(function (h) {
+    return h.textContent; });
+  p.per_task_rows = Array.from(document.querySelectorAll("[id^=comparison-per-task]")).map(function (t) {
+    return t.tBodies[0].rows.length; });
   var pre = document.createElement("pre"); pre.id = "probe";
   pre.textContent = JSON.stringify(p); document.body.appendChild(pre);
 });
@@ -87,7 +91,12 @@ def test_report_is_self_contained(report: Path) -> None:
     text = report.read_text()
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text), "no network resource"
     assert "<link" not in text
-    assert text.count('src="data:image/png;base64,') == 5  # timeline, memory per job, scores, p-value, CD diagram
+    # timeline, memory per job, scores, p-value; per measure (rmse, mae): the CD diagram and the per-task scores
+    # (the Wilcoxon-Holm tests join the same learners as Nemenyi's: said, not drawn twice)
+    assert text.count('src="data:image/png;base64,') == 8
+    assert 'id="cd-wilcoxon-same"' in text and 'id="cd-wilcoxon-same-2"' in text
+    ids = re.findall(r'\bid="([^"]+)"', text)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
     for section in ("summary", "counts", "scores", "plots", "comparison", "errors", "slowest"):
         assert f'id="{section}"' in text
     assert "scikit-learn" in text and "SOAK(folds=3" in text  # environment and cv
@@ -106,8 +115,10 @@ def test_report_opens_in_headless_chromium(report: Path, tmp_path: Path) -> None
                        .replace("&gt;", ">"))
     assert probe["errors"] == []
     assert "Uncaught" not in out.stderr
-    assert [img["alt"] for img in probe["images"]] == ["timeline plot", "memory plot", "scores plot", "pvalue plot",
-                                                        "cd plot"]
+    per_measure = ["cd", "task-scores"]
+    assert [img["alt"] for img in probe["images"]] == (
+        ["timeline plot", "memory plot", "scores plot", "pvalue plot"]
+        + [f"{name} plot" for name in per_measure] + [f"{name}-2 plot" for name in per_measure])
     for img in probe["images"]:
         assert img["complete"] and img["w"] > 300 and img["h"] > 150, img
     assert probe["score_rows"] == 24  # 2 tasks x 2 test subsets x 2 learners x 3 train subsets
@@ -117,6 +128,8 @@ def test_report_opens_in_headless_chromium(report: Path, tmp_path: Path) -> None
     rows = probe["comparison_rows"]
     assert probe["comparison_visible"] and [r[0] for r in rows] == ["easy", "impossible", "mean rank"]
     assert all(len(r) == 3 and "±" in r[1] for r in rows[:2]) and probe["comparison_bold"] >= 2
+    # every measure is compared, each with its tests within each task (2 tasks x 1 pair of learners)
+    assert probe["comparison_measures"] == ["rmse", "mae"] and probe["per_task_rows"] == [2, 2]
 
     shot = tmp_path / "report.png"
     out = run_chromium(exe, "--window-size=1300,2400", f"--screenshot={shot}", report.as_uri())

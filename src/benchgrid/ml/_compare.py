@@ -222,11 +222,15 @@ class Comparison:
         """:attr:`table` as CSV (one row per task and learner); to ``path`` or returned."""
         return self.table.to_csv(path, index=False)
 
-    def to_html(self, digits: int = 3) -> str:
-        """The table as HTML (best in bold, not significantly worse in italics), the tests and the notes."""
+    def to_html(self, digits: int = 3, id_suffix: str = "") -> str:
+        """The table as HTML (best in bold, not significantly worse in italics), the tests and the notes.
+
+        The tables' ids (``comparison-table``, ``comparison-wilcoxon``,
+        ``comparison-per-task``) end with ``id_suffix``.
+        """
         from ._compare_text import to_html
 
-        return to_html(self, digits)
+        return to_html(self, digits, id_suffix)
 
     def _repr_html_(self) -> str:  # Jupyter
         return self.to_html()

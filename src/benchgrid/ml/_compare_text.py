@@ -128,8 +128,13 @@ def to_markdown(c: Comparison, digits: int = 3) -> str:
     return "\n".join(lines) + "\n"
 
 
-def to_html(c: Comparison, digits: int = 3, table_id: str = "comparison-table") -> str:
-    """An HTML table (best in bold, not significantly worse in italics), then the tests and the notes."""
+def to_html(c: Comparison, digits: int = 3, id_suffix: str = "") -> str:
+    """An HTML table (best in bold, not significantly worse in italics), then the tests and the notes.
+
+    Its tables' ids are ``comparison-table``, ``comparison-wilcoxon`` and
+    ``comparison-per-task``, each followed by ``id_suffix`` (one per measure in a report).
+    """
+    table_id = f"comparison-table{id_suffix}"
     import html
 
     def e(text: object) -> str:
@@ -153,7 +158,15 @@ def to_html(c: Comparison, digits: int = 3, table_id: str = "comparison-table") 
     if len(c.wilcoxon_holm):
         w = c.wilcoxon_holm[["learner_a", "learner_b", "wins_a", "ties", "wins_b", "p", "p_holm", "significant"]]
         parts.append("<p>Wilcoxon signed-rank tests over tasks, Holm-corrected:</p>"
-                     + w.to_html(index=False, float_format=lambda v: f"{v:.4g}", table_id="comparison-wilcoxon"))
+                     + w.to_html(index=False, float_format=lambda v: f"{v:.4g}", table_id=f"comparison-wilcoxon{id_suffix}"))
+    if not c.per_task.empty:
+        columns = ["task", "learner_a", "learner_b", "n_folds", "mean_diff", "p_corrected", "p_plain"]
+        columns += ["p_a_better", "p_rope", "p_b_better"] if c.rope is not None else []
+        parts.append("<details><summary>Within each task: learners paired on their folds, corrected resampled t-test "
+                     "(Nadeau and Bengio 2003: p_corrected) beside the plain paired t-test (p_plain, "
+                     "anti-conservative); mean_diff = a − b</summary>"
+                     + c.per_task[columns].to_html(index=False, float_format=lambda v: f"{v:.4g}",
+                                                   table_id=f"comparison-per-task{id_suffix}") + "</details>")
     if c.notes:
         parts.append('<ul class="note">' + "".join(f"<li>{e(n)}</li>" for n in c.notes) + "</ul>")
     return "\n".join(parts)

@@ -352,26 +352,47 @@ def _plots(proj: Project, scores: pd.DataFrame | None, results: pd.DataFrame) ->
 
 # -- which learner is better ----------------------------------------------------------
 def _comparison(proj: Project, ml: dict[str, Any] | None) -> str:
-    """Learners compared on the project's first measure: table, tests and the critical-difference diagram."""
+    """Learners compared on each of the project's measures: table, tests, CD diagrams and per-task scores."""
     from ..api import MLProject
 
     head = '<h2 id="comparison">Comparison</h2>'
     if not ml or not isinstance(proj, MLProject):
         return f'{head}\n<p class="muted">Comparing learners needs an ML project (tasks, learners, cv).</p>'
-    measure = next((m for m in ml.get("measures", []) if isinstance(m, str)), None)
+    measures: list[str | None] = [m for m in ml.get("measures", []) if isinstance(m, str)]
+    intro = ('<p class="muted">Which learner is better: ranks per task (1 is the best, ties averaged), Friedman and '
+             "Nemenyi tests over the ranked tasks (Demšar 2006), Wilcoxon signed-rank tests with Holm's correction "
+             "(Benavoli et al. 2016), and per task the corrected resampled t-test (Nadeau and Bengio 2003). "
+             "<code>benchgrid compare DIR --measure M --latex table.tex</code> writes a table for a paper.</p>")
+    parts = [head, intro]
+    for i, measure in enumerate(measures or [None]):  # None: compare's default measure
+        parts.append(_comparison_of(proj, measure, "" if i == 0 else f"-{i + 1}", titled=len(measures) > 1))
+    return "\n".join(parts)
+
+
+def _comparison_of(proj: Any, measure: str | None, suffix: str, titled: bool) -> str:
+    """One measure's comparison: ids end with ``suffix`` (the first measure's keep the plain ids)."""
+    title = f'<h3 id="comparison-measure{suffix}">{_e(measure)}</h3>' if titled else ""
     try:
         comparison = proj.compare(measure)
     except BenchgridError as err:  # e.g. nothing finished yet: say why instead of failing the report
-        return f'{head}\n<p class="note" id="comparison-missing">Not compared: {_e(err)}</p>'
-    intro = (f'<p class="muted">Which learner is better on {_e(comparison.measure)}: ranks per task (1 is the best, '
-             "ties averaged), Friedman and Nemenyi tests over the ranked tasks (Demšar 2006), Wilcoxon signed-rank "
-             "tests with Holm's correction, and per task the corrected resampled t-test (Nadeau and Bengio 2003). "
-             f"<code>benchgrid compare DIR --latex table.tex</code> writes this table for a paper.</p>")
-    from ..plots import plot_cd
+        return f'{title}\n<p class="note" id="comparison-missing{suffix}">Not compared: {_e(err)}</p>'
+    from ..plots import plot_cd, plot_task_scores
 
-    figure = _figure("cd", "Critical-difference diagram: learners at their mean rank; a bar joins learners not "
-                     "significantly different (Nemenyi).", lambda: plot_cd(comparison))
-    return "\n".join([head, intro, comparison.to_html(), figure])
+    figures = [_figure(f"cd{suffix}", "Critical-difference diagram: learners at their mean rank; a bar joins "
+                       "learners not significantly different (Nemenyi).", lambda: plot_cd(comparison))]
+    if comparison.nemenyi is None:  # fewer than 2 ranked tasks: the CD figure's note says why
+        pass
+    elif comparison.cliques("wilcoxon") == comparison.cliques("nemenyi"):
+        figures.append(f'<p class="muted" id="cd-wilcoxon-same{suffix}">The Wilcoxon signed-rank tests with Holm\'s '
+                       "correction join the same learners (the same diagram without the CD bar).</p>")
+    else:
+        figures.append(_figure(f"cd-wilcoxon{suffix}", "The same, a bar joining learners that no Wilcoxon signed-rank "
+                               "test with Holm's correction tells apart (Benavoli et al. 2016).",
+                               lambda: plot_cd(comparison, test="wilcoxon")))
+    figures.append(_figure(f"task-scores{suffix}", f"{comparison.measure} per task: each learner's folds (open "
+                           "circles) and mean ± sd; the star is the task's best mean.",
+                           lambda: plot_task_scores(comparison)))
+    return "\n".join([title, comparison.to_html(id_suffix=suffix), *figures])
 
 
 def _memory(results: pd.DataFrame, expected_key: str | None) -> Any:
