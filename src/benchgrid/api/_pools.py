@@ -42,12 +42,13 @@ def pool_states(project_dir: str | os.PathLike[str], *, ask_scheduler: bool = Tr
     """
     from .._errors import BenchgridError
     from ..backends import get_backend, jobs_left_for
-    from ..store import PoolLedger, pool_names
+    from ..store import PoolLedger, ProjectState, pool_names
 
     root = Path(project_dir).absolute()
     states = [PoolLedger(root, name).read() for name in pool_names(root)]
     if not ask_scheduler:
         return states
+    project: ProjectState | None = None
     for state in states:
         try:
             rows = get_backend(str(state.definition.get("backend", "slurm"))).named_tasks(  # type: ignore[attr-defined]
@@ -59,7 +60,9 @@ def pool_states(project_dir: str | os.PathLike[str], *, ask_scheduler: bool = Tr
         state.pending = sum(r.phase == "pending" for r in live)
         if state.stopped or live:
             continue
-        left, running, elsewhere = jobs_left_for(root, state.definition.get("options") or {})
+        if project is None:  # one read of the logs for every pool judged
+            project = ProjectState(root).refresh()
+        left, running, elsewhere = jobs_left_for(root, state.definition.get("options") or {}, project)
         if not left:
             others = [f"{running} running on other workers"] if running else []
             others += [f"{elsewhere} waiting in classes its workers cannot claim"] if elsewhere else []

@@ -34,8 +34,11 @@ def pool_capacity(options: Mapping[str, Any]) -> Any:
                     dict(options.get("resources") or {}))
 
 
-def jobs_left_for(root: Path, options: Mapping[str, Any] | None = None) -> JobsLeft:
+def jobs_left_for(root: Path, options: Mapping[str, Any] | None = None, state: Any = None) -> JobsLeft:
     """What a successor of a pool submitted with ``options`` would find, from a fresh read of the logs.
+
+    ``state``: a :class:`~benchgrid.store.ProjectState` just refreshed, to
+    judge several pools on one read (default: read the logs now).
 
     ``left``: jobs waiting in its lanes, and stranded ones; ``running``:
     jobs running; ``elsewhere``: jobs waiting in classes its workers cannot
@@ -45,7 +48,7 @@ def jobs_left_for(root: Path, options: Mapping[str, Any] | None = None) -> JobsL
     """
     from ..store import ProjectState, waiting_for
 
-    state = ProjectState(root).refresh()
+    state = ProjectState(root).refresh() if state is None else state
     counts = state.counts()
     waiting = sum(counts[s] for s in ("pending", "queued"))
     mine = None if options is None else waiting_for(state, pool_capacity(options))
