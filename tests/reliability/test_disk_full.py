@@ -73,6 +73,19 @@ def test_disk_full_before_any_job(small_disk: Path) -> None:
     assert cli("run", str(root), "--no-progress").returncode == EXIT_OK
 
 
+def test_a_worker_restarted_in_its_allocation_on_a_full_disk_ends_once_and_says_why(small_disk: Path) -> None:
+    """``work --restart-crashed`` (every scheduler script's): a full disk is not a crash to restart after."""
+    root = small_disk / "proj"
+    bg.Project.create(root, [{"i": i} for i in range(5)], "tests.runners.jobs:noop", lease_s=1.0)
+    filler = fill(small_disk, leave_kb=0)
+    res = cli("work", str(root), "--restart-crashed", "--until", "+300s")
+    assert res.returncode == EXIT_DISK_FULL, res.stderr
+    assert res.stderr.strip().splitlines()[-1].startswith("benchgrid: disk full writing ")
+    assert "Traceback" not in res.stderr and "starting a new worker" not in res.stderr, res.stderr
+    filler.unlink()
+    assert cli("run", str(root), "--no-progress").returncode == EXIT_OK
+
+
 def test_init_on_a_full_disk_leaves_nothing(small_disk: Path) -> None:
     jobs = small_disk.parent / "jobs.json"
     jobs.write_text("[" + ",".join(f'{{"i": {i}, "pad": "{"p" * 200}"}}' for i in range(5000)) + "]")  # 1.2 MB of rows

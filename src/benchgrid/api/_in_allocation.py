@@ -6,6 +6,7 @@ import os
 import socket
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 __all__ = ["work_in_allocation"]
 
@@ -24,11 +25,15 @@ def work_in_allocation(argv: Sequence[str], project_dir: str | os.PathLike[str],
 
     started = process_started_s()
 
-    def decide_for_the_dead(tally: Tally, why: str) -> None:
+    def decide_for_the_dead(tally: Tally, why: str, prefix: str) -> None:
         from .._errors import BenchgridError
+        from ..store import PoolLedger
         from ._pools import end_of_pooled_worker
 
         try:
+            ending = PoolLedger(Path(project_dir).absolute(), str(pool)).read().ending
+            if any(str(e.get("worker") or "").startswith(prefix) for e in ending):
+                return  # the worker decided in its last steps
             said = end_of_pooled_worker(project_dir, str(pool), started=started, done=tally.done, why=why,
                                         ran=tally.ran, busy_s=tally.busy_s)
         except (BenchgridError, OSError) as err:  # a full disk, a scheduler that fails: the next decider looks again

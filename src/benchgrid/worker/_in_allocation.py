@@ -32,9 +32,11 @@ budget, not each worker's, and a pool's accounts count the whole allocation.
 
 A worker of a self-sustaining pool decides its allocation's successors when
 it ends; one that dies (a signal, or one of the exits that skip its last
-steps) cannot. When no new worker follows it, the parent decides in its
-place (``on_give_up``): a pool of one allocation whose worker a job killed
-near the deadline would otherwise end with nobody to submit the next one.
+steps) cannot. When no new worker follows it, the parent calls ``on_give_up``
+with the last worker's id prefix, and the API decides in its place unless the
+pool's ledger shows that worker's decision: a pool of one allocation whose
+worker a job killed near the deadline would otherwise end with nobody to
+submit the next one.
 
 Examples
 --------
@@ -58,15 +60,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .._exitcodes import EXIT_DISK_FULL, EXIT_WORKER_RESTART
+from .._exitcodes import EXIT_WORKER_RESTART
 
 __all__ = ["run_restarting", "restart_reason", "ALLOCATION_STARTED_ENV", "allocation_started_s", "MIN_LEFT_S",
            "Tally", "allocation_tally", "ALLOCATION_TALLY_ENV"]
 
 ALLOCATION_STARTED_ENV = "BENCHGRID_ALLOCATION_STARTED"
 ALLOCATION_TALLY_ENV = "BENCHGRID_ALLOCATION_TALLY"
-#: exits that skip a worker's last steps (its ``on_end``: a pool's decision), besides death by a signal
-_SKIPS_END = (EXIT_WORKER_RESTART, EXIT_DISK_FULL)
 MIN_LEFT_S = 10.0  # a new worker needs more than its start-up (about a second) to run anything
 QUICK_S = 10.0
 QUICK_CRASHES = 5
@@ -193,16 +193,17 @@ def restart_reason(returncode: int, *, lived_s: float, left_s: float | None, sig
 
 def run_restarting(argv: Sequence[str], *, root: str | os.PathLike[str], name: str, until: float | None,
                    started: float | None = None, max_jobs: int | None = None,
-                   on_give_up: Callable[[Tally, str], None] | None = None) -> int:
+                   on_give_up: Callable[[Tally, str, str], None] | None = None) -> int:
     """Run ``python <argv>`` (a ``work`` command) until it ends for good; return its exit code.
 
     ``root`` is the project and ``name`` the workers' prefix (their ids are
     ``<name>-<pid>-<hex>``); ``until`` is the worker's deadline (epoch s,
     None: unknown); ``started`` when the allocation started (default: now);
     ``max_jobs`` the allocation's job budget (each new worker gets what is
-    left of it). ``on_give_up(tally, why)`` is called when the last worker
-    ended without its last steps (died, or an exit that skips them) and no
-    new one follows: what the allocation's workers did, and why it ends.
+    left of it). ``on_give_up(tally, why, prefix)`` is called when no new
+    worker follows the last one: what the allocation's workers did, why it
+    ends, and the last worker's id prefix (``<name>-<pid>-``), so that the
+    caller can tell whether that worker took its last steps itself.
     """
     started = time.time() if started is None else started
     tally = allocation_tally()
@@ -231,23 +232,23 @@ def run_restarting(argv: Sequence[str], *, root: str | os.PathLike[str], name: s
             code = child.wait()
             lived = time.time() - t0
             killed_in_job = bool(_put_back_jobs_of(root, name, child.pid, code)) if code < 0 else False
-            skipped_end = code < 0 or code in _SKIPS_END
-            if skipped_end:  # a worker that ended normally counted itself in its own last steps
-                tally += Tally.of_process(root, name, child.pid, killed_in_job)
+            tally += Tally.of_process(root, name, child.pid, killed_in_job)
             left = None if until is None else until - time.time()
             why = restart_reason(code, lived_s=lived, left_s=left, signalled=signalled[0] if signalled else None,
                                  quick=quick)
+            not_why: str | None = None  # why a worker that could have been replaced was not
             if why is not None and max_jobs is not None and tally.ran >= max_jobs:
                 why, not_why = None, f"the allocation's job budget of {max_jobs} is spent"
-            else:
+            elif why is None and (code < 0 or code == EXIT_WORKER_RESTART) and not signalled:
                 not_why = _why_not(left, quick)
             if why is None:
                 ended = _ended_text(code)
-                if skipped_end and not signalled:
+                if not_why is not None:  # a worker's own end (done, a full disk) it has said itself
                     print(f"benchgrid: the worker {ended} after {lived:.0f} s; not restarted ({not_why})",
                           file=sys.stderr, flush=True)
-                if skipped_end and on_give_up is not None:
-                    on_give_up(tally, f"its worker {ended}; not restarted ({not_why})")
+                if on_give_up is not None:
+                    on_give_up(tally, f"its worker {ended}" + (f"; not restarted ({not_why})" if not_why else ""),
+                               f"{name}-{child.pid}-")
                 return 128 - code if code < 0 else code
             quick = quick + 1 if lived < QUICK_S else 0
             restarts += 1
