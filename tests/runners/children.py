@@ -41,3 +41,13 @@ def terminate_children(i: int, **params: Any) -> dict[str, Any]:
         forked.kill()
     return {"blocked_exec": blocked["exec"], "blocked_fork": blocked["fork"], "exec_code": exec_code,
             "fork_code": fork_code, "stop_s": time.monotonic() - t0}
+
+
+def wait_for_child(i: int, marker_dir: str, **params: Any) -> dict[str, Any]:
+    """Run a child process to its end (as ``subprocess.run(check=True)``): a child killed by a signal is an error."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    (Path(marker_dir) / f"child-{child.pid}").touch()
+    code = child.wait()
+    if code != 0:
+        raise subprocess.CalledProcessError(code, "child")
+    return {"child": child.pid}

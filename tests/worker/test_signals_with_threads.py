@@ -6,9 +6,12 @@ import os
 import signal
 from pathlib import Path
 
-import benchgrid as bg
+import pytest
 
-from .helpers import start_worker, stop_all, wait_exit, wait_started, wait_state
+import benchgrid as bg
+from benchgrid.store import ProjectState
+
+from .helpers import start_worker, stop_all, wait_exit, wait_started, wait_state, wait_until
 
 
 def test_sigterm_with_blas_threads_hands_back(proj_dir: Path) -> None:
@@ -64,3 +67,28 @@ def test_a_jobs_child_processes_can_be_stopped_with_sigterm(proj_dir: Path) -> N
     assert row["state"] == "done" and row["attempt"] == 1, row  # the child's SIGTERM did not hand the job back
     assert list(row["blocked_exec"]) == [] and list(row["blocked_fork"]) == [], row
     assert row["exec_code"] == -signal.SIGTERM and row["fork_code"] == -signal.SIGTERM, row
+
+
+@pytest.mark.parametrize("repeat", range(3))
+def test_a_job_whose_child_the_schedulers_sigterm_killed_is_handed_back_not_failed(proj_dir: Path, repeat: int) -> None:
+    """SLURM's limit and ``scancel`` signal every process of the allocation: the job's child dies of it too.
+
+    The job then fails (its child ended by SIGTERM) at the moment the worker
+    hands it back; the failure is the signal's, so the hand-back wins: the
+    job is queued again at attempt 2 with no error recorded.
+    """
+    markers = proj_dir.parent / "markers"
+    markers.mkdir()
+    proj = bg.Project.create(proj_dir, [{"i": 0, "marker_dir": str(markers)}], "tests.runners.children:wait_for_child")
+    w = start_worker(proj_dir, "limit")
+    try:
+        wait_until(lambda: any(markers.iterdir()), 60, "the job's child to start")
+        (child,) = [int(p.name.split("-")[1]) for p in markers.iterdir()]
+        os.kill(child, signal.SIGTERM)  # slurmstepd signals the allocation's processes one after the other
+        os.kill(w.pid, signal.SIGTERM)
+        assert wait_exit(w, 30) == 0
+    finally:
+        stop_all([w])
+    st = ProjectState(proj_dir).refresh()
+    assert st.state_of(0) == "queued" and st.latest_attempt(0) == 2 and st.lost_runs(0) == 0
+    assert proj.errors().empty, proj.errors()[["error"]].to_dict("records")

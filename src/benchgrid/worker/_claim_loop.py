@@ -143,6 +143,8 @@ class ClaimLoop(Guards):
                                        traceback.format_exc()))
         finally:
             reset_current_job(token)
+        if record["op"] == "error":
+            self._give_way_to_a_hand_back()  # the job's processes may have died by the signal that ends this worker
         record["t1"] = time.time()
         if record["op"] == "timeout":  # a lost run, as the watchdog counts it in a worker process
             with self._io:

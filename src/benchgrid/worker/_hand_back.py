@@ -54,6 +54,7 @@ class HandBack(LeaseKeeper):
             signum = signals.wait()
         if signum == RELEASED:  # run() has ended and woke this thread up to let it go
             return
+        self._handing_back.set()  # a job failing now failed by this signal: see _give_way_to_a_hand_back
         name = signal.Signals(signum).name
         with self._io:  # let the main thread finish recording or claiming
             if self._ended:  # run() has ended meanwhile
@@ -79,6 +80,26 @@ class HandBack(LeaseKeeper):
                 kill_job_processes()
             logging.shutdown()
             os._exit(130 if signum == signal.SIGINT else 0)
+
+    def _give_way_to_a_hand_back(self) -> None:
+        """Called by the main thread before it records a job's error: a hand-back signal under way goes first.
+
+        The scheduler signals every process of the allocation at once
+        (SLURM's time limit and ``scancel``, Grid Engine's notify): a job's
+        child processes, which no longer block the signals (:mod:`._signals`),
+        die by it and the job fails (``BrokenProcessPool``, a
+        ``CalledProcessError``), racing the hand-back. That failure is the
+        signal's, not the job's: while a signal waits in the pipe or the
+        signal thread is handing back, this waits, and the signal thread
+        hands the job back and ends the process. An early SLURM warning, read
+        and ignored, lets the error be recorded.
+        """
+        signals = self._signals
+        if signals is None:
+            return
+        unread_until = time.monotonic() + 10.0  # a signal the signal thread does not read (it died): go on
+        while self._handing_back.is_set() or (signals.pending() and time.monotonic() < unread_until):
+            time.sleep(0.005)  # the signal thread hands back and ends the process
 
     def _end_hook(self) -> None:
         """Call ``on_end`` once; its failure is logged, never raised (the worker is ending anyway)."""

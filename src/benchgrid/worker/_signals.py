@@ -41,6 +41,7 @@ True
 from __future__ import annotations
 
 import os
+import select
 import signal
 import threading
 from types import FrameType
@@ -114,6 +115,10 @@ class HandbackSignals:
             if data[0] == RELEASED or data[0] in HANDBACK_SIGNALS:
                 return data[0]
             # another signal with a Python handler (an alarm): not ours
+
+    def pending(self) -> bool:
+        """Whether a signal (or a release) waits in the pipe, not yet read by :meth:`wait` (never blocks)."""
+        return bool(select.select([self._read_fd], [], [], 0)[0])
 
     def release(self) -> None:
         """Let a thread in :meth:`wait` go (the worker ended without a signal)."""

@@ -177,6 +177,8 @@ class Worker(ClaimLoop):
         self.owns_process = owns_process
         self.disk_full: DiskFull | None = None
         self._handles_signals = False
+        self._signals = None
+        self._handing_back = threading.Event()
         self.max_batch = max_batch
         self.claim_target_s = claim_target_s
         if mem_gb is not None and not (isinstance(mem_gb, (int, float)) and math.isfinite(mem_gb) and mem_gb > 0):
@@ -237,6 +239,7 @@ class Worker(ClaimLoop):
             self._handles_signals = handle_signals
             if handle_signals:
                 signals = HandbackSignals().__enter__()  # the CLI entered it before the runner's imports: shared
+                self._signals = signals
                 signal_thread = threading.Thread(target=self._signal_thread, args=(signals,), daemon=True,
                                                  name="signals")
                 signal_thread.start()
@@ -288,6 +291,7 @@ class Worker(ClaimLoop):
                 signals.release()
                 if signal_thread is not None:
                     signal_thread.join(timeout=5)
+                self._signals = None
                 signals.__exit__(None, None, None)
             self.events.detach_log()
         self.summary.seconds = time.time() - self.summary_started

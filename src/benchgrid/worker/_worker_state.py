@@ -90,6 +90,8 @@ class WorkerState:
     # run(handle_signals=True): the signal thread waits for SIGTERM/SIGINT/SIGUSR1/SIGUSR2, so a
     # KeyboardInterrupt inside a job is the runner's own (recorded), not the user's Ctrl-C (raised)
     _handles_signals: bool
+    _signals: Any  # the HandbackSignals in force while run() handles signals, else None
+    _handing_back: threading.Event  # the signal thread took a signal that ends the worker
     _on_end: Callable[[WorkerSummary], None] | None
     _oom_watch: Any
     disk_full: DiskFull | None
