@@ -23,6 +23,7 @@ EINVAL), so those workers get a ``sitecustomize`` that sleeps with
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import subprocess
@@ -50,13 +51,29 @@ def _need_faketime() -> None:
         pytest.skip("needs Debian's faketime (apt-get install faketime)")
 
 
+def _libfaketime() -> str:
+    """The library the ``faketime`` wrapper preloads (Debian: ``/usr/lib/<arch>/faketime/libfaketime.so.1``).
+
+    Workers get it through ``LD_PRELOAD`` and ``FAKETIME`` (what ``faketime -f``
+    sets), not through the wrapper: the wrapper creates a named semaphore
+    ``/faketime_sem_<its pid>`` with ``O_EXCL`` and removes it only when it
+    exits cleanly, so one killed by the test left it in ``/dev/shm``, and a
+    later wrapper given the same pid failed "sem_open: File exists" (CI).
+    """
+    found = sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1") + glob.glob("/usr/lib/faketime/libfaketime.so.1"))
+    if not found:
+        pytest.fail(f"libfaketime.so.1 not found beside {FAKETIME} (Debian package faketime)")
+    return found[0]
+
+
 def _start(root: Path, name: str, out_dir: Path, fake: str | None = None, env: dict[str, str] | None = None):
-    cmd = worker_cmd(root, name)
+    extra = dict(env or {})
     if fake is not None:
-        cmd = [FAKETIME or "faketime", "-f", fake, *cmd]
+        extra.update(LD_PRELOAD=_libfaketime(), FAKETIME=fake)
     err = open(out_dir / f"{name}.err", "wb")
     try:
-        return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, **(env or {})})
+        return subprocess.Popen(worker_cmd(root, name), stdout=subprocess.DEVNULL, stderr=err,
+                                env={**os.environ, **extra})
     finally:
         err.close()
 
@@ -125,21 +142,18 @@ SLEEP_SHIM = "import select, time\ntime.sleep = lambda s: select.select([], [], 
 
 def _preload(env: dict[str, str], shim_dir: Path) -> dict[str, str]:
     """The environment faketime itself sets (its library preloaded), with ``env`` on top, and the sleep shim."""
-    probe = subprocess.run([FAKETIME or "faketime", "-f", "+0", sys.executable, "-c",
-                            "import os; print(os.environ.get('LD_PRELOAD', ''))"],
-                           capture_output=True, text=True, check=True)
     shim_dir.mkdir()
     (shim_dir / "sitecustomize.py").write_text(SLEEP_SHIM)
     path = os.pathsep.join(filter(None, [str(shim_dir), os.environ.get("PYTHONPATH")]))
-    return {"LD_PRELOAD": probe.stdout.strip(), "PYTHONPATH": path, **env}
+    return {"LD_PRELOAD": _libfaketime(), "PYTHONPATH": path, **env}
 
 
 def test_a_worker_whose_clock_is_days_off_refuses_to_start_naming_the_offset(tmp_path):
     _need_faketime()
     proj = tmp_path / "proj"
     Project.create(proj, [{"i": i} for i in range(3)], "tests.runners.jobs:echo")
-    p = subprocess.run([FAKETIME or "faketime", "-f", "+2d", *worker_cmd(proj, "w")], capture_output=True, text=True,
-                       timeout=120)
+    p = subprocess.run(worker_cmd(proj, "w"), capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "LD_PRELOAD": _libfaketime(), "FAKETIME": "+2d"})
     assert p.returncode == 2, p.stderr
     assert "clock" in p.stderr and "48:00:00 ahead of the file server's" in p.stderr and "chronyc" in p.stderr
     assert list(Layout(proj).workers_dir.iterdir()) == []  # nothing half-written
