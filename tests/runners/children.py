@@ -51,3 +51,25 @@ def wait_for_child(i: int, marker_dir: str, **params: Any) -> dict[str, Any]:
     if code != 0:
         raise subprocess.CalledProcessError(code, "child")
     return {"child": child.pid}
+
+
+def take_the_signals(i: int, marker_dir: str, **params: Any) -> dict[str, Any]:
+    """Job 0 runs an asyncio loop with a SIGTERM handler, as a job's library may; the others mark and sleep.
+
+    Closing that loop leaves SIGTERM at its default action and no wakeup fd:
+    a SIGTERM during the next job would kill the worker unless it takes its
+    signals back between jobs.
+    """
+    import asyncio
+
+    from .jobs import mark_and_sleep
+
+    if i != 0:
+        return mark_and_sleep(i=i, marker_dir=marker_dir, **params)
+
+    async def main() -> None:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, lambda: None)
+        await asyncio.sleep(0.01)
+
+    asyncio.run(main())
+    return {"sigterm_default_after": signal.getsignal(signal.SIGTERM) == signal.SIG_DFL}

@@ -92,3 +92,22 @@ def test_a_job_whose_child_the_schedulers_sigterm_killed_is_handed_back_not_fail
     st = ProjectState(proj_dir).refresh()
     assert st.state_of(0) == "queued" and st.latest_attempt(0) == 2 and st.lost_runs(0) == 0
     assert proj.errors().empty, proj.errors()[["error"]].to_dict("records")
+
+
+def test_a_job_that_took_the_signals_does_not_keep_them(proj_dir: Path) -> None:
+    """A job's asyncio loop with signal handlers leaves SIGTERM at its default; the worker takes it back."""
+    markers = proj_dir.parent / "markers"
+    markers.mkdir()
+    jobs = [{"i": 0, "marker_dir": str(markers)}, {"i": 1, "marker_dir": str(markers), "first_s": 120.0}]
+    proj = bg.Project.create(proj_dir, jobs, "tests.runners.children:take_the_signals")
+    w = start_worker(proj_dir, "asyncio")
+    try:
+        wait_started(markers, 1, 1, timeout_s=60)
+        os.kill(w.pid, signal.SIGTERM)
+        assert wait_exit(w, 30) == 0  # handed back, not killed by the signal (-15)
+    finally:
+        stop_all([w])
+    res = proj.results().set_index("job_id")
+    assert res.loc[0, "sigterm_default_after"]  # what the job left: SIGTERM at its default action
+    st = ProjectState(proj_dir).refresh()
+    assert st.state_of(1) == "queued" and st.latest_attempt(1) == 2 and st.lost_runs(1) == 0

@@ -143,6 +143,8 @@ class ClaimLoop(Guards):
                                        traceback.format_exc()))
         finally:
             reset_current_job(token)
+            if self._signals is not None:
+                self._signals.reassert()  # a job's asyncio loop or library may have taken them
         if record["op"] == "error":
             self._give_way_to_a_hand_back()  # the job's processes may have died by the signal that ends this worker
         record["t1"] = time.time()

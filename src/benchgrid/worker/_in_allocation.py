@@ -120,9 +120,9 @@ class Tally:
         A job running when the process died left no record:
         ``killed_in_job`` counts it as started.
         """
-        from ..store import read_records
+        from ..store import Layout, read_records
 
-        workers = Path(root) / "workers"
+        workers = Layout(Path(root)).workers_dir
         try:
             ids = sorted(e for e in os.listdir(workers) if e.startswith(f"{name}-{pid}-"))
         except OSError:

@@ -96,8 +96,7 @@ class HandbackSignals:
         if self._depth > 0:
             return
         signal.pthread_sigmask(signal.SIG_SETMASK, self._old_mask)
-        for s, handler in self._old_handlers.items():
-            signal.signal(s, handler)  # type: ignore[arg-type]  # what getsignal gave back
+        _restore(self._old_handlers)
         signal.set_wakeup_fd(self._old_fd)
         HandbackSignals._active = None
         for fd in (self._read_fd, self._write_fd):
@@ -116,6 +115,21 @@ class HandbackSignals:
                 return data[0]
             # another signal with a Python handler (an alarm): not ours
 
+    def reassert(self) -> None:
+        """Take the signals back if a job changed them (main thread, between jobs).
+
+        A job's ``asyncio`` loop with signal handlers sets its own wakeup fd
+        and, when closed, none; a library may install its own handlers. A
+        signal that came meanwhile still reached the pipe if only the
+        handler changed (any Python handler writes the wakeup fd).
+        """
+        if HandbackSignals._active is not self or threading.current_thread() is not threading.main_thread():
+            return
+        signal.set_wakeup_fd(self._write_fd, warn_on_full_buffer=False)  # ours again if a job changed it
+        for s in HANDBACK_SIGNALS:
+            if signal.getsignal(s) is not _noted:
+                signal.signal(s, _noted)
+
     def pending(self) -> bool:
         """Whether a signal (or a release) waits in the pipe, not yet read by :meth:`wait` (never blocks)."""
         return bool(select.select([self._read_fd], [], [], 0)[0])
@@ -133,8 +147,7 @@ class HandbackSignals:
         HandbackSignals._active = None
         try:
             signal.set_wakeup_fd(-1)
-            for s in HANDBACK_SIGNALS:
-                signal.signal(s, signal.default_int_handler if s == signal.SIGINT else signal.SIG_DFL)
+            _restore(active._old_handlers)  # what the worker's process had before (default actions, as a rule)
         except ValueError:  # pragma: no cover - not the child's main thread (cannot happen after fork)
             return
         for fd in (active._read_fd, active._write_fd):
@@ -142,3 +155,9 @@ class HandbackSignals:
                 os.close(fd)
             except OSError:
                 pass
+
+
+def _restore(handlers: dict[int, object]) -> None:
+    """Put back the handlers :func:`signal.signal` returned (``None``, one set outside Python, as the default)."""
+    for s, handler in handlers.items():
+        signal.signal(s, signal.SIG_DFL if handler is None else handler)  # type: ignore[arg-type]
