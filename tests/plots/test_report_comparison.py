@@ -15,7 +15,7 @@ from benchgrid.report._html import _comparison_of
 
 
 class _Scores:
-    """Stands in for a project: ``compare(measure)`` over a fixed score table."""
+    """``compare(measure)`` over a fixed score table, as the report compares a project's."""
 
     def __init__(self, rows: list[dict[str, object]]) -> None:
         self.table = pd.DataFrame(rows)
@@ -36,7 +36,7 @@ def test_a_second_diagram_where_wilcoxon_holm_joins_other_learners_than_nemenyi(
     scores = _Scores(_scores(0, 0.3))
     c = scores.compare("accuracy")
     assert c.cliques("wilcoxon") != c.cliques("nemenyi")  # the case this test is about
-    html = _comparison_of(scores, "accuracy", "-2", titled=True)
+    html = _comparison_of(scores.compare, "accuracy", "-2", titled=True)
     assert '<h3 id="comparison-measure-2">accuracy</h3>' in html
     assert html.count('src="data:image/png;base64,') == 3  # Nemenyi's, Wilcoxon-Holm's, the per-task scores
     assert 'id="plot-cd-wilcoxon-2"' in html and "cd-wilcoxon-same" not in html
@@ -47,5 +47,5 @@ def test_one_diagram_where_both_tests_join_the_same_learners() -> None:
     scores = _Scores(_scores(3, 1.0))  # a table where both join (d, c, b) and (b, a)
     c = scores.compare("accuracy")
     assert c.cliques("wilcoxon") == c.cliques("nemenyi")
-    html = _comparison_of(scores, "accuracy", "", titled=False)
+    html = _comparison_of(scores.compare, "accuracy", "", titled=False)
     assert html.count('src="data:image/png;base64,') == 2 and 'id="cd-wilcoxon-same"' in html

@@ -78,9 +78,16 @@ class MLProject(MLMethods, Project, kind="ml"):
         >>> c.learners, len(c.tasks)
         (['rpart', 'featureless'], 2)
         """
-        import pandas as pd
-
         from ..ml import compare
+
+        return compare(self.comparison_scores(), measure, **options)
+
+    def comparison_scores(self) -> Any:
+        """The scores :meth:`compare` ranks: :meth:`scores` and the rows of dropped jobs (as missing folds).
+
+        Read once, it compares every measure: ``bg.compare(table, measure)``.
+        """
+        import pandas as pd
 
         scores = self.scores()
         every = self.results(dropped=True)
@@ -92,4 +99,4 @@ class MLProject(MLMethods, Project, kind="ml"):
                 attrs = scores.attrs
                 scores = pd.concat([scores, dropped], ignore_index=True)
                 scores.attrs = attrs
-        return compare(scores, measure, **options)
+        return scores

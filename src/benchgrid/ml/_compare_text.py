@@ -97,15 +97,20 @@ def per_task_text(c: Comparison) -> str:
     """The tests within each ranked task, one line per pair of learners (``benchgrid compare --per-task``)."""
     if c.per_task.empty:
         return "Within each task: no pair of learners tested (no ranked task)"
-    columns = ["task", "learner_a", "learner_b", "n_folds", "mean_diff", "p_corrected", "p_plain"]
+    columns = _per_task_columns(c)
     head = ("Within each task, learners paired on their folds: corrected resampled t-test (Nadeau and Bengio 2003: "
             "p_corrected) and the plain paired t-test (p_plain, anti-conservative); mean_diff = a - b")
     if c.rope is not None:
-        columns += ["p_a_better", "p_rope", "p_b_better"]
         head += (f"; baycomp's Bayesian correlated t-test with rope = {c.rope:g}: the probabilities that a is better, "
                  "that they are practically equivalent, that b is better")
     table = c.per_task[columns].to_string(index=False, float_format=lambda v: f"{v:.4g}")
     return head + "\n" + table
+
+
+def _per_task_columns(c: Comparison) -> list[str]:
+    """The columns of :attr:`Comparison.per_task` shown: the t-tests, and baycomp's probabilities with a rope."""
+    columns = ["task", "learner_a", "learner_b", "n_folds", "mean_diff", "p_corrected", "p_plain"]
+    return columns + (["p_a_better", "p_rope", "p_b_better"] if c.rope is not None else [])
 
 
 def to_markdown(c: Comparison, digits: int = 3) -> str:
@@ -160,8 +165,7 @@ def to_html(c: Comparison, digits: int = 3, id_suffix: str = "") -> str:
         parts.append("<p>Wilcoxon signed-rank tests over tasks, Holm-corrected:</p>"
                      + w.to_html(index=False, float_format=lambda v: f"{v:.4g}", table_id=f"comparison-wilcoxon{id_suffix}"))
     if not c.per_task.empty:
-        columns = ["task", "learner_a", "learner_b", "n_folds", "mean_diff", "p_corrected", "p_plain"]
-        columns += ["p_a_better", "p_rope", "p_b_better"] if c.rope is not None else []
+        columns = _per_task_columns(c)
         parts.append("<details><summary>Within each task: learners paired on their folds, corrected resampled t-test "
                      "(Nadeau and Bengio 2003: p_corrected) beside the plain paired t-test (p_plain, "
                      "anti-conservative); mean_diff = a − b</summary>"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import html
 import io
 import os
@@ -363,36 +364,44 @@ def _comparison(proj: Project, ml: dict[str, Any] | None) -> str:
              "Nemenyi tests over the ranked tasks (Demšar 2006), Wilcoxon signed-rank tests with Holm's correction "
              "(Benavoli et al. 2016), and per task the corrected resampled t-test (Nadeau and Bengio 2003). "
              "<code>benchgrid compare DIR --measure M --latex table.tex</code> writes a table for a paper.</p>")
+    from ..ml import compare
+
+    table = functools.cache(proj.comparison_scores)  # one read of the scores for every measure
     parts = [head, intro]
     for i, measure in enumerate(measures or [None]):  # None: compare's default measure
-        parts.append(_comparison_of(proj, measure, "" if i == 0 else f"-{i + 1}", titled=len(measures) > 1))
+        parts.append(_comparison_of(lambda m: compare(table(), m), measure, "" if i == 0 else f"-{i + 1}",
+                                    titled=len(measures) > 1))
     return "\n".join(parts)
 
 
-def _comparison_of(proj: Any, measure: str | None, suffix: str, titled: bool) -> str:
-    """One measure's comparison: ids end with ``suffix`` (the first measure's keep the plain ids)."""
+def _comparison_of(compare: Callable[[str | None], Any], measure: str | None, suffix: str, titled: bool) -> str:
+    """One measure's comparison (``compare(measure)``): ids end with ``suffix`` (the first measure's keep the plain ids)."""
     title = f'<h3 id="comparison-measure{suffix}">{_e(measure)}</h3>' if titled else ""
     try:
-        comparison = proj.compare(measure)
+        comparison = compare(measure)
     except BenchgridError as err:  # e.g. nothing finished yet: say why instead of failing the report
         return f'{title}\n<p class="note" id="comparison-missing{suffix}">Not compared: {_e(err)}</p>'
     from ..plots import plot_cd, plot_task_scores
 
     figures = [_figure(f"cd{suffix}", "Critical-difference diagram: learners at their mean rank; a bar joins "
                        "learners not significantly different (Nemenyi).", lambda: plot_cd(comparison))]
-    if comparison.nemenyi is None:  # fewer than 2 ranked tasks: the CD figure's note says why
-        pass
-    elif comparison.cliques("wilcoxon") == comparison.cliques("nemenyi"):
-        figures.append(f'<p class="muted" id="cd-wilcoxon-same{suffix}">The Wilcoxon signed-rank tests with Holm\'s '
-                       "correction join the same learners (the same diagram without the CD bar).</p>")
-    else:
-        figures.append(_figure(f"cd-wilcoxon{suffix}", "The same, a bar joining learners that no Wilcoxon signed-rank "
-                               "test with Holm's correction tells apart (Benavoli et al. 2016).",
-                               lambda: plot_cd(comparison, test="wilcoxon")))
+    if comparison.nemenyi is not None:  # with fewer than 2 ranked tasks the CD figure's note says why
+        figures.append(_wilcoxon_diagram(comparison, suffix))
     figures.append(_figure(f"task-scores{suffix}", f"{comparison.measure} per task: each learner's folds (open "
                            "circles) and mean ± sd; the star is the task's best mean.",
                            lambda: plot_task_scores(comparison)))
     return "\n".join([title, comparison.to_html(id_suffix=suffix), *figures])
+
+
+def _wilcoxon_diagram(comparison: Any, suffix: str) -> str:
+    """The CD diagram by Wilcoxon-Holm where it joins other learners than Nemenyi's; else a line that says so."""
+    from ..plots import plot_cd
+
+    if comparison.cliques("wilcoxon") == comparison.cliques("nemenyi"):
+        return (f'<p class="muted" id="cd-wilcoxon-same{suffix}">The Wilcoxon signed-rank tests with Holm\'s '
+                "correction join the same learners (the same diagram without the CD bar).</p>")
+    return _figure(f"cd-wilcoxon{suffix}", "The same, a bar joining learners that no Wilcoxon signed-rank test with "
+                   "Holm's correction tells apart (Benavoli et al. 2016).", lambda: plot_cd(comparison, test="wilcoxon"))
 
 
 def _memory(results: pd.DataFrame, expected_key: str | None) -> Any:

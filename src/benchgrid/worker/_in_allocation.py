@@ -121,14 +121,11 @@ class Tally:
         ``killed_in_job`` counts it as started.
         """
         from ..store import Layout, read_records
+        from ._process_end import worker_ids_of
 
         workers = Layout(Path(root)).workers_dir
-        try:
-            ids = sorted(e for e in os.listdir(workers) if e.startswith(f"{name}-{pid}-"))
-        except OSError:
-            return cls()
         total = cls(0, int(killed_in_job), 0.0)
-        for wid in ids:
+        for wid in worker_ids_of(workers, name, pid):
             try:
                 records, _ = read_records(workers / wid / "events.log")
             except OSError:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 from typing import Any
 
 from ..store import Claim, Queue, expire_worker
 from ._memory import oom_evidence
 
-__all__ = ["describe_exit", "expire_ended_process"]
+__all__ = ["describe_exit", "expire_ended_process", "worker_ids_of"]
 
 
 def describe_exit(returncode: int) -> str:
@@ -36,6 +37,19 @@ def describe_exit(returncode: int) -> str:
         except ValueError:
             return f"killed by signal {-returncode}"
     return f"exit status {returncode}"
+
+
+def worker_ids_of(workers_dir: Path, name: str, pid: int) -> list[str]:
+    """The worker ids process ``pid``, started as ``--name name``, had (``<name>-<pid>-<hex>``; several if it re-executed).
+
+    >>> worker_ids_of(Path("/nowhere"), "w", 1)
+    []
+    """
+    try:
+        entries = os.listdir(workers_dir)
+    except OSError:
+        return []
+    return sorted(e for e in entries if e.startswith(f"{name}-{pid}-"))
 
 
 def expire_ended_process(queue: Queue, name: str, pid: int, returncode: int, *, by: str, reason: str | None = None,
@@ -57,12 +71,8 @@ def expire_ended_process(queue: Queue, name: str, pid: int, returncode: int, *, 
             oom.append(why)
         return why
 
-    try:
-        entries = os.listdir(queue.layout.workers_dir)
-    except OSError:
-        entries = []
     lost: list[Claim] = []
-    for wid in sorted(e for e in entries if e.startswith(f"{name}-{pid}-")):
+    for wid in worker_ids_of(queue.layout.workers_dir, name, pid):
         lost += expire_worker(queue, wid, reason=reason or describe_exit(returncode), by=by, count_lost=count_lost,
                               out_of_memory=out_of_memory if returncode == -signal.SIGKILL else None)
     return lost, (oom[0] if oom else None)

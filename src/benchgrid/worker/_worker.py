@@ -233,14 +233,12 @@ class Worker(ClaimLoop):
         self.allocation_started = allocation_started_s(self.summary_started)
         old_umask = os.umask(0o007 if self.settings.group_shared else 0o077)
         signal_thread = None
-        signals: HandbackSignals | None = None
         self._ended = False
         try:
             self._handles_signals = handle_signals
             if handle_signals:
-                signals = HandbackSignals().__enter__()  # the CLI entered it before the runner's imports: shared
-                self._signals = signals
-                signal_thread = threading.Thread(target=self._signal_thread, args=(signals,), daemon=True,
+                self._signals = HandbackSignals().__enter__()  # the CLI entered it before the runner's imports: shared
+                signal_thread = threading.Thread(target=self._signal_thread, args=(self._signals,), daemon=True,
                                                  name="signals")
                 signal_thread.start()
             if self.owns_process:
@@ -286,12 +284,12 @@ class Worker(ClaimLoop):
             )
         finally:
             os.umask(old_umask)
+            signals, self._signals = self._signals, None
             if signals is not None:  # let the waiting thread go, then put the signals back (callers in-process)
                 self._ended = True
                 signals.release()
                 if signal_thread is not None:
                     signal_thread.join(timeout=5)
-                self._signals = None
                 signals.__exit__(None, None, None)
             self.events.detach_log()
         self.summary.seconds = time.time() - self.summary_started
